@@ -1,0 +1,83 @@
+/**
+ * Every code that crosses the wire, as `as const` tables. A client decides what to do from these
+ * tables alone: `reconnect` says whether (and how) it may come back after a close.
+ *   - "immediate": the server is draining or restarting; reconnect now, with a little jitter.
+ *   - "backoff":   transient trouble; reconnect with exponential backoff and jitter.
+ *   - "never":     the client broke the protocol or asked for something that does not exist;
+ *                  reconnecting would only repeat the failure.
+ */
+
+export const CLOSE = {
+  /** Server shutting down or restarting (SIGTERM drain). */
+  draining: { code: 1001, reconnect: "immediate" },
+  /** Unexpected server fault. */
+  server_error: { code: 1011, reconnect: "backoff" },
+  /** Frame was not JSON, or did not match the protocol schema. */
+  bad_frame: { code: 4000, reconnect: "never" },
+  /** First frame was not `hello`, or `hello` was sent twice. */
+  hello_required: { code: 4001, reconnect: "never" },
+  /** The `hello` named a show this server does not know. */
+  unknown_show: { code: 4002, reconnect: "never" },
+  /** The `hello` asked for a protocol version this server does not speak. */
+  unsupported_protocol: { code: 4003, reconnect: "never" },
+  /** Frame larger than the protocol's limit. (uWS itself closes with 1009 past its hard limit.) */
+  too_large: { code: 4004, reconnect: "never" },
+  /** Binary frames are not part of protocol v1. */
+  binary_unsupported: { code: 4005, reconnect: "never" },
+  /** The client kept sending far above the rate limit. */
+  flooding: { code: 4008, reconnect: "backoff" },
+  /** The client did not read its frames; its send buffer stayed over the backpressure limit. */
+  slow_consumer: { code: 4009, reconnect: "backoff" },
+  /** The server is at its connection limit. */
+  server_full: { code: 4010, reconnect: "backoff" },
+  /** No `hello` within the allowed time after connecting. */
+  hello_timeout: { code: 4011, reconnect: "backoff" },
+} as const;
+
+export type CloseName = keyof typeof CLOSE;
+export type ReconnectRule = (typeof CLOSE)[CloseName]["reconnect"];
+
+/** Close code 1009 is sent by uWebSockets.js itself for frames beyond its hard payload limit. */
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
+/** Close code 1006 is what a client observes when the connection dropped without a close frame. */
+export const CLOSE_ABNORMAL = 1006;
+
+const byCode = new Map<number, CloseName>(
+  (Object.keys(CLOSE) as CloseName[]).map((name) => [CLOSE[name].code, name]),
+);
+
+/** The close-table entry for a numeric close code, if it is one of ours. */
+export function closeName(code: number): CloseName | undefined {
+  return byCode.get(code);
+}
+
+/**
+ * What a client should do after the connection closed with `code`.
+ * Codes that are not ours (1000, 1005, 1006, 1009 ...) are treated as transient: back off and retry,
+ * except 1009 (the client sent a frame the server refuses: retrying would repeat it).
+ */
+export function reconnectRule(code: number): ReconnectRule {
+  const name = byCode.get(code);
+  if (name !== undefined) return CLOSE[name].reconnect;
+  if (code === CLOSE_MESSAGE_TOO_BIG) return "never";
+  return "backoff";
+}
+
+/**
+ * Why a buzz did not count. Reported in `ack.rejected`; never a reason to close.
+ */
+export const REJECT = {
+  /** Voting for that act is not open (not on stage, or the producer closed it). */
+  voting_closed: "voting for this act is not open",
+  /** `once` policy: this viewer (or connection) already buzzed this act while its voting was open. */
+  duplicate: "already buzzed this act",
+  /** Over the per-connection buzz rate limit. */
+  rate_limited: "too many buzzes; slow down",
+  /** The act is not part of this show. */
+  unknown_act: "no such act in this show",
+  /** `seq` did not increase on this connection (replayed or reordered frame). */
+  out_of_order: "seq must increase on each buzz",
+} as const;
+
+export type RejectReason = keyof typeof REJECT;
+export const REJECT_REASONS = Object.keys(REJECT) as RejectReason[];

@@ -1,0 +1,132 @@
+/**
+ * Protocol v1: JSON text frames on ws://HOST:PORT/ws. This file is the only definition of every
+ * frame; server, client library, pages and bench import it. Names and fields here are fixed for v1:
+ * fields and message types may be added, never renamed. Documented in docs/protocol.md.
+ */
+import { z } from "zod";
+import { REJECT_REASONS, type CloseName, type RejectReason } from "./codes.ts";
+
+export const PROTOCOL_VERSION = 1 as const;
+
+/** Largest text frame the server accepts (bytes). Larger frames get `too_large`. */
+export const MAX_FRAME_BYTES = 1024;
+
+/** Show and act ids: short, URL- and key-safe (they become memcached keys and URL segments). */
+export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "ids are 1-64 of A-Z a-z 0-9 _ -");
+/** Opaque viewer id chosen by the client (persisted on the device). */
+export const ViewerId = z.string().min(1).max(128);
+export const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const Count = z.number().int().nonnegative();
+
+export const Act = z.object({ id: Id, name: z.string().min(1).max(200) });
+export type Act = z.infer<typeof Act>;
+
+export const ShowInfo = z.object({ id: Id, title: z.string().min(1).max(200), acts: z.array(Act).max(100) });
+export type ShowInfo = z.infer<typeof ShowInfo>;
+
+export const Stage = z.object({ act: Id.nullable(), open: z.boolean() });
+export type Stage = z.infer<typeof Stage>;
+
+/** act id -> total buzzes counted in the current epoch. */
+export const Totals = z.record(z.string(), Count);
+export type Totals = z.infer<typeof Totals>;
+
+// ---------------------------------------------------------------- client -> server
+
+export const Hello = z.object({
+  type: z.literal("hello"),
+  protocol: z.number().int(),
+  show: Id,
+  viewer: ViewerId.optional(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+export const Buzz = z.object({ type: z.literal("buzz"), act: Id, seq: Seq });
+export type Buzz = z.infer<typeof Buzz>;
+
+export const ClientMessage = z.discriminatedUnion("type", [Hello, Buzz]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+// ---------------------------------------------------------------- server -> client
+
+/** The snapshot. The connection is subscribed to the show before it is taken: no update is missed. */
+export const Welcome = z.object({
+  type: z.literal("welcome"),
+  protocol: z.literal(PROTOCOL_VERSION),
+  show: ShowInfo,
+  stage: Stage,
+  tickMs: z.number().int().positive(),
+  epoch: z.string(),
+  seq: Seq,
+  totals: Totals,
+  /** Buzz policy in force: "once" (one counted buzz per viewer per act) or "unlimited". */
+  policy: z.enum(["once", "unlimited"]).optional(),
+});
+export type Welcome = z.infer<typeof Welcome>;
+
+/** One per show per tick in which a total changed, and at least once a second otherwise. */
+export const TotalsFrame = z.object({
+  type: z.literal("totals"),
+  show: Id,
+  epoch: z.string(),
+  seq: Seq,
+  ts: z.number(),
+  totals: Totals,
+});
+export type TotalsFrame = z.infer<typeof TotalsFrame>;
+
+export const StageFrame = z.object({ type: z.literal("stage"), act: Id.nullable(), open: z.boolean() });
+export type StageFrame = z.infer<typeof StageFrame>;
+
+/** Sent when the producer edits the show's title or acts, or resets it (new epoch). */
+export const ShowFrame = z.object({ type: z.literal("show"), show: ShowInfo, epoch: z.string() });
+export type ShowFrame = z.infer<typeof ShowFrame>;
+
+export const RejectCounts = z.partialRecord(z.enum(REJECT_REASONS as [RejectReason, ...RejectReason[]]), Count);
+export type RejectCounts = z.infer<typeof RejectCounts>;
+
+/**
+ * Cumulative acknowledgement for this connection, at most one per tick.
+ * Every buzz with seq <= `seq` has been processed; since the connection opened, `counted` of them
+ * counted and `rejected[reason]` did not. `last` is the outcome of the buzz numbered `seq`.
+ * Because it is cumulative, a lost or merged ack loses nothing: the next one carries the sums.
+ */
+export const Ack = z.object({
+  type: z.literal("ack"),
+  seq: Seq,
+  counted: Count,
+  rejected: RejectCounts,
+  last: z.union([z.literal("counted"), z.enum(REJECT_REASONS as [RejectReason, ...RejectReason[]])]),
+});
+export type Ack = z.infer<typeof Ack>;
+
+/** Sent just before a close that the client caused (or a drain). `code` is a key of CLOSE. */
+export const ErrorFrame = z.object({ type: z.literal("error"), code: z.string(), message: z.string() });
+export type ErrorFrame = z.infer<typeof ErrorFrame> & { code: CloseName | (string & {}) };
+
+export const ServerMessage = z.discriminatedUnion("type", [Welcome, TotalsFrame, StageFrame, ShowFrame, Ack, ErrorFrame]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+
+// ---------------------------------------------------------------- admin HTTP API bodies
+
+export const PutShowBody = z.object({ title: z.string().min(1).max(200), acts: z.array(Act).min(1).max(100) });
+export type PutShowBody = z.infer<typeof PutShowBody>;
+
+export const StageBody = Stage;
+export type StageBody = z.infer<typeof StageBody>;
+
+/** GET /api/shows/:show */
+export const ShowState = z.object({
+  show: ShowInfo,
+  stage: Stage,
+  epoch: z.string(),
+  seq: Seq,
+  /** Live totals (what clients see). */
+  totals: Totals,
+  /** Totals in the durable record (lag the live ones by at most the persist interval). */
+  durable: Totals.optional(),
+});
+export type ShowState = z.infer<typeof ShowState>;
+
+/** Path of the WebSocket endpoint. */
+export const WS_PATH = "/ws";
