@@ -20,7 +20,8 @@ export const CLOSE = {
   unknown_show: { code: 4002, reconnect: "never" },
   /** The `hello` asked for a protocol version this server does not speak. */
   unsupported_protocol: { code: 4003, reconnect: "never" },
-  /** Frame larger than the protocol's limit. (uWS itself closes with 1009 past its hard limit.) */
+  /** Frame larger than the protocol's limit (MAX_FRAME_BYTES). Past 16 KB uWebSockets.js drops the
+   *  connection itself, without a close frame (the client sees 1006). */
   too_large: { code: 4004, reconnect: "never" },
   /** Binary frames are not part of protocol v1. */
   binary_unsupported: { code: 4005, reconnect: "never" },
@@ -37,7 +38,7 @@ export const CLOSE = {
 export type CloseName = keyof typeof CLOSE;
 export type ReconnectRule = (typeof CLOSE)[CloseName]["reconnect"];
 
-/** Close code 1009 is sent by uWebSockets.js itself for frames beyond its hard payload limit. */
+/** Close code 1009 (message too big), as other WebSocket servers and proxies may send it. */
 export const CLOSE_MESSAGE_TOO_BIG = 1009;
 /** Close code 1006 is what a client observes when the connection dropped without a close frame. */
 export const CLOSE_ABNORMAL = 1006;

@@ -1,0 +1,66 @@
+/**
+ * The whole configuration: one zod schema over the environment, parsed once at start and frozen.
+ * A bad value stops the process with a message naming the variable (exit code 2, see main.ts).
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
+  .transform((v) => v === "1" || v === "true" || v === "yes" || v === "on");
+
+const Env = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  TICK_MS: int(10, 10_000).default(100),
+  ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").max(256).optional(),
+  BUZZ_POLICY: z.enum(["once", "unlimited"]).default("once"),
+  /** Buzzes per second per connection; 0 turns the limiter off (benchmarks). */
+  RATE_LIMIT_PER_SEC: int(0, 1_000_000).default(10),
+  RATE_LIMIT_BURST: int(1, 1_000_000).default(20),
+  /** A connection whose rate-limit debt exceeds this many buzzes is closed as flooding. */
+  FLOOD_CLOSE_AFTER: int(1, 10_000_000).default(1000),
+  MAX_CONNECTIONS: int(1, 10_000_000).default(1_000_000),
+  /** Bytes buffered for one slow client before frames to it are dropped (uWS maxBackpressure). */
+  MAX_BACKPRESSURE: int(1024, 64 * 1024 * 1024).default(64 * 1024),
+  /** A client over MAX_BACKPRESSURE at this many consecutive sweeps is closed as a slow consumer. */
+  SLOW_CONSUMER_SWEEPS: int(1, 1000).default(3),
+  SWEEP_MS: int(50, 60_000).default(1000),
+  IDLE_TIMEOUT_SEC: int(8, 960).default(120),
+  HELLO_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  DRAIN_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  /** Stable id of this node: names its rows in the record. Must differ between nodes. */
+  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ . -").default(hostname().slice(0, 64).replace(/[^A-Za-z0-9_.-]/g, "-") || "node"),
+  MEMCACHED_SERVERS: z.string().min(1).optional(),
+  MYSQL_URL: z.string().regex(/^mysql:\/\//, "must start with mysql://").optional(),
+  /** Local L1 TTL of the dual cache. */
+  L1_TTL_MS: int(0, 60_000).default(1000),
+  /** How often each node writes its deltas to the record; also the SIGKILL loss bound. */
+  PERSIST_INTERVAL_MS: int(50, 600_000).default(1000),
+  /** Create the demo show when no show exists. */
+  DEMO_SHOW: bool.default(true),
+  STATIC_DIR: z.string().min(1).default("client/dist"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Config = Readonly<z.infer<typeof Env>>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parse the environment; throws ConfigError listing every bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(Env.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") picked[key] = v;
+  }
+  const r = Env.safeParse(picked);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".")}=${JSON.stringify(picked[String(i.path[0])] ?? "")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return Object.freeze(r.data);
+}

@@ -1,0 +1,135 @@
+/**
+ * One buzzcast server (an App, its tick loop and its sweeps) over the backends it is given.
+ * main.ts chooses the backends; workers (WORKERS>1) each run one of these on the same port.
+ *
+ * Shutdown order (drain): stop listening -> send pending acks and close every socket with the drain
+ * code (one synchronous step) -> final store flush -> store.close() persists everything retained.
+ */
+import { BuzzIntake } from "./counting/buzz-intake.ts";
+import { createPolicy } from "./counting/buzz-policy.ts";
+import { RateLimiter } from "./counting/rate-limiter.ts";
+import type { Store } from "./counting/store.ts";
+import { TickLoop } from "./counting/tick-loop.ts";
+import { Ticker } from "./counting/ticker.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./ops/logger.ts";
+import { Metrics, renderPrometheus } from "./ops/metrics.ts";
+import { DEMO_SHOW, ShowRegistry } from "./shows/show-registry.ts";
+import type { ShowSource } from "./shows/show-source.ts";
+import { attachHttp } from "./transport/http-api.ts";
+import { StaticFiles } from "./transport/static-files.ts";
+import { uWS, type us_listen_socket } from "./transport/uws.ts";
+import { WsEndpoint } from "./transport/ws-handlers.ts";
+import type { StageFrame, ShowFrame } from "../shared/protocol.ts";
+
+export interface Backends {
+  store: Store;
+  showSource: ShowSource;
+  /** How often to ask the show source for changes made on other nodes (0 = never). */
+  showPollMs: number;
+}
+
+export interface NodeHandle {
+  port: number;
+  metrics: Metrics;
+  shows: ShowRegistry;
+  /** Stop accepting, close sockets with the drain code, persist; resolves when done. */
+  drain(): Promise<void>;
+}
+
+export async function startNode(cfg: Config, adminToken: string, log: Logger, b: Backends, extra: { renderMetrics?: () => Promise<string> } = {}): Promise<NodeHandle> {
+  const metrics = new Metrics();
+  const shows = new ShowRegistry(b.showSource);
+  const policy = createPolicy(cfg.BUZZ_POLICY);
+  const limiter = new RateLimiter(cfg.RATE_LIMIT_PER_SEC, cfg.RATE_LIMIT_BURST, cfg.FLOOD_CLOSE_AFTER);
+  const intake = new BuzzIntake(policy, limiter, metrics);
+
+  const app = uWS.App();
+  let tickLoop: TickLoop | null = null;
+  const ticker = new Ticker(cfg.TICK_MS, (now, lag, fromMsg) => tickLoop?.tick(now, lag, fromMsg));
+  const ws = new WsEndpoint({ shows, intake, limiter, ticker, metrics }, {
+    tickMs: cfg.TICK_MS, policy: cfg.BUZZ_POLICY, maxConnections: cfg.MAX_CONNECTIONS, maxBackpressure: cfg.MAX_BACKPRESSURE,
+    idleTimeoutSec: cfg.IDLE_TIMEOUT_SEC, hardPayloadLimit: 16 * 1024,
+  });
+  ws.attach(app);
+  // uWS crashes on publish before the App is listening (seen with this build): hold frames until then;
+  // nobody can be subscribed before it listens anyway.
+  let listening = false;
+  const publish = (topic: string, frame: string): void => {
+    if (listening) app.publish(topic, frame, false, false);
+  };
+  tickLoop = new TickLoop(shows, b.store, {
+    publish,
+    flushAcks: () => ws.flushAcks(),
+  }, metrics, log, { heartbeatMs: 1000 });
+
+  shows.onChange((show, changes, previousEpoch) => {
+    if (changes.has("epoch")) policy.forget(`${show.id}/${previousEpoch}`);
+    if (changes.has("show") || changes.has("epoch")) {
+      const f: ShowFrame = { type: "show", show: show.info, epoch: show.epoch };
+      publish(show.topic, JSON.stringify(f));
+    }
+    if (changes.has("stage")) {
+      const f: StageFrame = { type: "stage", act: show.stage.act, open: show.stage.open };
+      publish(show.topic, JSON.stringify(f));
+    }
+  });
+
+  await shows.load();
+  if (cfg.DEMO_SHOW && !shows.get(DEMO_SHOW.id)) {
+    await shows.put(DEMO_SHOW.id, DEMO_SHOW);
+    const first = DEMO_SHOW.acts[0];
+    if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+  }
+
+  let draining = false;
+  const pages = new StaticFiles(cfg.STATIC_DIR);
+  if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
+  const renderLocal = async () => renderPrometheus(metrics.snapshot());
+  attachHttp(app, {
+    shows, store: b.store, metrics, log, pages, adminToken,
+    renderMetrics: extra.renderMetrics ?? renderLocal,
+    readiness: () => {
+      const h = b.store.health();
+      return { ready: !draining && h.ready, checks: { ...h.checks, ...(draining ? { node: "draining" } : { node: "ok" }) } };
+    },
+  });
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(cfg.HOST, cfg.PORT, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${cfg.HOST}:${cfg.PORT}`))));
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+  listening = true;
+  ticker.start();
+
+  const sweepTimer = setInterval(() => ws.sweep(Date.now(), cfg.HELLO_TIMEOUT_MS, cfg.SLOW_CONSUMER_SWEEPS), cfg.SWEEP_MS);
+  let pollTimer: NodeJS.Timeout | null = null;
+  let polling = false;
+  if (b.showPollMs > 0) {
+    pollTimer = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      b.showSource.poll(shows.versions())
+        .then((recs) => { for (const r of recs) shows.applyRemote(r); })
+        .catch((err: unknown) => log.warn("show poll failed", { err }))
+        .finally(() => { polling = false; });
+    }, b.showPollMs);
+  }
+
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    uWS.us_listen_socket_close(listenSocket);
+    clearInterval(sweepTimer);
+    if (pollTimer) clearInterval(pollTimer);
+    ticker.stop();
+    // In one synchronous step (no message can arrive in between): ack everything received, then
+    // close every socket with the drain code. Then hand the last deltas to the store and persist.
+    ws.flushAcks();
+    ws.drainAll();
+    await tickLoop.flushNow();
+    await b.store.close();
+  };
+
+  return { port, metrics, shows, drain };
+}

@@ -1,0 +1,47 @@
+/**
+ * Per-connection state, kept in the uWS userData object. Every method of a closed uWS WebSocket
+ * throws, so everything we need after close lives here, and `open` says whether `ws` may be used.
+ */
+import type { RejectReason } from "../../shared/codes.ts";
+import type { BucketState } from "../counting/rate-limiter.ts";
+import type { Show } from "../shows/show.ts";
+
+export interface Conn {
+  readonly id: number;
+  open: boolean;
+  openedAt: number;
+  /** Set by hello; null until then. */
+  show: Show | null;
+  /** Who `once` dedupes on: the hello's viewer id, else this connection. */
+  viewerKey: string;
+  /** Highest buzz seq processed on this connection (-1 before the first). */
+  lastSeq: number;
+  counted: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  last: "counted" | RejectReason;
+  /** True while this connection sits in the ack queue for the next tick. */
+  ackPending: boolean;
+  bucket: BucketState;
+  /** Consecutive sweeps that found this connection over the backpressure limit. */
+  overLimitSweeps: number;
+}
+
+let nextId = 1;
+
+export function newConn(now: number, bucket: BucketState): Conn {
+  const id = nextId++;
+  return {
+    id,
+    open: false,
+    openedAt: now,
+    show: null,
+    viewerKey: `c${id}`,
+    lastSeq: -1,
+    counted: 0,
+    rejected: {},
+    last: "counted",
+    ackPending: false,
+    bucket,
+    overLimitSweeps: 0,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * HTTP routes on the same App as the WebSocket endpoint: the admin API (Bearer token), public show
+ * state, health, readiness, metrics and the pages. Admin writes are durable (through the
+ * ShowSource) before they are answered.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { z } from "zod";
+import { Id, PutShowBody, StageBody, type ShowState } from "../../shared/protocol.ts";
+import type { Store } from "../counting/store.ts";
+import type { Logger } from "../ops/logger.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import { ShowError, type ShowRegistry } from "../shows/show-registry.ts";
+import type { Show } from "../shows/show.ts";
+import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded } from "./http-util.ts";
+import type { StaticFiles } from "./static-files.ts";
+import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.ts";
+
+const MAX_BODY = 64 * 1024;
+
+export interface HttpDeps {
+  shows: ShowRegistry;
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  pages: StaticFiles;
+  adminToken: string;
+  /** Prometheus text for this process or, with workers, the whole node. */
+  renderMetrics(): Promise<string>;
+  /** Readiness of this node (false while draining or when a backend it needs is down). */
+  readiness(): { ready: boolean; checks: Record<string, string> };
+}
+
+export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
+  const tokenDigest = digest(d.adminToken);
+  const isAdmin = (req: HttpRequest): boolean => {
+    const h = req.getHeader("authorization");
+    return h.startsWith("Bearer ") && timingSafeEqual(digest(h.slice(7)), tokenDigest);
+  };
+
+  /** Wrap a handler: counts, copies what it needs from req synchronously, answers errors as JSON. */
+  const route = (fn: (g: Guarded, req: HttpRequest) => Promise<void> | void) => (res: HttpResponse, req: HttpRequest) => {
+    d.metrics.httpRequests++;
+    const g = guard(res);
+    const fail = (err: unknown) => {
+      d.metrics.httpErrors++;
+      if (err instanceof HttpError) return sendError(g, err);
+      if (err instanceof ShowError) return sendError(g, new HttpError(err.code === "unknown_show" ? 404 : 400, err.code, err.message));
+      d.log.error("http handler failed", { err });
+      sendError(g, new HttpError(500, "server_error", "internal error"));
+    };
+    try {
+      const p = fn(g, req);
+      if (p) p.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+
+  const admin = (fn: (g: Guarded, showId: string) => Promise<void>) =>
+    route((g, req) => {
+      if (!isAdmin(req)) throw new HttpError(401, "unauthorized", "admin token required: Authorization: Bearer <ADMIN_TOKEN>");
+      return fn(g, showIdParam(req));
+    });
+
+  app.get("/healthz", route((g) => sendJson(g, 200, { status: "ok" })));
+  app.get("/readyz", route((g) => {
+    const r = d.readiness();
+    sendJson(g, r.ready ? 200 : 503, { status: r.ready ? (Object.values(r.checks).every((v) => v === "ok") ? "ready" : "degraded") : "not_ready", checks: r.checks });
+  }));
+  app.get("/metrics", route(async (g) => send(g, 200, "text/plain; version=0.0.4", await d.renderMetrics())));
+
+  app.get("/api/shows", route((g) => sendJson(g, 200, { shows: [...d.shows.all()].map((s) => ({ id: s.id, title: s.info.title })) })));
+  app.get("/api/shows/:show", route(async (g, req) => {
+    const show = requireShow(d.shows, showIdParam(req));
+    const durable = await d.store.durableTotals(show.id, show.epoch);
+    sendJson(g, 200, state(show, durable));
+  }));
+  app.put("/api/shows/:show", admin(async (g, id) => {
+    const body = parseBody(PutShowBody, await readBody(g, MAX_BODY));
+    const ids = new Set(body.acts.map((a) => a.id));
+    if (ids.size !== body.acts.length) throw new HttpError(400, "bad_request", "act ids must be unique");
+    const show = await d.shows.put(id, body);
+    d.log.info("show saved", { show: id, acts: body.acts.length });
+    sendJson(g, 200, state(show, null));
+  }));
+  app.post("/api/shows/:show/stage", admin(async (g, id) => {
+    const body = parseBody(StageBody, await readBody(g, MAX_BODY));
+    const show = await d.shows.setStage(id, body);
+    d.log.info("stage changed", { show: id, act: body.act, open: body.open });
+    sendJson(g, 200, state(show, null));
+  }));
+  app.post("/api/shows/:show/reset", admin(async (g, id) => {
+    const show = await d.shows.reset(id);
+    d.log.info("show reset", { show: id, epoch: show.epoch });
+    sendJson(g, 200, state(show, null));
+  }));
+  app.any("/api/*", route(() => {
+    throw new HttpError(404, "not_found", "no such API route");
+  }));
+
+  app.get("/*", route((g, req) => {
+    const f = d.pages.lookup(req.getUrl());
+    if (!f) throw new HttpError(404, "not_found", "not found");
+    if (req.getHeader("if-none-match") === f.etag) return send(g, 304, f.type, "", { etag: f.etag });
+    send(g, 200, f.type, f.body, { etag: f.etag, "cache-control": "no-cache" });
+  }));
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+function showIdParam(req: HttpRequest): string {
+  const id = req.getParameter(0) ?? "";
+  if (!Id.safeParse(id).success) throw new HttpError(400, "bad_request", "show ids are 1-64 of A-Z a-z 0-9 _ -");
+  return id;
+}
+
+function requireShow(shows: ShowRegistry, id: string): Show {
+  const s = shows.get(id);
+  if (!s) throw new HttpError(404, "unknown_show", `no show ${id}`);
+  return s;
+}
+
+function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(buf.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "bad_request", "body is not valid JSON");
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new HttpError(400, "bad_request", i ? `${i.path.join(".") || "body"}: ${i.message}` : "invalid body");
+  }
+  return r.data;
+}
+
+function state(show: Show, durable: Map<string, number> | null): ShowState {
+  const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: show.seq, totals: show.totals };
+  if (durable) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
+  return s;
+}

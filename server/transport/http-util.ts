@@ -1,0 +1,74 @@
+/**
+ * Small helpers for uWS HTTP handlers. uWS rules they enforce: a handler that answers later must
+ * register onAborted before returning, and writes made outside the synchronous handler go inside
+ * res.cork(). After an abort, `res` must not be touched.
+ */
+import type { HttpResponse } from "./uws.ts";
+
+export class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+const STATUS: Record<number, string> = {
+  200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request", 401: "401 Unauthorized",
+  404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Payload Too Large", 500: "500 Internal Server Error",
+  503: "503 Service Unavailable",
+};
+
+export interface Guarded {
+  res: HttpResponse;
+  aborted: boolean;
+}
+
+/** Register the abort handler; the returned object tells later code whether it may still write. */
+export function guard(res: HttpResponse): Guarded {
+  const g: Guarded = { res, aborted: false };
+  res.onAborted(() => {
+    g.aborted = true;
+  });
+  return g;
+}
+
+export function send(g: Guarded, status: number, contentType: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
+  if (g.aborted) return;
+  g.res.cork(() => {
+    g.res.writeStatus(STATUS[status] ?? `${status} Status`);
+    g.res.writeHeader("content-type", contentType);
+    for (const [k, v] of Object.entries(headers)) g.res.writeHeader(k, v);
+    g.res.end(body);
+  });
+}
+
+export function sendJson(g: Guarded, status: number, body: unknown): void {
+  send(g, status, "application/json; charset=utf-8", JSON.stringify(body), { "cache-control": "no-store" });
+}
+
+export function sendError(g: Guarded, err: HttpError): void {
+  sendJson(g, err.status, { error: { code: err.code, message: err.message } });
+}
+
+/** Read the request body, refusing more than `limit` bytes (413). Rejects if the client aborted. */
+export function readBody(g: Guarded, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    g.res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        done = true;
+        reject(new HttpError(413, "too_large", `request body over ${limit} bytes`));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) {
+        done = true;
+        resolve(Buffer.concat(chunks));
+      }
+    });
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * The WebSocket endpoint: hello -> welcome, buzz -> tally, acks once per tick, and every way a
+ * client can misbehave answered by an error frame and a close code from shared/codes.ts.
+ *
+ * Nothing here logs or allocates per subscriber; per message it does one JSON.parse, one zod
+ * parse and a few property writes. Bad input is counted in metrics and never touches a count.
+ */
+import { CLOSE, type CloseName } from "../../shared/codes.ts";
+import { ClientMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH, type Ack, type ErrorFrame, type Hello, type Welcome } from "../../shared/protocol.ts";
+import type { BuzzIntake } from "../counting/buzz-intake.ts";
+import type { RateLimiter } from "../counting/rate-limiter.ts";
+import type { Ticker } from "../counting/ticker.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { ShowRegistry } from "../shows/show-registry.ts";
+import type { Show } from "../shows/show.ts";
+import { newConn, type Conn } from "./connection.ts";
+import { uWS, type TemplatedApp, type WebSocket } from "./uws.ts";
+
+export interface WsOptions {
+  tickMs: number;
+  policy: "once" | "unlimited";
+  maxConnections: number;
+  maxBackpressure: number;
+  idleTimeoutSec: number;
+  /** Hard frame limit enforced by uWS itself (close 1009); ours (MAX_FRAME_BYTES) is checked first. */
+  hardPayloadLimit: number;
+}
+
+export interface WsDeps {
+  shows: ShowRegistry;
+  intake: BuzzIntake;
+  limiter: RateLimiter;
+  ticker: Ticker;
+  metrics: Metrics;
+}
+
+const decoder = new TextDecoder();
+
+export class WsEndpoint {
+  /** Every open connection (drain, sweeps). */
+  readonly sockets = new Set<WebSocket<Conn>>();
+  private ackQueue: WebSocket<Conn>[] = [];
+  accepting = true;
+
+  constructor(private readonly deps: WsDeps, private readonly opts: WsOptions) {}
+
+  attach(app: TemplatedApp): void {
+    const { metrics } = this.deps;
+    app.ws<Conn>(WS_PATH, {
+      compression: uWS.DISABLED,
+      maxPayloadLength: this.opts.hardPayloadLimit,
+      maxBackpressure: this.opts.maxBackpressure,
+      idleTimeout: this.opts.idleTimeoutSec,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        res.upgrade(
+          newConn(Date.now(), this.deps.limiter.fresh(Date.now())),
+          req.getHeader("sec-websocket-key"),
+          req.getHeader("sec-websocket-protocol"),
+          req.getHeader("sec-websocket-extensions"),
+          context,
+        );
+      },
+      open: (ws) => {
+        const c = ws.getUserData();
+        c.open = true;
+        this.sockets.add(ws);
+        metrics.connections++;
+        metrics.connectionsTotal++;
+        if (!this.accepting) return this.close(ws, c, "draining", "server is shutting down");
+        if (metrics.connections > this.opts.maxConnections) {
+          metrics.connectionsRefused++;
+          return this.close(ws, c, "server_full", "server is at its connection limit");
+        }
+      },
+      message: (ws, data, isBinary) => {
+        this.deps.ticker.poke();
+        const c = ws.getUserData();
+        if (isBinary) return this.close(ws, c, "binary_unsupported", "binary frames are not part of protocol v1");
+        if (data.byteLength > MAX_FRAME_BYTES) return this.close(ws, c, "too_large", `frames are limited to ${MAX_FRAME_BYTES} bytes`);
+        let raw: unknown;
+        try {
+          raw = JSON.parse(decoder.decode(data));
+        } catch {
+          return this.close(ws, c, "bad_frame", "frame is not valid JSON");
+        }
+        const parsed = ClientMessage.safeParse(raw);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          return this.close(ws, c, "bad_frame", issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame");
+        }
+        const msg = parsed.data;
+        if (msg.type === "buzz") {
+          const show = c.show;
+          if (show === null) return this.close(ws, c, "hello_required", "send hello before buzzing");
+          const result = this.deps.intake.buzz(c, show, msg.act, msg.seq, Date.now());
+          if (result === "flood") return this.close(ws, c, "flooding", "buzzing far above the rate limit");
+          if (!c.ackPending) {
+            c.ackPending = true;
+            this.ackQueue.push(ws);
+          }
+          return;
+        }
+        this.hello(ws, c, msg);
+      },
+      drain: () => {},
+      close: (ws, code) => {
+        const c = ws.getUserData();
+        c.open = false;
+        this.sockets.delete(ws);
+        metrics.connections--;
+        if (code === 1009) metrics.countClose("too_large_hard");
+      },
+    });
+  }
+
+  /** Send the pending cumulative acks; called at the start of each tick. */
+  flushAcks(): void {
+    const q = this.ackQueue;
+    if (q.length === 0) return;
+    this.ackQueue = [];
+    for (const ws of q) {
+      const c = ws.getUserData();
+      c.ackPending = false;
+      if (!c.open) continue;
+      const ack: Ack = { type: "ack", seq: c.lastSeq, counted: c.counted, rejected: c.rejected, last: c.last };
+      this.send(ws, JSON.stringify(ack));
+    }
+  }
+
+  /** Periodic sweep: hello timeouts and slow consumers. O(connections), run about once a second. */
+  sweep(nowMs: number, helloTimeoutMs: number, slowSweeps: number): void {
+    let over = 0;
+    for (const ws of this.sockets) {
+      const c = ws.getUserData();
+      if (c.show === null && nowMs - c.openedAt > helloTimeoutMs) {
+        this.close(ws, c, "hello_timeout", "no hello received in time");
+        continue;
+      }
+      if (ws.getBufferedAmount() >= this.opts.maxBackpressure) {
+        over++;
+        if (++c.overLimitSweeps >= slowSweeps) {
+          this.deps.metrics.slowConsumersClosed++;
+          this.close(ws, c, "slow_consumer", "not reading frames; reconnect to resume");
+        }
+      } else c.overLimitSweeps = 0;
+    }
+    this.deps.metrics.backpressuredConnections = over;
+  }
+
+  /** Close every connection with the drain code (reconnect immediately elsewhere). */
+  drainAll(): void {
+    this.accepting = false;
+    for (const ws of [...this.sockets]) this.close(ws, ws.getUserData(), "draining", "server is restarting; reconnect");
+  }
+
+  private hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
+    if (c.show !== null) return this.close(ws, c, "hello_required", "hello may be sent only once");
+    if (msg.protocol !== PROTOCOL_VERSION) return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);
+    const show = this.deps.shows.get(msg.show);
+    if (!show) return this.close(ws, c, "unknown_show", `no show ${msg.show}`);
+    c.show = show;
+    if (msg.viewer !== undefined) c.viewerKey = `v:${msg.viewer}`;
+    // Subscribe first, then snapshot: every later totals frame reaches this socket.
+    ws.subscribe(show.topic);
+    this.send(ws, (show.welcomeCache ??= this.welcome(show)));
+  }
+
+  private welcome(show: Show): string {
+    const w: Welcome = {
+      type: "welcome", protocol: PROTOCOL_VERSION, show: show.info, stage: show.stage, tickMs: this.opts.tickMs,
+      epoch: show.epoch, seq: show.seq, totals: show.totals, policy: this.opts.policy,
+    };
+    return JSON.stringify(w);
+  }
+
+  private send(ws: WebSocket<Conn>, frame: string): void {
+    const r = ws.send(frame, false, false);
+    if (r === 2) this.deps.metrics.sendDropped++;
+    else if (r === 0) this.deps.metrics.sendBackpressured++;
+  }
+
+  /** Error frame, then close with the table's code. Safe to call on a closing connection. */
+  close(ws: WebSocket<Conn>, c: Conn, name: CloseName, message: string): void {
+    if (!c.open) return;
+    this.deps.metrics.countClose(name);
+    const err: ErrorFrame = { type: "error", code: name, message };
+    ws.send(JSON.stringify(err), false, false);
+    c.open = false;
+    ws.end(CLOSE[name].code, name);
+  }
+}

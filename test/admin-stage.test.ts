@@ -1,0 +1,81 @@
+/**
+ * The admin API: nothing changes without the token; stage changes and show edits reach every
+ * connected viewer; the public state reports live totals.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { admin, startServer, type RunningServer } from "./harness/server.ts";
+import { TestViewer } from "./harness/ws-client.ts";
+
+let srv: RunningServer;
+before(async () => {
+  srv = await startServer({ TICK_MS: "50" });
+});
+after(async () => {
+  assert.equal(await srv.stop(), 0);
+});
+
+const body = { title: "Auth", acts: [{ id: "x", name: "X" }] };
+
+test("without a valid token nothing can be changed (401), and nothing changed", async () => {
+  for (const headers of [{}, { authorization: "Bearer wrong-token" }, { authorization: srv.adminToken }] as Array<Record<string, string>>) {
+    for (const [method, path, b] of [["PUT", "/api/shows/auth", body], ["POST", "/api/shows/demo/stage", { act: null, open: false }], ["POST", "/api/shows/demo/reset", {}]] as const) {
+      const res = await fetch(srv.url + path, { method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(b) });
+      assert.equal(res.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
+      const err = (await res.json()) as { error: { code: string } };
+      assert.equal(err.error.code, "unauthorized");
+    }
+  }
+  assert.equal((await fetch(`${srv.url}/api/shows/auth`)).status, 404);
+  const demo = (await (await fetch(`${srv.url}/api/shows/demo`)).json()) as { stage: { act: string; open: boolean } };
+  assert.deepEqual(demo.stage, { act: "act-1", open: true });
+});
+
+test("bad admin requests get 400/404 with a code", async () => {
+  await assert.rejects(admin(srv, "PUT", "/api/shows/bad", { title: "", acts: [] }), /400/);
+  await assert.rejects(admin(srv, "PUT", "/api/shows/bad", { title: "T", acts: [{ id: "a", name: "A" }, { id: "a", name: "B" }] }), /act ids must be unique/);
+  await assert.rejects(admin(srv, "PUT", "/api/shows/bad%20id", body), /400/);
+  await assert.rejects(admin(srv, "POST", "/api/shows/nope/stage", { act: null, open: false }), /404/);
+  await assert.rejects(admin(srv, "POST", "/api/shows/demo/stage", { act: "ghost", open: true }), /unknown_act/);
+});
+
+test("stage changes, show edits and resets reach every viewer", async () => {
+  await admin(srv, "PUT", "/api/shows/live", { title: "Live", acts: [{ id: "a", name: "A" }, { id: "b", name: "B" }] });
+  const viewers = await Promise.all(Array.from({ length: 50 }, () => TestViewer.join(srv.wsUrl, "live")));
+  assert.deepEqual(viewers[0]?.welcome?.stage, { act: null, open: false });
+
+  await admin(srv, "POST", "/api/shows/live/stage", { act: "a", open: true });
+  await Promise.all(viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "a" && f.open), "stage a open")));
+  viewers[0]?.buzz("a");
+  await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 1, "total 1")));
+
+  await admin(srv, "POST", "/api/shows/live/stage", { act: "a", open: false });
+  await Promise.all(viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "a" && !f.open), "voting closed")));
+  viewers[1]?.buzz("a");
+  await viewers[1]?.until(() => viewers[1]?.lastAck?.last === "voting_closed", "voting_closed ack");
+
+  await admin(srv, "PUT", "/api/shows/live", { title: "Live!", acts: [{ id: "a", name: "A" }, { id: "b", name: "B" }, { id: "c", name: "C" }] });
+  await Promise.all(viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "show" && f.show.title === "Live!" && f.show.acts.length === 3), "show edit")));
+
+  const epoch = viewers[0]?.welcome?.epoch;
+  await admin(srv, "POST", "/api/shows/live/reset", {});
+  await Promise.all(viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "totals" && f.epoch !== epoch && f.totals.a === 0), "new epoch at zero")));
+  const state = (await (await fetch(`${srv.url}/api/shows/live`)).json()) as { epoch: string; totals: Record<string, number> };
+  assert.notEqual(state.epoch, epoch);
+  assert.deepEqual(state.totals, { a: 0, b: 0, c: 0 });
+  for (const v of viewers) v.close();
+});
+
+test("health, readiness, metrics and the show list answer", async () => {
+  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+  const ready = await fetch(`${srv.url}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.equal(((await ready.json()) as { status: string }).status, "ready");
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  for (const m of ["buzzcast_connections", "buzzcast_buzzes_received_total", "buzzcast_buzzes_counted_total", "buzzcast_buzzes_rejected_total{reason=\"duplicate\"}", "buzzcast_send_dropped_total", "buzzcast_tick_duration_seconds_max"]) {
+    assert.match(text, new RegExp(`^${m.replace(/[{}"]/g, (c) => `\\${c}`)} \\d`, "m"), m);
+  }
+  const list = (await (await fetch(`${srv.url}/api/shows`)).json()) as { shows: Array<{ id: string }> };
+  assert.ok(list.shows.some((s) => s.id === "demo"));
+  assert.equal((await fetch(`${srv.url}/api/nothing`)).status, 404);
+});

@@ -1,0 +1,107 @@
+/**
+ * Every kind of bad input gets an error frame with a code from shared/codes.ts and the matching
+ * close code; it is counted in /metrics; the server stays up and no count changes.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import { CLOSE, type CloseName } from "../shared/codes.ts";
+import { MAX_FRAME_BYTES } from "../shared/protocol.ts";
+import { startServer, type RunningServer } from "./harness/server.ts";
+import { TestViewer } from "./harness/ws-client.ts";
+
+let srv: RunningServer;
+before(async () => {
+  srv = await startServer({ TICK_MS: "50", HELLO_TIMEOUT_MS: "300", SWEEP_MS: "100", RATE_LIMIT_PER_SEC: "5", RATE_LIMIT_BURST: "5", FLOOD_CLOSE_AFTER: "50" });
+});
+after(async () => {
+  assert.equal(await srv.stop(), 0);
+});
+
+async function expectClose(v: TestViewer, name: CloseName): Promise<void> {
+  const code = await v.closed;
+  assert.equal(code, CLOSE[name].code, `close code for ${name}`);
+  const err = v.frames.find((f) => f.type === "error");
+  assert.ok(err && err.type === "error" && err.code === name, `error frame ${name}, got ${JSON.stringify(v.frames.at(-1))}`);
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}
+
+async function demoTotal(): Promise<number> {
+  const s = (await (await fetch(`${srv.url}/api/shows/demo`)).json()) as { totals: Record<string, number> };
+  return s.totals["act-1"] ?? -1;
+}
+
+const cases: Array<[string, CloseName, (v: TestViewer) => void, boolean]> = [
+  ["non-JSON text", "bad_frame", (v) => v.ws.send("{not json"), true],
+  ["schema violation", "bad_frame", (v) => v.send({ type: "buzz", act: "act-1", seq: -1 }), true],
+  ["unknown type", "bad_frame", (v) => v.send({ type: "cheer" }), true],
+  ["binary frame", "binary_unsupported", (v) => v.ws.send(Buffer.from([1, 2, 3])), true],
+  ["frame over the protocol limit", "too_large", (v) => v.ws.send(JSON.stringify({ type: "buzz", act: "act-1", seq: 1, pad: "x".repeat(MAX_FRAME_BYTES) })), true],
+  ["buzz before hello", "hello_required", (v) => v.send({ type: "buzz", act: "act-1", seq: 1 }), false],
+  ["second hello", "hello_required", (v) => v.send({ type: "hello", protocol: 1, show: "demo" }), true],
+  ["unknown show", "unknown_show", (v) => v.send({ type: "hello", protocol: 1, show: "no-such-show" }), false],
+  ["wrong protocol version", "unsupported_protocol", (v) => v.send({ type: "hello", protocol: 99, show: "demo" }), false],
+];
+
+for (const [what, name, act, afterHello] of cases) {
+  test(`${what} -> error ${name}, close ${CLOSE[name].code}, counted, nothing else changes`, async () => {
+    const before = await demoTotal();
+    const closesBefore = await metric(`buzzcast_closes_total{code="${name}"}`);
+    const v = afterHello ? await TestViewer.join(srv.wsUrl, "demo") : new TestViewer(srv.wsUrl);
+    await v.opened;
+    act(v);
+    await expectClose(v, name);
+    assert.equal(await metric(`buzzcast_closes_total{code="${name}"}`), (Number.isNaN(closesBefore) ? 0 : closesBefore) + 1);
+    assert.equal(await demoTotal(), before);
+    assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+  });
+}
+
+test("a frame over uWS's hard limit (16 KB) is dropped by uWS itself; the server stays up", async () => {
+  const before = await demoTotal();
+  const v = new TestViewer(srv.wsUrl);
+  await v.opened;
+  v.ws.send("x".repeat(64 * 1024));
+  // uWebSockets.js ends such a connection without a close frame: the client sees 1006.
+  assert.ok([1006, 1009].includes(await v.closed));
+  assert.equal(await demoTotal(), before);
+  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+});
+
+test("no hello in time -> hello_timeout", async () => {
+  const v = new TestViewer(srv.wsUrl);
+  await v.opened;
+  await expectClose(v, "hello_timeout");
+});
+
+test("rate limit: excess buzzes are acked rate_limited; a flood is closed; counts stay exact", async () => {
+  await fetch(`${srv.url}/api/shows/demo`);
+  const v = await TestViewer.join(srv.wsUrl, "demo", "rate-viewer");
+  const before = await demoTotal();
+  for (let i = 0; i < 8; i++) v.buzz("act-1");
+  await v.until(() => v.lastAck?.seq === 8, "ack of 8");
+  assert.equal(v.lastAck?.counted, 1, "once policy: one counts");
+  assert.equal((v.lastAck?.rejected.duplicate ?? 0) + (v.lastAck?.rejected.rate_limited ?? 0), 7);
+  assert.ok((v.lastAck?.rejected.rate_limited ?? 0) >= 2, "burst of 5, so at least 3 of 8 are limited");
+  for (let i = 0; i < 200; i++) v.buzz("act-1");
+  await expectClose(v, "flooding");
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(await demoTotal(), before + 1);
+});
+
+test("garbage never crashes the server: random bytes and truncated frames", async () => {
+  for (let i = 0; i < 30; i++) {
+    const ws = new WebSocket(srv.wsUrl);
+    await new Promise((r) => ws.once("open", r));
+    const junk = Buffer.from(Array.from({ length: 1 + (i * 37) % 300 }, (_, j) => (i * 131 + j * 17) % 256));
+    ws.send(i % 2 ? junk : junk.toString("latin1"));
+    await new Promise((r) => ws.once("close", r));
+  }
+  assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
+  assert.equal(await metric("buzzcast_connections"), 0);
+});

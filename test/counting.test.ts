@@ -1,0 +1,72 @@
+/**
+ * End to end on a real server process and real `ws` clients: counting, the `once` policy, acks.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { admin, startServer, type RunningServer } from "./harness/server.ts";
+import { TestViewer } from "./harness/ws-client.ts";
+
+let srv: RunningServer;
+before(async () => {
+  srv = await startServer({ TICK_MS: "50" });
+});
+after(async () => {
+  assert.equal(await srv.stop(), 0);
+});
+
+test("300 viewers buzz once each and every one of them sees the exact total within two ticks", async () => {
+  await admin(srv, "PUT", "/api/shows/crowd", { title: "Crowd", acts: [{ id: "a", name: "A" }, { id: "b", name: "B" }] });
+  await admin(srv, "POST", "/api/shows/crowd/stage", { act: "a", open: true });
+  const viewers = await Promise.all(Array.from({ length: 300 }, (_, i) => TestViewer.join(srv.wsUrl, "crowd", `viewer-${i}`)));
+  for (const v of viewers) v.buzz("a");
+  await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 300, "total 300", 10_000)));
+  // Everyone got a cumulative ack saying their one buzz counted.
+  await Promise.all(viewers.map((v) => v.until(() => v.lastAck?.seq === 1, "ack")));
+  for (const v of viewers) assert.deepEqual(v.lastAck, { type: "ack", seq: 1, counted: 1, rejected: {}, last: "counted" });
+  const state = (await (await fetch(`${srv.url}/api/shows/crowd`)).json()) as { totals: Record<string, number> };
+  assert.deepEqual(state.totals, { a: 300, b: 0 });
+  // Within two ticks: all 300 buzzes were sent within a few ms (inside one tick boundary), so every
+  // viewer sees the full 300 at most two totals frames (= ticks) after the first frame showing any.
+  for (const v of viewers.slice(0, 20)) {
+    const frames = v.totalsFrames();
+    const firstChange = frames.findIndex((f) => (f.totals.a ?? 0) > 0);
+    const full = frames.findIndex((f) => f.totals.a === 300);
+    assert.ok(full - firstChange <= 2, `reached 300 ${full - firstChange} frames after the first buzz showed`);
+  }
+  for (const v of viewers) v.close();
+});
+
+test("once policy: repeats and other acts are acknowledged with their reasons, never counted", async () => {
+  await admin(srv, "PUT", "/api/shows/once", { title: "Once", acts: [{ id: "a", name: "A" }, { id: "b", name: "B" }] });
+  await admin(srv, "POST", "/api/shows/once/stage", { act: "a", open: true });
+  const v = await TestViewer.join(srv.wsUrl, "once", "same-viewer");
+  v.buzz("a");
+  v.buzz("a");
+  v.buzz("b"); // not on stage
+  v.send({ type: "buzz", act: "nope", seq: 4 });
+  v.send({ type: "buzz", act: "a", seq: 2 }); // seq went backwards
+  await v.until(() => v.lastAck?.seq === 4 && (v.lastAck.rejected.out_of_order ?? 0) === 1, "ack of all five");
+  assert.deepEqual(v.lastAck, {
+    type: "ack", seq: 4, counted: 1, last: "out_of_order",
+    rejected: { duplicate: 1, voting_closed: 1, unknown_act: 1, out_of_order: 1 },
+  });
+  // Same viewer id on a new connection: still a duplicate (dedupe is by viewer, not connection).
+  const again = await TestViewer.join(srv.wsUrl, "once", "same-viewer");
+  again.buzz("a");
+  await again.until(() => again.lastAck !== null, "ack");
+  assert.equal(again.lastAck?.last, "duplicate");
+  await v.until(() => v.totals.a === 1, "total 1");
+  const state = (await (await fetch(`${srv.url}/api/shows/once`)).json()) as { totals: Record<string, number> };
+  assert.deepEqual(state.totals, { a: 1, b: 0 });
+  v.close();
+  again.close();
+});
+
+test("totals frames keep coming as a heartbeat when nothing changes, with increasing seq", async () => {
+  const v = await TestViewer.join(srv.wsUrl, "demo");
+  await v.until(() => v.totalsFrames().length >= 2, "two heartbeats", 5000);
+  const [a, b] = v.totalsFrames();
+  assert.ok(a && b && b.seq > a.seq && b.seq > (v.welcome?.seq ?? 0));
+  assert.equal(a?.epoch, v.welcome?.epoch);
+  v.close();
+});

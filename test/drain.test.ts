@@ -1,0 +1,33 @@
+/**
+ * SIGTERM: stop accepting, acknowledge everything received, close every socket with the drain code
+ * (reconnect immediately), exit 0 within a few seconds.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CLOSE, reconnectRule } from "../shared/codes.ts";
+import { startServer } from "./harness/server.ts";
+import { TestViewer } from "./harness/ws-client.ts";
+
+test("SIGTERM drains: final acks, drain close code, exit 0", async () => {
+  const srv = await startServer({ TICK_MS: "1000", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0" });
+  const viewers = await Promise.all(Array.from({ length: 20 }, () => TestViewer.join(srv.wsUrl, "demo")));
+  for (const v of viewers) for (let i = 0; i < 5; i++) v.buzz("act-1");
+  // Let the buzzes arrive, but stop well before the 1 s tick would ack them.
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
+  const code = await srv.stop("SIGTERM");
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 5000, "exited within the drain timeout");
+  for (const v of viewers) {
+    assert.equal(await v.closed, CLOSE.draining.code);
+    assert.equal(reconnectRule(v.closeCode ?? 0), "immediate");
+    assert.equal(v.lastAck?.seq, 5, "every buzz acknowledged before the close");
+    assert.equal(v.lastAck?.counted, 5);
+  }
+  assert.ok(srv.logs.some((l) => l.msg === "stopped"));
+});
+
+test("bad configuration exits 2 with a message naming the variable", async () => {
+  await assert.rejects(startServer({ TICK_MS: "fast" }), (err: Error) => /exited with 2/.test(err.message) && /TICK_MS/.test(err.message));
+  await assert.rejects(startServer({ BUZZ_POLICY: "sometimes" }), (err: Error) => /exited with 2/.test(err.message) && /BUZZ_POLICY/.test(err.message));
+});
