@@ -13,7 +13,7 @@ import { TickLoop } from "./counting/tick-loop.ts";
 import { Ticker } from "./counting/ticker.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./ops/logger.ts";
-import { Metrics, renderPrometheus } from "./ops/metrics.ts";
+import { Metrics, renderPrometheus, type Family } from "./ops/metrics.ts";
 import { DEMO_SHOW, ShowRegistry } from "./shows/show-registry.ts";
 import type { ShowSource } from "./shows/show-source.ts";
 import { attachHttp } from "./transport/http-api.ts";
@@ -27,6 +27,8 @@ export interface Backends {
   showSource: ShowSource;
   /** How often to ask the show source for changes made on other nodes (0 = never). */
   showPollMs: number;
+  /** Extra metric families from the backends, read at scrape time. */
+  metrics?: () => Family[];
 }
 
 export interface NodeHandle {
@@ -39,6 +41,7 @@ export interface NodeHandle {
 
 export async function startNode(cfg: Config, adminToken: string, log: Logger, b: Backends, extra: { renderMetrics?: () => Promise<string> } = {}): Promise<NodeHandle> {
   const metrics = new Metrics();
+  if (b.metrics) metrics.addCollector(b.metrics);
   const shows = new ShowRegistry(b.showSource);
   const policy = createPolicy(cfg.BUZZ_POLICY);
   const limiter = new RateLimiter(cfg.RATE_LIMIT_PER_SEC, cfg.RATE_LIMIT_BURST, cfg.FLOOD_CLOSE_AFTER);
@@ -63,8 +66,12 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     flushAcks: () => ws.flushAcks(),
   }, metrics, log, { heartbeatMs: 1000 });
 
-  shows.onChange((show, changes, previousEpoch) => {
-    if (changes.has("epoch")) policy.forget(`${show.id}/${previousEpoch}`);
+  shows.onChange((show, changes, previous) => {
+    if (changes.has("epoch")) policy.forget(`${show.id}/${previous.epoch}`);
+    const was = previous.stage;
+    if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
+      b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
+    }
     if (changes.has("show") || changes.has("epoch")) {
       const f: ShowFrame = { type: "show", show: show.info, epoch: show.epoch };
       publish(show.topic, JSON.stringify(f));
@@ -81,6 +88,9 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     const first = DEMO_SHOW.acts[0];
     if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
   }
+
+  // Take current totals from the store before the first viewer arrives (a node joining a running show).
+  await tickLoop.flushNow();
 
   let draining = false;
   const pages = new StaticFiles(cfg.STATIC_DIR);

@@ -40,6 +40,11 @@ export interface Store {
   /** Totals in the durable record for a show epoch (empty map when the store keeps no record). */
   durableTotals(show: string, epoch: string): Promise<Map<string, number>>;
   health(): StoreHealth;
+  /**
+   * Voting for these acts just closed (or the act left the stage), as of show `version`. A store
+   * with a record reconciles the live totals with it once every node has persisted.
+   */
+  votingClosed?(show: string, epoch: string, acts: readonly string[], version: number): void;
   /** Apply and persist everything retained, then release backends. Called once, on shutdown. */
   close(): Promise<void>;
 }

@@ -12,7 +12,12 @@ import type { ShowSource } from "./show-source.ts";
 import { Tally } from "../counting/tally.ts";
 
 export type ShowChange = "show" | "stage" | "epoch";
-export type ShowListener = (show: Show, changes: ReadonlySet<ShowChange>, previousEpoch: string) => void;
+/** What the show was before the change (for a new show: its initial state). */
+export interface PreviousState {
+  epoch: string;
+  stage: Stage;
+}
+export type ShowListener = (show: Show, changes: ReadonlySet<ShowChange>, previous: PreviousState) => void;
 
 export class ShowError extends Error {
   constructor(readonly code: "unknown_show" | "unknown_act", message: string) {
@@ -51,6 +56,15 @@ export class ShowRegistry {
     return r;
   }
 
+  /** A show known here, or else looked up in the source (made on another node moments ago). */
+  async find(id: string): Promise<Show | undefined> {
+    const local = this.shows.get(id);
+    if (local) return local;
+    const rec = await this.source.load(id);
+    if (rec) this.applyRemote(rec);
+    return this.shows.get(id);
+  }
+
   async load(): Promise<number> {
     for (const rec of await this.source.loadAll()) this.applyRemote(rec);
     return this.shows.size;
@@ -84,11 +98,11 @@ export class ShowRegistry {
     if (!cur) {
       const show = new Show(rec.show, rec.stage, rec.epoch, rec.version);
       this.shows.set(show.id, show);
-      this.emit(show, new Set<ShowChange>(["show", "stage", "epoch"]), rec.epoch);
+      this.emit(show, new Set<ShowChange>(["show", "stage", "epoch"]), { epoch: rec.epoch, stage: { act: null, open: false } });
       return show;
     }
     const changes = new Set<ShowChange>();
-    const previousEpoch = cur.epoch;
+    const previous: PreviousState = { epoch: cur.epoch, stage: cur.stage };
     if (JSON.stringify(cur.info) !== JSON.stringify(rec.show)) changes.add("show");
     if (cur.stage.act !== rec.stage.act || cur.stage.open !== rec.stage.open) changes.add("stage");
     if (cur.epoch !== rec.epoch) changes.add("epoch");
@@ -106,7 +120,7 @@ export class ShowRegistry {
       for (const a of rec.show.acts) cur.totals[a.id] ??= 0;
     }
     cur.welcomeCache = null;
-    if (changes.size > 0) this.emit(cur, changes, previousEpoch);
+    if (changes.size > 0) this.emit(cur, changes, previous);
     return cur;
   }
 
@@ -129,8 +143,8 @@ export class ShowRegistry {
     return Math.max((cur?.version ?? 0) + 1, Date.now());
   }
 
-  private emit(show: Show, changes: ReadonlySet<ShowChange>, previousEpoch: string): void {
-    for (const fn of this.listeners) fn(show, changes, previousEpoch);
+  private emit(show: Show, changes: ReadonlySet<ShowChange>, previous: PreviousState): void {
+    for (const fn of this.listeners) fn(show, changes, previous);
   }
 }
 

@@ -11,6 +11,8 @@ import type { ShowRecord } from "../record/record.ts";
 export interface ShowSource {
   /** Every known show, at start. */
   loadAll(): Promise<ShowRecord[]>;
+  /** One show, looked up on demand (a viewer asked for a show this node has not seen yet). */
+  load(id: string): Promise<ShowRecord | null>;
   /** Make a change durable and visible to other nodes; resolves when durable. */
   save(rec: ShowRecord): Promise<void>;
   /** Changes made elsewhere since the last call (may include ones already seen). */
@@ -21,6 +23,10 @@ export class MemoryShowSource implements ShowSource {
   private readonly shows = new Map<string, ShowRecord>();
   async loadAll(): Promise<ShowRecord[]> {
     return [...this.shows.values()];
+  }
+  async load(id: string): Promise<ShowRecord | null> {
+    const r = this.shows.get(id);
+    return r ? structuredClone(r) : null;
   }
   async save(rec: ShowRecord): Promise<void> {
     const have = this.shows.get(rec.show.id);

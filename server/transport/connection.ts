@@ -12,6 +12,8 @@ export interface Conn {
   openedAt: number;
   /** Set by hello; null until then. */
   show: Show | null;
+  /** A hello is being answered (its show is being looked up). */
+  greeting: boolean;
   /** Who `once` dedupes on: the hello's viewer id, else this connection. */
   viewerKey: string;
   /** Highest buzz seq processed on this connection (-1 before the first). */
@@ -35,6 +37,7 @@ export function newConn(now: number, bucket: BucketState): Conn {
     open: false,
     openedAt: now,
     show: null,
+    greeting: false,
     viewerKey: `c${id}`,
     lastSeq: -1,
     counted: 0,

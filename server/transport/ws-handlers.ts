@@ -155,12 +155,29 @@ export class WsEndpoint {
   }
 
   private hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
-    if (c.show !== null) return this.close(ws, c, "hello_required", "hello may be sent only once");
+    if (c.show !== null || c.greeting) return this.close(ws, c, "hello_required", "hello may be sent only once");
     if (msg.protocol !== PROTOCOL_VERSION) return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);
-    const show = this.deps.shows.get(msg.show);
-    if (!show) return this.close(ws, c, "unknown_show", `no show ${msg.show}`);
-    c.show = show;
     if (msg.viewer !== undefined) c.viewerKey = `v:${msg.viewer}`;
+    const show = this.deps.shows.get(msg.show);
+    if (show) return this.join(ws, c, show);
+    // Not known here: it may have been created on another node a moment ago.
+    c.greeting = true;
+    this.deps.shows.find(msg.show).then(
+      (found) => {
+        c.greeting = false;
+        if (!c.open) return;
+        if (found) ws.cork(() => this.join(ws, c, found));
+        else this.close(ws, c, "unknown_show", `no show ${msg.show}`);
+      },
+      () => {
+        c.greeting = false;
+        if (c.open) this.close(ws, c, "server_error", "could not look up the show; try again");
+      },
+    );
+  }
+
+  private join(ws: WebSocket<Conn>, c: Conn, show: Show): void {
+    c.show = show;
     // Subscribe first, then snapshot: every later totals frame reaches this socket.
     ws.subscribe(show.topic);
     this.send(ws, (show.welcomeCache ??= this.welcome(show)));

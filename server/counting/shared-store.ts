@@ -1,0 +1,239 @@
+/**
+ * The shared Store: live totals through a global counter per (show, epoch, act) in memcached,
+ * reached through the dual cache, and the durable record in MySQL.
+ *
+ * Per tick (flush): one `incr` per act with a non-zero local delta (its result is the new global
+ * total), and one L1-or-memcached read for the other acts. Nothing touches memcached per buzz.
+ *
+ * Faults:
+ *  - memcached unreachable: deltas stay in `arrived - cached` and are applied when it answers;
+ *    totals shown are last known + own pending; readiness turns degraded.
+ *  - a key missing (flush, restart, eviction, or a new epoch): the node re-seeds it with `add` from
+ *    the record plus its own unpersisted buzzes (exact for this node; other nodes' buzzes that were
+ *    cached but not yet persisted are missing until the reconciliation at voting close).
+ *    If another node seeded first, this node adds its own unpersisted buzzes to that seed.
+ *  - record unreachable: batches retry (record-writer.ts); live totals keep flowing.
+ */
+import type { Cache } from "../cache/cache.ts";
+import type { Logger } from "../ops/logger.ts";
+import type { Family } from "../ops/metrics.ts";
+import type { Record } from "../record/record.ts";
+import { CounterTable, type CounterState } from "./counter-state.ts";
+import { RecordWriter } from "./record-writer.ts";
+import { showEpochKey, type FlushResult, type ShowFlush, type Store, type StoreHealth } from "./store.ts";
+
+export interface SharedStoreOptions {
+  nodeId: string;
+  persistIntervalMs: number;
+  /** How long after voting closes to reconcile: every node must have seen the close and persisted. */
+  reconcileDelayMs: number;
+  keyPrefix?: string;
+}
+
+export class SharedStore implements Store {
+  readonly counters: CounterTable;
+  readonly writer: RecordWriter;
+  private cacheError: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  readonly stats = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0 };
+
+  private readonly reconciles = new Set<NodeJS.Timeout>();
+
+  /** `cache` is the dual cache; `global` the cache behind it (reconciliation reads must be fresh). */
+  constructor(
+    readonly cache: Cache,
+    readonly global: Cache,
+    readonly record: Record,
+    private readonly opts: SharedStoreOptions,
+    private readonly log: Logger,
+  ) {
+    this.counters = new CounterTable(opts.keyPrefix ?? "bc");
+    this.writer = new RecordWriter(record, opts.nodeId, this.counters, log);
+  }
+
+  async start(): Promise<void> {
+    await this.writer.init();
+    this.timer = setInterval(() => void this.writer.writeOnce(), this.opts.persistIntervalMs);
+  }
+
+  async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
+    const incrs: CounterState[] = [];
+    const reads: CounterState[] = [];
+    for (const f of batch) {
+      for (const d of f.deltas) this.counters.get(f.show, f.epoch, d.act).arrived += d.delta;
+      for (const act of f.acts) {
+        const c = this.counters.get(f.show, f.epoch, act);
+        if (c.arrived === c.cached) reads.push(c);
+      }
+    }
+    for (const c of this.counters.all()) if (c.arrived > c.cached) incrs.push(c);
+
+    const missing: CounterState[] = [];
+    let failed: unknown = null;
+    await Promise.all(incrs.map(async (c) => {
+      const amount = c.arrived - c.cached;
+      try {
+        const v = await this.cache.incr(c.key, amount);
+        if (v === null) missing.push(c);
+        else {
+          c.cached += amount;
+          c.lastKnown = Math.max(c.lastKnown, v);
+        }
+      } catch (err) {
+        failed = err;
+      }
+    }));
+    if (reads.length > 0 && failed === null) {
+      try {
+        const got = await this.cache.getMany(reads.map((c) => c.key));
+        for (const c of reads) {
+          const raw = got.get(c.key);
+          if (raw === undefined) missing.push(c);
+          else c.lastKnown = Math.max(c.lastKnown, Number(raw));
+        }
+      } catch (err) {
+        failed = err;
+      }
+    }
+    for (const c of missing) {
+      if (failed !== null) break;
+      try {
+        await this.seed(c);
+      } catch (err) {
+        failed = err;
+      }
+    }
+    this.noteCache(failed);
+
+    const out: FlushResult = new Map();
+    for (const f of batch) {
+      if (f.acts.length === 0) continue;
+      const totals = new Map<string, number>();
+      for (const act of f.acts) {
+        const c = this.counters.get(f.show, f.epoch, act);
+        totals.set(act, c.lastKnown + (c.arrived - c.cached));
+      }
+      out.set(showEpochKey(f.show, f.epoch), totals);
+    }
+    return out;
+  }
+
+  /**
+   * Re-create a missing global counter from the record plus this node's unpersisted buzzes.
+   * Waits until no record batch is unresolved, so `persisted` is exactly what the record holds.
+   */
+  private async seed(c: CounterState): Promise<void> {
+    if (!(await this.writer.settle())) {
+      this.stats.seedDeferred++;
+      return; // record unreachable: keep the deltas, try again next tick
+    }
+    const recorded = (await this.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
+    const own = c.arrived - c.persisted;
+    if (await this.cache.add(c.key, String(recorded + own))) {
+      this.stats.seeds++;
+      c.cached = c.arrived;
+      c.lastKnown = Math.max(c.lastKnown, recorded + own);
+      return;
+    }
+    // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
+    // not in that seed (they are not in the record yet), so add them.
+    this.stats.seedConflicts++;
+    if (own === 0) return;
+    const v = await this.cache.incr(c.key, own);
+    if (v === null) return; // lost again already; next tick seeds once more
+    c.cached = c.arrived;
+    c.lastKnown = Math.max(c.lastKnown, v);
+  }
+
+  private noteCache(err: unknown): void {
+    if (err === null) {
+      if (this.cacheError !== null) this.log.info("global cache reachable again");
+      this.cacheError = null;
+      return;
+    }
+    this.stats.cacheErrors++;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (this.cacheError === null) this.log.error("global cache unreachable; deltas retained in memory", { err });
+    this.cacheError = msg;
+  }
+
+  votingClosed(show: string, epoch: string, acts: readonly string[], version: number): void {
+    const t = setTimeout(() => {
+      this.reconciles.delete(t);
+      this.reconcile(show, epoch, acts, version).catch((err: unknown) => this.log.error("reconcile failed", { err, show, epoch }));
+    }, this.opts.reconcileDelayMs);
+    this.reconciles.add(t);
+  }
+
+  /**
+   * Raise live totals to the record where the record has more (buzzes a lost key took with it).
+   * One node does it per (show, epoch, version): the one whose `add` of the lock key succeeds.
+   * It adds the difference with `incr`, so increments racing with it are kept; it never lowers a
+   * total (clients never see one decrease).
+   */
+  async reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number> {
+    const prefix = this.opts.keyPrefix ?? "bc";
+    if (!(await this.global.add(`${prefix}:rl:${show}:${epoch}:${version}`, this.opts.nodeId, 3600))) return 0;
+    await this.writer.settle();
+    const recorded = await this.record.countTotals(show, epoch);
+    let raised = 0;
+    for (const act of acts) {
+      const c = this.counters.get(show, epoch, act);
+      const want = recorded.get(act) ?? 0;
+      const raw = await this.global.get(c.key);
+      const have = raw === null ? 0 : Number(raw);
+      if (raw !== null && want > have) {
+        const v = await this.global.incr(c.key, want - have);
+        if (v !== null) c.lastKnown = Math.max(c.lastKnown, v);
+        raised += want - have;
+        this.log.warn("live total raised to the record", { show, epoch, act, from: have, to: want });
+      }
+    }
+    return raised;
+  }
+
+  async durableTotals(show: string, epoch: string): Promise<Map<string, number>> {
+    return this.record.countTotals(show, epoch);
+  }
+
+  health(): StoreHealth {
+    const cacheOk = this.cacheError === null;
+    const recordOk = this.writer.healthy;
+    return {
+      ready: cacheOk && recordOk && !this.closed,
+      checks: {
+        memcached: cacheOk ? "ok" : `unreachable: ${this.cacheError}`,
+        mysql: recordOk ? "ok" : `unreachable: ${this.writer.stats.lastError ?? "error"}`,
+      },
+    };
+  }
+
+  metrics(): Family[] {
+    const g = (name: string, help: string, value: number): Family => ({ name, help, kind: "gauge", samples: [{ value }] });
+    const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
+    return [
+      g("buzzcast_store_uncached_buzzes", "Buzzes counted here but not yet in the global cache.", this.counters.uncached()),
+      g("buzzcast_store_unpersisted_buzzes", "Buzzes counted here but not yet committed to the record.", this.counters.unpersisted()),
+      c("buzzcast_record_batches_total", "Record batches committed.", this.writer.stats.batches),
+      c("buzzcast_record_errors_total", "Record writes or pings that failed.", this.writer.stats.errors),
+      c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", this.stats.seeds),
+      c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", this.stats.cacheErrors),
+    ];
+  }
+
+  /** Shutdown: apply what the cache can take, then commit everything (cached or not) to the record. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.reconciles) clearTimeout(t);
+    this.closed = true;
+    await this.writer.settle();
+    // Retry until everything is committed; main's drain timeout bounds how long.
+    for (let attempt = 0; this.counters.unpersisted() > 0; attempt++) {
+      await this.writer.writeOnce(true);
+      if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    await this.cache.close();
+    await this.record.close();
+  }
+}
