@@ -6,15 +6,16 @@
  * total), and one L1-or-memcached read for the other acts. Nothing touches memcached per buzz.
  *
  * Faults:
- *  - memcached unreachable: deltas stay in `arrived - cached` and are applied when it answers;
- *    totals shown are last known + own pending; readiness turns degraded.
+ *  - memcached unreachable (connection refused): deltas stay in `arrived - cached` and are applied
+ *    when it answers; totals shown are last known + own pending; readiness turns degraded.
+ *  - memcached stalled (increments time out): see flush(); taken as applied, never re-sent.
  *  - a key missing (flush, restart, eviction, or a new epoch): the node re-seeds it with `add` from
  *    the record plus its own unpersisted buzzes (exact for this node; other nodes' buzzes that were
  *    cached but not yet persisted are missing until the reconciliation at voting close).
  *    If another node seeded first, this node adds its own unpersisted buzzes to that seed.
  *  - record unreachable: batches retry (record-writer.ts); live totals keep flowing.
  */
-import type { Cache } from "../cache/cache.ts";
+import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
@@ -36,7 +37,7 @@ export class SharedStore implements Store {
   private cacheError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  readonly stats = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0 };
+  readonly stats = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0, assumedApplied: 0 };
 
   private readonly reconciles = new Set<NodeJS.Timeout>();
 
@@ -82,6 +83,14 @@ export class SharedStore implements Store {
         }
       } catch (err) {
         failed = err;
+        // A timed-out increment was sent and may still be applied (a stalled memcached applies what
+        // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
+        // taken as applied: at worst the live total is short until the reconciliation from the
+        // record (which gets these buzzes as usual) raises it. Never an over-count.
+        if (err instanceof CacheError && err.code === "timeout") {
+          c.cached += amount;
+          this.stats.assumedApplied += amount;
+        }
       }
     }));
     if (reads.length > 0 && failed === null) {
@@ -219,6 +228,7 @@ export class SharedStore implements Store {
       c("buzzcast_record_errors_total", "Record writes or pings that failed.", this.writer.stats.errors),
       c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", this.stats.seeds),
       c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", this.stats.cacheErrors),
+      c("buzzcast_cache_incr_uncertain_buzzes_total", "Buzzes in increments that timed out (taken as applied; reconciled from the record).", this.stats.assumedApplied),
     ];
   }
 

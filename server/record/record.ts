@@ -35,19 +35,45 @@ export interface ShowRecord {
   version: number;
 }
 
+/** One row of a show's stage history: the stage as it became at `version`. */
+export interface StageChange {
+  epoch: string;
+  act: string | null;
+  open: boolean;
+  version: number;
+  /** When the record stored it (ms since the Unix epoch, the record's clock). */
+  at: number;
+}
+
 export interface Record {
   /** Create or upgrade the schema. Idempotent; safe when several nodes start at once. */
   migrate(): Promise<void>;
-  /** Apply a batch atomically and idempotently (see CountBatch). Retries deadlocks itself. */
+  /**
+   * Apply a batch atomically and idempotently (see CountBatch). Retries deadlocks itself. Rows
+   * with the same (show, epoch, act) are summed; deltas must be non-negative safe integers and
+   * batchSeq a positive safe integer, else it rejects with RecordError "query" and applies nothing.
+   */
   persistCounts(batch: CountBatch): Promise<void>;
   /** Highest batch seq applied for this node (0 when none). A restarted node continues after it. */
   lastBatchSeq(node: string): Promise<number>;
   /** act -> sum over nodes of the recorded counts for that show and epoch. */
   countTotals(show: string, epoch: string): Promise<Map<string, number>>;
-  /** Store a show's definition, stage and epoch; appends to stage history when the stage changed. */
+  /** node -> act -> that node's recorded count for the show and epoch (for reconciliation). */
+  countsByNode(show: string, epoch: string): Promise<Map<string, Map<string, number>>>;
+  /**
+   * Store a show's definition, stage and epoch, atomically, only if `version` is newer than the
+   * stored one (an equal or older version changes nothing, so a stale writer never wins). Appends
+   * to stage history on the first save and whenever the stage (act, open) or the epoch changed.
+   */
   saveShow(rec: ShowRecord): Promise<void>;
   loadShow(id: string): Promise<ShowRecord | null>;
+  /** All shows, ordered by id. */
   listShows(): Promise<ShowRecord[]>;
+  /** The show's stage history, oldest (lowest version) first; empty for an unknown show. */
+  stageHistory(show: string): Promise<StageChange[]>;
+  /** Resolves when the record answers a trivial query (readiness); rejects with a RecordError. */
+  ping(): Promise<void>;
+  /** Release connections. Afterwards every method rejects with RecordError "unreachable". */
   close(): Promise<void>;
 }
 

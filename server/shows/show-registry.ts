@@ -73,21 +73,21 @@ export class ShowRegistry {
   /** Create or replace a show's definition. A new show opens a new epoch with no act on stage. */
   async put(id: string, body: PutShowBody): Promise<Show> {
     const info: ShowInfo = { id, title: body.title, acts: body.acts };
-    const cur = this.shows.get(id);
+    const cur = await this.find(id);
     let stage: Stage = cur ? cur.stage : { act: null, open: false };
     if (stage.act !== null && !info.acts.some((a) => a.id === stage.act)) stage = { act: null, open: false };
     return this.commit({ show: info, stage, epoch: cur ? cur.epoch : newEpoch(), version: this.nextVersion(cur) });
   }
 
   async setStage(id: string, stage: Stage): Promise<Show> {
-    const cur = this.require(id);
+    const cur = await this.require(id);
     if (stage.act !== null && !cur.actIds.has(stage.act)) throw new ShowError("unknown_act", `show ${id} has no act ${stage.act}`);
     return this.commit({ show: cur.info, stage, epoch: cur.epoch, version: this.nextVersion(cur) });
   }
 
   /** Start a new epoch: every total restarts from zero; old counts stay in the record. */
   async reset(id: string): Promise<Show> {
-    const cur = this.require(id);
+    const cur = await this.require(id);
     return this.commit({ show: cur.info, stage: cur.stage, epoch: newEpoch(), version: this.nextVersion(cur) });
   }
 
@@ -132,8 +132,8 @@ export class ShowRegistry {
     return show;
   }
 
-  private require(id: string): Show {
-    const s = this.shows.get(id);
+  private async require(id: string): Promise<Show> {
+    const s = await this.find(id);
     if (!s) throw new ShowError("unknown_show", `no show ${id}`);
     return s;
   }

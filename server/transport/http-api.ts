@@ -9,6 +9,7 @@ import { Id, PutShowBody, StageBody, type ShowState } from "../../shared/protoco
 import type { Store } from "../counting/store.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { RecordError } from "../record/record.ts";
 import { ShowError, type ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
 import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded } from "./http-util.ts";
@@ -44,6 +45,7 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     const fail = (err: unknown) => {
       d.metrics.httpErrors++;
       if (err instanceof HttpError) return sendError(g, err);
+      if (err instanceof RecordError && err.code === "unreachable") return sendError(g, new HttpError(503, "record_unavailable", "the durable record is unreachable; try again"));
       if (err instanceof ShowError) return sendError(g, new HttpError(err.code === "unknown_show" ? 404 : 400, err.code, err.message));
       d.log.error("http handler failed", { err });
       sendError(g, new HttpError(500, "server_error", "internal error"));
@@ -71,8 +73,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
 
   app.get("/api/shows", route((g) => sendJson(g, 200, { shows: [...d.shows.all()].map((s) => ({ id: s.id, title: s.info.title })) })));
   app.get("/api/shows/:show", route(async (g, req) => {
-    const show = requireShow(d.shows, showIdParam(req));
-    const durable = await d.store.durableTotals(show.id, show.epoch);
+    const id = showIdParam(req);
+    const show = await d.shows.find(id);
+    if (!show) throw new HttpError(404, "unknown_show", `no show ${id}`);
+    // Live totals always answer; the durable ones only if the record answers within a second.
+    const durable = await withTimeout(d.store.durableTotals(show.id, show.epoch), 1000).catch((err: unknown) => {
+      d.log.warn("durable totals unavailable", { err, show: show.id });
+      return null;
+    });
     sendJson(g, 200, state(show, durable));
   }));
   app.put("/api/shows/:show", admin(async (g, id) => {
@@ -116,12 +124,6 @@ function showIdParam(req: HttpRequest): string {
   return id;
 }
 
-function requireShow(shows: ShowRegistry, id: string): Show {
-  const s = shows.get(id);
-  if (!s) throw new HttpError(404, "unknown_show", `no show ${id}`);
-  return s;
-}
-
 function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<T> {
   let raw: unknown;
   try {
@@ -141,4 +143,12 @@ function state(show: Show, durable: Map<string, number> | null): ShowState {
   const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: show.seq, totals: show.totals };
   if (durable) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
   return s;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -53,6 +53,11 @@ export class TestViewer {
     this.ws.send(JSON.stringify(obj));
   }
 
+  /** Seq of the last buzz sent on this connection (0 before the first). */
+  get sentSeq(): number {
+    return this.seq;
+  }
+
   buzz(act: string): number {
     const seq = ++this.seq;
     this.send({ type: "buzz", act, seq });

@@ -1,0 +1,70 @@
+/** The client library's public types: states, events, options and buzz outcomes. */
+import type { Ack, ShowInfo, Stage, Totals, Welcome } from "../../shared/protocol.ts";
+import type { AckOutcome } from "./ack-ledger.ts";
+import type { ReconnectOptions } from "./backoff.ts";
+import type { BuzzClientError } from "./errors.ts";
+import type { FrameCheck } from "./frame-check.ts";
+import type { WebSocketConstructor } from "./socket.ts";
+
+export type ConnectionState = "idle" | "connecting" | "live" | "reconnecting" | "closed";
+/**
+ * How a buzz ended: "counted" or a reject reason (the server's word), "not_sent" (it never left this
+ * device), or "unconfirmed" (sent, then the connection dropped before the ack, and resending it
+ * could count it twice).
+ */
+export type BuzzOutcome = AckOutcome | "not_sent";
+
+export interface StateChange {
+  state: ConnectionState;
+  /** Close code of the connection that just ended (reconnecting / closed). */
+  code?: number;
+  reason?: string;
+  /** reconnecting: delay before the next attempt (ms), and how many attempts preceded it. */
+  retryInMs?: number;
+  attempt?: number;
+}
+
+export interface TotalsUpdate {
+  epoch: string;
+  seq: number;
+  totals: Readonly<Totals>;
+}
+
+export interface BuzzClientEvents {
+  state: StateChange;
+  /** The snapshot, after every (re)connection. `show`, `stage` and `totals` events follow it. */
+  welcome: Welcome;
+  show: { show: ShowInfo; epoch: string };
+  stage: Stage;
+  totals: TotalsUpdate;
+  ack: Ack;
+  /** Each settled buzz (also delivered through its promise). */
+  buzz: { act: string; outcome: BuzzOutcome };
+  error: BuzzClientError;
+}
+
+export interface BuzzClientOptions {
+  /** ws(s)://host:port/ws, or an http(s) URL of the server (see toWsUrl). */
+  url: string;
+  show: string;
+  /** Persistent viewer id sent in `hello` (the `once` policy counts one buzz per viewer per act). */
+  viewer?: string;
+  /** WebSocket class; default the global one. In Node: `import { WebSocket } from "ws"`. */
+  WebSocket?: WebSocketConstructor;
+  /** Backoff settings, or false to never reconnect. */
+  reconnect?: Partial<ReconnectOptions> | false;
+  /** Hold buzzes made while disconnected and send them once live (default true). */
+  queueWhileDisconnected?: boolean;
+  /** At most this many held buzzes (default 64); more settle "not_sent". */
+  maxQueued?: number;
+  /** A held buzz not sent within this time settles "not_sent" (default 30 s). */
+  queueTimeoutMs?: number;
+  /** Socket open + `welcome` must take less than this, or the attempt is abandoned (default 10 s). */
+  connectTimeoutMs?: number;
+  /** A live connection with no frame for this long is dropped and re-established (default 10 s; 0 = off). */
+  staleAfterMs?: number;
+  /** Check of incoming frames (default basicFrameCheck; strictFrameCheck runs the zod schema). */
+  frameCheck?: FrameCheck;
+  /** Random source for jitter (tests). */
+  random?: () => number;
+}

@@ -1,0 +1,122 @@
+/**
+ * MysqlRecord on a real MariaDB (one instance for this file, a fresh database per test): the
+ * Record contract, migrations, and many nodes writing at once. Faults: mysql-record-faults.test.ts.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
+import { MysqlRecord, type MysqlRecordOptions } from "./mysql-record.ts";
+import { RecordError, type CountRow } from "./record.ts";
+import { recordContract } from "./record.contract.ts";
+
+let db: MariaDb;
+const records: MysqlRecord[] = [];
+before(async () => {
+  db = await startMariaDb();
+});
+after(async () => {
+  await Promise.all(records.map((r) => r.close()));
+  await db.stop();
+});
+
+function open(url: string, options: MysqlRecordOptions = {}): MysqlRecord {
+  const r = new MysqlRecord(url, options);
+  records.push(r);
+  return r;
+}
+
+recordContract("MysqlRecord on MariaDB", async () => {
+  const record = new MysqlRecord(db.freshUrl());
+  return { record, cleanup: () => record.close() };
+});
+
+const dbName = (url: string) => new URL(url).pathname.slice(1);
+const isCode = (code: string) => (e: unknown) => e instanceof RecordError && e.code === code;
+
+describe("MysqlRecord on MariaDB", () => {
+  test("two nodes migrating a missing database at once: created once, applied once", async () => {
+    const url = db.freshUrl();
+    const [a, b] = [open(url), open(url)];
+    await Promise.all([a.migrate(), b.migrate()]);
+    const applied = await db.query<{ version: number }[]>(`SELECT version FROM \`${dbName(url)}\`.schema_migrations`);
+    assert.deepEqual(applied.map((r) => r.version), [1]);
+    await a.persistCounts({ node: "n1", batchSeq: 1, rows: [{ show: "s", epoch: "e", act: "a", delta: 1 }] });
+    assert.equal((await b.countTotals("s", "e")).get("a"), 1);
+  });
+
+  test("an existing empty database is migrated in place", async () => {
+    const r = open(db.url);
+    await r.migrate();
+    await r.saveShow({ show: { id: "s", title: "T", acts: [] }, stage: { act: null, open: false }, epoch: "e", version: 1 });
+    const tables = await db.query<{ n: number }[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'buzzcast'",
+    );
+    assert.equal(Number(tables[0]?.n), 5); // four tables + schema_migrations
+    assert.equal((await r.listShows()).length, 1);
+  });
+
+  test("a migration file changed after it was applied is refused", async () => {
+    const url = db.freshUrl();
+    const r = open(url);
+    await r.migrate();
+    await db.query(`UPDATE \`${dbName(url)}\`.schema_migrations SET checksum = REPEAT('0', 64) WHERE version = 1`);
+    await assert.rejects(r.migrate(), isCode("schema"));
+  });
+
+  test("4 nodes writing overlapping keys in parallel never fail and sum exactly", async (t) => {
+    const url = db.freshUrl();
+    const nodes = ["n1", "n2", "n3", "n4"].map((id) => ({ id, rec: open(url, { poolSize: 2 }) }));
+    await nodes[0]?.rec.migrate();
+    const keys: [string, string][] = [];
+    for (const epoch of ["e1", "e2"]) for (let a = 0; a < 30; a++) keys.push([epoch, `act-${a}`]);
+    const expected = new Map<string, number>();
+    const perNode = new Map<string, Map<string, number>>();
+    const batches = nodes.map(({ id }) => {
+      const mine = new Map<string, number>();
+      perNode.set(id, mine);
+      return Array.from({ length: 20 }, (_, i) => {
+        const rows: CountRow[] = [];
+        for (let k = 0; k < 50; k++) {
+          const [epoch, act] = keys[Math.floor(Math.random() * keys.length)] as [string, string];
+          const delta = 1 + Math.floor(Math.random() * 5);
+          rows.push({ show: "s", epoch, act, delta });
+          expected.set(`${epoch}/${act}`, (expected.get(`${epoch}/${act}`) ?? 0) + delta);
+          mine.set(`${epoch}/${act}`, (mine.get(`${epoch}/${act}`) ?? 0) + delta);
+        }
+        return { node: id, batchSeq: i + 1, rows };
+      });
+    });
+    // Each node sends its batches in order (the contract); the nodes run concurrently.
+    await Promise.all(nodes.map(async ({ rec }, n) => {
+      for (const b of batches[n] ?? []) await rec.persistCounts(b);
+    }));
+    const reader = nodes[0]?.rec as MysqlRecord;
+    for (const epoch of ["e1", "e2"]) {
+      for (const [act, total] of await reader.countTotals("s", epoch)) {
+        assert.equal(total, expected.get(`${epoch}/${act}`), `${epoch}/${act}`);
+      }
+      const byNode = await reader.countsByNode("s", epoch);
+      for (const [node, acts] of byNode) {
+        for (const [act, n] of acts) assert.equal(n, perNode.get(node)?.get(`${epoch}/${act}`));
+      }
+    }
+    const sum = [...expected.values()].reduce((a, b) => a + b, 0);
+    const got = [...(await reader.countTotals("s", "e1")).values(), ...(await reader.countTotals("s", "e2")).values()];
+    assert.equal(got.reduce((a, b) => a + b, 0), sum);
+    for (const { id, rec } of nodes) assert.equal(await rec.lastBatchSeq(id), 20);
+    t.diagnostic(`lock retries: ${nodes.map((n) => n.rec.counters.lockRetries).join(",")}`);
+  });
+
+  test("replaying a batch after node_batches lost track is still not double counted (per-row seq)", async () => {
+    const url = db.freshUrl();
+    const r = open(url);
+    await r.migrate();
+    const batch = { node: "n1", batchSeq: 7, rows: [{ show: "s", epoch: "e", act: "a", delta: 5 }] };
+    await r.persistCounts(batch);
+    await db.query(`UPDATE \`${dbName(url)}\`.node_batches SET last_batch_seq = 0`);
+    await r.persistCounts(batch);
+    assert.equal((await r.countTotals("s", "e")).get("a"), 5);
+    const [row] = await db.query<{ batch_seq: number }[]>(`SELECT batch_seq FROM \`${dbName(url)}\`.counts`);
+    assert.equal(Number(row?.batch_seq), 7);
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The durable record in MySQL / MariaDB through a mysql2 pool.
+ *
+ * Guarantees:
+ * - persistCounts is one transaction: the node's node_batches row is locked first (serializing
+ *   that node's batches), a batch whose seq is <= the stored one commits nothing, otherwise all
+ *   its rows and the new seq commit together. A batch retried after a lost COMMIT reply is
+ *   therefore ignored. Each counts row also keeps the seq of the batch that last added to it and
+ *   only adds a larger seq (defence in depth). Rows go in sorted key order, so concurrent nodes
+ *   take locks in one order; deadlocks and lock wait timeouts that still happen are retried up to
+ *   maxAttempts times and counted in `counters`.
+ * - saveShow is one transaction that locks the show row and writes only a newer version.
+ * - No call hangs and retries are bounded (see MysqlRunner).
+ */
+import type { RowDataPacket } from "mysql2/promise";
+import { migrate } from "./migrate.ts";
+import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
+import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
+import { checkShowRecord, normalizeBatch, stageChanged, type NormalRow } from "./normalize.ts";
+import { RecordError, type CountBatch, type Record, type ShowRecord, type StageChange } from "./record.ts";
+import { rowToShow } from "./show-row.ts";
+
+export interface MysqlRecordOptions {
+  /** Pool size (connections). Default 4. */
+  poolSize?: number;
+  /** Bound on opening a connection and on waiting for a free pooled one (ms). Default 5000. */
+  connectTimeoutMs?: number;
+  /** Bound on each statement (ms). Default 10000. InnoDB lock waits are set to half of it. */
+  queryTimeoutMs?: number;
+  /** Attempts per call for deadlocks, lock wait timeouts and dead pooled connections. Default 5. */
+  maxAttempts?: number;
+  /** Rows per multi-row INSERT inside a batch's transaction. Default 500. */
+  rowsPerStatement?: number;
+  /** migrate() creates the database when it is missing. Default true. */
+  createDatabase?: boolean;
+}
+
+export class MysqlRecord implements Record {
+  private readonly target: MysqlTarget;
+  private readonly runner: MysqlRunner;
+  private readonly connectTimeoutMs: number;
+  private readonly queryTimeoutMs: number;
+  private readonly rowsPerStatement: number;
+  private readonly createDatabase: boolean;
+
+  constructor(url: string, options: MysqlRecordOptions = {}) {
+    this.target = parseMysqlUrl(url);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 10_000;
+    this.rowsPerStatement = Math.max(1, options.rowsPerStatement ?? 500);
+    this.createDatabase = options.createDatabase ?? true;
+    this.runner = new MysqlRunner(this.target, {
+      poolSize: Math.max(1, options.poolSize ?? 4),
+      connectTimeoutMs: this.connectTimeoutMs,
+      queryTimeoutMs: this.queryTimeoutMs,
+      maxAttempts: Math.max(1, options.maxAttempts ?? 5),
+    });
+  }
+
+  /** Retries so far (for metrics). */
+  get counters(): Readonly<RetryCounters> {
+    return this.runner.counters;
+  }
+
+  async migrate(): Promise<void> {
+    if (this.runner.isClosed) throw new RecordError("unreachable", "record is closed");
+    await migrate(this.target, {
+      connectTimeoutMs: this.connectTimeoutMs,
+      queryTimeoutMs: this.queryTimeoutMs,
+      createDatabase: this.createDatabase,
+    });
+  }
+
+  async persistCounts(batch: CountBatch): Promise<void> {
+    const rows = normalizeBatch(batch);
+    await this.runner.run("persistCounts", true, async (q) => {
+      await q(
+        "INSERT INTO node_batches (node, last_batch_seq, updated_at) VALUES (?, 0, UTC_TIMESTAMP(3)) " +
+          "ON DUPLICATE KEY UPDATE last_batch_seq = last_batch_seq",
+        [batch.node],
+      );
+      const [cur] = await q<RowDataPacket[]>("SELECT last_batch_seq FROM node_batches WHERE node = ? FOR UPDATE", [batch.node]);
+      if (batch.batchSeq <= Number(cur?.last_batch_seq ?? 0)) return;
+      for (let i = 0; i < rows.length; i += this.rowsPerStatement) {
+        await this.insertCounts(q, batch, rows.slice(i, i + this.rowsPerStatement));
+      }
+      await q("UPDATE node_batches SET last_batch_seq = ?, updated_at = UTC_TIMESTAMP(3) WHERE node = ?", [
+        batch.batchSeq,
+        batch.node,
+      ]);
+    });
+  }
+
+  private async insertCounts(q: Query, batch: CountBatch, rows: readonly NormalRow[]): Promise<void> {
+    const values: Param[] = [];
+    for (const r of rows) values.push(r.show, r.epoch, r.act, batch.node, r.delta, batch.batchSeq);
+    // MariaDB evaluates the assignments left to right: batch_seq is compared before it is raised.
+    await q(
+      "INSERT INTO counts (show_id, epoch, act, node, count, batch_seq, updated_at) VALUES " +
+        rows.map(() => "(?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))").join(", ") +
+        " ON DUPLICATE KEY UPDATE" +
+        " count = IF(VALUES(batch_seq) > batch_seq, count + VALUES(count), count)," +
+        " updated_at = IF(VALUES(batch_seq) > batch_seq, VALUES(updated_at), updated_at)," +
+        " batch_seq = GREATEST(batch_seq, VALUES(batch_seq))",
+      values,
+    );
+  }
+
+  async lastBatchSeq(node: string): Promise<number> {
+    return this.runner.run("lastBatchSeq", false, async (q) => {
+      const [r] = await q<RowDataPacket[]>("SELECT last_batch_seq FROM node_batches WHERE node = ?", [node]);
+      return Number(r?.last_batch_seq ?? 0);
+    });
+  }
+
+  async countTotals(show: string, epoch: string): Promise<Map<string, number>> {
+    return this.runner.run("countTotals", false, async (q) => {
+      const rows = await q<RowDataPacket[]>(
+        "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
+        [show, epoch],
+      );
+      return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
+    });
+  }
+
+  async countsByNode(show: string, epoch: string): Promise<Map<string, Map<string, number>>> {
+    return this.runner.run("countsByNode", false, async (q) => {
+      const rows = await q<RowDataPacket[]>(
+        "SELECT node, act, count FROM counts WHERE show_id = ? AND epoch = ? ORDER BY node, act",
+        [show, epoch],
+      );
+      const out = new Map<string, Map<string, number>>();
+      for (const r of rows) {
+        const node = String(r.node);
+        let m = out.get(node);
+        if (!m) out.set(node, (m = new Map()));
+        m.set(String(r.act), Number(r.count));
+      }
+      return out;
+    });
+  }
+
+  async saveShow(rec: ShowRecord): Promise<void> {
+    const next = checkShowRecord(rec);
+    await this.runner.run("saveShow", true, async (q) => {
+      const [cur] = await q<RowDataPacket[]>(
+        "SELECT version, epoch, stage_act, stage_open FROM shows WHERE id = ? FOR UPDATE",
+        [next.show.id],
+      );
+      const prev = cur
+        ? { epoch: String(cur.epoch), stage: { act: cur.stage_act === null ? null : String(cur.stage_act), open: Number(cur.stage_open) === 1 } }
+        : null;
+      if (cur && Number(cur.version) >= next.version) return;
+      const fields = [next.show.title, JSON.stringify(next.show.acts), next.epoch, next.stage.act, next.stage.open ? 1 : 0, next.version];
+      if (cur) {
+        await q(
+          "UPDATE shows SET title = ?, acts = ?, epoch = ?, stage_act = ?, stage_open = ?, version = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
+          [...fields, next.show.id],
+        );
+      } else {
+        await q(
+          "INSERT INTO shows (id, title, acts, epoch, stage_act, stage_open, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))",
+          [next.show.id, ...fields],
+        );
+      }
+      if (stageChanged(prev, next)) {
+        await q(
+          "INSERT INTO stage_history (show_id, version, epoch, act, is_open, at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))",
+          [next.show.id, next.version, next.epoch, next.stage.act, next.stage.open ? 1 : 0],
+        );
+      }
+    });
+  }
+
+  async loadShow(id: string): Promise<ShowRecord | null> {
+    return this.runner.run("loadShow", false, async (q) => {
+      const [r] = await q<RowDataPacket[]>(
+        "SELECT id, title, acts, epoch, stage_act, stage_open, version FROM shows WHERE id = ?",
+        [id],
+      );
+      return r ? rowToShow(r) : null;
+    });
+  }
+
+  async listShows(): Promise<ShowRecord[]> {
+    return this.runner.run("listShows", false, async (q) => {
+      const rows = await q<RowDataPacket[]>("SELECT id, title, acts, epoch, stage_act, stage_open, version FROM shows ORDER BY id");
+      return rows.map(rowToShow);
+    });
+  }
+
+  async stageHistory(show: string): Promise<StageChange[]> {
+    return this.runner.run("stageHistory", false, async (q) => {
+      const rows = await q<RowDataPacket[]>(
+        "SELECT epoch, act, is_open, version, at FROM stage_history WHERE show_id = ? ORDER BY version",
+        [show],
+      );
+      return rows.map((r) => ({
+        epoch: String(r.epoch),
+        act: r.act === null ? null : String(r.act),
+        open: Number(r.is_open) === 1,
+        version: Number(r.version),
+        at: (r.at as Date).getTime(),
+      }));
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.runner.run("ping", false, (q) => q("SELECT 1"));
+  }
+
+  async close(): Promise<void> {
+    await this.runner.close();
+  }
+}

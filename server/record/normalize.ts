@@ -1,0 +1,91 @@
+/**
+ * Input rules shared by every Record implementation, so they accept and reject exactly the same
+ * batches and shows. Pure functions; nothing here touches storage.
+ */
+import { ShowInfo, Stage } from "../../shared/protocol.ts";
+import { RecordError, type CountBatch, type ShowRecord } from "./record.ts";
+
+/** Longest node id and epoch the record stores (MySQL column widths). */
+export const MAX_NODE_LEN = 128;
+export const MAX_EPOCH_LEN = 64;
+export const MAX_KEY_LEN = 64;
+
+export interface NormalRow {
+  show: string;
+  epoch: string;
+  act: string;
+  delta: number;
+}
+
+function checkText(what: string, v: string, max: number): void {
+  if (typeof v !== "string" || v.length === 0 || v.length > max) {
+    throw new RecordError("query", `${what} must be a string of 1-${max} characters`);
+  }
+}
+
+/** Total order over (show, epoch, act): the lock order every node uses (avoids most deadlocks). */
+export function compareRowKeys(a: NormalRow, b: NormalRow): number {
+  if (a.show !== b.show) return a.show < b.show ? -1 : 1;
+  if (a.epoch !== b.epoch) return a.epoch < b.epoch ? -1 : 1;
+  if (a.act !== b.act) return a.act < b.act ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Validates a batch and returns its rows with duplicate keys summed, zero deltas dropped, sorted
+ * by compareRowKeys. Throws RecordError "query" (nothing applied) on any invalid field.
+ */
+export function normalizeBatch(batch: CountBatch): NormalRow[] {
+  checkText("node", batch.node, MAX_NODE_LEN);
+  if (!Number.isSafeInteger(batch.batchSeq) || batch.batchSeq < 1) {
+    throw new RecordError("query", `batchSeq must be a positive safe integer, got ${String(batch.batchSeq)}`);
+  }
+  const merged = new Map<string, NormalRow>();
+  for (const r of batch.rows) {
+    checkText("show", r.show, MAX_KEY_LEN);
+    checkText("epoch", r.epoch, MAX_EPOCH_LEN);
+    checkText("act", r.act, MAX_KEY_LEN);
+    if (!Number.isSafeInteger(r.delta) || r.delta < 0) {
+      throw new RecordError("query", `delta must be a non-negative safe integer, got ${String(r.delta)}`);
+    }
+    if (r.delta === 0) continue;
+    // JSON of the tuple is an unambiguous composite key (ids may contain any character).
+    const key = JSON.stringify([r.show, r.epoch, r.act]);
+    const prev = merged.get(key);
+    if (prev) {
+      prev.delta += r.delta;
+      if (!Number.isSafeInteger(prev.delta)) throw new RecordError("query", "summed delta exceeds 2^53");
+    } else {
+      merged.set(key, { show: r.show, epoch: r.epoch, act: r.act, delta: r.delta });
+    }
+  }
+  return [...merged.values()].sort(compareRowKeys);
+}
+
+/** Validates a show record; returns a deep copy the caller cannot mutate afterwards. */
+export function checkShowRecord(rec: ShowRecord): ShowRecord {
+  const show = ShowInfo.safeParse(rec.show);
+  if (!show.success) throw new RecordError("query", `invalid show: ${show.error.message}`);
+  const stage = Stage.safeParse(rec.stage);
+  if (!stage.success) throw new RecordError("query", `invalid stage: ${stage.error.message}`);
+  checkText("epoch", rec.epoch, MAX_EPOCH_LEN);
+  if (!Number.isSafeInteger(rec.version) || rec.version < 0) {
+    throw new RecordError("query", `version must be a non-negative safe integer, got ${String(rec.version)}`);
+  }
+  return {
+    show: { id: show.data.id, title: show.data.title, acts: show.data.acts.map((a) => ({ id: a.id, name: a.name })) },
+    stage: { act: stage.data.act, open: stage.data.open },
+    epoch: rec.epoch,
+    version: rec.version,
+  };
+}
+
+/** Whether saving `next` over `prev` (null = first save) appends a stage history row. */
+export function stageChanged(prev: { stage: Stage; epoch: string } | null, next: ShowRecord): boolean {
+  return (
+    prev === null ||
+    prev.epoch !== next.epoch ||
+    prev.stage.act !== next.stage.act ||
+    prev.stage.open !== next.stage.open
+  );
+}

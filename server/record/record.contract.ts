@@ -1,0 +1,216 @@
+/**
+ * The Record contract: every implementation runs these tests (memory-record.test.ts,
+ * mysql-record.test.ts). `make` returns a record on empty storage that has not been migrated.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { RecordError, type CountRow, type Record, type ShowRecord } from "./record.ts";
+
+export type MakeRecord = () => Promise<{ record: Record; cleanup(): Promise<void> }>;
+
+const row = (act: string, delta: number, show = "s1", epoch = "e1"): CountRow => ({ show, epoch, act, delta });
+
+function showRec(version: number, patch: Partial<ShowRecord> = {}): ShowRecord {
+  return {
+    show: { id: "s1", title: "Show one", acts: [{ id: "a1", name: "Act 1" }, { id: "a2", name: "Act 2" }] },
+    stage: { act: "a1", open: true },
+    epoch: "e1",
+    version,
+    ...patch,
+  };
+}
+
+const asObj = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+
+export function recordContract(name: string, make: MakeRecord): void {
+  async function withRecord(fn: (r: Record) => Promise<void>): Promise<void> {
+    const { record, cleanup } = await make();
+    try {
+      await record.migrate();
+      await fn(record);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  describe(`Record contract: ${name}`, () => {
+    test("migrate is idempotent, sequentially and concurrently", async () => {
+      await withRecord(async (r) => {
+        await r.migrate();
+        await Promise.all([r.migrate(), r.migrate()]);
+        await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row("a1", 1)] });
+        await r.migrate();
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 1 });
+        await r.ping();
+      });
+    });
+
+    test("totals are the sum over nodes; countsByNode keeps each node's rows", async () => {
+      await withRecord(async (r) => {
+        await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row("a1", 3), row("a2", 1)] });
+        await r.persistCounts({ node: "n2", batchSeq: 1, rows: [row("a1", 4)] });
+        await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row("a1", 10)] });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 17, a2: 1 });
+        const byNode = await r.countsByNode("s1", "e1");
+        assert.deepEqual(asObj(byNode.get("n1") ?? new Map()), { a1: 13, a2: 1 });
+        assert.deepEqual(asObj(byNode.get("n2") ?? new Map()), { a1: 4 });
+        assert.equal(byNode.size, 2);
+        assert.deepEqual(asObj(await r.countTotals("s1", "nope")), {});
+      });
+    });
+
+    test("a retried batch is applied once", async () => {
+      await withRecord(async (r) => {
+        const batch = { node: "n1", batchSeq: 1, rows: [row("a1", 5), row("a2", 2)] };
+        await r.persistCounts(batch);
+        await r.persistCounts(batch);
+        await Promise.all([r.persistCounts(batch), r.persistCounts(batch)]);
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 5, a2: 2 });
+        assert.equal(await r.lastBatchSeq("n1"), 1);
+      });
+    });
+
+    test("an older batch arriving late is ignored; seq gaps are allowed", async () => {
+      await withRecord(async (r) => {
+        await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row("a1", 1)] });
+        await r.persistCounts({ node: "n1", batchSeq: 3, rows: [row("a1", 100)] });
+        await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row("a1", 1000), row("a2", 7)] });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 101 });
+        assert.equal(await r.lastBatchSeq("n1"), 3);
+        // Another node's sequence is independent.
+        await r.persistCounts({ node: "n2", batchSeq: 2, rows: [row("a2", 7)] });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 101, a2: 7 });
+      });
+    });
+
+    test("lastBatchSeq is per node, 0 when none, and advances on an empty batch", async () => {
+      await withRecord(async (r) => {
+        assert.equal(await r.lastBatchSeq("n1"), 0);
+        await r.persistCounts({ node: "n1", batchSeq: 1, rows: [] });
+        await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row("a1", 0)] });
+        assert.equal(await r.lastBatchSeq("n1"), 2);
+        assert.equal(await r.lastBatchSeq("n2"), 0);
+        await r.persistCounts({ node: "n2", batchSeq: 41, rows: [row("a1", 1)] });
+        assert.equal(await r.lastBatchSeq("n2"), 41);
+        assert.equal(await r.lastBatchSeq("n1"), 2);
+      });
+    });
+
+    test("epochs, shows and case-different ids are kept apart", async () => {
+      await withRecord(async (r) => {
+        await r.persistCounts({
+          node: "n1",
+          batchSeq: 1,
+          rows: [row("a1", 1, "s1", "e1"), row("a1", 2, "s1", "e2"), row("a1", 4, "s2", "e1"), row("A1", 8, "s1", "e1")],
+        });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { A1: 8, a1: 1 });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e2")), { a1: 2 });
+        assert.deepEqual(asObj(await r.countTotals("s2", "e1")), { a1: 4 });
+        assert.deepEqual(asObj(await r.countTotals("S1", "e1")), {});
+      });
+    });
+
+    test("duplicate keys in a batch are summed; invalid batches reject and apply nothing", async () => {
+      await withRecord(async (r) => {
+        await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row("a2", 1), row("a1", 2), row("a2", 3)] });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 2, a2: 4 });
+        const bad = [
+          { node: "n1", batchSeq: 2, rows: [row("a1", 1), row("a2", -1)] },
+          { node: "n1", batchSeq: 2, rows: [row("a1", 1.5)] },
+          { node: "n1", batchSeq: 0, rows: [row("a1", 1)] },
+          { node: "", batchSeq: 2, rows: [row("a1", 1)] },
+          { node: "n1", batchSeq: 2, rows: [row("", 1)] },
+        ];
+        for (const b of bad) {
+          await assert.rejects(r.persistCounts(b), (e: unknown) => e instanceof RecordError && e.code === "query");
+        }
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 2, a2: 4 });
+        assert.equal(await r.lastBatchSeq("n1"), 1);
+      });
+    });
+
+    test("counts above 2^32 come back exact, as numbers", async () => {
+      await withRecord(async (r) => {
+        const big = 2 ** 32 + 5;
+        await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row("a1", big)] });
+        await r.persistCounts({ node: "n2", batchSeq: 1, rows: [row("a1", big)] });
+        await r.persistCounts({ node: "n1", batchSeq: 2 ** 40, rows: [row("a1", 1)] });
+        const totals = await r.countTotals("s1", "e1");
+        assert.equal(totals.get("a1"), 2 * big + 1);
+        assert.equal(typeof totals.get("a1"), "number");
+        assert.equal((await r.countsByNode("s1", "e1")).get("n1")?.get("a1"), big + 1);
+        assert.equal(await r.lastBatchSeq("n1"), 2 ** 40);
+      });
+    });
+
+    test("saveShow keeps the newest version; loadShow and listShows return copies", async () => {
+      await withRecord(async (r) => {
+        assert.equal(await r.loadShow("s1"), null);
+        await r.saveShow(showRec(2));
+        await r.saveShow(showRec(1, { show: { id: "s1", title: "Stale", acts: [{ id: "x", name: "X" }] } }));
+        await r.saveShow(showRec(2, { epoch: "same-version-loses" }));
+        assert.deepEqual(await r.loadShow("s1"), showRec(2));
+        const newer = showRec(5, {
+          show: { id: "s1", title: "Renamed", acts: [{ id: "a2", name: "Two" }, { id: "a1", name: "One" }] },
+          stage: { act: null, open: false },
+          epoch: "e2",
+        });
+        await r.saveShow(newer);
+        const loaded = await r.loadShow("s1");
+        assert.deepEqual(loaded, newer);
+        loaded?.show.acts.push({ id: "zz", name: "mutated" });
+        assert.deepEqual(await r.loadShow("s1"), newer);
+        await r.saveShow({ ...showRec(1), show: { id: "a-show", title: "A", acts: [] } });
+        assert.deepEqual((await r.listShows()).map((s) => [s.show.id, s.version]), [["a-show", 1], ["s1", 5]]);
+        await assert.rejects(
+          r.saveShow({ ...showRec(9), show: { id: "bad id!", title: "x", acts: [] } }),
+          (e: unknown) => e instanceof RecordError && e.code === "query",
+        );
+      });
+    });
+
+    test("concurrent saves of one show keep the highest version", async () => {
+      await withRecord(async (r) => {
+        await Promise.all([3, 1, 4, 2].map((v) => r.saveShow(showRec(v, { epoch: `e${v}` }))));
+        assert.deepEqual(await r.loadShow("s1"), showRec(4, { epoch: "e4" }));
+      });
+    });
+
+    test("stage history gets a row on first save and on every stage or epoch change", async () => {
+      await withRecord(async (r) => {
+        assert.deepEqual(await r.stageHistory("s1"), []);
+        const before = Date.now();
+        await r.saveShow(showRec(1));
+        await r.saveShow(showRec(2, { show: { id: "s1", title: "Title only", acts: [] } }));
+        await r.saveShow(showRec(3, { stage: { act: "a1", open: false } }));
+        await r.saveShow(showRec(4, { stage: { act: "a2", open: false } }));
+        await r.saveShow(showRec(5, { stage: { act: "a2", open: false }, epoch: "e2" }));
+        await r.saveShow(showRec(4, { stage: { act: null, open: true } })); // stale: no row
+        const h = await r.stageHistory("s1");
+        assert.deepEqual(
+          h.map(({ epoch, act, open, version }) => ({ epoch, act, open, version })),
+          [
+            { epoch: "e1", act: "a1", open: true, version: 1 },
+            { epoch: "e1", act: "a1", open: false, version: 3 },
+            { epoch: "e1", act: "a2", open: false, version: 4 },
+            { epoch: "e2", act: "a2", open: false, version: 5 },
+          ],
+        );
+        for (const c of h) assert.ok(Math.abs(c.at - before) < 10 * 60_000, `at ${c.at} is a plausible time`);
+      });
+    });
+
+    test("after close every method rejects with RecordError unreachable", async () => {
+      const { record, cleanup } = await make();
+      try {
+        await record.migrate();
+        await record.close();
+        await record.close();
+        await assert.rejects(record.ping(), (e: unknown) => e instanceof RecordError && e.code === "unreachable");
+        await assert.rejects(record.lastBatchSeq("n1"), (e: unknown) => e instanceof RecordError && e.code === "unreachable");
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+}
