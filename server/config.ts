@@ -2,7 +2,7 @@
  * The whole configuration: one zod schema over the environment, parsed once at start and frozen.
  * A bad value stops the process with a message naming the variable (exit code 2, see main.ts).
  */
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -13,6 +13,8 @@ const bool = z
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
+  /** uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core. */
+  WORKERS: int(1, 256).default(availableParallelism()),
   TICK_MS: int(10, 10_000).default(100),
   ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").max(256).optional(),
   BUZZ_POLICY: z.enum(["once", "unlimited"]).default("once"),

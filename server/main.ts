@@ -48,6 +48,10 @@ async function main(): Promise<void> {
   await ensurePages(cfg, log);
 
   const adminToken = cfg.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
+  if (cfg.WORKERS > 1) {
+    const { runSupervisor } = await import("./cluster/supervisor.ts");
+    return runSupervisor(cfg, adminToken, log, process.env);
+  }
   const backends = await chooseBackends(cfg, log);
   const node = await startNode(cfg, adminToken, log, backends);
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;

@@ -35,11 +35,30 @@ export interface NodeHandle {
   port: number;
   metrics: Metrics;
   shows: ShowRegistry;
+  /** This node's own readiness (store health, draining). */
+  readiness(): Readiness;
   /** Stop accepting, close sockets with the drain code, persist; resolves when done. */
   drain(): Promise<void>;
+  /**
+   * After a fatal error: close the listen socket and every connection at once (clients reconnect),
+   * without a final flush. What the tally held is lost (at most one tick).
+   */
+  abort(): void;
 }
 
-export async function startNode(cfg: Config, adminToken: string, log: Logger, b: Backends, extra: { renderMetrics?: () => Promise<string> } = {}): Promise<NodeHandle> {
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, string>;
+}
+
+export interface NodeExtras {
+  /** Prometheus text for /metrics (workers: the whole node's); default: this App's metrics. */
+  renderMetrics?: () => Promise<string>;
+  /** Combine this App's readiness with the rest of the node's (workers). */
+  combineReadiness?: (local: Readiness) => Readiness;
+}
+
+export async function startNode(cfg: Config, adminToken: string, log: Logger, b: Backends, extra: NodeExtras = {}): Promise<NodeHandle> {
   const metrics = new Metrics();
   if (b.metrics) metrics.addCollector(b.metrics);
   const shows = new ShowRegistry(b.showSource);
@@ -93,16 +112,17 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   await tickLoop.flushNow();
 
   let draining = false;
+  const readiness = (): Readiness => {
+    const h = b.store.health();
+    return { ready: !draining && h.ready, checks: { ...h.checks, node: draining ? "draining" : "ok" } };
+  };
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
   const renderLocal = async () => renderPrometheus(metrics.snapshot());
   attachHttp(app, {
     shows, store: b.store, metrics, log, pages, adminToken,
     renderMetrics: extra.renderMetrics ?? renderLocal,
-    readiness: () => {
-      const h = b.store.health();
-      return { ready: !draining && h.ready, checks: { ...h.checks, ...(draining ? { node: "draining" } : { node: "ok" }) } };
-    },
+    readiness: () => (extra.combineReadiness ? extra.combineReadiness(readiness()) : readiness()),
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -139,7 +159,18 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     ws.drainAll();
     await tickLoop.flushNow();
     await b.store.close();
+    await ws.whenAllClosed(1000);
   };
 
-  return { port, metrics, shows, drain };
+  const abort = (): void => {
+    draining = true;
+    clearInterval(sweepTimer);
+    if (pollTimer) clearInterval(pollTimer);
+    ticker.stop();
+    uWS.us_listen_socket_close(listenSocket);
+    ws.closeAll();
+    b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
+  };
+
+  return { port, metrics, shows, readiness, drain, abort };
 }

@@ -38,7 +38,10 @@ export function send(g: Guarded, status: number, contentType: string, body: stri
     g.res.writeStatus(STATUS[status] ?? `${status} Status`);
     g.res.writeHeader("content-type", contentType);
     for (const [k, v] of Object.entries(headers)) g.res.writeHeader(k, v);
-    g.res.end(body);
+    // No HTTP keep-alive: HTTP here is admin calls, scrapes and page loads, never the hot path, and
+    // an idle keep-alive socket would outlive a drain (uWS has no way to list and close them; a
+    // worker thread that exits with one open aborts the process).
+    g.res.end(body, true);
   });
 }
 

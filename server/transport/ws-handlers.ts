@@ -154,6 +154,28 @@ export class WsEndpoint {
     for (const ws of [...this.sockets]) this.close(ws, ws.getUserData(), "draining", "server is restarting; reconnect");
   }
 
+  /**
+   * Resolves once every connection has finished closing; after `timeoutMs` the stragglers are
+   * dropped without a handshake. (A worker thread must not exit with sockets still open.)
+   */
+  async whenAllClosed(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.sockets.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    if (this.sockets.size > 0) {
+      this.closeAll();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Drop every connection at once, without a close handshake (fatal error path). */
+  closeAll(): void {
+    this.accepting = false;
+    for (const ws of [...this.sockets]) {
+      ws.getUserData().open = false;
+      ws.close();
+    }
+  }
+
   private hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
     if (c.show !== null || c.greeting) return this.close(ws, c, "hello_required", "hello may be sent only once");
     if (msg.protocol !== PROTOCOL_VERSION) return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);

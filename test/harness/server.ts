@@ -38,6 +38,7 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       LOG_LEVEL: "info",
       NODE_ID: `test-${process.pid}-${live.size}`,
+      WORKERS: "1",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

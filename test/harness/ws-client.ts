@@ -10,6 +10,8 @@ export class TestViewer {
   welcome: Welcome | null = null;
   totals: Record<string, number> = {};
   lastAck: Ack | null = null;
+  /** The stage as this viewer last heard it (welcome, then stage frames). */
+  stage: { act: string | null; open: boolean } | null = null;
   closeCode: number | null = null;
   private seq = 0;
   private waiters: Array<() => void> = [];
@@ -34,9 +36,11 @@ export class TestViewer {
       this.frames.push(msg);
       if (msg.type === "welcome") {
         this.welcome = msg;
+        this.stage = msg.stage;
         this.totals = { ...msg.totals };
       } else if (msg.type === "totals") this.totals = { ...msg.totals };
       else if (msg.type === "ack") this.lastAck = msg;
+      else if (msg.type === "stage") this.stage = { act: msg.act, open: msg.open };
       this.wake();
     });
   }
@@ -81,6 +85,11 @@ export class TestViewer {
       };
       this.waiters.push(check);
     });
+  }
+
+  /** Resolve once this viewer knows voting is open for `act`. */
+  votingOpen(act: string): Promise<void> {
+    return this.until(() => this.stage?.act === act && this.stage.open, `voting open for ${act}`);
   }
 
   close(): void {

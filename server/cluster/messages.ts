@@ -1,0 +1,36 @@
+/**
+ * Messages between the supervisor (main thread) and its worker threads. Structured-clone only.
+ */
+import type { MetricsSnapshot } from "../ops/metrics.ts";
+import type { ShowRecord } from "../record/record.ts";
+
+/** What a worker is given at start. */
+export interface WorkerData {
+  index: number;
+  adminToken: string;
+  /** Environment to parse the config from (the supervisor's, plus per-worker NODE_ID). */
+  env: Record<string, string>;
+  /** Embedded mode: counters shared by every worker (BigInt64Array over it). */
+  counters: SharedArrayBuffer | null;
+}
+
+export type ToSupervisor =
+  | { type: "ready"; port: number }
+  | { type: "health"; ready: boolean; checks: Record<string, string> }
+  | { type: "metrics-request"; id: number }
+  | { type: "metrics-snapshot"; id: number; snapshot: MetricsSnapshot }
+  | { type: "show-save"; id: number; rec: ShowRecord }
+  | { type: "show-load-all"; id: number }
+  | { type: "slot-request"; id: number; key: string }
+  | { type: "drained" };
+
+export type ToWorker =
+  | { type: "metrics-snapshot-request"; id: number }
+  | { type: "metrics-text"; id: number; text: string }
+  | { type: "show-saved"; id: number; error?: string }
+  | { type: "show-all"; id: number; recs: ShowRecord[] }
+  | { type: "show"; rec: ShowRecord }
+  | { type: "slot"; id: number; slot: number; error?: string }
+  | { type: "node-health"; ready: boolean; checks: Record<string, string> }
+  | { type: "drain" }
+  | { type: "crash" };

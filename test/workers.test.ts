@@ -1,0 +1,76 @@
+/**
+ * A node with WORKERS=2: two uWS Apps in worker threads on one port. Totals converge across
+ * workers (shared memory in the embedded default, memcached + MySQL in shared mode); metrics and
+ * readiness cover the whole node; a crashed worker is restarted without touching the other's
+ * counts; SIGTERM drains every worker.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { admin, startServer, type RunningServer } from "./harness/server.ts";
+import { TestViewer } from "./harness/ws-client.ts";
+import { eventually, openShow, showState, startCluster } from "./harness/cluster.ts";
+
+async function metric(srv: RunningServer, name: string): Promise<number> {
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}
+
+test("embedded, 2 workers: exact shared totals, node-wide metrics, crash restart, drain", async (t) => {
+  const srv = await startServer({ WORKERS: "2", TICK_MS: "50" });
+  let stderr = "";
+  srv.proc.stderr?.on("data", (b: Buffer) => (stderr += b.toString()));
+  t.after(() => {
+    if (srv.proc.signalCode) t.diagnostic(`server died of ${srv.proc.signalCode}: ${stderr.slice(0, 2000)}`);
+  });
+  await openShow(srv, "w", ["a", "b"]);
+  const viewers = await Promise.all(Array.from({ length: 100 }, (_, i) => TestViewer.join(srv.wsUrl, "w", `v${i}`)));
+  await Promise.all(viewers.map((v) => v.votingOpen("a")));
+  for (const v of viewers) v.buzz("a");
+  await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 100, "a = 100 on every worker", 10_000)));
+  await Promise.all(viewers.map((v) => v.until(() => v.lastAck?.counted === 1, "ack")));
+  assert.equal(await metric(srv, "buzzcast_buzzes_counted_total"), 100, "one scrape counts both workers");
+  assert.equal(await metric(srv, "buzzcast_workers_ready"), 2);
+  assert.equal(await metric(srv, "buzzcast_connections"), 100);
+  assert.equal((await fetch(`${srv.url}/readyz`)).status, 200);
+
+  // Crash worker 0: its viewers are cut off, the other worker's are not, no counted buzz is lost.
+  srv.proc.kill("SIGUSR2");
+  await eventually(() => metric(srv, "buzzcast_worker_restarts_total"), (n) => n === 1, "worker restarted");
+  await eventually(() => metric(srv, "buzzcast_workers_ready"), (n) => n === 2, "both workers ready again");
+  const cut = viewers.filter((v) => v.closeCode !== null);
+  const kept = viewers.filter((v) => v.closeCode === null);
+  assert.ok(cut.length > 0 && kept.length > 0, `connections were spread over both workers (cut ${cut.length})`);
+  const back = await Promise.all(cut.map((v, i) => TestViewer.join(srv.wsUrl, "w", `v-back-${i}`)));
+  const all = [...kept, ...back];
+  await admin(srv, "POST", "/api/shows/w/stage", { act: "b", open: true });
+  await Promise.all(all.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "b"), "stage b on both workers")));
+  for (const v of all) v.buzz("b");
+  await Promise.all(all.map((v) => v.until(() => v.totals.a === 100 && v.totals.b === all.length, "exact after the crash", 10_000)));
+  assert.deepEqual((await showState(srv, "w")).totals, { a: 100, b: all.length });
+
+  const exit = srv.stop("SIGTERM");
+  for (const v of all) assert.equal(await v.closed, 1001);
+  assert.equal(await exit, 0);
+});
+
+test("shared mode, 2 workers per node: each worker is a node of the record; exact totals", async () => {
+  const cluster = await startCluster(1, { WORKERS: "2" });
+  try {
+    const [n1] = cluster.nodes;
+    await openShow(n1!, "ws", ["a"]);
+    const viewers = await Promise.all(Array.from({ length: 60 }, (_, i) => TestViewer.join(n1!.wsUrl, "ws", `v${i}`)));
+    // The stage reaches the other worker through memcached within a tick or two.
+    await Promise.all(viewers.map((v) => v.votingOpen("a")));
+    for (const v of viewers) v.buzz("a");
+    await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 60, "a = 60", 10_000)));
+    const s = await eventually(() => showState(n1!, "ws"), (s) => s.durable?.a === 60, "durable 60");
+    assert.equal(s.totals.a, 60);
+    const rows = await cluster.mariadb.query<Array<{ node: string }>>(
+      `SELECT DISTINCT node FROM \`${new URL(cluster.mysqlUrl).pathname.slice(1)}\`.counts WHERE show_id = 'ws' ORDER BY node`);
+    assert.deepEqual(rows.map((r) => r.node), ["n1-w0", "n1-w1"]);
+    for (const v of viewers) v.close();
+  } finally {
+    await cluster.stop();
+  }
+});
