@@ -123,6 +123,7 @@ test("SIGKILL on a node: at most its unpersisted window is lost", async (t) => {
   await sleep(windowMs);
   const ackedByVictim = ackedCounted(onVictim);
   await victim.stop("SIGKILL");
+  await Promise.all(onVictim.map((v) => v.closed));
   await load.stop();
   const expectedOthers = ackedCounted(others);
   await admin(live()[0]!, "POST", "/api/shows/kill/stage", { act: "a", open: false });

@@ -56,6 +56,7 @@ export class SharedStore implements Store {
   async start(): Promise<void> {
     await this.writer.init();
     this.timer = setInterval(() => void this.writer.writeOnce(), this.opts.persistIntervalMs);
+    this.timer.unref(); // the server's sockets keep the process alive, not this
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {

@@ -1,0 +1,133 @@
+/**
+ * SharedStore: the Store contract on memory backends and on real memcached + MariaDB, and the
+ * recovery rules (re-seeding a lost key, stalled increments, reconciliation) step by step.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { CacheError, type Cache } from "../cache/cache.ts";
+import { DualCache } from "../cache/dual-cache.ts";
+import { MemcachedCache } from "../cache/memcached-cache.ts";
+import { MemoryCache } from "../cache/memory-cache.ts";
+import { silentLogger } from "../ops/logger.ts";
+import { MemoryRecord } from "../record/memory-record.ts";
+import { MysqlRecord } from "../record/mysql-record.ts";
+import type { Record } from "../record/record.ts";
+import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
+import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
+import { SharedStore } from "./shared-store.ts";
+import { showEpochKey } from "./store.ts";
+import { storeContract } from "./store.contract.ts";
+
+async function node(global: Cache, record: Record, nodeId: string): Promise<SharedStore> {
+  const s = new SharedStore(new DualCache(global, { l1TtlMs: 50 }), global, record, { nodeId, persistIntervalMs: 3_600_000, reconcileDelayMs: 0 }, silentLogger);
+  await s.start();
+  return s;
+}
+
+const total = async (s: SharedStore, delta = 0) =>
+  (await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], acts: ["a"] }])).get(showEpochKey("s", "e"))?.get("a");
+
+storeContract("SharedStore (memory cache + memory record)", async () => {
+  const global = new MemoryCache();
+  const record = new MemoryRecord();
+  await record.migrate();
+  const [store, peer] = [await node(global, record, "n1"), await node(global, record, "n2")];
+  return { store, peer, cleanup: async () => { await store.close(); } };
+});
+
+let mc: RunningMemcached;
+let db: MariaDb;
+before(async () => {
+  [mc, db] = await Promise.all([startMemcached(), startMariaDb()]);
+});
+after(async () => {
+  await Promise.all([mc.stop(), db.stop()]);
+});
+
+storeContract("SharedStore (real memcached + MariaDB)", async () => {
+  await mc.flushAll();
+  const url = db.freshUrl();
+  const records = [new MysqlRecord(url), new MysqlRecord(url)];
+  await records[0]!.migrate();
+  const store = await node(new MemcachedCache({ servers: mc.address }), records[0]!, "n1");
+  const peer = await node(new MemcachedCache({ servers: mc.address }), records[1]!, "n2");
+  return { store, peer, cleanup: async () => { await store.close(); await peer.close(); } };
+});
+
+test("a lost key is re-seeded from the record plus own unpersisted buzzes; reconciliation makes it exact, never over", async () => {
+  const global = new MemoryCache();
+  const record = new MemoryRecord();
+  await record.migrate();
+  const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
+  assert.equal(await total(a, 10), 10);
+  assert.equal(await total(b, 5), 15);
+  await a.writer.writeOnce(); // the record has a's 10; b's 5 are only in the cache
+  await global.delete("bc:c:s:e:a"); // memcached flushed
+  assert.equal(await total(a, 1), 11, "seeded with record 10 + a's unpersisted 1");
+  await total(b, 2);
+  assert.equal(await global.get("bc:c:s:e:a"), "13", "b's earlier 5 are missing from the new key, never doubled");
+  await a.writer.writeOnce();
+  await b.writer.writeOnce();
+  assert.equal((await record.countTotals("s", "e")).get("a"), 18, "the record has every buzz");
+  assert.equal(await a.reconcile("s", "e", ["a"], 1), 5, "reconciliation raises by what the lost key took");
+  assert.equal(await b.reconcile("s", "e", ["a"], 1), 0, "only one node reconciles a change");
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(await total(b), 18);
+  assert.equal(await total(a), 18);
+});
+
+test("both nodes find the key missing: the loser adds its unpersisted buzzes to the winner's seed", async () => {
+  const global = new MemoryCache();
+  const record = new MemoryRecord();
+  await record.migrate();
+  const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
+  await Promise.all([total(a, 3), total(b, 4)]);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(await total(a), 7);
+  await a.writer.writeOnce();
+  await b.writer.writeOnce();
+  await global.delete("bc:c:s:e:a");
+  await Promise.all([total(a, 1), total(b, 1)]);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(await total(a), 9, "record 7 + one seed + one incr");
+});
+
+test("a timed-out increment is taken as applied (a stalled memcached applies it later), never re-sent", async () => {
+  const inner = new MemoryCache();
+  let stall = false;
+  const stalling: Cache = Object.assign(Object.create(inner) as Cache, {
+    incr: async (key: string, amount: number) => {
+      const v = await inner.incr(key, amount); // applied...
+      if (stall) throw new CacheError("timeout", "memcached did not answer in time"); // ...but the reply is lost
+      return v;
+    },
+  });
+  const record = new MemoryRecord();
+  await record.migrate();
+  const a = await node(stalling, record, "a");
+  await total(a, 4);
+  stall = true;
+  await total(a, 6);
+  await total(a, 1);
+  stall = false;
+  assert.equal(await total(a, 0), 11);
+  assert.equal(await inner.get("bc:c:s:e:a"), "11", "each buzz applied exactly once");
+  assert.equal(a.health().ready, true, "healthy again once increments answer");
+});
+
+test("close commits everything, even buzzes the cache never took", async () => {
+  const inner = new MemoryCache();
+  const down: Cache = Object.assign(Object.create(inner) as Cache, {
+    incr: async () => { throw new CacheError("unreachable", "connection refused"); },
+    getMany: async () => { throw new CacheError("unreachable", "connection refused"); },
+  });
+  const record = new MemoryRecord();
+  await record.migrate();
+  const kept: Record = Object.assign(Object.create(record) as Record, { close: async () => {} });
+  const a = await node(down, kept, "a");
+  await total(a, 9);
+  assert.equal(a.health().ready, false);
+  assert.match(a.health().checks.memcached ?? "", /unreachable/);
+  await a.close();
+  assert.equal((await record.countTotals("s", "e")).get("a"), 9);
+});
