@@ -29,8 +29,15 @@ await Promise.all(flooders.map(async (f) => {
   await f.until(() => f.lastAck?.seq === seq, "acks", 60_000);
 }));
 const secs = (Date.now() - t0) / 1000;
+const metric = async (url: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+let batches = 0;
+let rows = 0;
+for (const n of cluster.nodes) {
+  batches += await metric(n.url, "buzzcast_record_batches_total");
+  rows += await metric(n.url, "buzzcast_record_rows_total");
+}
 const after = await ops();
 const counted = flooders.reduce((n, f) => n + (f.lastAck?.counted ?? 0), 0);
 const s = await cluster.memcached.stats();
-console.log(JSON.stringify({ nodes, buzzes: counted, seconds: secs, buzzesPerSec: Math.round(counted / secs), memcachedOps: after - before, opsPerBuzz: (after - before) / counted, stats: Object.fromEntries(statKeys.map((k) => [k, s[k]])) }));
+console.log(JSON.stringify({ nodes, buzzes: counted, seconds: secs, buzzesPerSec: Math.round(counted / secs), memcachedOps: after - before, opsPerBuzz: (after - before) / counted, memcachedOpsPerSec: Math.round((after - before) / secs), mysqlTransactionsPerSec: +(batches / secs).toFixed(2), mysqlRowsPerSec: +(rows / secs).toFixed(2), stats: Object.fromEntries(statKeys.map((k) => [k, s[k]])) }));
 await cluster.stop();

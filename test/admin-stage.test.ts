@@ -27,6 +27,8 @@ test("without a valid token nothing can be changed (401), and nothing changed", 
     }
   }
   assert.equal((await fetch(`${srv.url}/api/shows/auth`)).status, 404);
+  assert.equal((await fetch(`${srv.url}/api/admin/session`, { headers: { authorization: "Bearer wrong-token" } })).status, 401);
+  assert.deepEqual(await admin(srv, "GET", "/api/admin/session"), { ok: true });
   const demo = (await (await fetch(`${srv.url}/api/shows/demo`)).json()) as { stage: { act: string; open: boolean } };
   assert.deepEqual(demo.stage, { act: "act-1", open: true });
 });

@@ -225,7 +225,8 @@ export class SharedStore implements Store {
     return [
       g("buzzcast_store_uncached_buzzes", "Buzzes counted here but not yet in the global cache.", this.counters.uncached()),
       g("buzzcast_store_unpersisted_buzzes", "Buzzes counted here but not yet committed to the record.", this.counters.unpersisted()),
-      c("buzzcast_record_batches_total", "Record batches committed.", this.writer.stats.batches),
+      c("buzzcast_record_batches_total", "Record batches committed (one transaction each).", this.writer.stats.batches),
+      c("buzzcast_record_rows_total", "Count rows upserted into the record.", this.writer.stats.rows),
       c("buzzcast_record_errors_total", "Record writes or pings that failed.", this.writer.stats.errors),
       c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", this.stats.seeds),
       c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", this.stats.cacheErrors),

@@ -71,6 +71,10 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
   }));
   app.get("/metrics", route(async (g) => send(g, 200, "text/plain; version=0.0.4", await d.renderMetrics())));
 
+  app.get("/api/admin/session", route((g, req) => {
+    if (!isAdmin(req)) throw new HttpError(401, "unauthorized", "admin token required: Authorization: Bearer <ADMIN_TOKEN>");
+    sendJson(g, 200, { ok: true });
+  }));
   app.get("/api/shows", route((g) => sendJson(g, 200, { shows: [...d.shows.all()].map((s) => ({ id: s.id, title: s.info.title })) })));
   app.get("/api/shows/:show", route(async (g, req) => {
     const id = showIdParam(req);

@@ -56,6 +56,8 @@ async function call<T>(method: string, path: string, token: string | null, body?
 const showPath = (id: string) => `/api/shows/${encodeURIComponent(id)}`;
 
 export const api = {
+  /** Resolves when the server accepts the admin token (401 ApiError otherwise); changes nothing. */
+  checkToken: (token: string) => call<{ ok: true }>("GET", "/api/admin/session", token),
   listShows: () => call<{ shows: ShowSummary[] }>("GET", "/api/shows", null),
   getShow: (id: string) => call<ShowState>("GET", showPath(id), null),
   putShow: (token: string, id: string, body: PutShowBody) => call<ShowState>("PUT", showPath(id), token, body),

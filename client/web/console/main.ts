@@ -116,13 +116,19 @@ el.signinForm.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const t = el.token.value.trim();
   if (t === "") return;
-  token = t;
-  saveToken(t);
-  el.token.value = "";
   clearAlert();
-  notice("Signed in. The server checks the token on every change.");
-  showDesk();
-  void openShow(showId);
+  // Ask the server before showing the desk: a wrong token is refused here, before any change.
+  api.checkToken(t).then(
+    () => {
+      token = t;
+      saveToken(t);
+      el.token.value = "";
+      notice("Signed in. The server checks the token on every change.");
+      showDesk();
+      void openShow(showId);
+    },
+    (err: unknown) => reportError(err),
+  );
 });
 el.signOut.addEventListener("click", () => {
   signOut();
