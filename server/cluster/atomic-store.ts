@@ -13,6 +13,10 @@ import { showEpochKey } from "../counting/store.ts";
 
 export const SLOT_BYTES = 8;
 
+function slotKey(show: string, epoch: string, act: string): string {
+  return `${show}\u0000${epoch}\u0000${act}`;
+}
+
 export class AtomicStore implements Store {
   private readonly counters: BigInt64Array;
   private readonly slots = new Map<string, number>();
@@ -23,7 +27,7 @@ export class AtomicStore implements Store {
   }
 
   private async slot(show: string, epoch: string, act: string): Promise<number> {
-    const key = `${show}\u0000${epoch}\u0000${act}`;
+    const key = slotKey(show, epoch, act);
     let s = this.slots.get(key);
     if (s === undefined) {
       s = await this.slotFor(key);
@@ -31,6 +35,22 @@ export class AtomicStore implements Store {
       this.slots.set(key, s);
     }
     return s;
+  }
+
+  /** Synchronous when every key already has its slot (always, after a key's first tick). */
+  flushSync(batch: readonly ShowFlush[]): FlushResult | null {
+    for (const f of batch) {
+      for (const d of f.deltas) if (!this.slots.has(slotKey(f.show, f.epoch, d.act))) return null;
+      for (const act of f.acts) if (!this.slots.has(slotKey(f.show, f.epoch, act))) return null;
+    }
+    const at = (show: string, epoch: string, act: string): number => this.slots.get(slotKey(show, epoch, act)) ?? -1;
+    const out: FlushResult = new Map();
+    for (const f of batch) for (const d of f.deltas) Atomics.add(this.counters, at(f.show, f.epoch, d.act), BigInt(d.delta));
+    for (const f of batch) {
+      if (f.acts.length === 0) continue;
+      out.set(showEpochKey(f.show, f.epoch), new Map(f.acts.map((act) => [act, Number(Atomics.load(this.counters, at(f.show, f.epoch, act)))])));
+    }
+    return out;
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {

@@ -8,6 +8,10 @@ export class MemoryStore implements Store {
   private readonly counts = new Map<string, Map<string, number>>();
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
+    return this.flushSync(batch);
+  }
+
+  flushSync(batch: readonly ShowFlush[]): FlushResult {
     const out: FlushResult = new Map();
     for (const f of batch) {
       const key = showEpochKey(f.show, f.epoch);

@@ -37,6 +37,13 @@ export interface Store {
    * never re-sends. At most one flush is in flight at a time (the tick loop guarantees it).
    */
   flush(batch: readonly ShowFlush[]): Promise<FlushResult>;
+  /**
+   * The same as flush, done synchronously, for stores that need no I/O (in-process memory). It may
+   * return null when it cannot this time (nothing applied then), and the tick loop uses flush.
+   * A synchronous tick publishes in the same turn as it drains, even when a flood keeps the event
+   * loop from running promise callbacks promptly.
+   */
+  flushSync?(batch: readonly ShowFlush[]): FlushResult | null;
   /** Totals in the durable record for a show epoch (empty map when the store keeps no record). */
   durableTotals(show: string, epoch: string): Promise<Map<string, number>>;
   health(): StoreHealth;

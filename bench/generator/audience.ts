@@ -1,0 +1,284 @@
+/**
+ * One generator process's connections: opens them at a bounded rate (spread over targets and
+ * loopback source addresses), says hello, and reads what the server sends: the welcome, totals
+ * frames, acks (what was counted) and closes. Connections are never reopened: a bench measures, it
+ * does not hide failures.
+ * Tick figures (tick-to-receipt latency from `ts`, seq gaps, frames per connection) come from
+ * observers only: connections that are not sending. A sender's own socket is busy with its flood;
+ * what matters is what the rest of the audience sees. Every frame counts as a delivery.
+ */
+import { closeName } from "../../shared/codes.ts";
+import { type Hello, PROTOCOL_VERSION, TotalsFrame, Welcome } from "../../shared/protocol.ts";
+import { newLatencyHistogram, recordMs } from "../stats/histogram.ts";
+import { BuzzFrames, SEQ_BASE } from "./buzz-frames.ts";
+import { dialectByName } from "./dialect.ts";
+import { actTotal, FrameKind, frameKind, key, numberField, sumObjectField } from "./frame-scan.ts";
+import type { WorkerPlan } from "./ipc.ts";
+import { LeanConnection, type LeanEvents } from "./lean-connection.ts";
+import type { VisibilityTracker } from "./visibility.ts";
+
+/** Per-connection bench state, kept as plain fields (no closures, no maps). */
+export class BenchConnection extends LeanConnection {
+  ready = false;
+  openedAt = 0;
+  epoch = "";
+  lastSeq = -1;
+  nextSeq = SEQ_BASE;
+  ackCounted = 0;
+  ackRejected = 0;
+  frames: BuzzFrames | null = null;
+  /** Whether the generator asked for this close (then it is not a failure). */
+  leaving = false;
+  /** Set while the load driver sends on this connection: it is then not an observer. */
+  sending = false;
+}
+
+const K_SEQ = key("seq"), K_TS = key("ts"), K_COUNTED = key("counted"), K_REJECTED = key("rejected"), K_TOTALS = key("totals");
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+export class Audience implements LeanEvents {
+  readonly conns: BenchConnection[] = [];
+  readonly latencyHist = newLatencyHistogram();
+  readonly visibleHist = newLatencyHistogram();
+  readonly connectHist = newLatencyHistogram();
+  connecting = 0;
+  readyCount = 0;
+  opened = 0;
+  failed = 0;
+  droppedAfterReady = 0;
+  reasons: Record<string, number> = {};
+  ackCounted = 0;
+  ackRejected = 0;
+  totalsFrames = 0;
+  /** Totals frames received by observers (connections not sending). */
+  observerFrames = 0;
+  framesMissed = 0;
+  seqRegressions = 0;
+  sndbufCapped = 0;
+  lastTotals: { epoch: string; seq: number; sum: number; byAct: Record<string, number> } | null = null;
+  tickGapMaxMs = 0;
+  tracker: VisibilityTracker | null = null;
+  /** Connections (by id) whose totals feed the visibility tracker. */
+  observers = new Set<number>();
+
+  private reference: BenchConnection | null = null;
+  private lastRefFrameAt = 0;
+  private started = 0;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private readonly readBuffer = Buffer.allocUnsafe(256 * 1024);
+  private readonly actKeys = new Map<string, Buffer>();
+
+  constructor(private readonly plan: WorkerPlan) {}
+
+  /** Starts opening connections until `upTo` of this worker's share have been started, at the plan's rate. */
+  connectAll(upTo = this.plan.connections): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    const limit = Math.min(upTo, this.plan.connections);
+    const t0 = performance.now();
+    const first = this.started;
+    const step = () => {
+      this.connectTimer = null;
+      const due = this.plan.connectRatePerSec > 0
+        ? first + Math.floor(((performance.now() - t0) / 1000) * this.plan.connectRatePerSec) + 1
+        : limit;
+      while (this.started < Math.min(due, limit) && this.connecting < this.plan.maxPendingConnects) {
+        this.startOne(this.started++);
+      }
+      if (this.started < limit) this.connectTimer = setTimeout(step, this.connecting >= this.plan.maxPendingConnects ? 5 : 1);
+    };
+    step();
+  }
+
+  get allStarted(): boolean {
+    return this.started >= this.plan.connections;
+  }
+
+  private startOne(i: number): void {
+    const g = this.plan.firstIndex + i;
+    const c = new BenchConnection(g, this, dialectByName(this.plan.dialect));
+    this.conns.push(c);
+    this.connecting++;
+    c.openedAt = performance.now();
+    const target = this.plan.targets[g % this.plan.targets.length]!;
+    const src = this.plan.sourceAddresses[g % this.plan.sourceAddresses.length];
+    c.connect(target, { sndbuf: this.plan.sndbuf, readBuffer: this.readBuffer, ...(src !== undefined ? { localAddress: src } : {}) });
+    if (c.sndbuf > 0) this.sndbufCapped++;
+  }
+
+  // ------------------------------------------------------------------ LeanEvents
+
+  open(c: LeanConnection): void {
+    const hello: Hello = { type: "hello", protocol: PROTOCOL_VERSION, show: this.plan.show, viewer: `bench-${c.id}` };
+    c.send("hello", JSON.stringify(hello));
+  }
+
+  message(conn: LeanConnection, data: Buffer, start: number, end: number): void {
+    const c = conn as BenchConnection;
+    switch (frameKind(data, start, end)) {
+      case FrameKind.Totals:
+        return this.onTotals(c, data, start, end);
+      case FrameKind.Ack: {
+        const counted = numberField(data, K_COUNTED, start, end);
+        const rejected = sumObjectField(data, K_REJECTED, start, end);
+        if (!Number.isNaN(counted)) {
+          this.ackCounted += counted - c.ackCounted;
+          c.ackCounted = counted;
+        }
+        this.ackRejected += rejected - c.ackRejected;
+        c.ackRejected = rejected;
+        return;
+      }
+      case FrameKind.Welcome:
+        return this.onWelcome(c, data.toString("utf8", start, end));
+      case FrameKind.Error: {
+        const parsed = JSON.parse(data.toString("utf8", start, end)) as { code?: unknown };
+        this.bump(`error:${String(parsed.code)}`);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  closed(conn: LeanConnection, code: number, _reason: string, error: string | undefined): void {
+    const c = conn as BenchConnection;
+    if (c.ready) {
+      this.accrue();
+      c.ready = false;
+      this.readyCount--;
+      if (!c.sending) this.observerCount--;
+      if (!c.leaving) {
+        this.droppedAfterReady++;
+        this.bump(`closed:${closeName(code) ?? code}${error ? `:${error}` : ""}`);
+      }
+    } else {
+      this.connecting--;
+      if (!c.leaving) {
+        this.failed++;
+        this.bump(error ?? `closed:${closeName(code) ?? code}`);
+      }
+    }
+    if (c === this.reference) this.reference = null;
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  private onWelcome(c: BenchConnection, text: string): void {
+    const w = Welcome.safeParse(JSON.parse(text));
+    if (!w.success) {
+      this.bump("bad-welcome");
+      c.leaving = false;
+      c.close(1002);
+      return;
+    }
+    c.epoch = w.data.epoch;
+    c.lastSeq = w.data.seq;
+    if (!c.ready) {
+      this.accrue();
+      c.ready = true;
+      this.connecting--;
+      this.readyCount++;
+      if (!c.sending) this.observerCount++;
+      this.opened++;
+      recordMs(this.connectHist, performance.now() - c.openedAt);
+      if (this.reference === null) this.reference = c;
+    }
+  }
+
+  private onTotals(c: BenchConnection, data: Buffer, start: number, end: number): void {
+    const t = now();
+    this.totalsFrames++;
+    const seq = numberField(data, K_SEQ, start, end);
+    if (c.sending) {
+      if (!Number.isNaN(seq)) c.lastSeq = seq;
+      return;
+    }
+    this.observerFrames++;
+    const ts = numberField(data, K_TS, start, end);
+    if (!Number.isNaN(ts)) recordMs(this.latencyHist, t - ts);
+    if (c.lastSeq >= 0 && !Number.isNaN(seq)) {
+      if (seq > c.lastSeq + 1) this.framesMissed += seq - c.lastSeq - 1;
+      else if (seq <= c.lastSeq) this.seqRegressions++;
+    }
+    if (!Number.isNaN(seq)) c.lastSeq = seq;
+    const tracker = this.tracker;
+    if (tracker !== null && this.observers.has(c.id)) {
+      const total = actTotal(data, K_TOTALS, this.actKey(tracker.act), start, end);
+      if (!Number.isNaN(total)) tracker.observed(c.id, total, t);
+    }
+    if (this.reference === null || this.reference.sending || !this.reference.ready) {
+      this.reference = c; // an observer: senders' sockets are busy with their own load
+      this.lastRefFrameAt = 0;
+    }
+    if (c === this.reference) {
+      const gap = this.lastRefFrameAt > 0 ? t - this.lastRefFrameAt : 0;
+      if (gap > this.tickGapMaxMs) this.tickGapMaxMs = gap;
+      this.lastRefFrameAt = t;
+      // One full parse per tick (reference connection only): epoch and per-act totals for the runner.
+      const f = TotalsFrame.safeParse(JSON.parse(data.toString("utf8", start, end)));
+      if (f.success) {
+        const sum = Object.values(f.data.totals).reduce((a, b) => a + b, 0);
+        if (f.data.epoch !== c.epoch) c.epoch = f.data.epoch;
+        this.lastTotals = { epoch: f.data.epoch, seq: f.data.seq, sum, byAct: f.data.totals };
+      } else this.bump("bad-totals");
+    }
+  }
+
+  private actKey(act: string): Buffer {
+    let k = this.actKeys.get(act);
+    if (k === undefined) {
+      k = key(act);
+      this.actKeys.set(act, k);
+    }
+    return k;
+  }
+
+  private bump(reason: string): void {
+    this.reasons[reason] = (this.reasons[reason] ?? 0) + 1;
+  }
+
+  /** Ready connections that are not sending, now. */
+  observerCount = 0;
+  /** Integral of observerCount over time (connection-milliseconds): tick rate = frames / this. */
+  observerMs = 0;
+  private observedSince = performance.now();
+
+  /** Brings observerMs up to now; call before observerCount changes. */
+  accrue(): void {
+    const now = performance.now();
+    this.observerMs += this.observerCount * (now - this.observedSince);
+    this.observedSince = now;
+  }
+
+  /** Marks a connection as sending (not an observer) or not. */
+  setSending(c: BenchConnection, sending: boolean): void {
+    if (c.sending === sending) return;
+    this.accrue();
+    c.sending = sending;
+    if (c.ready) this.observerCount += sending ? -1 : 1;
+    // A sender never feeds the visibility tracker: its frames were skipped while it sent, so it
+    // would later count every buzz of the act as just seen.
+    if (sending) this.observers.delete(c.id);
+  }
+
+  /** Ready connections, in connection order. */
+  readyConnections(): BenchConnection[] {
+    return this.conns.filter((c) => c.ready);
+  }
+
+  /** Closes every connection with 1000; resolves when all are closed or after `timeoutMs`. */
+  async closeAll(timeoutMs: number): Promise<void> {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.started = this.plan.connections;
+    for (const c of this.conns) {
+      c.leaving = true;
+      c.close(1000);
+    }
+    const deadline = performance.now() + timeoutMs;
+    while (this.conns.some((c) => c.state !== "closed") && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const c of this.conns) if (c.state !== "closed") c.destroy();
+  }
+}
