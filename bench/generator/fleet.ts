@@ -33,28 +33,13 @@ export interface FleetOptions {
   tcpMemBudgetBytes: number;
 }
 
-export interface FleetTotals {
+/** The workers' figures added up (counters summed, gauges summed, the largest tick gap). */
+export interface FleetTotals extends Pick<WorkerStats,
+  | "connecting" | "ready" | "observers" | "opened" | "failed" | "droppedAfterReady" | "reasons" | "buzzesSent"
+  | "ackCounted" | "ackRejected" | "totalsFrames" | "observerFrames" | "observerMs" | "framesMissed"
+  | "seqRegressions" | "tcpMemPauses" | "sndbufCapped" | "rssBytes" | "tickGapMaxMs"> {
   workers: number;
-  connecting: number;
-  ready: number;
-  observers: number;
-  opened: number;
-  failed: number;
-  droppedAfterReady: number;
-  reasons: Record<string, number>;
-  buzzesSent: number;
-  ackCounted: number;
-  ackRejected: number;
-  totalsFrames: number;
-  observerFrames: number;
-  observerMs: number;
-  framesMissed: number;
-  seqRegressions: number;
-  tcpMemPauses: number;
-  sndbufCapped: number;
   cpuSec: number;
-  rssBytes: number;
-  tickGapMaxMs: number;
 }
 
 /** Workers needed for `connections` (at least `requested`). */
