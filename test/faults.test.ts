@@ -23,7 +23,9 @@ const live = () => cluster.nodes.filter((n) => n.proc.exitCode === null && n.pro
 async function audience(show: string, perNode: number): Promise<TestViewer[]> {
   await openShow(live()[0]!, show, ["a", "b"]);
   const nodes = live();
-  return Promise.all(Array.from({ length: perNode * nodes.length }, (_, i) => TestViewer.join(nodes[i % nodes.length]!.wsUrl, show)));
+  const viewers = await Promise.all(Array.from({ length: perNode * nodes.length }, (_, i) => TestViewer.join(nodes[i % nodes.length]!.wsUrl, show)));
+  await Promise.all(viewers.map((v) => v.votingOpen("a")));
+  return viewers;
 }
 
 /** Close voting, then wait until every live node shows `expected` both live and durable. */
