@@ -19,18 +19,12 @@ export const MAX_CONNECTIONS_PER_WORKER = 18_000;
 /** Ephemeral ports per (source address) when the socket is bound before connecting. */
 export const PORTS_PER_SOURCE_ADDRESS = 28_000;
 
-export interface FleetOptions {
+/** What the runner asks of the whole fleet; each worker gets a share of it as its WorkerPlan. */
+export interface FleetOptions extends Pick<WorkerPlan,
+  | "targets" | "dialect" | "show" | "sourceAddresses" | "connectRatePerSec" | "maxPendingConnects"
+  | "sndbuf" | "statsIntervalMs" | "tcpMemBudgetBytes"> {
   connections: number;
   workers: number;
-  targets: Target[];
-  dialect: DialectName;
-  show: string;
-  sourceAddresses: string[];
-  connectRatePerSec: number;
-  maxPendingConnects: number;
-  sndbuf: number;
-  statsIntervalMs: number;
-  tcpMemBudgetBytes: number;
 }
 
 /** The workers' figures added up (counters summed, gauges summed, the largest tick gap). */

@@ -5,26 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { after, before, describe, test } from "node:test";
-import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
-import { MysqlRecord, type MysqlRecordOptions } from "./mysql-record.ts";
+import { describe, test } from "node:test";
+import { mariaDbFixture } from "./mysql-fixture.ts";
 import { RecordError, type CountRow } from "./record.ts";
 
-let db: MariaDb;
-const records: MysqlRecord[] = [];
-before(async () => {
-  db = await startMariaDb();
-});
-after(async () => {
-  await Promise.all(records.map((r) => r.close()));
-  await db.stop();
-});
-
-function open(url: string, options: MysqlRecordOptions = {}): MysqlRecord {
-  const r = new MysqlRecord(url, options);
-  records.push(r);
-  return r;
-}
+const fx = mariaDbFixture();
+const open = fx.open;
 
 const dbName = (url: string) => new URL(url).pathname.slice(1);
 const isCode = (code: string) => (e: unknown) => e instanceof RecordError && e.code === code;
@@ -46,7 +32,7 @@ async function waitForCountsLockWait(dbname: string): Promise<void> {
   const marker = `\`${dbname}\`.\`counts\``;
   let status = "";
   for (let i = 0; i < 300; i++) {
-    status = (await db.query<{ Status: string }[]>("SHOW ENGINE INNODB STATUS"))[0]?.Status ?? "";
+    status = (await fx.db.query<{ Status: string }[]>("SHOW ENGINE INNODB STATUS"))[0]?.Status ?? "";
     const waiting = status.split("TRX HAS BEEN WAITING").slice(1);
     if (waiting.some((w) => w.split("\n").slice(0, 3).join(" ").includes(marker))) return;
     await new Promise((r) => setTimeout(r, 20));
@@ -98,12 +84,12 @@ async function startReplyEater(targetPort: number, resetAfterMs = 300) {
 
 describe("MysqlRecord faults on MariaDB", () => {
   test("a deadlock victim is retried and applied exactly once", async () => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     const r = open(url);
     await r.migrate();
     const row = (act: string, delta: number): CountRow => ({ show: "s", epoch: "e", act, delta });
     await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row("k1", 1), row("k2", 1)] });
-    const other = await db.connect(dbName(url));
+    const other = await fx.db.connect(dbName(url));
     try {
       await other.query("CREATE TABLE ballast (id INT PRIMARY KEY) ENGINE=InnoDB");
       await other.query("START TRANSACTION");
@@ -123,10 +109,10 @@ describe("MysqlRecord faults on MariaDB", () => {
   });
 
   test("a lock wait timeout is retried, then the batch applies once", async () => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     await open(url).migrate(); // default timeouts: schema changes may be slow on a busy machine
     const r = open(url, { queryTimeoutMs: 2000 }); // InnoDB lock wait: 1 s
-    const other = await db.connect(dbName(url));
+    const other = await fx.db.connect(dbName(url));
     try {
       await other.query("INSERT INTO node_batches VALUES ('n1', 0, UTC_TIMESTAMP(3))");
       await other.query("START TRANSACTION");
@@ -143,9 +129,9 @@ describe("MysqlRecord faults on MariaDB", () => {
 
 
   test("a COMMIT whose reply was lost: the same batch sent again is not counted twice", async () => {
-    const direct = db.freshUrl();
+    const direct = fx.db.freshUrl();
     const viaProxy = new URL(direct);
-    const proxy = await startReplyEater(db.port);
+    const proxy = await startReplyEater(fx.db.port);
     viaProxy.port = String(proxy.port);
     try {
       // One attempt: the failure reaches the caller, which retries the batch as the writer does.
@@ -154,7 +140,7 @@ describe("MysqlRecord faults on MariaDB", () => {
       const batch = { node: "n1", batchSeq: 1, rows: [{ show: "s", epoch: "e", act: "a", delta: 9 }] };
       proxy.arm();
       await assert.rejects(r.persistCounts(batch), isCode("unreachable"));
-      const committed = await db.query<{ count: number }[]>(`SELECT count FROM \`${dbName(direct)}\`.counts`);
+      const committed = await fx.db.query<{ count: number }[]>(`SELECT count FROM \`${dbName(direct)}\`.counts`);
       assert.deepEqual(committed.map((c) => Number(c.count)), [9], "the COMMIT was applied although its reply was lost");
       await r.persistCounts(batch);
       assert.deepEqual(Object.fromEntries(await r.countTotals("s", "e")), { a: 9 });
@@ -176,12 +162,12 @@ describe("MysqlRecord faults on MariaDB", () => {
   });
 
   test("MariaDB hung (SIGSTOP): calls reject as unreachable within the bounds, then recover", async (t) => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     await open(url).migrate(); // default timeouts: schema changes may be slow on a busy machine
     const r = open(url, { poolSize: 2, connectTimeoutMs: 1000, queryTimeoutMs: 1500 });
     const row = { show: "s", epoch: "e", act: "a", delta: 2 };
     await r.persistCounts({ node: "n1", batchSeq: 1, rows: [row] });
-    db.pause();
+    fx.db.pause();
     try {
       const started = Date.now();
       const calls = Promise.allSettled([
@@ -199,7 +185,7 @@ describe("MysqlRecord faults on MariaDB", () => {
       }
       t.diagnostic(`all calls rejected after ${Date.now() - started} ms (connect 1000, query 1500, pool 2)`);
     } finally {
-      db.resume();
+      fx.db.resume();
     }
     await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row] });
     await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row] });
@@ -208,11 +194,11 @@ describe("MysqlRecord faults on MariaDB", () => {
   });
 
   test("MariaDB restarted: the next calls succeed on new connections", async (t) => {
-    const r = open(db.freshUrl(), { poolSize: 2 });
+    const r = open(fx.db.freshUrl(), { poolSize: 2 });
     await r.migrate();
     const row = { show: "s", epoch: "e", act: "a", delta: 1 };
     await Promise.all([r.persistCounts({ node: "n1", batchSeq: 1, rows: [row] }), r.ping()]);
-    await db.restart();
+    await fx.db.restart();
     await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row] });
     assert.equal((await r.countTotals("s", "e")).get("a"), 2);
     t.diagnostic(`connection retries: ${r.counters.connectionRetries}`);

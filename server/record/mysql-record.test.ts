@@ -3,30 +3,17 @@
  * Record contract, migrations, and many nodes writing at once. Faults: mysql-record-faults.test.ts.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
-import { MysqlRecord, type MysqlRecordOptions } from "./mysql-record.ts";
+import { describe, test } from "node:test";
+import { MysqlRecord } from "./mysql-record.ts";
+import { mariaDbFixture } from "./mysql-fixture.ts";
 import { RecordError, type CountRow } from "./record.ts";
 import { recordContract } from "./record.contract.ts";
 
-let db: MariaDb;
-const records: MysqlRecord[] = [];
-before(async () => {
-  db = await startMariaDb();
-});
-after(async () => {
-  await Promise.all(records.map((r) => r.close()));
-  await db.stop();
-});
-
-function open(url: string, options: MysqlRecordOptions = {}): MysqlRecord {
-  const r = new MysqlRecord(url, options);
-  records.push(r);
-  return r;
-}
+const fx = mariaDbFixture();
+const open = fx.open;
 
 recordContract("MysqlRecord on MariaDB", async () => {
-  const record = new MysqlRecord(db.freshUrl());
+  const record = new MysqlRecord(fx.db.freshUrl());
   return { record, cleanup: () => record.close() };
 });
 
@@ -35,20 +22,20 @@ const isCode = (code: string) => (e: unknown) => e instanceof RecordError && e.c
 
 describe("MysqlRecord on MariaDB", () => {
   test("two nodes migrating a missing database at once: created once, applied once", async () => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     const [a, b] = [open(url), open(url)];
     await Promise.all([a.migrate(), b.migrate()]);
-    const applied = await db.query<{ version: number }[]>(`SELECT version FROM \`${dbName(url)}\`.schema_migrations`);
+    const applied = await fx.db.query<{ version: number }[]>(`SELECT version FROM \`${dbName(url)}\`.schema_migrations`);
     assert.deepEqual(applied.map((r) => r.version), [1]);
     await a.persistCounts({ node: "n1", batchSeq: 1, rows: [{ show: "s", epoch: "e", act: "a", delta: 1 }] });
     assert.equal((await b.countTotals("s", "e")).get("a"), 1);
   });
 
   test("an existing empty database is migrated in place", async () => {
-    const r = open(db.url);
+    const r = open(fx.db.url);
     await r.migrate();
     await r.saveShow({ show: { id: "s", title: "T", acts: [] }, stage: { act: null, open: false }, epoch: "e", version: 1 });
-    const tables = await db.query<{ n: number }[]>(
+    const tables = await fx.db.query<{ n: number }[]>(
       "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'buzzcast'",
     );
     assert.equal(Number(tables[0]?.n), 5); // four tables + schema_migrations
@@ -56,15 +43,15 @@ describe("MysqlRecord on MariaDB", () => {
   });
 
   test("a migration file changed after it was applied is refused", async () => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     const r = open(url);
     await r.migrate();
-    await db.query(`UPDATE \`${dbName(url)}\`.schema_migrations SET checksum = REPEAT('0', 64) WHERE version = 1`);
+    await fx.db.query(`UPDATE \`${dbName(url)}\`.schema_migrations SET checksum = REPEAT('0', 64) WHERE version = 1`);
     await assert.rejects(r.migrate(), isCode("schema"));
   });
 
   test("4 nodes writing overlapping keys in parallel never fail and sum exactly", async (t) => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     const nodes = ["n1", "n2", "n3", "n4"].map((id) => ({ id, rec: open(url, { poolSize: 2 }) }));
     await nodes[0]?.rec.migrate();
     const keys: [string, string][] = [];
@@ -108,15 +95,15 @@ describe("MysqlRecord on MariaDB", () => {
   });
 
   test("replaying a batch after node_batches lost track is still not double counted (per-row seq)", async () => {
-    const url = db.freshUrl();
+    const url = fx.db.freshUrl();
     const r = open(url);
     await r.migrate();
     const batch = { node: "n1", batchSeq: 7, rows: [{ show: "s", epoch: "e", act: "a", delta: 5 }] };
     await r.persistCounts(batch);
-    await db.query(`UPDATE \`${dbName(url)}\`.node_batches SET last_batch_seq = 0`);
+    await fx.db.query(`UPDATE \`${dbName(url)}\`.node_batches SET last_batch_seq = 0`);
     await r.persistCounts(batch);
     assert.equal((await r.countTotals("s", "e")).get("a"), 5);
-    const [row] = await db.query<{ batch_seq: number }[]>(`SELECT batch_seq FROM \`${dbName(url)}\`.counts`);
+    const [row] = await fx.db.query<{ batch_seq: number }[]>(`SELECT batch_seq FROM \`${dbName(url)}\`.counts`);
     assert.equal(Number(row?.batch_seq), 7);
   });
 });
