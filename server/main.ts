@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, parseConfig, type Config } from "./config.ts";
-import { MemoryStore } from "./counting/memory-store.ts";
+import { MemoryStore } from "./store/memory-store.ts";
 import { startNode, type Backends } from "./node.ts";
 import { createLogger, type Logger } from "./ops/logger.ts";
 import { MemoryShowSource } from "./shows/show-source.ts";
@@ -15,7 +15,7 @@ import { assertNativeUws } from "./transport/uws.ts";
 
 async function chooseBackends(cfg: Config, log: Logger): Promise<Backends> {
   if (cfg.MEMCACHED_SERVERS || cfg.MYSQL_URL) {
-    const { createSharedBackends } = await import("./shared-backends.ts");
+    const { createSharedBackends } = await import("./store/choose-backends.ts");
     return createSharedBackends(cfg, log);
   }
   log.info("embedded mode: in-process stores (set MEMCACHED_SERVERS and MYSQL_URL to share and persist)");

@@ -8,7 +8,7 @@
 import { BuzzIntake } from "./counting/buzz-intake.ts";
 import { createPolicy } from "./counting/buzz-policy.ts";
 import { RateLimiter } from "./counting/rate-limiter.ts";
-import type { Store } from "./counting/store.ts";
+import type { Store } from "./store/store.ts";
 import { TickLoop } from "./counting/tick-loop.ts";
 import { Ticker } from "./counting/ticker.ts";
 import type { Config } from "./config.ts";

@@ -10,7 +10,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { mergeSnapshots, renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
-import { SLOT_BYTES, SlotAllocator } from "./atomic-store.ts";
+import { SLOT_BYTES, SlotAllocator } from "../store/atomic-store.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 
 const SLOTS = 65_536;

@@ -11,10 +11,10 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { parseConfig } from "../config.ts";
 import { startNode, type Backends, type NodeHandle, type Readiness } from "../node.ts";
 import { createLogger } from "../ops/logger.ts";
-import { AtomicStore } from "./atomic-store.ts";
+import { AtomicStore } from "../store/atomic-store.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 import { ThreadRpc } from "./thread-rpc.ts";
-import { ThreadShowSource } from "./thread-show-source.ts";
+import { ThreadShowSource } from "../shows/thread-show-source.ts";
 
 if (!parentPort) throw new Error("worker.ts must run in a worker thread");
 const port: MessagePort = parentPort;
@@ -82,7 +82,7 @@ async function drain(): Promise<void> {
 
 async function backends(): Promise<Backends> {
   if (cfg.MEMCACHED_SERVERS || cfg.MYSQL_URL) {
-    const { createSharedBackends } = await import("../shared-backends.ts");
+    const { createSharedBackends } = await import("../store/choose-backends.ts");
     return createSharedBackends(cfg, log);
   }
   if (!data.counters) throw new Error("embedded worker started without a counter table");

@@ -15,7 +15,7 @@ import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show } from "../shows/show.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
-import { showEpochKey, type FlushResult, type ShowFlush, type Store } from "./store.ts";
+import { showEpochKey, type FlushResult, type ShowFlush, type Store } from "../store/store.ts";
 
 export interface Broadcaster {
   /** Send one serialized frame to every subscriber of `topic`. */

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
 import { Id, PutShowBody, StageBody, type ShowState } from "../../shared/protocol.ts";
-import type { Store } from "../counting/store.ts";
+import type { Store } from "../store/store.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { RecordError } from "../record/record.ts";

@@ -3,7 +3,7 @@
  * Implementations: MemoryStore (one process, the embedded default) and SharedStore (dual cache
  * over memcached for live totals + the MySQL record for durability).
  */
-import type { Delta } from "./tally.ts";
+import type { Delta } from "../counting/tally.ts";
 
 /** One show epoch's share of a tick. */
 export interface ShowFlush {

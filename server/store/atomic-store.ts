@@ -8,8 +8,8 @@
  * add that completed before its load. Nothing survives the process (use MYSQL_URL for a record);
  * a worker that crashes loses only its undrained tally (at most one tick).
  */
-import type { FlushResult, ShowFlush, Store, StoreHealth } from "../counting/store.ts";
-import { showEpochKey } from "../counting/store.ts";
+import type { FlushResult, ShowFlush, Store, StoreHealth } from "./store.ts";
+import { showEpochKey } from "./store.ts";
 
 export const SLOT_BYTES = 8;
 

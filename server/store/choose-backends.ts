@@ -4,19 +4,19 @@
  * no durable record (a warning says so); MySQL without memcached is one durable node (an in-process
  * cache stands in for memcached).
  */
-import { DualCache } from "./cache/dual-cache.ts";
-import { MemcachedCache } from "./cache/memcached-cache.ts";
-import { MemoryCache } from "./cache/memory-cache.ts";
-import type { Cache } from "./cache/cache.ts";
-import type { Config } from "./config.ts";
-import { SharedStore } from "./counting/shared-store.ts";
-import type { Backends } from "./node.ts";
-import type { Logger } from "./ops/logger.ts";
-import type { Family } from "./ops/metrics.ts";
-import { MemoryRecord } from "./record/memory-record.ts";
-import { MysqlRecord } from "./record/mysql-record.ts";
-import type { Record } from "./record/record.ts";
-import { SharedShowSource } from "./shows/shared-show-source.ts";
+import { DualCache } from "../cache/dual-cache.ts";
+import { MemcachedCache } from "../cache/memcached-cache.ts";
+import { MemoryCache } from "../cache/memory-cache.ts";
+import type { Cache } from "../cache/cache.ts";
+import type { Config } from "../config.ts";
+import { SharedStore } from "./shared-store.ts";
+import type { Backends } from "../node.ts";
+import type { Logger } from "../ops/logger.ts";
+import type { Family } from "../ops/metrics.ts";
+import { MemoryRecord } from "../record/memory-record.ts";
+import { MysqlRecord } from "../record/mysql-record.ts";
+import type { Record } from "../record/record.ts";
+import { SharedShowSource } from "../shows/shared-show-source.ts";
 
 /** How long start-up keeps trying to reach MySQL before giving up. */
 const START_RETRY_MS = 30_000;

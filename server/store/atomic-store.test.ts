@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { storeContract } from "../counting/store.contract.ts";
+import { storeContract } from "./store.contract.ts";
 import { AtomicStore, SLOT_BYTES, SlotAllocator } from "./atomic-store.ts";
 
 function pair(capacity = 64) {

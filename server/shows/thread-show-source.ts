@@ -4,7 +4,7 @@
  * reaches the other workers at their next poll (one tick).
  */
 import type { ShowRecord } from "../record/record.ts";
-import type { ShowSource } from "../shows/show-source.ts";
+import type { ShowSource } from "./show-source.ts";
 
 export interface ShowRelay {
   save(rec: ShowRecord): Promise<void>;
