@@ -39,5 +39,5 @@ for (const n of cluster.nodes) {
 const after = await ops();
 const counted = flooders.reduce((n, f) => n + (f.lastAck?.counted ?? 0), 0);
 const s = await cluster.memcached.stats();
-console.log(JSON.stringify({ nodes, buzzes: counted, seconds: secs, buzzesPerSec: Math.round(counted / secs), memcachedOps: after - before, opsPerBuzz: (after - before) / counted, memcachedOpsPerSec: Math.round((after - before) / secs), mysqlTransactionsPerSec: +(batches / secs).toFixed(2), mysqlRowsPerSec: +(rows / secs).toFixed(2), stats: Object.fromEntries(statKeys.map((k) => [k, s[k]])) }));
+console.log(JSON.stringify({ nodes, buzzesSent: sent, buzzes: counted, seconds: secs, buzzesPerSec: Math.round(counted / secs), memcachedOps: after - before, opsPerBuzz: (after - before) / counted, memcachedOpsPerSec: Math.round((after - before) / secs), mysqlTransactionsPerSec: +(batches / secs).toFixed(2), mysqlRowsPerSec: +(rows / secs).toFixed(2), stats: Object.fromEntries(statKeys.map((k) => [k, s[k]])) }));
 await cluster.stop();

@@ -34,7 +34,7 @@ wss.on("connection", (ws) => {
     if (isBinary) return;
     let msg: { type?: unknown; act?: unknown; show?: unknown };
     try {
-      msg = JSON.parse(String(data)) as typeof msg;
+      msg = JSON.parse((data as Buffer).toString()) as typeof msg;
     } catch {
       return ws.close(4000, "not JSON");
     }

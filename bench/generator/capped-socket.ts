@@ -30,7 +30,7 @@ let bindings: Bindings | null | undefined;
 function loadBindings(): Bindings | null {
   if (bindings !== undefined) return bindings;
   try {
-    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
+    const binding = (process as unknown as { binding: (name: string) => Record<string, unknown> }).binding;
     const tcp = binding("tcp_wrap") as { TCP: Bindings["TCP"]; constants: { SOCKET: number } };
     const udp = binding("udp_wrap") as { UDP: Bindings["UDP"] };
     bindings = { TCP: tcp.TCP, tcpSocketType: tcp.constants.SOCKET, UDP: udp.UDP };

@@ -9,9 +9,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mergeEncoded, newLatencyHistogram } from "../stats/histogram.ts";
 import { tsxExecArgv } from "../run/tsx-args.ts";
-import type { DialectName } from "./dialect.ts";
 import type { LoadPlan, RunnerToWorker, WorkerPlan, WorkerStats, WorkerToRunner } from "./ipc.ts";
-import type { Target } from "./lean-connection.ts";
 
 /** Open files allowed per process on this machine (hard limit), minus room for the process itself. */
 export const OPEN_FILES_PER_PROCESS = 20_000;

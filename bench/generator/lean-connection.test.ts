@@ -21,7 +21,7 @@ before(async () => {
   wss.on("connection", (ws) => {
     serverSockets.push(ws);
     ws.on("message", (data, isBinary) => {
-      const text = String(data);
+      const text = (data as Buffer).toString();
       received.push({ data: text, isBinary });
       if (text.startsWith("echo:")) ws.send(text.slice(5));
       if (text === "fragments") {

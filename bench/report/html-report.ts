@@ -14,8 +14,8 @@ const FIXED: Array<keyof RunFigures> = [
 function cell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") return esc(Number.isInteger(v) ? v.toLocaleString("en-US") : String(Math.round(v * 1000) / 1000));
-  if (typeof v === "object") return esc(Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${x}`).join(", "));
-  return esc(String(v));
+  if (typeof v === "object") return esc(Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${cell(x)}`).join(", "));
+  return esc(typeof v === "string" ? v : (JSON.stringify(v) ?? ""));
 }
 
 function runs(r: BenchReport): Array<{ name: string; color: string; fig: RunFigures }> {

@@ -61,7 +61,7 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
     if (!base) continue;
     const key = r.scenario === "ingest" ? (r.mode === "paced" ? "serverCpuUsPerBuzz" : "buzzesPerSec") : r.scenario === "connections" ? "serverBytesPerConnection" : r.scenario === "fanout" ? "serverCpuUsPerDelivery" : null;
     if (key === null) continue;
-    const ratio = vs(r[key] as number | null | undefined, base[key] as number | null | undefined);
+    const ratio = vs(r[key], base[key]);
     rows.push(row(`vs ${name}: ${key}`, "(comparison)", `${r[key] ?? "?"} vs ${base[key] ?? "?"}`, ratio, null));
   }
   const genCoreSec = (r.generatorCpuPct / 100) * r.durationSec;
