@@ -25,7 +25,9 @@ async function main(opts: BenchOptions): Promise<void> {
   const startedAt = new Date();
   const machine = machineInfo();
   if (Number(machine.loadAvg1AtStart) > 0.5) {
-    process.stderr.write(`note: load average is ${machine.loadAvg1AtStart} before the run: other work on this machine will skew the figures\n`);
+    process.stderr.write(
+      `note: load average is ${machine.loadAvg1AtStart} before the run: other work on this machine will skew the figures\n`,
+    );
   }
   const env = { TICK_MS: String(opts.tickMs), ...opts.serverEnv };
   const primary = opts.start ? await startSystem("buzzcast", opts.nodes, env) : externalSystem(opts.urls, opts.serverPid, opts.adminToken);
@@ -51,14 +53,43 @@ async function main(opts: BenchOptions): Promise<void> {
 }
 
 function printSummary(r: BenchReport): void {
-  const rows: Array<[string, RunFigures]> = [[r.server.kind, r], ...Object.entries(r.baseline ?? {}).filter((e): e is [string, RunFigures] => e[1] !== undefined)];
-  const cols = ["connections", "buzzesPerSec", "buzzesCounted", "deliveriesPerSec", "tickHz", "p99Ms", "serverCpuPct", "generatorCpuPct", "limitedBy"];
+  const rows: Array<[string, RunFigures]> = [
+    [r.server.kind, r],
+    ...Object.entries(r.baseline ?? {}).filter((e): e is [string, RunFigures] => e[1] !== undefined),
+  ];
+  const cols = [
+    "connections",
+    "buzzesPerSec",
+    "buzzesCounted",
+    "deliveriesPerSec",
+    "tickHz",
+    "p99Ms",
+    "serverCpuPct",
+    "generatorCpuPct",
+    "limitedBy",
+  ];
   const lines = [["", ...cols].join("\t")];
   for (const [name, f] of rows) {
-    lines.push([name, f.connections, f.buzzesPerSec, f.buzzesCounted, f.deliveriesPerSec, f.tickHz, f.latencyMs.p99, f.serverCpuPct ?? "?", f.generatorCpuPct, f.limitedBy].join("\t"));
+    lines.push(
+      [
+        name,
+        f.connections,
+        f.buzzesPerSec,
+        f.buzzesCounted,
+        f.deliveriesPerSec,
+        f.tickHz,
+        f.latencyMs.p99,
+        f.serverCpuPct ?? "?",
+        f.generatorCpuPct,
+        f.limitedBy,
+      ].join("\t"),
+    );
   }
   process.stdout.write(`\n${lines.join("\n")}\n\n`);
-  for (const t of r.targets) process.stdout.write(`${t.pass === null ? " -  " : t.pass ? "MET " : "MISS"} ${t.what}: ${t.measured} (target ${t.target}${t.ratio !== null ? `, ratio ${t.ratio}` : ""})\n`);
+  for (const t of r.targets)
+    process.stdout.write(
+      `${t.pass === null ? " -  " : t.pass ? "MET " : "MISS"} ${t.what}: ${t.measured} (target ${t.target}${t.ratio !== null ? `, ratio ${t.ratio}` : ""})\n`,
+    );
   for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
 }
 
@@ -79,7 +110,7 @@ try {
 main(opts).then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`\nbench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`\nbench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

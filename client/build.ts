@@ -24,7 +24,10 @@ const PAGES = [
 /** Browsers from 2021 on: ES2020 syntax (class private fields are lowered for Safari 14). */
 const TARGET = ["es2020", "chrome90", "firefox90", "safari14.1"];
 
-export async function buildClient(outDir = "client/dist"): Promise<void> {
+/** Source files (paths relative to the repository root) that went into each page's script. */
+export type BundleInputs = Record<string, string[]>;
+
+export async function buildClient(outDir = "client/dist"): Promise<BundleInputs> {
   const out = resolve(root, outDir);
   const result = await build({
     entryPoints: PAGES.map((p) => ({ in: join(here, "web", p.entry), out: p.name })),
@@ -38,6 +41,7 @@ export async function buildClient(outDir = "client/dist"): Promise<void> {
     legalComments: "none",
     write: false,
     logLevel: "warning",
+    metafile: true,
   });
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
@@ -56,6 +60,11 @@ export async function buildClient(outDir = "client/dist"): Promise<void> {
     }
     await writeFile(join(out, p.html), html);
   }
+  const inputs: BundleInputs = {};
+  for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith(".js")) inputs[basename(file, ".js")] = Object.keys(meta.inputs);
+  }
+  return inputs;
 }
 
 export interface BundleSize {

@@ -43,8 +43,11 @@ function parse() {
   try {
     ({ values } = parseArgs({
       options: {
-        nodes: { type: "string" }, port: { type: "string" }, workers: { type: "string" },
-        "node-port": { type: "string" }, help: { type: "boolean", short: "h" },
+        nodes: { type: "string" },
+        port: { type: "string" },
+        workers: { type: "string" },
+        "node-port": { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     }));
   } catch (err) {
@@ -112,9 +115,14 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: args.nodes - 1 }, (_, i) => startNode(i + 1)));
 
   say(`starting HAProxy on 127.0.0.1:${args.port} ...`);
-  const lb = await startHaproxy(nodes.map((n, i) => ({ port: n.port, name: `n${i + 1}` })), {
-    port: args.port, statsPage: true, onLine: echo("[haproxy]"),
-  });
+  const lb = await startHaproxy(
+    nodes.map((n, i) => ({ port: n.port, name: `n${i + 1}` })),
+    {
+      port: args.port,
+      statsPage: true,
+      onLine: echo("[haproxy]"),
+    },
+  );
   await lb.waitForStats((s) => s.every((x) => x.status === "UP"), "every node UP in HAProxy", 15_000);
 
   // From here on this script owns the signals: the harnesses' handlers would kill the backends at
@@ -144,29 +152,31 @@ async function main(): Promise<void> {
 
   const perNode = Math.max(0, openFiles - 100);
   const viaHaproxy = defaultMaxconn(openFiles);
-  say([
-    "",
-    `buzzcast: ${args.nodes} node${args.nodes === 1 ? "" : "s"} behind HAProxy, sharing memcached and MariaDB`,
-    `  buzzer page      ${lb.url}/            (WebSocket ${lb.wsUrl})`,
-    `  producer console ${lb.url}/console     admin token: ${adminToken}`,
-    `  HAProxy stats    ${lb.statsUrl ?? "-"}`,
-    ...nodes.map((n, i) => `  node n${i + 1}          ${n.url}   (direct; /readyz, /metrics)`),
-    `  memcached        ${memcached.address}`,
-    `  MariaDB          127.0.0.1:${mariadb.port} (temp datadir, removed on stop)`,
-    `  workers per node ${args.workers ?? process.env.WORKERS ?? "node default"}`,
-    "",
-    `Limits of this box: ${Number.isFinite(openFiles) ? openFiles.toLocaleString("en") : "unlimited"} open files per process.`,
-    `  HAProxy spends 2 per proxied connection: maxconn ${viaHaproxy.toLocaleString("en")} viewers through this one HAProxy.`,
-    `  A node spends 1 per viewer (its worker threads share it): ~${perNode.toLocaleString("en")} per node process.`,
-    `  Past that: more nodes (--nodes), more HAProxy processes, or clients spread over the node ports directly.`,
-    "",
-    `Ctrl-C, or kill -TERM ${process.pid}, stops everything (nodes drain first and persist).`,
-    "(A SIGTERM sent to npm alone is not passed on to this process: npm and sh do not forward it.)",
-  ].join("\n"));
+  say(
+    [
+      "",
+      `buzzcast: ${args.nodes} node${args.nodes === 1 ? "" : "s"} behind HAProxy, sharing memcached and MariaDB`,
+      `  buzzer page      ${lb.url}/            (WebSocket ${lb.wsUrl})`,
+      `  producer console ${lb.url}/console     admin token: ${adminToken}`,
+      `  HAProxy stats    ${lb.statsUrl ?? "-"}`,
+      ...nodes.map((n, i) => `  node n${i + 1}          ${n.url}   (direct; /readyz, /metrics)`),
+      `  memcached        ${memcached.address}`,
+      `  MariaDB          127.0.0.1:${mariadb.port} (temp datadir, removed on stop)`,
+      `  workers per node ${args.workers ?? process.env.WORKERS ?? "node default"}`,
+      "",
+      `Limits of this box: ${Number.isFinite(openFiles) ? openFiles.toLocaleString("en") : "unlimited"} open files per process.`,
+      `  HAProxy spends 2 per proxied connection: maxconn ${viaHaproxy.toLocaleString("en")} viewers through this one HAProxy.`,
+      `  A node spends 1 per viewer (its worker threads share it): ~${perNode.toLocaleString("en")} per node process.`,
+      `  Past that: more nodes (--nodes), more HAProxy processes, or clients spread over the node ports directly.`,
+      "",
+      `Ctrl-C, or kill -TERM ${process.pid}, stops everything (nodes drain first and persist).`,
+      "(A SIGTERM sent to npm alone is not passed on to this process: npm and sh do not forward it.)",
+    ].join("\n"),
+  );
 }
 
 main().catch((err: unknown) => {
   stopping = true;
-  process.stderr.write(`cluster: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`cluster: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1); // exit hooks of the harnesses kill whatever was started
 });

@@ -46,7 +46,8 @@ export function renderHaproxyConfig(backends: readonly HaproxyBackend[], templat
   if (backends.length === 0) throw new Error("haproxy: at least one backend is needed");
   const sections = [...template.matchAll(/^(global|defaults|frontend|backend|listen|peers|resolvers|userlist)\b.*$/gm)];
   const last = sections.at(-1)?.[0].trim();
-  if (last !== "backend buzzcast") throw new Error(`haproxy template must end with "backend buzzcast"; its last section is ${JSON.stringify(last)}`);
+  if (last !== "backend buzzcast")
+    throw new Error(`haproxy template must end with "backend buzzcast"; its last section is ${JSON.stringify(last)}`);
   const names = serverNames(backends);
   if (new Set(names).size !== names.length) throw new Error(`haproxy: server names must be unique: ${names.join(", ")}`);
   const lines = backends.map((b, i) => {
@@ -66,7 +67,9 @@ export function haproxyEnv(s: HaproxySettings, openFiles = openFilesLimit()): Re
   const maxconn = s.maxconn ?? defaultMaxconn(openFiles);
   if (!Number.isInteger(maxconn) || maxconn < 1) throw new Error(`haproxy: bad maxconn ${maxconn}`);
   if (maxconn > most) {
-    throw new Error(`haproxy: maxconn ${maxconn} needs ${2 * maxconn + FD_OVERHEAD} open files; this process may open ${openFiles} (2 per proxied connection)`);
+    throw new Error(
+      `haproxy: maxconn ${maxconn} needs ${2 * maxconn + FD_OVERHEAD} open files; this process may open ${openFiles} (2 per proxied connection)`,
+    );
   }
   return {
     BUZZCAST_BIND: s.bind,

@@ -33,9 +33,19 @@ const Env = z.object({
   HELLO_TIMEOUT_MS: int(100, 600_000).default(10_000),
   DRAIN_TIMEOUT_MS: int(100, 120_000).default(5_000),
   /** Stable id of this node: names its rows in the record. Must differ between nodes. */
-  NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ . -").default(hostname().slice(0, 64).replace(/[^A-Za-z0-9_.-]/g, "-") || "node"),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ . -")
+    .default(
+      hostname()
+        .slice(0, 64)
+        .replace(/[^A-Za-z0-9_.-]/g, "-") || "node",
+    ),
   MEMCACHED_SERVERS: z.string().min(1).optional(),
-  MYSQL_URL: z.string().regex(/^mysql:\/\//, "must start with mysql://").optional(),
+  MYSQL_URL: z
+    .string()
+    .regex(/^mysql:\/\//, "must start with mysql://")
+    .optional(),
   /** Local L1 TTL of the dual cache. */
   L1_TTL_MS: int(0, 60_000).default(1000),
   /** How often each node writes its deltas to the record; also the SIGKILL loss bound. */

@@ -1,11 +1,22 @@
 /**
- * Every code that crosses the wire, as `as const` tables. A client decides what to do from these
- * tables alone: `reconnect` says whether (and how) it may come back after a close.
+ * Every code and constant that crosses the wire, zod-free, so a browser bundle can import this file
+ * without pulling in the schemas of shared/protocol.ts (which re-exports the constants below).
+ * A client decides what to do from these tables alone: `reconnect` says whether (and how) it may
+ * come back after a close.
  *   - "immediate": the server is draining or restarting; reconnect now, with a little jitter.
  *   - "backoff":   transient trouble; reconnect with exponential backoff and jitter.
  *   - "never":     the client broke the protocol or asked for something that does not exist;
  *                  reconnecting would only repeat the failure.
  */
+
+/** The protocol version a `hello` must name (`protocol`) and `welcome` echoes. */
+export const PROTOCOL_VERSION = 1 as const;
+
+/** Path of the WebSocket endpoint. */
+export const WS_PATH = "/ws";
+
+/** Largest text frame the server accepts (bytes). Larger frames get `too_large`. */
+export const MAX_FRAME_BYTES = 1024;
 
 export const CLOSE = {
   /** Server shutting down or restarting (SIGTERM drain). */
@@ -43,9 +54,7 @@ export const CLOSE_MESSAGE_TOO_BIG = 1009;
 /** Close code 1006 is what a client observes when the connection dropped without a close frame. */
 export const CLOSE_ABNORMAL = 1006;
 
-const byCode = new Map<number, CloseName>(
-  (Object.keys(CLOSE) as CloseName[]).map((name) => [CLOSE[name].code, name]),
-);
+const byCode = new Map<number, CloseName>((Object.keys(CLOSE) as CloseName[]).map((name) => [CLOSE[name].code, name]));
 
 /** The close-table entry for a numeric close code, if it is one of ours. */
 export function closeName(code: number): CloseName | undefined {
@@ -82,3 +91,44 @@ export const REJECT = {
 
 export type RejectReason = keyof typeof REJECT;
 export const REJECT_REASONS = Object.keys(REJECT) as RejectReason[];
+
+/**
+ * The one reconnect rule (docs/protocol.md quotes it; client/lib/backoff.ts applies it):
+ *  - after a "backoff" close, attempt n (0 = first retry after a live connection was lost) waits
+ *    uniformly in [0, min(maxMs, baseMs * 2^n)) ("full jitter": a reconnect storm spreads over
+ *    the whole window instead of arriving in waves);
+ *  - after an "immediate" close (a drain) it waits uniformly in [0, immediateJitterMs).
+ */
+export const RECONNECT_BACKOFF = {
+  baseMs: 500,
+  maxMs: 30_000,
+  jitter: "full",
+  immediateJitterMs: 1_000,
+} as const;
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+  immediateJitterMs: number;
+}
+
+/**
+ * Delay (whole ms) before reconnect attempt `attempt` after a close with rule `rule`, or null when
+ * the rule forbids reconnecting. Pure: `random` returns a number in [0, 1).
+ */
+export function reconnectDelayMs(
+  rule: ReconnectRule,
+  attempt: number,
+  random: () => number,
+  policy: BackoffPolicy = RECONNECT_BACKOFF,
+): number | null {
+  if (rule === "never") return null;
+  const window = rule === "immediate" ? policy.immediateJitterMs : backoffCeilingMs(attempt, policy);
+  return Math.floor(random() * window);
+}
+
+/** The upper end of the full-jitter window for attempt `attempt`: min(maxMs, baseMs * 2^attempt). */
+export function backoffCeilingMs(attempt: number, policy: BackoffPolicy = RECONNECT_BACKOFF): number {
+  const exp = Math.min(Math.max(0, Math.floor(attempt)), 30); // 2^30 * baseMs is past any sane maxMs
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** exp);
+}

@@ -8,16 +8,32 @@ test("client frames: hello and buzz parse; anything else is refused", () => {
   assert.deepEqual(ClientMessage.parse({ type: "hello", protocol: 1, show: "demo", viewer: "v-1" }).type, "hello");
   assert.deepEqual(ClientMessage.parse({ type: "buzz", act: "act-1", seq: 0 }), { type: "buzz", act: "act-1", seq: 0 });
   for (const bad of [
-    {}, { type: "buzz" }, { type: "buzz", act: "a", seq: -1 }, { type: "buzz", act: "a", seq: 1.5 }, { type: "buzz", act: "a b", seq: 1 },
-    { type: "buzz", act: "x".repeat(65), seq: 1 }, { type: "hello", protocol: "1", show: "demo" }, { type: "hello", protocol: 1, show: "" },
-    { type: "ping" }, null, 42, "buzz",
-  ]) assert.equal(ClientMessage.safeParse(bad).success, false, JSON.stringify(bad));
+    {},
+    { type: "buzz" },
+    { type: "buzz", act: "a", seq: -1 },
+    { type: "buzz", act: "a", seq: 1.5 },
+    { type: "buzz", act: "a b", seq: 1 },
+    { type: "buzz", act: "x".repeat(65), seq: 1 },
+    { type: "hello", protocol: "1", show: "demo" },
+    { type: "hello", protocol: 1, show: "" },
+    { type: "ping" },
+    null,
+    42,
+    "buzz",
+  ])
+    assert.equal(ClientMessage.safeParse(bad).success, false, JSON.stringify(bad));
 });
 
 test("server frames round-trip through the discriminated union", () => {
   const welcome = {
-    type: "welcome", protocol: 1, show: { id: "demo", title: "T", acts: [{ id: "a", name: "A" }] }, stage: { act: "a", open: true },
-    tickMs: 100, epoch: "e1", seq: 3, totals: { a: 2 },
+    type: "welcome",
+    protocol: 1,
+    show: { id: "demo", title: "T", acts: [{ id: "a", name: "A" }] },
+    stage: { act: "a", open: true },
+    tickMs: 100,
+    epoch: "e1",
+    seq: 3,
+    totals: { a: 2 },
   };
   assert.deepEqual(Welcome.parse(welcome), welcome);
   assert.equal(ServerMessage.parse({ type: "totals", show: "demo", epoch: "e1", seq: 4, ts: 1, totals: { a: 3 } }).type, "totals");

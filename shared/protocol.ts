@@ -4,16 +4,14 @@
  * fields and message types may be added, never renamed. Documented in docs/protocol.md.
  */
 import { z } from "zod";
-import { REJECT_REASONS, type CloseName, type RejectReason } from "./codes.ts";
+import { PROTOCOL_VERSION, REJECT_REASONS, type CloseName, type RejectReason } from "./codes.ts";
 
-export const PROTOCOL_VERSION = 1 as const;
-
-/** Largest text frame the server accepts (bytes). Larger frames get `too_large`. */
-export const MAX_FRAME_BYTES = 1024;
+/** The zod-free constants live in codes.ts (a browser bundle imports them without zod). */
+export { MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH } from "./codes.ts";
 
 /** Show and act ids: short, URL- and key-safe (they become memcached keys and URL segments). */
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "ids are 1-64 of A-Z a-z 0-9 _ -");
-/** Opaque viewer id chosen by the client (persisted on the device). */
+/** Opaque viewer id chosen by the client: a random UUID generated once and persisted on the device. */
 export const ViewerId = z.string().min(1).max(128);
 export const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const Count = z.number().int().nonnegative();
@@ -64,7 +62,10 @@ export const Welcome = z.object({
 });
 export type Welcome = z.infer<typeof Welcome>;
 
-/** One per show per tick in which a total changed, and at least once a second otherwise. */
+/**
+ * One per show per tick in which a total changed, and at least one in every 1,000 ms window
+ * otherwise. Complete totals: one entry per act of the show as it is now.
+ */
 export const TotalsFrame = z.object({
   type: z.literal("totals"),
   show: Id,
@@ -78,7 +79,7 @@ export type TotalsFrame = z.infer<typeof TotalsFrame>;
 export const StageFrame = z.object({ type: z.literal("stage"), act: Id.nullable(), open: z.boolean() });
 export type StageFrame = z.infer<typeof StageFrame>;
 
-/** Sent when the producer edits the show's title or acts, or resets it (new epoch). */
+/** Sent when the producer edits the show's title or acts, or resets it (new epoch). `show` is the whole show. */
 export const ShowFrame = z.object({ type: z.literal("show"), show: ShowInfo, epoch: z.string() });
 export type ShowFrame = z.infer<typeof ShowFrame>;
 
@@ -127,6 +128,3 @@ export const ShowState = z.object({
   durable: Totals.optional(),
 });
 export type ShowState = z.infer<typeof ShowState>;
-
-/** Path of the WebSocket endpoint. */
-export const WS_PATH = "/ws";

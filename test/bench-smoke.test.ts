@@ -32,9 +32,33 @@ test("ingest smoke run: report fields present, counted buzzes equal the server's
     const html = join(dir, "ingest.html");
     const cli = spawn(
       process.execPath,
-      ["--import", "tsx", "bench/cli.ts", "ingest", "--url", server.wsUrl, "--server-pid", String(server.proc.pid),
-        "--connections", "300", "--observers", "50", "--duration", "2", "--mode", "paced", "--rate", "3000", "--baseline", "uws",
-        "--json", json, "--html", html, "--quiet"],
+      [
+        "--import",
+        "tsx",
+        "bench/cli.ts",
+        "ingest",
+        "--url",
+        server.wsUrl,
+        "--server-pid",
+        String(server.proc.pid),
+        "--connections",
+        "300",
+        "--observers",
+        "50",
+        "--duration",
+        "2",
+        "--mode",
+        "paced",
+        "--rate",
+        "3000",
+        "--baseline",
+        "uws",
+        "--json",
+        json,
+        "--html",
+        html,
+        "--quiet",
+      ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
     );
     let output = "";
@@ -44,9 +68,24 @@ test("ingest smoke run: report fields present, counted buzzes equal the server's
     assert.equal(code, 0, output);
 
     const report = JSON.parse(readFileSync(json, "utf8")) as Record<string, unknown> & {
-      latencyMs: Record<string, unknown>; baseline: Record<string, Record<string, unknown>>; targets: unknown[]; timeline: unknown[];
+      latencyMs: Record<string, unknown>;
+      baseline: Record<string, Record<string, unknown>>;
+      targets: unknown[];
+      timeline: unknown[];
     };
-    const numeric = ["connections", "durationSec", "tickHz", "buzzesSent", "buzzesCounted", "buzzesPerSec", "deliveriesPerSec", "framesMissed", "serverRssBytes", "serverCpuPct", "generatorCpuPct"];
+    const numeric = [
+      "connections",
+      "durationSec",
+      "tickHz",
+      "buzzesSent",
+      "buzzesCounted",
+      "buzzesPerSec",
+      "deliveriesPerSec",
+      "framesMissed",
+      "serverRssBytes",
+      "serverCpuPct",
+      "generatorCpuPct",
+    ];
     for (const k of numeric) assert.equal(typeof report[k], "number", `${k} is a number`);
     for (const k of ["p50", "p90", "p99", "max"]) assert.equal(typeof report.latencyMs[k], "number", `latencyMs.${k}`);
     assert.equal(report.scenario, "ingest");

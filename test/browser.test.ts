@@ -45,7 +45,7 @@ async function openPage(path: string, width: number, height: number): Promise<Pa
 /** Waits until the element's text matches; fails with what it saw instead. */
 async function seeText(page: Page, selector: string, want: string | RegExp, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let seen: string | null = null;
+  let seen: string | null;
   for (;;) {
     seen = (await page.locator(selector).first().textContent())?.trim() ?? null;
     if (seen !== null && (typeof want === "string" ? seen === want : want.test(seen))) return;

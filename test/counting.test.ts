@@ -15,7 +15,13 @@ after(async () => {
 });
 
 test("300 viewers buzz once each and every one of them sees the exact total within two ticks", async () => {
-  await admin(srv, "PUT", "/api/shows/crowd", { title: "Crowd", acts: [{ id: "a", name: "A" }, { id: "b", name: "B" }] });
+  await admin(srv, "PUT", "/api/shows/crowd", {
+    title: "Crowd",
+    acts: [
+      { id: "a", name: "A" },
+      { id: "b", name: "B" },
+    ],
+  });
   await admin(srv, "POST", "/api/shows/crowd/stage", { act: "a", open: true });
   const viewers = await Promise.all(Array.from({ length: 300 }, (_, i) => TestViewer.join(srv.wsUrl, "crowd", `viewer-${i}`)));
   for (const v of viewers) v.buzz("a");
@@ -37,7 +43,13 @@ test("300 viewers buzz once each and every one of them sees the exact total with
 });
 
 test("once policy: repeats and other acts are acknowledged with their reasons, never counted", async () => {
-  await admin(srv, "PUT", "/api/shows/once", { title: "Once", acts: [{ id: "a", name: "A" }, { id: "b", name: "B" }] });
+  await admin(srv, "PUT", "/api/shows/once", {
+    title: "Once",
+    acts: [
+      { id: "a", name: "A" },
+      { id: "b", name: "B" },
+    ],
+  });
   await admin(srv, "POST", "/api/shows/once/stage", { act: "a", open: true });
   const v = await TestViewer.join(srv.wsUrl, "once", "same-viewer");
   v.buzz("a");
@@ -46,8 +58,12 @@ test("once policy: repeats and other acts are acknowledged with their reasons, n
   v.send({ type: "buzz", act: "nope", seq: 4 });
   v.send({ type: "buzz", act: "a", seq: 2 }); // seq went backwards
   await v.until(() => v.lastAck?.seq === 4 && (v.lastAck.rejected.out_of_order ?? 0) === 1, "ack of all five");
+  // `last` is the outcome of buzz `seq` (4: unknown_act); the replayed seq 2 is only counted.
   assert.deepEqual(v.lastAck, {
-    type: "ack", seq: 4, counted: 1, last: "out_of_order",
+    type: "ack",
+    seq: 4,
+    counted: 1,
+    last: "unknown_act",
     rejected: { duplicate: 1, voting_closed: 1, unknown_act: 1, out_of_order: 1 },
   });
   // Same viewer id on a new connection: still a duplicate (dedupe is by viewer, not connection).
@@ -68,5 +84,18 @@ test("totals frames keep coming as a heartbeat when nothing changes, with increa
   const [a, b] = v.totalsFrames();
   assert.ok(a && b && b.seq > a.seq && b.seq > (v.welcome?.seq ?? 0));
   assert.equal(a?.epoch, v.welcome?.epoch);
+  v.close();
+});
+
+test("an idle show gets a totals frame in every 1,000 ms window (server timestamps)", async () => {
+  await admin(srv, "PUT", "/api/shows/idle", { title: "Idle", acts: [{ id: "a", name: "A" }] });
+  const v = await TestViewer.join(srv.wsUrl, "idle");
+  await v.until(() => v.totalsFrames().length >= 5, "five heartbeats", 10_000);
+  const ts = v.totalsFrames().map((f) => f.ts);
+  const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
+  assert.ok(
+    gaps.every((g) => g < 1000),
+    `gaps between totals frames: ${gaps.join(", ")} ms`,
+  );
   v.close();
 });

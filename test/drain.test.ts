@@ -6,14 +6,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CLOSE, reconnectRule } from "../shared/codes.ts";
 import { startServer } from "./harness/server.ts";
+import { metricValue, waitFor } from "./harness/wait.ts";
 import { TestViewer } from "./harness/ws-client.ts";
 
 test("SIGTERM drains: final acks, drain close code, exit 0", async () => {
-  const srv = await startServer({ TICK_MS: "1000", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0" });
+  // A 10 s tick: no tick runs during the test, so only the drain can acknowledge the buzzes.
+  const srv = await startServer({ TICK_MS: "10000", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0" });
   const viewers = await Promise.all(Array.from({ length: 20 }, () => TestViewer.join(srv.wsUrl, "demo")));
   for (const v of viewers) for (let i = 0; i < 5; i++) v.buzz("act-1");
-  // Let the buzzes arrive, but stop well before the 1 s tick would ack them.
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(async () => (await metricValue(srv, "buzzcast_buzzes_received_total")) === 100, { what: "all 100 buzzes received" });
+  assert.ok(
+    viewers.every((v) => v.lastAck === null),
+    "no tick acknowledged them before the drain",
+  );
   const t0 = Date.now();
   const code = await srv.stop("SIGTERM");
   assert.equal(code, 0);
@@ -29,5 +34,8 @@ test("SIGTERM drains: final acks, drain close code, exit 0", async () => {
 
 test("bad configuration exits 2 with a message naming the variable", async () => {
   await assert.rejects(startServer({ TICK_MS: "fast" }), (err: Error) => /exited with 2/.test(err.message) && /TICK_MS/.test(err.message));
-  await assert.rejects(startServer({ BUZZ_POLICY: "sometimes" }), (err: Error) => /exited with 2/.test(err.message) && /BUZZ_POLICY/.test(err.message));
+  await assert.rejects(
+    startServer({ BUZZ_POLICY: "sometimes" }),
+    (err: Error) => /exited with 2/.test(err.message) && /BUZZ_POLICY/.test(err.message),
+  );
 });

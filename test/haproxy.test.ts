@@ -19,7 +19,10 @@ import { startHaproxy, type RunningHaproxy, type ServerStat } from "./harness/ha
 class TcpRelay {
   private cutOff = false;
   private readonly pairs = new Set<net.Socket>();
-  private constructor(readonly server: net.Server, readonly port: number) {}
+  private constructor(
+    readonly server: net.Server,
+    readonly port: number,
+  ) {}
 
   static async start(targetPort: number): Promise<TcpRelay> {
     let relay: TcpRelay | null = null;
@@ -38,8 +41,15 @@ class TcpRelay {
     const upstream = net.connect(targetPort, "127.0.0.1");
     for (const s of [client, upstream]) {
       this.pairs.add(s);
-      s.on("error", () => { client.destroy(); upstream.destroy(); });
-      s.on("close", () => { this.pairs.delete(s); client.destroy(); upstream.destroy(); });
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+      s.on("close", () => {
+        this.pairs.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.pipe(upstream);
     upstream.pipe(client);
@@ -113,7 +123,11 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
 
   const first = await Promise.all(Array.from({ length: AUDIENCE }, (_, i) => join(`v${i}`)));
   const spread = await lb.stats();
-  assert.equal(spread.reduce((n, s) => n + s.current, 0), AUDIENCE, "every viewer holds one proxied connection");
+  assert.equal(
+    spread.reduce((n, s) => n + s.current, 0),
+    AUDIENCE,
+    "every viewer holds one proxied connection",
+  );
   for (const s of spread) assert.ok(s.current >= AUDIENCE / 6, `leastconn spreads viewers: ${JSON.stringify(spread)}`);
 
   // Act a: everyone buzzes once; every viewer, whatever its node, sees the same exact total.
@@ -133,7 +147,12 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   assert.equal(await n2.stop("SIGTERM"), 0, "n2 drains and exits 0");
 
   // n2's viewers were closed with 1001 (reconnect now); the others were not touched.
-  const moved = await eventually(async () => first.filter((v) => v.closeCode !== null), (c) => c.length >= onN2, "n2's viewers closed", 5000);
+  const moved = await eventually(
+    async () => first.filter((v) => v.closeCode !== null),
+    (c) => c.length >= onN2,
+    "n2's viewers closed",
+    5000,
+  );
   assert.equal(moved.length, onN2, "exactly n2's viewers were closed");
   for (const v of moved) assert.equal(v.closeCode, CLOSE.draining.code);
   // They come back through HAProxy with the same viewer ids and land on the nodes still up.
@@ -141,7 +160,9 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   const stayed = first.filter((v) => v.closeCode === null);
   const audience = [...stayed, ...back];
   assert.equal(audience.length, AUDIENCE);
-  await Promise.all(audience.map((v) => v.until(() => v.totals.a === AUDIENCE && v.totals.b === AUDIENCE, "a = b = 60 after the handover", 10_000)));
+  await Promise.all(
+    audience.map((v) => v.until(() => v.totals.a === AUDIENCE && v.totals.b === AUDIENCE, "a = b = 60 after the handover", 10_000)),
+  );
 
   // HAProxy took n2 out of rotation; every open connection is on n1 or n3.
   const down = await lb.waitForStats((s) => server(s, "n2").status.startsWith("DOWN"), "n2 DOWN");
@@ -163,7 +184,11 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   const expected = { a: AUDIENCE, b: AUDIENCE, c: AUDIENCE };
 
   for (const url of [lb.url, cluster.nodes[0]!.url, cluster.nodes[2]!.url]) {
-    const s = await eventually(() => stateAt(url), (s) => s.durable?.c === AUDIENCE && !s.stage.open, `the close and the durable totals at ${url}`);
+    const s = await eventually(
+      () => stateAt(url),
+      (s) => s.durable?.c === AUDIENCE && !s.stage.open,
+      `the close and the durable totals at ${url}`,
+    );
     assert.deepEqual(s.totals, expected, `live totals at ${url}`);
     assert.deepEqual(s.durable, expected, `the record, read at ${url}`);
     assert.deepEqual(s.stage, { act: "c", open: false });
@@ -173,10 +198,15 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   // n2 persisted everything it counted (a and b of its viewers) before it exited.
   const db = new URL(cluster.mysqlUrl).pathname.slice(1);
   const rows = await cluster.mariadb.query<Array<{ node: string; n: string | number }>>(
-    `SELECT node, SUM(count) AS n FROM \`${db}\`.counts WHERE show_id = ? GROUP BY node ORDER BY node`, [SHOW]);
+    `SELECT node, SUM(count) AS n FROM \`${db}\`.counts WHERE show_id = ? GROUP BY node ORDER BY node`,
+    [SHOW],
+  );
   const byNode = Object.fromEntries(rows.map((r) => [r.node, Number(r.n)]));
   assert.equal(byNode.n2, 2 * onN2, "n2's rows hold its a and b buzzes");
-  assert.equal(Object.values(byNode).reduce((a, b) => a + b, 0), 3 * AUDIENCE);
+  assert.equal(
+    Object.values(byNode).reduce((a, b) => a + b, 0),
+    3 * AUDIENCE,
+  );
 });
 
 test("a node that loses memcached turns not-ready: HAProxy sends new viewers elsewhere until it recovers", async () => {
@@ -184,8 +214,16 @@ test("a node that loses memcached turns not-ready: HAProxy sends new viewers els
   const onN3 = server(await lb.stats(), "n3").current;
   assert.ok(onN3 > 0, "n3 has viewers");
   relay.cut();
-  await eventually(() => fetch(`${n3.url}/readyz`).then((r) => r.status), (st) => st === 503, "n3 /readyz 503", 10_000);
-  const down = await lb.waitForStats((s) => server(s, "n3").status.startsWith("DOWN") && server(s, "n3").checkStatus === "L7STS", "n3 DOWN on its 503");
+  await eventually(
+    () => fetch(`${n3.url}/readyz`).then((r) => r.status),
+    (st) => st === 503,
+    "n3 /readyz 503",
+    10_000,
+  );
+  const down = await lb.waitForStats(
+    (s) => server(s, "n3").status.startsWith("DOWN") && server(s, "n3").checkStatus === "L7STS",
+    "n3 DOWN on its 503",
+  );
   // Its viewers keep their sockets (the node still counts for them); new viewers go to n1 only.
   assert.equal(server(down, "n3").current, onN3, "n3's viewers are not cut");
   const n1Before = server(down, "n1").current;
@@ -196,7 +234,12 @@ test("a node that loses memcached turns not-ready: HAProxy sends new viewers els
   for (const v of late) assert.equal(v.closeCode, null);
 
   relay.restore();
-  await eventually(() => fetch(`${n3.url}/readyz`).then((r) => r.status), (st) => st === 200, "n3 /readyz 200 again", 10_000);
+  await eventually(
+    () => fetch(`${n3.url}/readyz`).then((r) => r.status),
+    (st) => st === 200,
+    "n3 /readyz 200 again",
+    10_000,
+  );
   await lb.waitForStats((s) => server(s, "n3").status === "UP", "n3 UP again");
   const s = await stateAt(n3.url);
   assert.deepEqual(s.totals, { a: AUDIENCE, b: AUDIENCE, c: AUDIENCE }, "n3 serves the same totals after the outage");

@@ -46,16 +46,43 @@ test("three nodes, one audience: exact totals everywhere, equal to the record an
   acked.a = 90;
   acked.b = 45;
   for (const n of cluster.nodes) {
-    const s = await eventually(() => showState(n, "final"), (s) => s.durable?.a === 90 && s.durable.b === 45, "durable totals");
+    const s = await eventually(
+      () => showState(n, "final"),
+      (s) => s.durable?.a === 90 && s.durable.b === 45,
+      "durable totals",
+    );
     assert.deepEqual(s.totals, acked, "live totals on every node");
     assert.deepEqual(s.durable, acked, "the record");
   }
   for (const v of viewers) assert.deepEqual(v.totals, acked);
-  const rows = await cluster.mariadb.query<Array<{ node: string; n: number }>>(
-    `SELECT node, SUM(count) AS n FROM ${new URL(cluster.mysqlUrl).pathname.slice(1)}.counts WHERE show_id = 'final' GROUP BY node ORDER BY node`,
-  ).catch(() => null);
-  if (rows) assert.equal(rows.length, 3, "one set of rows per node");
+  // Each node wrote its own rows: viewer i joined node i % 3, so each node counted 30 a and 15 b.
+  const rows = await cluster.mariadb.query<Array<{ node: string; n: number | string }>>(
+    `SELECT node, SUM(count) AS n FROM \`${new URL(cluster.mysqlUrl).pathname.slice(1)}\`.counts WHERE show_id = 'final' GROUP BY node ORDER BY node`,
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.node, Number(r.n)]),
+    [
+      ["n1", 45],
+      ["n2", 45],
+      ["n3", 45],
+    ],
+    "one set of rows per node",
+  );
   for (const v of viewers) v.close();
+});
+
+test("a shared node's /metrics exports the cache, record and show-source counters", async () => {
+  const text = await (await fetch(`${cluster.nodes[0]!.url}/metrics`)).text();
+  const value = (sample: string): number => {
+    const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+    assert.ok(line, `${sample} exported`);
+    return Number(line.slice(sample.length + 1));
+  };
+  assert.ok(value("buzzcast_l1_misses_total") > 0, "L1 misses counted");
+  assert.ok(value('buzzcast_global_cache_ops_total{op="incrs"}') > 0, "increments counted");
+  for (const cause of ["lock", "connection"]) assert.ok(value(`buzzcast_record_retries_total{cause="${cause}"}`) >= 0);
+  for (const op of ["poll", "lookup_cache", "lookup_record", "malformed"])
+    assert.equal(value(`buzzcast_show_source_errors_total{op="${op}"}`), 0, `no ${op} errors`);
 });
 
 test("a node started later serves the current show and stage", async () => {

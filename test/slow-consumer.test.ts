@@ -13,7 +13,14 @@ import { TestViewer } from "./harness/ws-client.ts";
 
 let srv: RunningServer;
 before(async () => {
-  srv = await startServer({ TICK_MS: "10", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0", MAX_BACKPRESSURE: "16384", SWEEP_MS: "100", SLOW_CONSUMER_SWEEPS: "3" });
+  srv = await startServer({
+    TICK_MS: "10",
+    BUZZ_POLICY: "unlimited",
+    RATE_LIMIT_PER_SEC: "0",
+    MAX_BACKPRESSURE: "16384",
+    SWEEP_MS: "100",
+    SLOW_CONSUMER_SWEEPS: "3",
+  });
 });
 after(async () => {
   assert.equal(await srv.stop(), 0);
@@ -50,7 +57,9 @@ test("a reader that stops reading is dropped then closed; memory stays bounded; 
     await new Promise((r) => setTimeout(r, 20));
   }
   const published = (await metric("buzzcast_frames_published_total")) - published0;
-  t.diagnostic(`published ${published} frames (~${Math.round((published * 8) / 1024)} MB to the slow reader); server RSS ${Math.round(rssStart / 1e6)} -> max ${Math.round(rssMax / 1e6)} MB`);
+  t.diagnostic(
+    `published ${published} frames (~${Math.round((published * 8) / 1024)} MB to the slow reader); server RSS ${Math.round(rssStart / 1e6)} -> max ${Math.round(rssMax / 1e6)} MB`,
+  );
   assert.equal(await metric('buzzcast_closes_total{code="slow_consumer"}'), 1, "the slow reader was closed as slow_consumer");
   assert.ok(rssMax - rssStart < 64 * 1024 * 1024, "server memory did not grow with what the slow reader failed to take");
   // The reader that keeps up saw the latest total; the slow one, once it reads again, sees the close.

@@ -36,8 +36,16 @@ test("embedded, 2 workers: exact shared totals, node-wide metrics, crash restart
 
   // Crash worker 0: its viewers are cut off, the other worker's are not, no counted buzz is lost.
   srv.proc.kill("SIGUSR2");
-  await eventually(() => metric(srv, "buzzcast_worker_restarts_total"), (n) => n === 1, "worker restarted");
-  await eventually(() => metric(srv, "buzzcast_workers_ready"), (n) => n === 2, "both workers ready again");
+  await eventually(
+    () => metric(srv, "buzzcast_worker_restarts_total"),
+    (n) => n === 1,
+    "worker restarted",
+  );
+  await eventually(
+    () => metric(srv, "buzzcast_workers_ready"),
+    (n) => n === 2,
+    "both workers ready again",
+  );
   const cut = viewers.filter((v) => v.closeCode !== null);
   const kept = viewers.filter((v) => v.closeCode === null);
   assert.ok(cut.length > 0 && kept.length > 0, `connections were spread over both workers (cut ${cut.length})`);
@@ -48,6 +56,18 @@ test("embedded, 2 workers: exact shared totals, node-wide metrics, crash restart
   for (const v of all) v.buzz("b");
   await Promise.all(all.map((v) => v.until(() => v.totals.a === 100 && v.totals.b === all.length, "exact after the crash", 10_000)));
   assert.deepEqual((await showState(srv, "w")).totals, { a: 100, b: all.length });
+
+  // Resets retire epochs: every worker releases their counter slots, so the table does not grow.
+  const used = await metric(srv, "buzzcast_counter_slots_used");
+  assert.ok(used >= 2, `slots of the live epoch are held (${used})`);
+  for (let i = 0; i < 30; i++) await admin(srv, "POST", "/api/shows/w/reset");
+  await eventually(
+    () => metric(srv, "buzzcast_counter_slots_used"),
+    (n) => n === used,
+    `slots back to ${used} after 30 resets`,
+  );
+  // Fewer than 60: an epoch replaced before any worker flushed it never got slots.
+  assert.ok((await metric(srv, "buzzcast_counter_slots_freed_total")) >= 2, "retired epochs' slots were freed");
 
   const exit = srv.stop("SIGTERM");
   for (const v of all) assert.equal(await v.closed, 1001);
@@ -64,11 +84,19 @@ test("shared mode, 2 workers per node: each worker is a node of the record; exac
     await Promise.all(viewers.map((v) => v.votingOpen("a")));
     for (const v of viewers) v.buzz("a");
     await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 60, "a = 60", 10_000)));
-    const s = await eventually(() => showState(n1!, "ws"), (s) => s.durable?.a === 60, "durable 60");
+    const s = await eventually(
+      () => showState(n1!, "ws"),
+      (s) => s.durable?.a === 60,
+      "durable 60",
+    );
     assert.equal(s.totals.a, 60);
     const rows = await cluster.mariadb.query<Array<{ node: string }>>(
-      `SELECT DISTINCT node FROM \`${new URL(cluster.mysqlUrl).pathname.slice(1)}\`.counts WHERE show_id = 'ws' ORDER BY node`);
-    assert.deepEqual(rows.map((r) => r.node), ["n1-w0", "n1-w1"]);
+      `SELECT DISTINCT node FROM \`${new URL(cluster.mysqlUrl).pathname.slice(1)}\`.counts WHERE show_id = 'ws' ORDER BY node`,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.node),
+      ["n1-w0", "n1-w1"],
+    );
     for (const v of viewers) v.close();
   } finally {
     await cluster.stop();

@@ -26,7 +26,9 @@ if (typeof uWS.us_socket_local_port !== "function" || typeof uWS.getParts !== "f
   process.exit(1);
 }
 
-interface Conn { hello: boolean }
+interface Conn {
+  hello: boolean;
+}
 
 const app = uWS.App();
 app.ws<Conn>(WS_PATH, {
@@ -34,7 +36,13 @@ app.ws<Conn>(WS_PATH, {
   maxPayloadLength: 16 * 1024,
   idleTimeout: 120,
   upgrade: (res, req, context) => {
-    res.upgrade<Conn>({ hello: false }, req.getHeader("sec-websocket-key"), req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
+    res.upgrade<Conn>(
+      { hello: false },
+      req.getHeader("sec-websocket-key"),
+      req.getHeader("sec-websocket-protocol"),
+      req.getHeader("sec-websocket-extensions"),
+      context,
+    );
   },
   message: (ws, data) => {
     let msg: { type?: unknown; act?: unknown; show?: unknown };
@@ -49,7 +57,17 @@ app.ws<Conn>(WS_PATH, {
     } else if (msg.type === "hello" && !c.hello && msg.show === SHOW.id) {
       c.hello = true;
       ws.subscribe(SHOW.id);
-      const welcome: Welcome = { type: "welcome", protocol: PROTOCOL_VERSION, show: SHOW, stage, tickMs: TICK_MS, epoch, seq, totals, policy: "unlimited" };
+      const welcome: Welcome = {
+        type: "welcome",
+        protocol: PROTOCOL_VERSION,
+        show: SHOW,
+        stage,
+        tickMs: TICK_MS,
+        epoch,
+        seq,
+        totals,
+        policy: "unlimited",
+      };
       ws.send(JSON.stringify(welcome));
     }
   },

@@ -35,7 +35,9 @@ for (const kind of ["uws", "ws", "socketio"] as const) {
         const buzz: Buzz = { type: "buzz", act: "act-2", seq };
         c.send("buzz", JSON.stringify(buzz));
       }
-      const frame = TotalsFrame.parse(JSON.parse(await c.waitFor((m) => isType("totals")(m) && (JSON.parse(m) as TotalsFrame).totals["act-2"] === 5)));
+      const frame = TotalsFrame.parse(
+        JSON.parse(await c.waitFor((m) => isType("totals")(m) && (JSON.parse(m) as TotalsFrame).totals["act-2"] === 5)),
+      );
       const next = TotalsFrame.parse(JSON.parse(await c.waitFor(isType("totals"))));
       assert.ok(next.seq > frame.seq);
       const state = ShowState.parse(await (await fetch(`${server.httpUrl}/api/shows/demo`)).json());

@@ -34,7 +34,17 @@ io.on("connection", (socket) => {
     if (hello || msg?.show !== SHOW.id) return;
     hello = true;
     void socket.join(SHOW.id);
-    const welcome: Welcome = { type: "welcome", protocol: PROTOCOL_VERSION, show: SHOW, stage, tickMs: TICK_MS, epoch, seq, totals, policy: "unlimited" };
+    const welcome: Welcome = {
+      type: "welcome",
+      protocol: PROTOCOL_VERSION,
+      show: SHOW,
+      stage,
+      tickMs: TICK_MS,
+      epoch,
+      seq,
+      totals,
+      policy: "unlimited",
+    };
     socket.emit("welcome", welcome);
   });
   socket.on("buzz", (msg: { act?: unknown }) => {

@@ -43,7 +43,17 @@ wss.on("connection", (ws) => {
     } else if (msg.type === "hello" && !hello && msg.show === SHOW.id) {
       hello = true;
       subscribers.add(ws);
-      const welcome: Welcome = { type: "welcome", protocol: PROTOCOL_VERSION, show: SHOW, stage, tickMs: TICK_MS, epoch, seq, totals, policy: "unlimited" };
+      const welcome: Welcome = {
+        type: "welcome",
+        protocol: PROTOCOL_VERSION,
+        show: SHOW,
+        stage,
+        tickMs: TICK_MS,
+        epoch,
+        seq,
+        totals,
+        policy: "unlimited",
+      };
       ws.send(JSON.stringify(welcome));
     }
   });

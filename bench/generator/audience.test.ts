@@ -5,8 +5,18 @@ import { wsDialect } from "./dialect.ts";
 import type { WorkerPlan } from "./ipc.ts";
 
 const plan: WorkerPlan = {
-  worker: 0, targets: [{ host: "127.0.0.1", port: 1, path: "/ws" }], dialect: "ws", show: "demo", connections: 3, firstIndex: 0,
-  sourceAddresses: ["127.0.0.2"], connectRatePerSec: 0, maxPendingConnects: 1, sndbuf: 0, statsIntervalMs: 500, tcpMemBudgetBytes: 0,
+  worker: 0,
+  targets: [{ host: "127.0.0.1", port: 1, path: "/ws" }],
+  dialect: "ws",
+  show: "demo",
+  connections: 3,
+  firstIndex: 0,
+  sourceAddresses: ["127.0.0.2"],
+  connectRatePerSec: 0,
+  maxPendingConnects: 1,
+  sndbuf: 0,
+  statsIntervalMs: 500,
+  tcpMemBudgetBytes: 0,
 };
 
 function readyConnection(a: Audience, id: number): BenchConnection {
@@ -14,10 +24,18 @@ function readyConnection(a: Audience, id: number): BenchConnection {
   a.conns.push(c);
   a.connecting++;
   // What a welcome does to a connection (private onWelcome), via the frame path.
-  const welcome = Buffer.from(JSON.stringify({
-    type: "welcome", protocol: 1, show: { id: "demo", title: "Demo", acts: [] }, stage: { act: null, open: false },
-    tickMs: 100, epoch: "e", seq: 0, totals: {},
-  }));
+  const welcome = Buffer.from(
+    JSON.stringify({
+      type: "welcome",
+      protocol: 1,
+      show: { id: "demo", title: "Demo", acts: [] },
+      stage: { act: null, open: false },
+      tickMs: 100,
+      epoch: "e",
+      seq: 0,
+      totals: {},
+    }),
+  );
   a.message(c, welcome, 0, welcome.length);
   return c;
 }

@@ -33,7 +33,11 @@ export class BenchConnection extends LeanConnection {
   sending = false;
 }
 
-const K_SEQ = key("seq"), K_TS = key("ts"), K_COUNTED = key("counted"), K_REJECTED = key("rejected"), K_TOTALS = key("totals");
+const K_SEQ = key("seq"),
+  K_TS = key("ts"),
+  K_COUNTED = key("counted"),
+  K_REJECTED = key("rejected"),
+  K_TOTALS = key("totals");
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -79,9 +83,8 @@ export class Audience implements LeanEvents {
     const first = this.started;
     const step = () => {
       this.connectTimer = null;
-      const due = this.plan.connectRatePerSec > 0
-        ? first + Math.floor(((performance.now() - t0) / 1000) * this.plan.connectRatePerSec) + 1
-        : limit;
+      const due =
+        this.plan.connectRatePerSec > 0 ? first + Math.floor(((performance.now() - t0) / 1000) * this.plan.connectRatePerSec) + 1 : limit;
       while (this.started < Math.min(due, limit) && this.connecting < this.plan.maxPendingConnects) {
         this.startOne(this.started++);
       }

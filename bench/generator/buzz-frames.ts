@@ -26,7 +26,11 @@ export class BuzzFrames {
   private readonly mask: Buffer;
   private readonly maskPhase: number; // payload offset of the first digit: selects the mask byte
 
-  constructor(dialect: Dialect, act: string, readonly capacity: number) {
+  constructor(
+    dialect: Dialect,
+    act: string,
+    readonly capacity: number,
+  ) {
     const buzz: Buzz = { type: "buzz", act, seq: DIGIT_PLACEHOLDER };
     const json = JSON.stringify(buzz);
     const { prefix, suffix } = dialect.framing("buzz");

@@ -17,8 +17,15 @@
  */
 import net from "node:net";
 
-interface TcpHandle { bind(address: string, port: number): number; close(): void; readonly fd: number }
-interface UdpHandle { open(fd: number): number; bufferSize(size: number, recv: boolean, ctx: object): number }
+interface TcpHandle {
+  bind(address: string, port: number): number;
+  close(): void;
+  readonly fd: number;
+}
+interface UdpHandle {
+  open(fd: number): number;
+  bufferSize(size: number, recv: boolean, ctx: object): number;
+}
 interface Bindings {
   TCP: new (type: number) => TcpHandle;
   tcpSocketType: number;
@@ -44,9 +51,7 @@ export function sndbufCapSupported(): boolean {
   return loadBindings() !== null;
 }
 
-export type CappedSocketResult =
-  | { ok: true; socket: net.Socket; sndbuf: number }
-  | { ok: false; code: string };
+export type CappedSocketResult = { ok: true; socket: net.Socket; sndbuf: number } | { ok: false; code: string };
 
 /**
  * Creates an unconnected socket bound to `localAddress`:0 with SO_SNDBUF = `sndbufBytes`.

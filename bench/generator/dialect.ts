@@ -47,7 +47,12 @@ export const wsDialect: Dialect = {
   classify: (_data, start, end) => ({ kind: "message", start, end }),
 };
 
-const CH_0 = 0x30, CH_1 = 0x31, CH_2 = 0x32, CH_4 = 0x34, CH_LBRACE = 0x7b, CH_RBRACKET = 0x5d;
+const CH_0 = 0x30,
+  CH_1 = 0x31,
+  CH_2 = 0x32,
+  CH_4 = 0x34,
+  CH_LBRACE = 0x7b,
+  CH_RBRACKET = 0x5d;
 
 export const socketioDialect: Dialect = {
   name: "socketio",

@@ -18,18 +18,45 @@ export const MAX_CONNECTIONS_PER_WORKER = 18_000;
 export const PORTS_PER_SOURCE_ADDRESS = 28_000;
 
 /** What the runner asks of the whole fleet; each worker gets a share of it as its WorkerPlan. */
-export interface FleetOptions extends Pick<WorkerPlan,
-  | "targets" | "dialect" | "show" | "sourceAddresses" | "connectRatePerSec" | "maxPendingConnects"
-  | "sndbuf" | "statsIntervalMs" | "tcpMemBudgetBytes"> {
+export interface FleetOptions extends Pick<
+  WorkerPlan,
+  | "targets"
+  | "dialect"
+  | "show"
+  | "sourceAddresses"
+  | "connectRatePerSec"
+  | "maxPendingConnects"
+  | "sndbuf"
+  | "statsIntervalMs"
+  | "tcpMemBudgetBytes"
+> {
   connections: number;
   workers: number;
 }
 
 /** The workers' figures added up (counters summed, gauges summed, the largest tick gap). */
-export interface FleetTotals extends Pick<WorkerStats,
-  | "connecting" | "ready" | "observers" | "opened" | "failed" | "droppedAfterReady" | "reasons" | "buzzesSent"
-  | "ackCounted" | "ackRejected" | "totalsFrames" | "observerFrames" | "observerMs" | "framesMissed"
-  | "seqRegressions" | "tcpMemPauses" | "sndbufCapped" | "rssBytes" | "tickGapMaxMs"> {
+export interface FleetTotals extends Pick<
+  WorkerStats,
+  | "connecting"
+  | "ready"
+  | "observers"
+  | "opened"
+  | "failed"
+  | "droppedAfterReady"
+  | "reasons"
+  | "buzzesSent"
+  | "ackCounted"
+  | "ackRejected"
+  | "totalsFrames"
+  | "observerFrames"
+  | "observerMs"
+  | "framesMissed"
+  | "seqRegressions"
+  | "tcpMemPauses"
+  | "sndbufCapped"
+  | "rssBytes"
+  | "tickGapMaxMs"
+> {
   workers: number;
   cpuSec: number;
 }
@@ -63,7 +90,10 @@ export class Fleet {
   windowTickGapMaxMs = 0;
   private closing = false;
 
-  private constructor(readonly options: FleetOptions, readonly shares: number[]) {}
+  private constructor(
+    readonly options: FleetOptions,
+    readonly shares: number[],
+  ) {}
 
   static start(options: FleetOptions): Fleet {
     const shares = split(options.connections, options.workers);
@@ -77,7 +107,8 @@ export class Fleet {
       fleet.exited.push(
         new Promise((resolve) =>
           proc.once("exit", (code, signal) => {
-            if (!fleet.finals.has(w) && fleet.fatal === null && !fleet.closing) fleet.fatal = `worker ${w} exited (${code ?? signal}) before its final report`;
+            if (!fleet.finals.has(w) && fleet.fatal === null && !fleet.closing)
+              fleet.fatal = `worker ${w} exited (${code ?? signal}) before its final report`;
             resolve();
           }),
         ),
@@ -164,9 +195,27 @@ export class Fleet {
 
   totals(): FleetTotals {
     const t: FleetTotals = {
-      workers: this.procs.length, connecting: 0, ready: 0, observers: 0, opened: 0, failed: 0, droppedAfterReady: 0, reasons: {},
-      buzzesSent: 0, ackCounted: 0, ackRejected: 0, totalsFrames: 0, observerFrames: 0, observerMs: 0, framesMissed: 0, seqRegressions: 0,
-      tcpMemPauses: 0, sndbufCapped: 0, cpuSec: 0, rssBytes: 0, tickGapMaxMs: 0,
+      workers: this.procs.length,
+      connecting: 0,
+      ready: 0,
+      observers: 0,
+      opened: 0,
+      failed: 0,
+      droppedAfterReady: 0,
+      reasons: {},
+      buzzesSent: 0,
+      ackCounted: 0,
+      ackRejected: 0,
+      totalsFrames: 0,
+      observerFrames: 0,
+      observerMs: 0,
+      framesMissed: 0,
+      seqRegressions: 0,
+      tcpMemPauses: 0,
+      sndbufCapped: 0,
+      cpuSec: 0,
+      rssBytes: 0,
+      tickGapMaxMs: 0,
     };
     for (const s of this.latest.values()) {
       t.connecting += s.connecting;

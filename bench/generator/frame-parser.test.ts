@@ -87,12 +87,14 @@ test("many frames in one chunk, split at every possible boundary", () => {
 test("reassembles fragmented messages with a control frame in between", () => {
   const c = collector();
   const p = new FrameParser(c.sink);
-  p.feed(Buffer.concat([
-    serverFrame(1, Buffer.from("hel"), false),
-    serverFrame(9, Buffer.from("")),
-    serverFrame(0, Buffer.from("lo "), false),
-    serverFrame(0, Buffer.from("world"), true),
-  ]));
+  p.feed(
+    Buffer.concat([
+      serverFrame(1, Buffer.from("hel"), false),
+      serverFrame(9, Buffer.from("")),
+      serverFrame(0, Buffer.from("lo "), false),
+      serverFrame(0, Buffer.from("world"), true),
+    ]),
+  );
   assert.deepEqual(c.texts, ["hello world"]);
   assert.deepEqual(c.pings, [""]);
 });

@@ -24,7 +24,10 @@ export class FrameParser {
   private fragmentBytes = 0;
   private done = false;
 
-  constructor(private readonly sink: FrameSink, private readonly maxMessageBytes = 64 * 1024 * 1024) {}
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly maxMessageBytes = 64 * 1024 * 1024,
+  ) {}
 
   /** Feeds bytes [start, end) of `buf`. */
   feed(buf: Buffer, start = 0, end = buf.length): void {

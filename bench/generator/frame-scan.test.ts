@@ -3,7 +3,14 @@ import { test } from "node:test";
 import type { Ack, TotalsFrame, Welcome } from "../../shared/protocol.ts";
 import { actTotal, FrameKind, frameKind, key, numberField, sumObjectField } from "./frame-scan.ts";
 
-const totals: TotalsFrame = { type: "totals", show: "demo", epoch: "e1", seq: 41, ts: 1732590000123.5, totals: { "act-1": 7, "act-2": 1200 } };
+const totals: TotalsFrame = {
+  type: "totals",
+  show: "demo",
+  epoch: "e1",
+  seq: 41,
+  ts: 1732590000123.5,
+  totals: { "act-1": 7, "act-2": 1200 },
+};
 const ack: Ack = { type: "ack", seq: 1000000009, counted: 8, rejected: { voting_closed: 1, duplicate: 2 }, last: "counted" };
 
 function framed(obj: unknown, pad = "xx"): { buf: Buffer; start: number; end: number } {
@@ -14,11 +21,19 @@ function framed(obj: unknown, pad = "xx"): { buf: Buffer; start: number; end: nu
 
 test("classifies every server message type", () => {
   const welcome: Welcome = {
-    type: "welcome", protocol: 1, show: { id: "demo", title: "Demo", acts: [] }, stage: { act: null, open: false },
-    tickMs: 100, epoch: "e", seq: 0, totals: {},
+    type: "welcome",
+    protocol: 1,
+    show: { id: "demo", title: "Demo", acts: [] },
+    stage: { act: null, open: false },
+    tickMs: 100,
+    epoch: "e",
+    seq: 0,
+    totals: {},
   };
   const cases: Array<[unknown, FrameKind]> = [
-    [totals, FrameKind.Totals], [ack, FrameKind.Ack], [welcome, FrameKind.Welcome],
+    [totals, FrameKind.Totals],
+    [ack, FrameKind.Ack],
+    [welcome, FrameKind.Welcome],
     [{ type: "stage", act: null, open: false }, FrameKind.Stage],
     [{ type: "show", show: welcome.show, epoch: "e" }, FrameKind.Show],
     [{ type: "error", code: "bad_frame", message: "x" }, FrameKind.Error],

@@ -6,10 +6,25 @@
  * act ids like `act-1`. Rare frames (welcome, stage, show, error) are parsed in full by the caller.
  */
 
-export const enum FrameKind { Other = 0, Totals = 1, Ack = 2, Welcome = 3, Stage = 4, Show = 5, Error = 6 }
+export const enum FrameKind {
+  Other = 0,
+  Totals = 1,
+  Ack = 2,
+  Welcome = 3,
+  Stage = 4,
+  Show = 5,
+  Error = 6,
+}
 
 const TYPE_KEY = Buffer.from('"type":"');
-const Q = 0x22, COLON = 0x3a, LBRACE = 0x7b, RBRACE = 0x7d, MINUS = 0x2d, DOT = 0x2e, D0 = 0x30, D9 = 0x39;
+const Q = 0x22,
+  COLON = 0x3a,
+  LBRACE = 0x7b,
+  RBRACE = 0x7d,
+  MINUS = 0x2d,
+  DOT = 0x2e,
+  D0 = 0x30,
+  D9 = 0x39;
 
 /** Index of `needle` in data[start, end), or -1. */
 export function indexIn(data: Buffer, needle: Buffer, start: number, end: number): number {
@@ -29,12 +44,18 @@ export function frameKind(data: Buffer, start: number, end: number): FrameKind {
   const c = data[i + TYPE_KEY.length];
   const c2 = data[i + TYPE_KEY.length + 1];
   switch (c) {
-    case 0x74: return FrameKind.Totals; // t
-    case 0x61: return FrameKind.Ack; // a
-    case 0x77: return FrameKind.Welcome; // w
-    case 0x65: return FrameKind.Error; // e
-    case 0x73: return c2 === 0x74 ? FrameKind.Stage : c2 === 0x68 ? FrameKind.Show : FrameKind.Other; // st / sh
-    default: return FrameKind.Other;
+    case 0x74:
+      return FrameKind.Totals; // t
+    case 0x61:
+      return FrameKind.Ack; // a
+    case 0x77:
+      return FrameKind.Welcome; // w
+    case 0x65:
+      return FrameKind.Error; // e
+    case 0x73:
+      return c2 === 0x74 ? FrameKind.Stage : c2 === 0x68 ? FrameKind.Show : FrameKind.Other; // st / sh
+    default:
+      return FrameKind.Other;
   }
 }
 

@@ -14,7 +14,9 @@ export function newHandshakeKey(): string {
 }
 
 export function acceptFor(key: string): string {
-  return createHash("sha1").update(key + GUID).digest("base64");
+  return createHash("sha1")
+    .update(key + GUID)
+    .digest("base64");
 }
 
 export function upgradeRequest(host: string, pathAndQuery: string, key: string): string {
@@ -29,9 +31,7 @@ export function upgradeRequest(host: string, pathAndQuery: string, key: string):
 }
 
 export type HandshakeResult =
-  | { kind: "incomplete" }
-  | { kind: "ok"; bodyStart: number }
-  | { kind: "rejected"; status: number; message: string };
+  { kind: "incomplete" } | { kind: "ok"; bodyStart: number } | { kind: "rejected"; status: number; message: string };
 
 /** Validates the response head in `head` (bytes received so far). `bodyStart` is the first frame byte. */
 export function parseUpgradeResponse(head: Buffer, key: string): HandshakeResult {
@@ -53,7 +53,12 @@ export function parseUpgradeResponse(head: Buffer, key: string): HandshakeResult
   if ((headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
     return { kind: "rejected", status, message: "missing Upgrade: websocket" };
   }
-  if (!(headers.get("connection") ?? "").toLowerCase().split(/\s*,\s*/).includes("upgrade")) {
+  if (
+    !(headers.get("connection") ?? "")
+      .toLowerCase()
+      .split(/\s*,\s*/)
+      .includes("upgrade")
+  ) {
     return { kind: "rejected", status, message: "missing Connection: Upgrade" };
   }
   if (headers.get("sec-websocket-accept") !== acceptFor(key)) {

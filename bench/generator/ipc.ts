@@ -95,6 +95,4 @@ export interface WorkerStats {
 }
 
 export type WorkerToRunner =
-  | { type: "stats"; stats: WorkerStats }
-  | { type: "final"; stats: WorkerStats }
-  | { type: "fatal"; message: string };
+  { type: "stats"; stats: WorkerStats } | { type: "final"; stats: WorkerStats } | { type: "fatal"; message: string };

@@ -23,7 +23,11 @@ export interface LeanEvents {
   closed(c: LeanConnection, code: number, reason: string, error: string | undefined): void;
 }
 
-export interface Target { host: string; port: number; path: string }
+export interface Target {
+  host: string;
+  port: number;
+  path: string;
+}
 
 export interface ConnectOptions {
   localAddress?: string;
@@ -52,7 +56,11 @@ export class LeanConnection implements FrameSink {
   private error: string | undefined;
   private target: Target | null = null;
 
-  constructor(readonly id: number, private readonly events: LeanEvents, readonly dialect: Dialect) {}
+  constructor(
+    readonly id: number,
+    private readonly events: LeanEvents,
+    readonly dialect: Dialect,
+  ) {}
 
   connect(target: Target, opts: ConnectOptions): void {
     if (this.state !== "idle" && this.state !== "closed") throw new Error(`connect() in state ${this.state}`);

@@ -108,9 +108,10 @@ export class LoadDriver {
     if (this.memoryTight(now)) return this.schedule(10);
     const n = this.senders.length;
     if (n === 0) return this.schedule(10);
-    let budget = plan.ratePerSec > 0
-      ? Math.floor(((now - this.t0) / 1000) * plan.ratePerSec) - (this.sent - this.sentAtStart)
-      : Number.POSITIVE_INFINITY;
+    let budget =
+      plan.ratePerSec > 0
+        ? Math.floor(((now - this.t0) / 1000) * plan.ratePerSec) - (this.sent - this.sentAtStart)
+        : Number.POSITIVE_INFINITY;
     if (budget <= 0) return this.schedule(1);
     budget = Math.min(budget, MAX_ROUND * (plan.mode === "flood" ? plan.batchFrames : 1));
     const tracker = this.tracker();

@@ -68,13 +68,23 @@ export function openSingleClient(url: string, opts: SingleClientOptions = {}, ti
         if (found !== undefined) return Promise.resolve(found);
         return new Promise((res, rej) => {
           const t = setTimeout(() => rej(new Error("timed out waiting for a message")), waitMs);
-          waiters.push({ pred, resolve: (m) => { clearTimeout(t); res(m); } });
+          waiters.push({
+            pred,
+            resolve: (m) => {
+              clearTimeout(t);
+              res(m);
+            },
+          });
         });
       },
     };
     conn.connect(
       { host: u.hostname, port: Number(u.port), path: u.pathname + u.search },
-      { sndbuf: opts.sndbuf ?? 0, readBuffer: Buffer.allocUnsafe(64 * 1024), ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+      {
+        sndbuf: opts.sndbuf ?? 0,
+        readBuffer: Buffer.allocUnsafe(64 * 1024),
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      },
     );
   });
 }

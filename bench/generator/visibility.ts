@@ -15,7 +15,11 @@ export class VisibilityTracker {
   /** Observer id -> buzzes (since tracking started) that observer has already seen. */
   private seen = new Map<number, number>();
 
-  constructor(readonly act: string, private readonly base: number, private readonly hist: Histogram) {}
+  constructor(
+    readonly act: string,
+    private readonly base: number,
+    private readonly hist: Histogram,
+  ) {}
 
   /** Records that buzz number `sent + 1` was written at `tMs` (performance.timeOrigin-based ms). */
   sentAt(tMs: number): void {

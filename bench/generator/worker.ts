@@ -76,7 +76,12 @@ async function handle(msg: RunnerToWorker): Promise<void> {
       plan = msg.plan;
       const a = new Audience(plan);
       audience = a;
-      driver = new LoadDriver(() => a.readyConnections(), plan.tcpMemBudgetBytes, () => a.tracker, (c, on) => a.setSending(c, on));
+      driver = new LoadDriver(
+        () => a.readyConnections(),
+        plan.tcpMemBudgetBytes,
+        () => a.tracker,
+        (c, on) => a.setSending(c, on),
+      );
       const p = plan;
       const d = driver;
       statsTimer = setInterval(() => send({ type: "stats", stats: takeStats(a, d, p) }), plan.statsIntervalMs);
@@ -123,6 +128,6 @@ async function handle(msg: RunnerToWorker): Promise<void> {
 }
 
 process.on("message", (msg: RunnerToWorker) => {
-  handle(msg).catch((err: unknown) => fatal(err instanceof Error ? err.stack ?? err.message : String(err)));
+  handle(msg).catch((err: unknown) => fatal(err instanceof Error ? (err.stack ?? err.message) : String(err)));
 });
 process.on("disconnect", () => process.exit(0));

@@ -39,7 +39,10 @@ export function writeMaskedFrame(out: Buffer, offset: number, opcode: Opcode, pa
     out.writeUInt32BE(n >>> 0, o + 4);
     o += 8;
   }
-  const m0 = mask[0]!, m1 = mask[1]!, m2 = mask[2]!, m3 = mask[3]!;
+  const m0 = mask[0]!,
+    m1 = mask[1]!,
+    m2 = mask[2]!,
+    m3 = mask[3]!;
   out[o++] = m0;
   out[o++] = m1;
   out[o++] = m2;

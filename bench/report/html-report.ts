@@ -5,16 +5,39 @@ import { barChart, esc, lineChart, shortNumber, type Series } from "./svg-chart.
 
 const COLORS = { ours: "#1f5fbf", uws: "#2e8b3d", ws: "#c07a00", socketio: "#a8328c", extra: "#777" };
 const FIXED: Array<keyof RunFigures> = [
-  "scenario", "mode", "connections", "durationSec", "tickHz", "buzzesSent", "buzzesCounted", "buzzesPerSec",
-  "deliveriesPerSec", "latencyMs", "framesMissed", "serverRssBytes", "serverCpuPct", "generatorCpuPct",
-  "serverCpuUsPerBuzz", "buzzesPerServerCoreSec", "serverCpuUsPerDelivery", "serverBytesPerConnection",
-  "generatorBytesPerConnection", "connectRatePerSec", "countsExact", "limitedBy",
+  "scenario",
+  "mode",
+  "connections",
+  "durationSec",
+  "tickHz",
+  "buzzesSent",
+  "buzzesCounted",
+  "buzzesPerSec",
+  "deliveriesPerSec",
+  "latencyMs",
+  "framesMissed",
+  "serverRssBytes",
+  "serverCpuPct",
+  "generatorCpuPct",
+  "serverCpuUsPerBuzz",
+  "buzzesPerServerCoreSec",
+  "serverCpuUsPerDelivery",
+  "serverBytesPerConnection",
+  "generatorBytesPerConnection",
+  "connectRatePerSec",
+  "countsExact",
+  "limitedBy",
 ];
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") return esc(Number.isInteger(v) ? v.toLocaleString("en-US") : String(Math.round(v * 1000) / 1000));
-  if (typeof v === "object") return esc(Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${cell(x)}`).join(", "));
+  if (typeof v === "object")
+    return esc(
+      Object.entries(v as Record<string, unknown>)
+        .map(([k, x]) => `${k} ${cell(x)}`)
+        .join(", "),
+    );
   return esc(typeof v === "string" ? v : (JSON.stringify(v) ?? ""));
 }
 
@@ -27,7 +50,11 @@ function runs(r: BenchReport): Array<{ name: string; color: string; fig: RunFigu
 }
 
 function series(rs: ReturnType<typeof runs>, pick: (s: Sample) => number | null, suffix = ""): Series[] {
-  return rs.map((x) => ({ name: `${x.name}${suffix}`, color: x.color, points: x.fig.timeline.map((s) => [s.t, pick(s)] as [number, number | null]) }));
+  return rs.map((x) => ({
+    name: `${x.name}${suffix}`,
+    color: x.color,
+    points: x.fig.timeline.map((s) => [s.t, pick(s)] as [number, number | null]),
+  }));
 }
 
 export function renderHtml(r: BenchReport): string {
@@ -35,25 +62,85 @@ export function renderHtml(r: BenchReport): string {
   const head = rs.map((x) => `<th>${esc(x.name)}</th>`).join("");
   const summary = FIXED.map((k) => `<tr><th>${esc(k)}</th>${rs.map((x) => `<td>${cell(x.fig[k])}</td>`).join("")}</tr>`).join("");
   const targets = r.targets
-    .map((t) => `<tr class="${t.pass === null ? "" : t.pass ? "pass" : "fail"}"><td>${esc(t.what)}</td><td>${esc(t.target)}</td><td>${esc(t.measured)}</td><td>${t.ratio ?? ""}</td><td>${t.pass === null ? "-" : t.pass ? "yes" : "NO"}</td></tr>`)
+    .map(
+      (t) =>
+        `<tr class="${t.pass === null ? "" : t.pass ? "pass" : "fail"}"><td>${esc(t.what)}</td><td>${esc(t.target)}</td><td>${esc(t.measured)}</td><td>${t.ratio ?? ""}</td><td>${t.pass === null ? "-" : t.pass ? "yes" : "NO"}</td></tr>`,
+    )
     .join("");
   const charts = [
-    lineChart("Buzzes per second (sent by the generator)", "buzzes/s", series(rs, (s) => s.buzzesSentPerSec)),
-    lineChart("Buzzes per second (counted, as seen in totals frames)", "buzzes/s", series(rs, (s) => s.buzzesCountedPerSec)),
-    lineChart("Totals frames delivered per second (all connections)", "frames/s", series(rs, (s) => s.deliveriesPerSec)),
-    lineChart("Tick rate seen by clients", "Hz", series(rs, (s) => s.tickHz)),
-    lineChart("Tick-to-receipt latency p99 per second", "ms", [...series(rs, (s) => s.p99Ms, " p99"), ...series(rs, (s) => s.p50Ms, " p50").map((x) => ({ ...x, color: `${x.color}88` }))]),
-    barChart(`Latency percentiles (${r.latencyKind})`, "ms", (["p50", "p90", "p99", "max"] as const).map((p) => ({ label: p, values: rs.map((x) => ({ name: x.name, color: x.color, value: x.fig.latencyMs[p] })) }))),
-    lineChart("Connections ready", "connections", series(rs, (s) => s.connections)),
-    lineChart("Server CPU (percent of one core)", "%", series(rs, (s) => s.serverCpuPct)),
-    lineChart("Generator CPU (all generator processes, percent of one core)", "%", series(rs, (s) => s.generatorCpuPct)),
-    lineChart("Whole machine CPU (2 cores = 200%)", "%", series(rs, (s) => s.machineCpuPct)),
-    lineChart("Server memory (RSS)", "MB", series(rs, (s) => (s.serverRssBytes === null ? null : s.serverRssBytes / 2 ** 20))),
-    lineChart("Generator memory (RSS, all processes)", "MB", series(rs, (s) => s.generatorRssBytes / 2 ** 20)),
+    lineChart(
+      "Buzzes per second (sent by the generator)",
+      "buzzes/s",
+      series(rs, (s) => s.buzzesSentPerSec),
+    ),
+    lineChart(
+      "Buzzes per second (counted, as seen in totals frames)",
+      "buzzes/s",
+      series(rs, (s) => s.buzzesCountedPerSec),
+    ),
+    lineChart(
+      "Totals frames delivered per second (all connections)",
+      "frames/s",
+      series(rs, (s) => s.deliveriesPerSec),
+    ),
+    lineChart(
+      "Tick rate seen by clients",
+      "Hz",
+      series(rs, (s) => s.tickHz),
+    ),
+    lineChart("Tick-to-receipt latency p99 per second", "ms", [
+      ...series(rs, (s) => s.p99Ms, " p99"),
+      ...series(rs, (s) => s.p50Ms, " p50").map((x) => ({ ...x, color: `${x.color}88` })),
+    ]),
+    barChart(
+      `Latency percentiles (${r.latencyKind})`,
+      "ms",
+      (["p50", "p90", "p99", "max"] as const).map((p) => ({
+        label: p,
+        values: rs.map((x) => ({ name: x.name, color: x.color, value: x.fig.latencyMs[p] })),
+      })),
+    ),
+    lineChart(
+      "Connections ready",
+      "connections",
+      series(rs, (s) => s.connections),
+    ),
+    lineChart(
+      "Server CPU (percent of one core)",
+      "%",
+      series(rs, (s) => s.serverCpuPct),
+    ),
+    lineChart(
+      "Generator CPU (all generator processes, percent of one core)",
+      "%",
+      series(rs, (s) => s.generatorCpuPct),
+    ),
+    lineChart(
+      "Whole machine CPU (2 cores = 200%)",
+      "%",
+      series(rs, (s) => s.machineCpuPct),
+    ),
+    lineChart(
+      "Server memory (RSS)",
+      "MB",
+      series(rs, (s) => (s.serverRssBytes === null ? null : s.serverRssBytes / 2 ** 20)),
+    ),
+    lineChart(
+      "Generator memory (RSS, all processes)",
+      "MB",
+      series(rs, (s) => s.generatorRssBytes / 2 ** 20),
+    ),
   ];
   const notes = rs.flatMap((x) => x.fig.notes.map((n) => `<li><b>${esc(x.name)}</b>: ${esc(n)}</li>`)).join("");
-  const machine = Object.entries(r.machine).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${cell(v)}</td></tr>`).join("");
-  const failures = rs.map((x) => `<tr><th>${esc(x.name)}</th><td>${cell(x.fig.failureReasons)}</td><td>${x.fig.connectionsFailed}</td><td>${x.fig.droppedAfterReady}</td><td>${cell(x.fig.connectMs)}</td></tr>`).join("");
+  const machine = Object.entries(r.machine)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${cell(v)}</td></tr>`)
+    .join("");
+  const failures = rs
+    .map(
+      (x) =>
+        `<tr><th>${esc(x.name)}</th><td>${cell(x.fig.failureReasons)}</td><td>${x.fig.connectionsFailed}</td><td>${x.fig.droppedAfterReady}</td><td>${cell(x.fig.connectMs)}</td></tr>`,
+    )
+    .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>buzzcast bench: ${esc(r.scenario)} ${esc(r.mode ?? "")}</title>
 <style>

@@ -5,7 +5,10 @@ import { REPO_ROOT } from "../run/tsx-args.ts";
 
 function uwsVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(`${REPO_ROOT}node_modules/uWebSockets.js/package.json`, "utf8")) as { name?: string; version?: string };
+    const pkg = JSON.parse(readFileSync(`${REPO_ROOT}node_modules/uWebSockets.js/package.json`, "utf8")) as {
+      name?: string;
+      version?: string;
+    };
     return `${pkg.name ?? "?"}@${pkg.version ?? "?"}`;
   } catch {
     return "unknown";

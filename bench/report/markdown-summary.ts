@@ -15,14 +15,34 @@ export function headline(f: RunFigures): { label: string; value: number | null; 
   switch (f.scenario) {
     case "ingest":
       return f.mode === "paced"
-        ? { label: "server CPU per buzz", value: f.serverCpuUsPerBuzz ?? null, text: `${n(f.serverCpuUsPerBuzz, 2)} us/buzz at ${n(f.buzzesPerSec)}/s` }
-        : { label: "buzzes/s per server core", value: f.buzzesPerServerCoreSec ?? null, text: `${n(f.buzzesPerServerCoreSec)}/core-s (${n(f.buzzesPerSec)}/s), tick ${n(f.tickHz, 1)} Hz` };
+        ? {
+            label: "server CPU per buzz",
+            value: f.serverCpuUsPerBuzz ?? null,
+            text: `${n(f.serverCpuUsPerBuzz, 2)} us/buzz at ${n(f.buzzesPerSec)}/s`,
+          }
+        : {
+            label: "buzzes/s per server core",
+            value: f.buzzesPerServerCoreSec ?? null,
+            text: `${n(f.buzzesPerServerCoreSec)}/core-s (${n(f.buzzesPerSec)}/s), tick ${n(f.tickHz, 1)} Hz`,
+          };
     case "fanout":
-      return { label: "p99 tick-to-receipt", value: f.latencyMs.p99, text: `${n(f.tickHz, 1)} Hz, p99 ${n(f.latencyMs.p99, 1)} ms, ${n(f.serverCpuPct)}% CPU, ${n(f.serverCpuUsPerDelivery, 2)} us/delivery` };
+      return {
+        label: "p99 tick-to-receipt",
+        value: f.latencyMs.p99,
+        text: `${n(f.tickHz, 1)} Hz, p99 ${n(f.latencyMs.p99, 1)} ms, ${n(f.serverCpuPct)}% CPU, ${n(f.serverCpuUsPerDelivery, 2)} us/delivery`,
+      };
     case "connections":
-      return { label: "server bytes per connection", value: f.serverBytesPerConnection ?? null, text: `${n(f.connections)} held, ${n((f.serverBytesPerConnection ?? 0) / 1024, 2)} KB/conn` };
+      return {
+        label: "server bytes per connection",
+        value: f.serverBytesPerConnection ?? null,
+        text: `${n(f.connections)} held, ${n((f.serverBytesPerConnection ?? 0) / 1024, 2)} KB/conn`,
+      };
     default:
-      return { label: "p99", value: f.latencyMs.p99, text: `${f.latencyKind} p99 ${n(f.latencyMs.p99, 1)} ms, p50 ${n(f.latencyMs.p50, 1)} ms${f.countsExact === undefined ? "" : f.countsExact ? ", totals exact" : ", totals NOT exact"}` };
+      return {
+        label: "p99",
+        value: f.latencyMs.p99,
+        text: `${f.latencyKind} p99 ${n(f.latencyMs.p99, 1)} ms, p50 ${n(f.latencyMs.p50, 1)} ms${f.countsExact === undefined ? "" : f.countsExact ? ", totals exact" : ", totals NOT exact"}`,
+      };
   }
 }
 

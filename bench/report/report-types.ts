@@ -69,7 +69,14 @@ export interface RunFigures extends CoreFigures {
   machineCpuPct: number | null;
   /** CPU used by processes outside this run (other work on the box), percent of one core. */
   otherCpuPct: number | null;
-  generator: { workers: number; sndbufBytes: number; sndbufCapped: number; tcpMemPauses: number; sourceAddresses: number; rssBytes: number };
+  generator: {
+    workers: number;
+    sndbufBytes: number;
+    sndbufCapped: number;
+    tcpMemPauses: number;
+    sourceAddresses: number;
+    rssBytes: number;
+  };
   limitedBy: LimitedBy;
   notes: string[];
   timeline: Sample[];

@@ -14,7 +14,15 @@ test("ticks are round, cover the maximum, start at zero", () => {
 
 test("charts are standalone SVG with escaped text, gaps for missing points, and no scripts", () => {
   const svg = lineChart("a <b> & c", "ms", [
-    { name: "p99 <x>", color: "#c00", points: [[0, 1], [1, null], [2, 3]] },
+    {
+      name: "p99 <x>",
+      color: "#c00",
+      points: [
+        [0, 1],
+        [1, null],
+        [2, 3],
+      ],
+    },
   ]);
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.ok(svg.includes("a &lt;b&gt; &amp; c") && svg.includes("p99 &lt;x&gt;"));
@@ -22,7 +30,15 @@ test("charts are standalone SVG with escaped text, gaps for missing points, and 
   assert.ok(!svg.includes("<script"));
   const empty = lineChart("nothing", "x", []);
   assert.ok(empty.includes("no data"));
-  const bars = barChart("p", "ms", [{ label: "p50", values: [{ name: "ours", color: "#00c", value: 2 }, { name: "uws", color: "#0c0", value: null }] }]);
+  const bars = barChart("p", "ms", [
+    {
+      label: "p50",
+      values: [
+        { name: "ours", color: "#00c", value: 2 },
+        { name: "uws", color: "#0c0", value: null },
+      ],
+    },
+  ]);
   assert.equal((bars.match(/<rect x=/g) ?? []).length, 1);
   assert.equal(esc(`"'`), "&quot;'");
 });

@@ -3,9 +3,18 @@
  * grouped bar charts. All text is escaped; output is deterministic for the same input.
  */
 
-export interface Series { name: string; color: string; points: Array<[number, number | null]> }
+export interface Series {
+  name: string;
+  color: string;
+  points: Array<[number, number | null]>;
+}
 
-const W = 640, H = 240, L = 64, R = 16, T = 28, B = 36;
+const W = 640,
+  H = 240,
+  L = 64,
+  R = 16,
+  T = 28,
+  B = 36;
 
 export function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -51,15 +60,20 @@ function frame(title: string, yLabel: string, body: string, legend: Array<{ name
 
 function yAxis(ticks: number[], yOf: (v: number) => number): string {
   return ticks
-    .map((v) => `<line x1="${L}" x2="${W - R}" y1="${yOf(v)}" y2="${yOf(v)}" stroke="#ddd"/><text x="${L - 6}" y="${yOf(v) + 4}" font-size="10" text-anchor="end">${shortNumber(v)}</text>`)
+    .map(
+      (v) =>
+        `<line x1="${L}" x2="${W - R}" y1="${yOf(v)}" y2="${yOf(v)}" stroke="#ddd"/><text x="${L - 6}" y="${yOf(v) + 4}" font-size="10" text-anchor="end">${shortNumber(v)}</text>`,
+    )
     .join("");
 }
 
 export function lineChart(title: string, yLabel: string, series: Series[], xLabel = "seconds"): string {
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]).filter((y): y is number => y !== null && Number.isFinite(y)));
-  if (xs.length === 0) return frame(title, yLabel, `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="12">no data</text>`, []);
-  const xMin = Math.min(...xs), xMax = Math.max(...xs, xMin + 1);
+  if (xs.length === 0)
+    return frame(title, yLabel, `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="12">no data</text>`, []);
+  const xMin = Math.min(...xs),
+    xMax = Math.max(...xs, xMin + 1);
   const ticks = niceTicks(Math.max(...ys, 0));
   const yMax = ticks[ticks.length - 1]!;
   const xOf = (x: number) => +(L + ((x - xMin) / (xMax - xMin)) * (W - L - R)).toFixed(1);
@@ -79,14 +93,19 @@ export function lineChart(title: string, yLabel: string, series: Series[], xLabe
       return d === "" ? "" : `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"/>`;
     })
     .join("");
-  const xTicks = niceTicks(xMax - xMin, 6).map((v) => v + xMin).filter((v) => v <= xMax);
+  const xTicks = niceTicks(xMax - xMin, 6)
+    .map((v) => v + xMin)
+    .filter((v) => v <= xMax);
   const xAxis =
     xTicks.map((v) => `<text x="${xOf(v)}" y="${H - B + 14}" font-size="10" text-anchor="middle">${shortNumber(v)}</text>`).join("") +
     `<text x="${W - R}" y="${H - B + 26}" font-size="10" text-anchor="end">${esc(xLabel)}</text>`;
   return frame(title, yLabel, yAxis(ticks, yOf) + xAxis + lines, series);
 }
 
-export interface BarGroup { label: string; values: Array<{ name: string; color: string; value: number | null }> }
+export interface BarGroup {
+  label: string;
+  values: Array<{ name: string; color: string; value: number | null }>;
+}
 
 export function barChart(title: string, yLabel: string, groups: BarGroup[]): string {
   const all = groups.flatMap((g) => g.values.map((v) => v.value ?? 0));

@@ -5,14 +5,39 @@ import { evaluateTargets, TSUNG_MSGS_PER_CORE } from "./targets.ts";
 
 function figures(over: Partial<RunFigures>): RunFigures {
   return {
-    scenario: "ingest", mode: "flood", connections: 100, durationSec: 10, tickHz: 10, buzzesSent: 0, buzzesCounted: 0,
-    buzzesPerSec: 0, deliveriesPerSec: 0, latencyMs: { p50: 1, p90: 2, p99: 3, max: 4 }, framesMissed: 0,
-    serverRssBytes: 1, serverCpuPct: 100, generatorCpuPct: 10,
-    server: { kind: "buzzcast", nodes: 1, threads: 1, startedByBench: true, urls: [] }, latencyKind: "tick-to-receipt", latencySamples: 1,
-    connectionsRequested: 100, connectionsFailed: 0, droppedAfterReady: 0, failureReasons: {}, connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    countedVia: "http", ackCounted: 0, ackRejected: 0, tickGapMaxMs: 100, seqRegressions: 0, machineCpuPct: 150, otherCpuPct: 0,
+    scenario: "ingest",
+    mode: "flood",
+    connections: 100,
+    durationSec: 10,
+    tickHz: 10,
+    buzzesSent: 0,
+    buzzesCounted: 0,
+    buzzesPerSec: 0,
+    deliveriesPerSec: 0,
+    latencyMs: { p50: 1, p90: 2, p99: 3, max: 4 },
+    framesMissed: 0,
+    serverRssBytes: 1,
+    serverCpuPct: 100,
+    generatorCpuPct: 10,
+    server: { kind: "buzzcast", nodes: 1, threads: 1, startedByBench: true, urls: [] },
+    latencyKind: "tick-to-receipt",
+    latencySamples: 1,
+    connectionsRequested: 100,
+    connectionsFailed: 0,
+    droppedAfterReady: 0,
+    failureReasons: {},
+    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    countedVia: "http",
+    ackCounted: 0,
+    ackRejected: 0,
+    tickGapMaxMs: 100,
+    seqRegressions: 0,
+    machineCpuPct: 150,
+    otherCpuPct: 0,
     generator: { workers: 1, sndbufBytes: 65536, sndbufCapped: 100, tcpMemPauses: 0, sourceAddresses: 8, rssBytes: 1 },
-    limitedBy: "server", notes: [], timeline: [],
+    limitedBy: "server",
+    notes: [],
+    timeline: [],
     ...over,
   };
 }
@@ -25,7 +50,12 @@ const byWhat = (rows: ReturnType<typeof evaluateTargets>, prefix: string) => {
 
 test("ingest flood: per-core ratio to bare uWS and the tick held, pass/fail at the GOALS thresholds", () => {
   const ours = figures({ buzzesPerServerCoreSec: 760_000, buzzesPerSec: 1_400_000, tickHz: 9.2, buzzesSent: 10_000_000 });
-  const uws = figures({ buzzesPerServerCoreSec: 1_000_000, buzzesPerSec: 1_000_000, tickHz: 0.2, server: { kind: "uws", nodes: 1, threads: 1, startedByBench: true, urls: [] } });
+  const uws = figures({
+    buzzesPerServerCoreSec: 1_000_000,
+    buzzesPerSec: 1_000_000,
+    tickHz: 0.2,
+    server: { kind: "uws", nodes: 1, threads: 1, startedByBench: true, urls: [] },
+  });
   const rows = evaluateTargets(ours, { uws }, 100);
   assert.deepEqual([byWhat(rows, "ingest, flood").ratio, byWhat(rows, "ingest, flood").pass], [0.76, true]);
   assert.deepEqual([byWhat(rows, "tick under").ratio, byWhat(rows, "tick under").pass], [0.92, true]);
@@ -47,7 +77,13 @@ test("without the baseline a ratio row says how to get it instead of passing or 
 });
 
 test("fan-out: tick rate scaled to the configured tick, p99 and CPU per delivery against bare uWS", () => {
-  const ours = figures({ scenario: "fanout", mode: null, tickHz: 19.2, latencyMs: { p50: 30, p90: 50, p99: 96, max: 120 }, serverCpuUsPerDelivery: 7 });
+  const ours = figures({
+    scenario: "fanout",
+    mode: null,
+    tickHz: 19.2,
+    latencyMs: { p50: 30, p90: 50, p99: 96, max: 120 },
+    serverCpuUsPerDelivery: 7,
+  });
   const uws = figures({ scenario: "fanout", mode: null, latencyMs: { p50: 30, p90: 50, p99: 80, max: 100 }, serverCpuUsPerDelivery: 6 });
   const rows = evaluateTargets(ours, { uws }, 50); // 20 Hz configured: 19.2 >= 19
   assert.equal(byWhat(rows, "fan-out to").pass, true);
@@ -56,12 +92,20 @@ test("fan-out: tick rate scaled to the configured tick, p99 and CPU per delivery
 });
 
 test("connections and show rows; the generator row fails when the generator was the limit", () => {
-  const conn = evaluateTargets(figures({ scenario: "connections", mode: null, connections: 51_000, serverBytesPerConnection: 3 * 1024 + 1, limitedBy: "generator" }), {}, 100);
+  const conn = evaluateTargets(
+    figures({ scenario: "connections", mode: null, connections: 51_000, serverBytesPerConnection: 3 * 1024 + 1, limitedBy: "generator" }),
+    {},
+    100,
+  );
   assert.equal(byWhat(conn, "connections held").pass, true);
   assert.equal(byWhat(conn, "server memory").pass, false);
   assert.equal(byWhat(conn, "load generator").pass, false);
   const uws = figures({ scenario: "fanout", latencyMs: { p50: 1, p90: 1, p99: 60, max: 70 } });
-  const show = evaluateTargets(figures({ scenario: "show", latencyMs: { p50: 50, p90: 100, p99: 150, max: 200 }, countsExact: true }), { uws }, 100);
+  const show = evaluateTargets(
+    figures({ scenario: "show", latencyMs: { p50: 50, p90: 100, p99: 150, max: 200 }, countsExact: true }),
+    { uws },
+    100,
+  );
   assert.deepEqual([byWhat(show, "buzz -> visible").ratio, byWhat(show, "buzz -> visible").pass], [0.94, true]);
   assert.equal(byWhat(show, "final totals").pass, true);
 });

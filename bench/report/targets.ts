@@ -29,37 +29,123 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
     // Per core (buzzes per second of server CPU): buzzcast may run several worker threads.
     const ratio = vs(r.buzzesPerServerCoreSec, uws?.buzzesPerServerCoreSec);
     const perCore = (f: RunFigures) => `${fmt(f.buzzesPerServerCoreSec ?? 0)}/core-s (${fmt(f.buzzesPerSec)}/s)`;
-    rows.push(row("ingest, flood, per server core", ">= 0.75 x bare uWS", `${perCore(r)}${uws ? ` vs ${perCore(uws)}` : ` (${need("uws")})`}`, ratio, ratio === null ? null : ratio >= 0.75));
+    rows.push(
+      row(
+        "ingest, flood, per server core",
+        ">= 0.75 x bare uWS",
+        `${perCore(r)}${uws ? ` vs ${perCore(uws)}` : ` (${need("uws")})`}`,
+        ratio,
+        ratio === null ? null : ratio >= 0.75,
+      ),
+    );
     const tickRatio = r.tickHz / hz;
-    rows.push(row("tick under an ingest flood", `>= 90% of ${fmt(hz)} Hz seen by clients`, `${fmt(r.tickHz)} Hz${uws ? ` (bare uWS timer: ${fmt(uws.tickHz)} Hz)` : ""}`, tickRatio, tickRatio >= 0.9));
+    rows.push(
+      row(
+        "tick under an ingest flood",
+        `>= 90% of ${fmt(hz)} Hz seen by clients`,
+        `${fmt(r.tickHz)} Hz${uws ? ` (bare uWS timer: ${fmt(uws.tickHz)} Hz)` : ""}`,
+        tickRatio,
+        tickRatio >= 0.9,
+      ),
+    );
   }
   if (r.scenario === "ingest" && r.mode === "paced") {
     const ratio = vs(r.serverCpuUsPerBuzz, uws?.serverCpuUsPerBuzz);
-    rows.push(row("ingest, paced", "server CPU per buzz <= 1.15 x bare uWS", `${r.serverCpuUsPerBuzz ?? "?"} us${uws ? ` vs ${uws.serverCpuUsPerBuzz ?? "?"} us` : ` (${need("uws")})`}`, ratio, ratio === null ? null : ratio <= 1.15));
+    rows.push(
+      row(
+        "ingest, paced",
+        "server CPU per buzz <= 1.15 x bare uWS",
+        `${r.serverCpuUsPerBuzz ?? "?"} us${uws ? ` vs ${uws.serverCpuUsPerBuzz ?? "?"} us` : ` (${need("uws")})`}`,
+        ratio,
+        ratio === null ? null : ratio <= 1.15,
+      ),
+    );
   }
   if (r.scenario === "fanout") {
-    rows.push(row(`fan-out to ${fmt(r.connections)}: tick held`, `>= ${fmt(hz * 0.95)} Hz observed`, `${fmt(r.tickHz)} Hz`, r.tickHz / hz, r.tickHz >= hz * 0.95));
+    rows.push(
+      row(
+        `fan-out to ${fmt(r.connections)}: tick held`,
+        `>= ${fmt(hz * 0.95)} Hz observed`,
+        `${fmt(r.tickHz)} Hz`,
+        r.tickHz / hz,
+        r.tickHz >= hz * 0.95,
+      ),
+    );
     const p99 = vs(r.latencyMs.p99, uws?.latencyMs.p99);
-    rows.push(row("fan-out p99 tick-to-receipt", "<= 1.2 x bare uWS", `${r.latencyMs.p99} ms${uws ? ` vs ${uws.latencyMs.p99} ms` : ` (${need("uws")})`}`, p99, p99 === null ? null : p99 <= 1.2));
+    rows.push(
+      row(
+        "fan-out p99 tick-to-receipt",
+        "<= 1.2 x bare uWS",
+        `${r.latencyMs.p99} ms${uws ? ` vs ${uws.latencyMs.p99} ms` : ` (${need("uws")})`}`,
+        p99,
+        p99 === null ? null : p99 <= 1.2,
+      ),
+    );
     const cpu = vs(r.serverCpuUsPerDelivery, uws?.serverCpuUsPerDelivery);
-    rows.push(row("fan-out server CPU per delivery", "<= 1.2 x bare uWS", `${r.serverCpuUsPerDelivery ?? "?"} us${uws ? ` vs ${uws.serverCpuUsPerDelivery ?? "?"} us` : ` (${need("uws")})`}`, cpu, cpu === null ? null : cpu <= 1.2));
+    rows.push(
+      row(
+        "fan-out server CPU per delivery",
+        "<= 1.2 x bare uWS",
+        `${r.serverCpuUsPerDelivery ?? "?"} us${uws ? ` vs ${uws.serverCpuUsPerDelivery ?? "?"} us` : ` (${need("uws")})`}`,
+        cpu,
+        cpu === null ? null : cpu <= 1.2,
+      ),
+    );
   }
   if (r.scenario === "connections") {
-    rows.push(row("connections held", ">= 50,000 over several processes", `${fmt(r.connections)} on ${r.server.nodes} process(es)`, r.connections / 50_000, r.connections >= 50_000));
+    rows.push(
+      row(
+        "connections held",
+        ">= 50,000 over several processes",
+        `${fmt(r.connections)} on ${r.server.nodes} process(es)`,
+        r.connections / 50_000,
+        r.connections >= 50_000,
+      ),
+    );
     const kb = r.serverBytesPerConnection == null ? null : r.serverBytesPerConnection / 1024;
-    rows.push(row("server memory per idle connection", "<= 3 KB", kb === null ? "unknown (no server pid)" : `${kb.toFixed(2)} KB${uws?.serverBytesPerConnection != null ? ` (bare uWS ${(uws.serverBytesPerConnection / 1024).toFixed(2)} KB)` : ""}`, kb === null ? null : kb / 3, kb === null ? null : kb <= 3));
+    rows.push(
+      row(
+        "server memory per idle connection",
+        "<= 3 KB",
+        kb === null
+          ? "unknown (no server pid)"
+          : `${kb.toFixed(2)} KB${uws?.serverBytesPerConnection != null ? ` (bare uWS ${(uws.serverBytesPerConnection / 1024).toFixed(2)} KB)` : ""}`,
+        kb === null ? null : kb / 3,
+        kb === null ? null : kb <= 3,
+      ),
+    );
   }
   if (r.scenario === "show") {
     const fan = uws?.latencyMs.p99;
     const budget = fan === undefined ? null : tickMs + fan;
     const ratio = vs(r.latencyMs.p99, budget);
-    rows.push(row("buzz -> visible to others, p99", "<= one tick + bare uWS fan-out p99 for that audience", `${r.latencyMs.p99} ms${budget !== null ? ` vs ${tickMs} + ${fan} ms` : ` (${need("uws")})`}`, ratio, ratio === null ? null : ratio <= 1));
-    if (r.countsExact !== undefined) rows.push(row("final totals exact", "== buzzes counted", r.countsExact ? "exact" : JSON.stringify(r.countCheck), null, r.countsExact));
+    rows.push(
+      row(
+        "buzz -> visible to others, p99",
+        "<= one tick + bare uWS fan-out p99 for that audience",
+        `${r.latencyMs.p99} ms${budget !== null ? ` vs ${tickMs} + ${fan} ms` : ` (${need("uws")})`}`,
+        ratio,
+        ratio === null ? null : ratio <= 1,
+      ),
+    );
+    if (r.countsExact !== undefined)
+      rows.push(
+        row("final totals exact", "== buzzes counted", r.countsExact ? "exact" : JSON.stringify(r.countCheck), null, r.countsExact),
+      );
   }
   for (const name of ["ws", "socketio"] as const) {
     const base = b[name];
     if (!base) continue;
-    const key = r.scenario === "ingest" ? (r.mode === "paced" ? "serverCpuUsPerBuzz" : "buzzesPerSec") : r.scenario === "connections" ? "serverBytesPerConnection" : r.scenario === "fanout" ? "serverCpuUsPerDelivery" : null;
+    const key =
+      r.scenario === "ingest"
+        ? r.mode === "paced"
+          ? "serverCpuUsPerBuzz"
+          : "buzzesPerSec"
+        : r.scenario === "connections"
+          ? "serverBytesPerConnection"
+          : r.scenario === "fanout"
+            ? "serverCpuUsPerDelivery"
+            : null;
     if (key === null) continue;
     const ratio = vs(r[key], base[key]);
     rows.push(row(`vs ${name}: ${key}`, "(comparison)", `${r[key] ?? "?"} vs ${base[key] ?? "?"}`, ratio, null));
@@ -67,11 +153,25 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
   const genCoreSec = (r.generatorCpuPct / 100) * r.durationSec;
   const perCore = genCoreSec > 0 && r.buzzesSent > 0 ? r.buzzesSent / genCoreSec : null;
   rows.push(
-    row("load generator not the hidden bottleneck", "its CPU in every report; not saturated", `${r.generatorCpuPct}% CPU over ${r.generator.workers} process(es); limited by ${r.limitedBy}`, null, r.limitedBy === "unknown" ? null : r.limitedBy !== "generator"),
+    row(
+      "load generator not the hidden bottleneck",
+      "its CPU in every report; not saturated",
+      `${r.generatorCpuPct}% CPU over ${r.generator.workers} process(es); limited by ${r.limitedBy}`,
+      null,
+      r.limitedBy === "unknown" ? null : r.limitedBy !== "generator",
+    ),
   );
   if (perCore !== null && r.scenario === "ingest") {
     const ratio = perCore / TSUNG_MSGS_PER_CORE;
-    rows.push(row("generator vs Tsung, per core", `>= 10 x Tsung (${fmt(TSUNG_MSGS_PER_CORE)} msgs/s per core)`, `${fmt(Math.round(perCore))} buzzes per generator core-second (${r.mode ?? ""})`, ratio, ratio >= 10));
+    rows.push(
+      row(
+        "generator vs Tsung, per core",
+        `>= 10 x Tsung (${fmt(TSUNG_MSGS_PER_CORE)} msgs/s per core)`,
+        `${fmt(Math.round(perCore))} buzzes per generator core-second (${r.mode ?? ""})`,
+        ratio,
+        ratio >= 10,
+      ),
+    );
   }
   return rows;
 }

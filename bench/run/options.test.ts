@@ -8,7 +8,21 @@ test("defaults per scenario, and explicit options", () => {
   assert.equal(f.rate, 50);
   assert.equal(f.connectRate, 0);
   assert.equal(parseOptions(["connections", "--start"]).connectRate, 2000);
-  const o = parseOptions(["ingest", "--url", "ws://127.0.0.1:9/ws,ws://127.0.0.1:10/ws", "--mode", "paced", "--rate", "5000", "--baseline", "uws,ws", "--server-env", "WORKERS=1", "--tcp-mem-budget", "32"]);
+  const o = parseOptions([
+    "ingest",
+    "--url",
+    "ws://127.0.0.1:9/ws,ws://127.0.0.1:10/ws",
+    "--mode",
+    "paced",
+    "--rate",
+    "5000",
+    "--baseline",
+    "uws,ws",
+    "--server-env",
+    "WORKERS=1",
+    "--tcp-mem-budget",
+    "32",
+  ]);
   assert.deepEqual(o.urls, ["ws://127.0.0.1:9/ws", "ws://127.0.0.1:10/ws"]);
   assert.equal(o.mode, "paced");
   assert.equal(o.rate, 5000);

@@ -61,7 +61,12 @@ export class Sampler {
   private last: Snapshot;
   private readonly t0 = performance.now();
 
-  constructor(private readonly fleet: Fleet, private readonly pids: number[], private readonly label: string, private readonly quiet: boolean) {
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly pids: number[],
+    private readonly label: string,
+    private readonly quiet: boolean,
+  ) {
     this.last = this.snap();
   }
 
@@ -105,7 +110,10 @@ export class Sampler {
       deliveriesPerSec: Math.round(rate(a.fleet.totalsFrames, now.fleet.totalsFrames, dt)),
       p50Ms: lat.p50,
       p99Ms: lat.p99,
-      tickHz: now.fleet.observerMs > a.fleet.observerMs ? round1(((now.fleet.observerFrames - a.fleet.observerFrames) * 1000) / (now.fleet.observerMs - a.fleet.observerMs)) : 0,
+      tickHz:
+        now.fleet.observerMs > a.fleet.observerMs
+          ? round1(((now.fleet.observerFrames - a.fleet.observerFrames) * 1000) / (now.fleet.observerMs - a.fleet.observerMs))
+          : 0,
       serverCpuPct: pct(a.serverCpuSec, now.serverCpuSec),
       serverRssBytes: now.serverRssBytes,
       generatorCpuPct: round1(rate(a.fleet.cpuSec, now.fleet.cpuSec, dt) * 100),
@@ -118,7 +126,8 @@ export class Sampler {
   }
 
   private print(s: Sample): void {
-    const k = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`);
+    const k = (n: number) =>
+      n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`;
     const line =
       `[${this.label}] ${s.t.toFixed(0)}s ${s.phase} conns ${k(s.connections)}${s.connecting > 0 ? `(+${k(s.connecting)})` : ""}` +
       ` buzz/s ${k(s.buzzesSentPerSec)} sent ${k(s.buzzesCountedPerSec)} seen` +

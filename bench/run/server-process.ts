@@ -48,21 +48,35 @@ process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
 
-export async function startServerProcess(kind: ServerKind, extraEnv: Record<string, string> = {}, timeoutMs = 30_000): Promise<StartedServer> {
+export async function startServerProcess(
+  kind: ServerKind,
+  extraEnv: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<StartedServer> {
   const adminToken = kind === "buzzcast" ? (extraEnv.ADMIN_TOKEN ?? `bench-${randomBytes(12).toString("hex")}`) : null;
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PORT: "0",
     HOST: "127.0.0.1",
     ...(kind === "buzzcast"
-      ? { BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0", LOG_LEVEL: "info", NODE_ID: `bench-${process.pid}-${live.size}`, ADMIN_TOKEN: adminToken! }
+      ? {
+          BUZZ_POLICY: "unlimited",
+          RATE_LIMIT_PER_SEC: "0",
+          LOG_LEVEL: "info",
+          NODE_ID: `bench-${process.pid}-${live.size}`,
+          ADMIN_TOKEN: adminToken!,
+        }
       : {}),
     ...extraEnv,
   };
   const gcHook = join(REPO_ROOT, "bench/run/gc-on-request.mjs");
   const args = ["--expose-gc", ...tsxExecArgv(), "--import", pathToFileURL(gcHook).href, join(REPO_ROOT, ENTRY[kind])];
   // fd 3: a pipe to the GC hook (run/gc-on-request.mjs).
-  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...env, BENCH_GC_FD: "3" }, stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...env, BENCH_GC_FD: "3" },
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+  });
   const gcPipe = proc.stdio[3] as Writable;
   gcPipe.on("error", () => {}); // the server exited: a GC request is moot
   live.add(proc);

@@ -3,7 +3,10 @@ import { type PutShowBody, ShowState, type StageBody } from "../../shared/protoc
 
 export class ApiError extends Error {
   override readonly name = "ApiError";
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

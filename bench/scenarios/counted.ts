@@ -22,7 +22,13 @@ export async function countedTotals(sut: SystemUnderTest, show: string): Promise
  * Polls until the count reaches `expected` or stops moving for `quietMs`, at most `maxMs`.
  * Returns the final sum and when it last changed (performance.now()).
  */
-export async function settleCount(sut: SystemUnderTest, show: string, expected: number, quietMs = 2000, maxMs = 30_000): Promise<{ sum: number; lastChangeMs: number }> {
+export async function settleCount(
+  sut: SystemUnderTest,
+  show: string,
+  expected: number,
+  quietMs = 2000,
+  maxMs = 30_000,
+): Promise<{ sum: number; lastChangeMs: number }> {
   const t0 = performance.now();
   let last = (await countedTotals(sut, show)).sum;
   let lastChangeMs = performance.now();

@@ -36,7 +36,8 @@ export async function runFanout(opts: BenchOptions, sut: SystemUnderTest, label:
     const w = windowFigures(a, b);
     const latency = summarizeMs(s.fleet.windowLatency);
     const sent = (await s.fleet.freshTotals()).buzzesSent;
-    const settled = before === null ? null : await tryCount(s.notes, () => settleCount(sut, show, before + sent, 1000, 5000).then((c) => c.sum));
+    const settled =
+      before === null ? null : await tryCount(s.notes, () => settleCount(sut, show, before + sent, 1000, 5000).then((c) => c.sum));
     const counted = before !== null && settled !== null ? settled - before : null;
     return {
       ...baseFigures(s, w, b),
@@ -46,7 +47,8 @@ export async function runFanout(opts: BenchOptions, sut: SystemUnderTest, label:
       buzzesSent: sent,
       buzzesCounted: counted ?? 0,
       buzzesPerSec: Math.round((counted ?? 0) / w.sec),
-      serverCpuUsPerDelivery: w.serverCpuSec !== null && w.deliveries > 0 ? Math.round((w.serverCpuSec / w.deliveries) * 1e6 * 1000) / 1000 : null,
+      serverCpuUsPerDelivery:
+        w.serverCpuSec !== null && w.deliveries > 0 ? Math.round((w.serverCpuSec / w.deliveries) * 1e6 * 1000) / 1000 : null,
       latencyMs: strip(latency),
       latencyKind: "tick-to-receipt",
       latencySamples: latency.count,

@@ -58,7 +58,8 @@ export async function runIngest(opts: BenchOptions, sut: SystemUnderTest, label:
       buzzesCounted: counted,
       buzzesPerSec: Math.round(counted / countWindowSec),
       countWindowSec: Math.round(countWindowSec * 100) / 100,
-      serverCpuUsPerBuzz: drained.serverCpuSec !== null && counted > 0 ? Math.round((drained.serverCpuSec / counted) * 1e6 * 1000) / 1000 : null,
+      serverCpuUsPerBuzz:
+        drained.serverCpuSec !== null && counted > 0 ? Math.round((drained.serverCpuSec / counted) * 1e6 * 1000) / 1000 : null,
       buzzesPerServerCoreSec: drained.serverCpuSec !== null && drained.serverCpuSec > 0 ? Math.round(counted / drained.serverCpuSec) : null,
       latencyMs: strip(latency),
       latencyKind: "tick-to-receipt",

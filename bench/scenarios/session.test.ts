@@ -7,18 +7,47 @@ import { limitedBy, limitNotes, windowFigures } from "./session.ts";
 
 function fleet(over: Partial<FleetTotals>): FleetTotals {
   return {
-    workers: 1, connecting: 0, ready: 1000, observers: 500, opened: 1000, failed: 0, droppedAfterReady: 0, reasons: {}, buzzesSent: 0,
-    ackCounted: 0, ackRejected: 0, totalsFrames: 0, observerFrames: 0, observerMs: 0, framesMissed: 0, seqRegressions: 0, tcpMemPauses: 0, sndbufCapped: 0,
-    cpuSec: 0, rssBytes: 0, tickGapMaxMs: 0, ...over,
+    workers: 1,
+    connecting: 0,
+    ready: 1000,
+    observers: 500,
+    opened: 1000,
+    failed: 0,
+    droppedAfterReady: 0,
+    reasons: {},
+    buzzesSent: 0,
+    ackCounted: 0,
+    ackRejected: 0,
+    totalsFrames: 0,
+    observerFrames: 0,
+    observerMs: 0,
+    framesMissed: 0,
+    seqRegressions: 0,
+    tcpMemPauses: 0,
+    sndbufCapped: 0,
+    cpuSec: 0,
+    rssBytes: 0,
+    tickGapMaxMs: 0,
+    ...over,
   };
 }
 const snap = (tMs: number, f: Partial<FleetTotals>, serverCpuSec: number | null, machineBusySec: number | null): Snapshot => ({
-  tMs, fleet: fleet(f), serverCpuSec, serverRssBytes: 1, machineBusySec, countedSeen: 0,
+  tMs,
+  fleet: fleet(f),
+  serverCpuSec,
+  serverRssBytes: 1,
+  machineBusySec,
+  countedSeen: 0,
 });
 
 test("window figures: rates, tick rate per connection, CPU percent of one core, CPU left to others", () => {
   const a = snap(1000, { totalsFrames: 0, observerFrames: 0, observerMs: 0, cpuSec: 1, buzzesSent: 0, framesMissed: 2 }, 10, 100);
-  const b = snap(11_000, { totalsFrames: 100_000, observerFrames: 50_000, observerMs: 5_000_000, cpuSec: 3, buzzesSent: 500_000, framesMissed: 5 }, 17, 118);
+  const b = snap(
+    11_000,
+    { totalsFrames: 100_000, observerFrames: 50_000, observerMs: 5_000_000, cpuSec: 3, buzzesSent: 500_000, framesMissed: 5 },
+    17,
+    118,
+  );
   const w = windowFigures(a, b);
   assert.equal(w.sec, 10);
   assert.equal(w.deliveriesPerSec, 10_000);
@@ -35,7 +64,17 @@ test("window figures: rates, tick rate per connection, CPU percent of one core, 
 });
 
 test("limitedBy names the saturated side, server first", () => {
-  const base = { sec: 1, deliveries: 0, deliveriesPerSec: 0, tickHz: 0, sent: 0, framesMissed: 0, seqRegressions: 0, serverCpuSec: 1, otherCpuPct: 0 };
+  const base = {
+    sec: 1,
+    deliveries: 0,
+    deliveriesPerSec: 0,
+    tickHz: 0,
+    sent: 0,
+    framesMissed: 0,
+    seqRegressions: 0,
+    serverCpuSec: 1,
+    otherCpuPct: 0,
+  };
   assert.equal(limitedBy({ ...base, serverCpuPct: 99, generatorCpuPct: 95, machineCpuPct: 195 }, 1, 1, 2), "server");
   assert.equal(limitedBy({ ...base, serverCpuPct: 120, generatorCpuPct: 95, machineCpuPct: 195 }, 2, 1, 2), "generator");
   assert.equal(limitedBy({ ...base, serverCpuPct: 60, generatorCpuPct: 60, machineCpuPct: 190 }, 1, 1, 2), "machine");
@@ -45,7 +84,10 @@ test("limitedBy names the saturated side, server first", () => {
 
 test("connection shares and rates split exactly; workers follow the 20k open-files limit", () => {
   assert.deepEqual(split(10, 3), [4, 3, 3]);
-  assert.equal(split(50_001, 4).reduce((a, b) => a + b, 0), 50_001);
+  assert.equal(
+    split(50_001, 4).reduce((a, b) => a + b, 0),
+    50_001,
+  );
   assert.deepEqual(split(0, 2), [0, 0]);
   assert.equal(workersFor(200, 0), 1);
   assert.equal(workersFor(18_001, 0), 2);

@@ -3,7 +3,14 @@
  * addresses) and say when a limit of this machine is in the way, open the audience, sample once a
  * second, and turn two snapshots into window figures. Scenarios add their own phases on top.
  */
-import { Fleet, type FleetTotals, MAX_CONNECTIONS_PER_WORKER, OPEN_FILES_PER_PROCESS, PORTS_PER_SOURCE_ADDRESS, workersFor } from "../generator/fleet.ts";
+import {
+  Fleet,
+  type FleetTotals,
+  MAX_CONNECTIONS_PER_WORKER,
+  OPEN_FILES_PER_PROCESS,
+  PORTS_PER_SOURCE_ADDRESS,
+  workersFor,
+} from "../generator/fleet.ts";
 import { summarizeMs } from "../stats/histogram.ts";
 import type { BenchOptions } from "../run/options.ts";
 import { rate, round1, Sampler, type Snapshot } from "../run/sampler.ts";
@@ -35,10 +42,14 @@ export function limitNotes(connections: number, serverProcesses: number, workers
     );
   }
   if (workers > 1) {
-    notes.push(`${workers} generator processes: at most ${MAX_CONNECTIONS_PER_WORKER} connections per process (${OPEN_FILES_PER_PROCESS} open files each).`);
+    notes.push(
+      `${workers} generator processes: at most ${MAX_CONNECTIONS_PER_WORKER} connections per process (${OPEN_FILES_PER_PROCESS} open files each).`,
+    );
   }
   if (connections > sourceAddresses * PORTS_PER_SOURCE_ADDRESS) {
-    notes.push(`${connections} connections over ${sourceAddresses} source addresses exceed ~${PORTS_PER_SOURCE_ADDRESS} ephemeral ports each; raise --source-addresses.`);
+    notes.push(
+      `${connections} connections over ${sourceAddresses} source addresses exceed ~${PORTS_PER_SOURCE_ADDRESS} ephemeral ports each; raise --source-addresses.`,
+    );
   }
   return notes;
 }
@@ -53,7 +64,13 @@ export function defaultWorkers(opts: BenchOptions, connections: number): number 
   return workersFor(connections, opts.workers > 0 ? opts.workers : fanIn);
 }
 
-export async function openSession(opts: BenchOptions, sut: SystemUnderTest, connections: number, show: string, label: string): Promise<Session> {
+export async function openSession(
+  opts: BenchOptions,
+  sut: SystemUnderTest,
+  connections: number,
+  show: string,
+  label: string,
+): Promise<Session> {
   const workers = defaultWorkers(opts, connections);
   const sourceAddresses = Array.from({ length: opts.sourceAddresses }, (_, i) => `127.0.0.${2 + i}`);
   const notes = limitNotes(connections, sut.targets.length, workers, opts.sourceAddresses);
@@ -91,7 +108,9 @@ export async function connectAll(s: Session, upTo = s.connections): Promise<void
   } catch (err) {
     if (s.fleet.fatal !== null) throw err;
     t = s.fleet.totals();
-    s.notes.push(`connect phase stopped after ${Math.round(budgetMs / 1000)} s with ${t.ready} of ${upTo} connections ready (${t.connecting} still connecting): the server accepted too slowly`);
+    s.notes.push(
+      `connect phase stopped after ${Math.round(budgetMs / 1000)} s with ${t.ready} of ${upTo} connections ready (${t.connecting} still connecting): the server accepted too slowly`,
+    );
     process.stderr.write(`\nnote: ${s.notes[s.notes.length - 1]}\n`);
   }
   if (t.ready === 0) throw new Error(`no connection could be opened: ${JSON.stringify(t.reasons)}`);
@@ -133,14 +152,16 @@ export function windowFigures(a: Snapshot, b: Snapshot): WindowFigures {
   const serverCpuSec = a.serverCpuSec !== null && b.serverCpuSec !== null ? b.serverCpuSec - a.serverCpuSec : null;
   const generatorCpuPct = round1(rate(a.fleet.cpuSec, b.fleet.cpuSec, dt) * 100);
   const serverCpuPct = serverCpuSec === null ? null : round1((serverCpuSec / sec) * 100);
-  const machineCpuPct = a.machineBusySec !== null && b.machineBusySec !== null ? round1(rate(a.machineBusySec, b.machineBusySec, dt) * 100) : null;
+  const machineCpuPct =
+    a.machineBusySec !== null && b.machineBusySec !== null ? round1(rate(a.machineBusySec, b.machineBusySec, dt) * 100) : null;
   return {
     sec: round1(sec),
     generatorCpuPct,
     serverCpuPct,
     serverCpuSec,
     machineCpuPct,
-    otherCpuPct: machineCpuPct === null || serverCpuPct === null ? null : Math.max(0, round1(machineCpuPct - serverCpuPct - generatorCpuPct)),
+    otherCpuPct:
+      machineCpuPct === null || serverCpuPct === null ? null : Math.max(0, round1(machineCpuPct - serverCpuPct - generatorCpuPct)),
     deliveries,
     deliveriesPerSec: Math.round(deliveries / sec),
     tickHz: observerSec > 0 ? Math.round((observerFrames / observerSec) * 100) / 100 : 0,
@@ -167,10 +188,34 @@ export function limitedBy(w: WindowFigures, serverThreads: number, generatorProc
 }
 
 /** The figures every scenario fills the same way. */
-export function baseFigures(s: Session, w: WindowFigures, end: Snapshot): Omit<RunFigures, "scenario" | "mode" | "buzzesSent" | "buzzesCounted" | "buzzesPerSec" | "latencyMs" | "latencyKind" | "latencySamples" | "countedVia" | "durationSec" | "timeline" | "limitedBy"> {
+export function baseFigures(
+  s: Session,
+  w: WindowFigures,
+  end: Snapshot,
+): Omit<
+  RunFigures,
+  | "scenario"
+  | "mode"
+  | "buzzesSent"
+  | "buzzesCounted"
+  | "buzzesPerSec"
+  | "latencyMs"
+  | "latencyKind"
+  | "latencySamples"
+  | "countedVia"
+  | "durationSec"
+  | "timeline"
+  | "limitedBy"
+> {
   const f = end.fleet;
   return {
-    server: { kind: s.sut.kind, nodes: s.sut.targets.length, threads: s.sut.serverThreads, startedByBench: s.sut.startedByBench, urls: s.sut.targets.map((t) => `ws://${t.host}:${t.port}${t.path}`) },
+    server: {
+      kind: s.sut.kind,
+      nodes: s.sut.targets.length,
+      threads: s.sut.serverThreads,
+      startedByBench: s.sut.startedByBench,
+      urls: s.sut.targets.map((t) => `ws://${t.host}:${t.port}${t.path}`),
+    },
     connections: f.ready,
     connectionsRequested: s.connections,
     connectionsFailed: f.failed,
@@ -189,7 +234,14 @@ export function baseFigures(s: Session, w: WindowFigures, end: Snapshot): Omit<R
     ackCounted: f.ackCounted,
     ackRejected: f.ackRejected,
     tickGapMaxMs: s.fleet.windowTickGapMaxMs,
-    generator: { workers: f.workers, sndbufBytes: s.opts.sndbuf, sndbufCapped: f.sndbufCapped, tcpMemPauses: f.tcpMemPauses, sourceAddresses: s.opts.sourceAddresses, rssBytes: f.rssBytes },
+    generator: {
+      workers: f.workers,
+      sndbufBytes: s.opts.sndbuf,
+      sndbufCapped: f.sndbufCapped,
+      tcpMemPauses: f.tcpMemPauses,
+      sourceAddresses: s.opts.sourceAddresses,
+      rssBytes: f.rssBytes,
+    },
     notes: s.notes,
   };
 }

@@ -68,7 +68,8 @@ export async function runShow(opts: BenchOptions, sut: SystemUnderTest, label: s
     const counted = Object.values(countCheck).reduce((x, c) => x + c.actual, 0);
     countCheck.acknowledged = { expected: sent, actual: end.ackCounted };
     const exact = Object.values(countCheck).every((c) => c.expected === c.actual) && end.ackRejected === 0;
-    if (!exact) s.notes.push(`final totals differ from buzzes sent/acknowledged: ${JSON.stringify(countCheck)}, rejected ${end.ackRejected}`);
+    if (!exact)
+      s.notes.push(`final totals differ from buzzes sent/acknowledged: ${JSON.stringify(countCheck)}, rejected ${end.ackRejected}`);
     return {
       ...baseFigures(s, w, b),
       scenario: "show",

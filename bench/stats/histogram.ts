@@ -40,7 +40,13 @@ export function mergeEncoded(encoded: Iterable<string>, into: Histogram = newLat
   return into;
 }
 
-export interface LatencyMs { p50: number; p90: number; p99: number; max: number; count: number }
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  count: number;
+}
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 

@@ -7,7 +7,11 @@
  */
 import { readFileSync } from "node:fs";
 
-export interface TcpMemLimits { lowPages: number; pressurePages: number; highPages: number }
+export interface TcpMemLimits {
+  lowPages: number;
+  pressurePages: number;
+  highPages: number;
+}
 
 export function parseSockstatTcpPages(text: string): number {
   const m = /^TCP:.*\bmem (\d+)/m.exec(text);

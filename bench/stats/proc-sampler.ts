@@ -9,7 +9,12 @@ import { readFileSync, readdirSync } from "node:fs";
 /** USER_HZ; 100 on every mainstream Linux build (sysconf(_SC_CLK_TCK)). */
 export const CLK_TCK = 100;
 
-export interface ProcSample { tMs: number; cpuSec: number; rssBytes: number; pids: number }
+export interface ProcSample {
+  tMs: number;
+  cpuSec: number;
+  rssBytes: number;
+  pids: number;
+}
 
 /** Parses utime+stime (seconds) from the text of /proc/<pid>/stat. */
 export function parseStatCpuSec(stat: string): number {

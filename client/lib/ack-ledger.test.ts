@@ -18,8 +18,14 @@ test("a merged ack: outcomes add up to the deltas, counted first, `last` exact",
   for (let i = 1; i <= 5; i++) l.sent(i);
   const r = l.applyAck({ seq: 4, counted: 2, rejected: { duplicate: 1, voting_closed: 1 }, last: "voting_closed" });
   assert.equal(r.mismatch, null);
-  assert.deepEqual(r.resolved.map((x) => x.outcome), ["counted", "counted", "duplicate", "voting_closed"]);
-  assert.deepEqual(r.resolved.map((x) => x.item), [1, 2, 3, 4]);
+  assert.deepEqual(
+    r.resolved.map((x) => x.outcome),
+    ["counted", "counted", "duplicate", "voting_closed"],
+  );
+  assert.deepEqual(
+    r.resolved.map((x) => x.item),
+    [1, 2, 3, 4],
+  );
   const r2 = l.applyAck({ seq: 5, counted: 3, rejected: { duplicate: 1, voting_closed: 1 }, last: "counted" });
   assert.deepEqual(r2.resolved, [{ item: 5, outcome: "counted" }]);
 });
@@ -29,7 +35,10 @@ test("acks that do not add up are reported, and nothing is lost", () => {
   l.sent("x");
   l.sent("y");
   const r = l.applyAck({ seq: 2, counted: 1, rejected: {}, last: "counted" });
-  assert.deepEqual(r.resolved.map((x) => x.outcome), ["unconfirmed", "counted"]);
+  assert.deepEqual(
+    r.resolved.map((x) => x.outcome),
+    ["unconfirmed", "counted"],
+  );
   assert.match(r.mismatch ?? "", /seq 1/);
   const back = l.applyAck({ seq: 1, counted: 1, rejected: {}, last: "counted" });
   assert.deepEqual(back.resolved, []);

@@ -94,13 +94,16 @@ test("a reset starts a new epoch: totals restart from zero", async () => {
   const reset = nextEvent(c, "show", (s) => s.epoch !== epoch);
   await admin(server, "POST", "/api/shows/demo/reset");
   await reset;
-  assert.deepEqual(Object.values(c.totals).filter((n) => n > 0), []);
+  assert.deepEqual(
+    Object.values(c.totals).filter((n) => n > 0),
+    [],
+  );
   assert.equal(await c.buzz("act-1"), "counted", "the once policy starts afresh in the new epoch");
   await until(c, () => c.total("act-1") === 1, "act-1 to count 1 in the new epoch");
 });
 
 test("an unknown show closes for good: no reconnect, buzzes not sent", async () => {
-  const c = client({ show: "no-such-show", reconnect: { minMs: 10, maxMs: 20 } });
+  const c = client({ show: "no-such-show", reconnect: { baseMs: 10, maxMs: 20 } });
   const states: StateChange[] = [];
   c.on("state", (s) => states.push(s));
   const err = nextEvent(c, "error", (e) => e.code === "unknown_show");
@@ -109,6 +112,9 @@ test("an unknown show closes for good: no reconnect, buzzes not sent", async () 
   await err;
   assert.equal((await closed).code, CLOSE.unknown_show.code);
   await new Promise((r) => setTimeout(r, 200)); // ten backoff periods: a reconnect would show up
-  assert.deepEqual(states.map((s) => s.state), ["connecting", "closed"]);
+  assert.deepEqual(
+    states.map((s) => s.state),
+    ["connecting", "closed"],
+  );
   assert.equal(await c.buzz("act-1"), "not_sent");
 });

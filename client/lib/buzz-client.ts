@@ -10,9 +10,12 @@
  *    left this device: queue disabled/full/timed out, or the client was closed), or "unconfirmed" (it
  *    was sent, the connection dropped before the ack, and resending could double count it).
  *    Buzzes in flight at a disconnect are resent only when the server deduplicates them: policy
- *    "once" and a viewer id, so a resend of a buzz that already counted comes back "duplicate".
+ *    "once", a viewer id, and the new connection's epoch is the one the buzz was sent in, so a
+ *    resend of a buzz that already counted comes back "duplicate". The server's dedup memory is per
+ *    server process: a reconnect that lands on another node or worker may count a resend again
+ *    (the known limit in docs/architecture.md; docs/protocol.md states the rule).
  */
-import { reconnectRule, type ReconnectRule } from "../../shared/codes.ts";
+import { PROTOCOL_VERSION, reconnectRule, type ReconnectRule } from "../../shared/codes.ts";
 import type { Ack, Buzz, Hello, ServerMessage, ShowInfo, Stage, Totals, Welcome } from "../../shared/protocol.ts";
 import { AckLedger } from "./ack-ledger.ts";
 import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectOptions } from "./backoff.ts";
@@ -21,7 +24,6 @@ import { Emitter } from "./emitter.ts";
 import { BuzzClientError } from "./errors.ts";
 import { basicFrameCheck } from "./frame-check.ts";
 import { HeldBuzzes, type Pending } from "./held-buzzes.ts";
-import { PROTOCOL_VERSION } from "./protocol-constants.ts";
 import { OPEN, defaultWebSocket, toWsUrl, type WebSocketLike } from "./socket.ts";
 import { TotalsView } from "./totals-view.ts";
 
@@ -63,7 +65,10 @@ export class BuzzClient {
     this.#held = new HeldBuzzes(this.#opts.queueTimeoutMs, (p, o) => this.#settle(p, o));
     this.#backoff = opts.reconnect === false ? false : { ...DEFAULT_RECONNECT, ...opts.reconnect };
     this.#events = new Emitter<BuzzClientEvents>((err, event) => {
-      if (event === "error") queueMicrotask(() => { throw err; });
+      if (event === "error")
+        queueMicrotask(() => {
+          throw err;
+        });
       else this.#events.emit("error", new BuzzClientError("listener_failed", `a "${String(event)}" listener threw`, { cause: err }));
     });
   }
@@ -72,15 +77,31 @@ export class BuzzClient {
     return this.#events.on(event, fn);
   }
 
-  get state(): ConnectionState { return this.#state; }
+  get state(): ConnectionState {
+    return this.#state;
+  }
   /** The show as last announced (null before the first welcome). */
-  get show(): ShowInfo | null { return this.#welcome?.show ?? null; }
-  get stage(): Stage | null { return this.#welcome ? { ...this.#welcome.stage } : null; }
-  get policy(): Welcome["policy"] { return this.#welcome?.policy; }
-  get tickMs(): number | null { return this.#welcome?.tickMs ?? null; }
-  get epoch(): string | null { return this.#view.epoch; }
-  get totals(): Readonly<Totals> { return this.#view.totals; }
-  total(act: string): number { return this.#view.total(act); }
+  get show(): ShowInfo | null {
+    return this.#welcome?.show ?? null;
+  }
+  get stage(): Stage | null {
+    return this.#welcome ? { ...this.#welcome.stage } : null;
+  }
+  get policy(): Welcome["policy"] {
+    return this.#welcome?.policy;
+  }
+  get tickMs(): number | null {
+    return this.#welcome?.tickMs ?? null;
+  }
+  get epoch(): string | null {
+    return this.#view.epoch;
+  }
+  get totals(): Readonly<Totals> {
+    return this.#view.totals;
+  }
+  total(act: string): number {
+    return this.#view.total(act);
+  }
 
   /** Starts connecting (no-op unless idle or closed). */
   connect(): void {
@@ -126,14 +147,19 @@ export class BuzzClient {
     }
     this.#sock = sock;
     this.#wasLive = false;
-    this.#connectTimer = setTimeout(() => this.#drop("connect_timeout", `no welcome within ${this.#opts.connectTimeoutMs} ms`), this.#opts.connectTimeoutMs);
+    this.#connectTimer = setTimeout(
+      () => this.#drop("connect_timeout", `no welcome within ${this.#opts.connectTimeoutMs} ms`),
+      this.#opts.connectTimeoutMs,
+    );
     sock.onopen = () => {
       if (sock !== this.#sock) return;
       const hello: Hello = { type: "hello", protocol: PROTOCOL_VERSION, show: this.#opts.show };
       if (this.#opts.viewer !== undefined) hello.viewer = this.#opts.viewer;
       sock.send(JSON.stringify(hello));
     };
-    sock.onmessage = (ev) => { if (sock === this.#sock) this.#onData(ev.data); };
+    sock.onmessage = (ev) => {
+      if (sock === this.#sock) this.#onData(ev.data);
+    };
     // A socket error is always followed by a close event; the close decides what happens next.
     sock.onerror = (ev) => {
       if (sock !== this.#sock) return;
@@ -202,7 +228,8 @@ export class BuzzClient {
 
   #dispatch(msg: ServerMessage): void {
     switch (msg.type) {
-      case "welcome": return this.#onWelcome(msg);
+      case "welcome":
+        return this.#onWelcome(msg);
       case "totals":
         if (this.#view.applyFrame(msg.epoch, msg.seq, msg.totals)) this.#emitTotals();
         return;
@@ -214,7 +241,8 @@ export class BuzzClient {
         this.#events.emit("show", { show: msg.show, epoch: msg.epoch });
         if (this.#view.applyEpoch(msg.epoch)) this.#emitTotals();
         return;
-      case "ack": return this.#onAck(msg);
+      case "ack":
+        return this.#onAck(msg);
       case "error":
         return this.#events.emit("error", new BuzzClientError(msg.code, msg.message));
     }
@@ -235,11 +263,18 @@ export class BuzzClient {
     const stale = this.#opts.staleAfterMs;
     clearInterval(this.#staleTimer);
     if (stale > 0) {
-      this.#staleTimer = setInterval(() => {
-        if (Date.now() - this.#lastFrameAt > stale) this.#drop("stale_connection", `no frame for ${stale} ms`);
-      }, Math.max(50, Math.floor(stale / 4)));
+      this.#staleTimer = setInterval(
+        () => {
+          if (Date.now() - this.#lastFrameAt > stale) this.#drop("stale_connection", `no frame for ${stale} ms`);
+        },
+        Math.max(50, Math.floor(stale / 4)),
+      );
     }
-    for (const p of this.#held.take()) this.#send(p);
+    for (const p of this.#held.take()) {
+      // A resend into another epoch could count a press that already counted in the old one.
+      if (p.sentEpoch !== undefined && p.sentEpoch !== w.epoch) this.#settle(p, "unconfirmed");
+      else this.#send(p);
+    }
   }
 
   #emitTotals(): void {
@@ -263,6 +298,7 @@ export class BuzzClient {
       return this.#settle(p, "unknown_act"); // the server would refuse it too; not worth a round trip
     }
     p.sends = (p.sends ?? 0) + 1;
+    p.sentEpoch = this.#view.epoch ?? undefined;
     const frame: Buzz = { type: "buzz", act: p.act, seq: this.#ledger.sent(p) };
     sock.send(JSON.stringify(frame));
   }

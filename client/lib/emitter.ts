@@ -18,12 +18,12 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
       set = new Set();
       this.#listeners.set(event, set);
     }
-    set.add(fn as Listener<never>);
+    set.add(fn);
     return () => this.off(event, fn);
   }
 
   off<K extends keyof Events>(event: K, fn: Listener<Events[K]>): void {
-    this.#listeners.get(event)?.delete(fn as Listener<never>);
+    this.#listeners.get(event)?.delete(fn);
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): void {

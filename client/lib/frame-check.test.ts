@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as shared from "../../shared/protocol.ts";
 import { basicFrameCheck } from "./frame-check.ts";
-import { PROTOCOL_VERSION, WS_PATH } from "./protocol-constants.ts";
 import { strictFrameCheck } from "./strict-check.ts";
 
 const show = { id: "demo", title: "Demo", acts: [{ id: "act-1", name: "One" }] };
@@ -16,7 +14,11 @@ const valid: unknown[] = [
   { type: "error", code: "draining", message: "bye" },
 ];
 const invalid: unknown[] = [
-  null, 5, "welcome", [], {},
+  null,
+  5,
+  "welcome",
+  [],
+  {},
   { type: "nope" },
   { type: "totals", show: "demo", epoch: "e", seq: -1, ts: 1, totals: {} },
   { type: "totals", show: "demo", epoch: "e", seq: 1, ts: 1, totals: { a: "3" } },
@@ -25,8 +27,27 @@ const invalid: unknown[] = [
   { type: "stage", act: "a" },
   { type: "ack", seq: 1, counted: 1.5, rejected: {}, last: "counted" },
   { type: "ack", seq: 1, counted: 1, rejected: { duplicate: -1 }, last: "counted" },
-  { type: "welcome", protocol: 1, show: { id: "d", title: "t", acts: [{ id: "a" }] }, stage: { act: null, open: false }, tickMs: 1, epoch: "e", seq: 0, totals: {} },
-  { type: "welcome", protocol: 1, show, stage: { act: null, open: false }, tickMs: 100, epoch: "e", seq: 0, totals: {}, policy: "sometimes" },
+  {
+    type: "welcome",
+    protocol: 1,
+    show: { id: "d", title: "t", acts: [{ id: "a" }] },
+    stage: { act: null, open: false },
+    tickMs: 1,
+    epoch: "e",
+    seq: 0,
+    totals: {},
+  },
+  {
+    type: "welcome",
+    protocol: 1,
+    show,
+    stage: { act: null, open: false },
+    tickMs: 100,
+    epoch: "e",
+    seq: 0,
+    totals: {},
+    policy: "sometimes",
+  },
   { type: "show", show, epoch: null },
   { type: "error", code: "x" },
 ];
@@ -43,9 +64,4 @@ test("the cheap check refuses malformed frames that zod refuses, with a reason",
     assert.equal(typeof strictFrameCheck(f), "string", `zod refuses ${JSON.stringify(f)}`);
     assert.equal(typeof basicFrameCheck(f), "string", `cheap check refuses ${JSON.stringify(f)}`);
   }
-});
-
-test("the bundle-friendly protocol constants equal the shared ones", () => {
-  assert.equal(PROTOCOL_VERSION, shared.PROTOCOL_VERSION);
-  assert.equal(WS_PATH, shared.WS_PATH);
 });

@@ -34,8 +34,14 @@ function isShowInfo(v: unknown): v is ShowInfo {
 /** Field checks per frame type; keyed by the protocol's own type names, so a new type fails tsc. */
 const checks: { [T in ServerMessage["type"]]: (f: Obj) => boolean } = {
   welcome: (f) =>
-    isNum(f["protocol"]) && isShowInfo(f["show"]) && isObj(f["stage"]) && isStage(f["stage"]) &&
-    isCount(f["tickMs"]) && isStr(f["epoch"]) && isCount(f["seq"]) && isCounts(f["totals"]) &&
+    isNum(f["protocol"]) &&
+    isShowInfo(f["show"]) &&
+    isObj(f["stage"]) &&
+    isStage(f["stage"]) &&
+    isCount(f["tickMs"]) &&
+    isStr(f["epoch"]) &&
+    isCount(f["seq"]) &&
+    isCounts(f["totals"]) &&
     (f["policy"] === undefined || f["policy"] === "once" || f["policy"] === "unlimited"),
   totals: (f) => isStr(f["show"]) && isStr(f["epoch"]) && isCount(f["seq"]) && isNum(f["ts"]) && isCounts(f["totals"]),
   stage: (f) => isStage(f),

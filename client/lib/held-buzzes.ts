@@ -11,6 +11,8 @@ export interface Pending {
   expiry?: ReturnType<typeof setTimeout> | undefined;
   /** Connections this buzz was sent on (resends after a lost connection count too). */
   sends?: number;
+  /** Epoch of the show when this buzz was last sent (a resend is only safe within it). */
+  sentEpoch?: string | undefined;
 }
 
 export class HeldBuzzes {

@@ -1,13 +1,6 @@
 /** The buzzcast client library: one entry point for browsers, React Native and Node. */
 export { BuzzClient } from "./buzz-client.ts";
-export type {
-  BuzzClientEvents,
-  BuzzClientOptions,
-  BuzzOutcome,
-  ConnectionState,
-  StateChange,
-  TotalsUpdate,
-} from "./client-types.ts";
+export type { BuzzClientEvents, BuzzClientOptions, BuzzOutcome, ConnectionState, StateChange, TotalsUpdate } from "./client-types.ts";
 export { BuzzClientError, type ClientErrorCode } from "./errors.ts";
 export { DEFAULT_RECONNECT, reconnectDelay, type ReconnectOptions } from "./backoff.ts";
 export { basicFrameCheck, type FrameCheck } from "./frame-check.ts";

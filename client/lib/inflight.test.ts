@@ -17,7 +17,11 @@ const servers: WebSocketServer[] = [];
 after(() => servers.forEach((s) => s.close()));
 
 /** A fake server: answers hello with a welcome, hands every other frame to `script`. */
-async function fake(policy: "once" | "unlimited", script: Script): Promise<{ url: string; seen: ClientMessage[][] }> {
+async function fake(
+  policy: "once" | "unlimited",
+  script: Script,
+  epochOf: (conn: number) => string = () => "e1",
+): Promise<{ url: string; seen: ClientMessage[][] }> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   servers.push(wss);
   await new Promise((r) => wss.once("listening", r));
@@ -26,12 +30,19 @@ async function fake(policy: "once" | "unlimited", script: Script): Promise<{ url
     const conn = seen.length;
     seen.push([]);
     ws.on("message", (data) => {
-      const msg = JSON.parse(String(data)) as ClientMessage;
+      const msg = JSON.parse((data as Buffer).toString()) as ClientMessage;
       seen[conn]!.push(msg);
       if (msg.type === "hello") {
         const w: Welcome = {
-          type: "welcome", protocol: 1, show: { id: "s", title: "S", acts: [{ id: "a", name: "A" }] },
-          stage: { act: "a", open: true }, tickMs: 100, epoch: "e1", seq: 0, totals: { a: 0 }, policy,
+          type: "welcome",
+          protocol: 1,
+          show: { id: "s", title: "S", acts: [{ id: "a", name: "A" }] },
+          stage: { act: "a", open: true },
+          tickMs: 100,
+          epoch: epochOf(conn),
+          seq: 0,
+          totals: { a: 0 },
+          policy,
         };
         ws.send(JSON.stringify(w));
       } else script(conn, ws, msg);
@@ -43,7 +54,7 @@ async function fake(policy: "once" | "unlimited", script: Script): Promise<{ url
 }
 
 function client(url: string, opts: Partial<BuzzClientOptions> = {}): BuzzClient {
-  return new BuzzClient({ url, show: "s", WebSocket, frameCheck: strictFrameCheck, reconnect: { minMs: 20, maxMs: 50 }, ...opts });
+  return new BuzzClient({ url, show: "s", WebSocket, frameCheck: strictFrameCheck, reconnect: { baseMs: 20, maxMs: 50 }, ...opts });
 }
 const ack = (seq: number, counted: number, last: Ack["last"], rejected: Ack["rejected"] = {}): string =>
   JSON.stringify({ type: "ack", seq, counted, rejected, last } satisfies Ack);
@@ -51,7 +62,8 @@ const ack = (seq: number, counted: number, last: Ack["last"], rejected: Ack["rej
 test("policy once + viewer: a buzz lost with its connection is resent, and its outcome comes once", async () => {
   const f = await fake("once", (conn, ws, msg) => {
     if (msg.type !== "buzz") return;
-    if (conn === 0) ws.close(1011, "boom"); // counted or not, the client cannot know
+    if (conn === 0)
+      ws.close(1011, "boom"); // counted or not, the client cannot know
     else ws.send(ack(msg.seq, 0, "duplicate", { duplicate: 1 }));
   });
   const c = client(f.url, { viewer: "v" });
@@ -61,8 +73,31 @@ test("policy once + viewer: a buzz lost with its connection is resent, and its o
   await until(c, () => c.state === "live", "live");
   assert.equal(await c.buzz("a"), "duplicate", "the resend was deduplicated by the server");
   assert.deepEqual(outcomes, ["duplicate"]);
-  assert.deepEqual(f.seen.map((frames) => frames.filter((m) => m.type === "buzz").length), [1, 1]);
+  assert.deepEqual(
+    f.seen.map((frames) => frames.filter((m) => m.type === "buzz").length),
+    [1, 1],
+  );
   assert.deepEqual(f.seen[1]?.[1], { type: "buzz", act: "a", seq: 1 }, "seq restarts on the new connection");
+  c.close();
+});
+
+test("a buzz lost with its connection is not resent into a new epoch (the show was reset meanwhile)", async () => {
+  const f = await fake(
+    "once",
+    (conn, ws, msg) => {
+      if (msg.type === "buzz" && conn === 0) ws.close(1011, "boom");
+    },
+    (conn) => (conn === 0 ? "e1" : "e2"),
+  );
+  const c = client(f.url, { viewer: "v" });
+  c.connect();
+  await until(c, () => c.state === "live", "live");
+  assert.equal(await c.buzz("a"), "unconfirmed");
+  assert.equal(c.epoch, "e2");
+  assert.deepEqual(
+    f.seen.map((frames) => frames.filter((m) => m.type === "buzz").length),
+    [1, 0],
+  );
   c.close();
 });
 
@@ -88,7 +123,10 @@ test("policy unlimited: a buzz lost with its connection is reported unconfirmed,
   await until(c, () => c.state === "live", "live");
   assert.equal(await c.buzz("a"), "unconfirmed");
   await until(c, () => c.state === "live" && f.seen.length === 2, "the reconnection");
-  assert.deepEqual(f.seen.map((frames) => frames.filter((m) => m.type === "buzz").length), [1, 0]);
+  assert.deepEqual(
+    f.seen.map((frames) => frames.filter((m) => m.type === "buzz").length),
+    [1, 0],
+  );
   c.close();
 });
 

@@ -13,7 +13,7 @@ import { BuzzClient, type BuzzOutcome, type StateChange } from "./index.ts";
 import { strictFrameCheck } from "./strict-check.ts";
 import { freePort, nextEvent, until } from "./testing.ts";
 
-const fast = { minMs: 100, maxMs: 400, immediateJitterMs: 200 };
+const fast = { baseMs: 100, maxMs: 400, immediateJitterMs: 200 };
 
 async function totalsOf(s: RunningServer): Promise<Record<string, number>> {
   return ShowState.parse(await (await fetch(`${s.url}/api/shows/demo`)).json()).totals;

@@ -2,7 +2,7 @@
  * The slice of the WebSocket API the client uses: satisfied by the browser's and React Native's
  * global WebSocket and by Node's `ws` package, so one library runs on all three.
  */
-import { WS_PATH } from "./protocol-constants.ts";
+import { WS_PATH } from "../../shared/codes.ts";
 import { BuzzClientError } from "./errors.ts";
 
 /** A handler property typed with method bivariance, so `ws`'s richer event types are accepted. */
@@ -26,7 +26,7 @@ export const OPEN = 1;
 export function defaultWebSocket(): WebSocketConstructor {
   const g = globalThis as { WebSocket?: WebSocketConstructor };
   if (typeof g.WebSocket !== "function") {
-    throw new BuzzClientError("no_websocket", "no global WebSocket here; pass one, e.g. { WebSocket } from \"ws\"");
+    throw new BuzzClientError("no_websocket", 'no global WebSocket here; pass one, e.g. { WebSocket } from "ws"');
   }
   return g.WebSocket;
 }

@@ -71,7 +71,10 @@ export function cacheContract(name: string, makeCache: () => Promise<CacheUnderT
       await cache.set(k("a"), "1");
       await cache.set(k("b"), "2");
       const found = await cache.getMany([k("a"), k("missing"), k("b"), k("a")]);
-      assert.deepEqual([...found.entries()].sort(), [[k("a"), "1"], [k("b"), "2"]]);
+      assert.deepEqual([...found.entries()].sort(), [
+        [k("a"), "1"],
+        [k("b"), "2"],
+      ]);
       assert.equal((await cache.getMany([])).size, 0);
       assert.equal((await cache.getMany([k("missing")])).size, 0);
     });
@@ -135,7 +138,10 @@ export function cacheContract(name: string, makeCache: () => Promise<CacheUnderT
     test("concurrent increments are each applied exactly once", async () => {
       await cache.set(k("n"), "0");
       const results = await Promise.all(Array.from({ length: 50 }, () => cache.incr(k("n"), 1)));
-      assert.deepEqual([...results].sort((a, b) => (a ?? 0) - (b ?? 0)), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...results].sort((a, b) => (a ?? 0) - (b ?? 0)),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       assert.equal(await cache.get(k("n")), "50");
     });
 

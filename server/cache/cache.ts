@@ -1,7 +1,7 @@
 /**
  * A generic key/value cache, the shape of Django's cache API that the seed's `dualcache` replaced.
- * Implementations: MemoryCache (in-process, the embedded default) and MemcachedCache (memjs).
- * DualCache (an L1 in front of any Cache) is itself a Cache.
+ * Implementations: MemcachedCache (memjs) and MemoryCache (in-process: tests, and the stand-in for
+ * memcached when only MySQL is configured). DualCache (an L1 in front of any Cache) is itself a Cache.
  *
  * Values are strings. Counters are non-negative integers below 2^53 stored as decimal text.
  * Every method rejects with a CacheError when the backend cannot be reached; none swallows errors.

@@ -9,7 +9,12 @@ import { MemoryCache } from "./memory-cache.ts";
 
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {
   let t = 5_000_000;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 /** A MemoryCache that counts calls and can hold reads until released (test double for ordering). */
@@ -59,9 +64,19 @@ describe("DualCache L1", () => {
     assert.deepEqual(await dual.getMany(["k"]), new Map([["k", "1"]]));
     advance(1);
     assert.equal(await dual.get("k"), "2");
-    assert.deepEqual({ ...dual.stats }, {
-      l1Hits: 2, l1Misses: 2, globalGets: 2, globalSets: 0, globalAdds: 0, globalIncrs: 0, globalDeletes: 0, globalErrors: 0,
-    });
+    assert.deepEqual(
+      { ...dual.stats },
+      {
+        l1Hits: 2,
+        l1Misses: 2,
+        globalGets: 2,
+        globalSets: 0,
+        globalAdds: 0,
+        globalIncrs: 0,
+        globalDeletes: 0,
+        globalErrors: 0,
+      },
+    );
   });
 
   test("getMany makes one global getMany for the L1 misses only and fills L1", async () => {
@@ -70,10 +85,24 @@ describe("DualCache L1", () => {
     await dual.get("a");
     global.calls.getMany = 0;
     const found = await dual.getMany(["a", "b", "c", "missing", "b"]);
-    assert.deepEqual(found, new Map([["a", "1"], ["b", "2"], ["c", "3"]]));
+    assert.deepEqual(
+      found,
+      new Map([
+        ["a", "1"],
+        ["b", "2"],
+        ["c", "3"],
+      ]),
+    );
     assert.equal(global.calls.getMany, 1);
     assert.equal(dual.stats.globalGets, 1 + 3, "a once before, then b, c, missing");
-    assert.deepEqual(await dual.getMany(["a", "b", "c"]), new Map([["a", "1"], ["b", "2"], ["c", "3"]]));
+    assert.deepEqual(
+      await dual.getMany(["a", "b", "c"]),
+      new Map([
+        ["a", "1"],
+        ["b", "2"],
+        ["c", "3"],
+      ]),
+    );
     assert.equal(global.calls.getMany, 1, "all from L1");
     await dual.get("missing");
     assert.equal(global.calls.getMany, 2, "misses are not cached by default");
@@ -120,20 +149,25 @@ describe("DualCache L1", () => {
     assert.equal(await dual.get("c"), "2", "L1 kept the newer value");
   });
 
-  test("L1 is bounded; invalidate and clearLocal force global reads", async () => {
+  test("L1 is bounded: past maxEntries the least recently used key is read globally again", async () => {
     const { dual, global } = setup({ maxEntries: 2 });
     await Promise.all(["a", "b", "c"].map((k) => global.set(k, k)));
-    await dual.getMany(["a", "b", "c"]);
-    assert.equal(dual.l1Evictions, 1);
+    await dual.getMany(["a", "b", "c"]); // a, then b, then c enter L1; a is pushed out
     global.calls.getMany = 0;
-    await dual.getMany(["b", "c"]);
-    assert.equal(global.calls.getMany, 0);
-    dual.invalidate("b");
+    assert.deepEqual(
+      await dual.getMany(["b", "c"]),
+      new Map([
+        ["b", "b"],
+        ["c", "c"],
+      ]),
+    );
+    assert.equal(global.calls.getMany, 0, "b and c are held locally");
+    assert.equal(await dual.get("a"), "a");
+    assert.equal(global.calls.getMany, 1, "a was evicted: one global read");
+    await dual.get("c"); // c is now the most recently used; reading a evicted b
     await dual.get("b");
-    assert.equal(global.calls.getMany, 1);
-    dual.clearLocal();
-    await dual.get("c");
-    assert.equal(global.calls.getMany, 2);
+    assert.equal(global.calls.getMany, 2, "b was the least recently used");
+    assert.equal(dual.stats.l1Misses, 3 + 2);
   });
 
   test("l1TtlMs 0 disables L1; cacheMisses remembers missing keys", async () => {
@@ -176,10 +210,10 @@ describe("DualCache over real memcached", () => {
   });
 
   test("reads within the L1 ttl cost memcached one get in total (memcached's own stats)", async () => {
+    const writer = dualOver(mc.address); // another node: its writes never reach this node's L1
+    await writer.set("show:x:act-1", "41");
+    await writer.incr("show:x:act-1", 1);
     const dual = dualOver(mc.address);
-    await dual.set("show:x:act-1", "41");
-    await dual.incr("show:x:act-1", 1);
-    dual.invalidate("show:x:act-1");
     const before = Number((await mc.stats()).cmd_get);
     for (let i = 0; i < 100; i++) assert.equal(await dual.get("show:x:act-1"), "42");
     assert.equal(Number((await mc.stats()).cmd_get) - before, 1);
@@ -203,4 +237,16 @@ describe("DualCache over real memcached", () => {
     assert.ok(b === "2" || b === "3", `b is what memcached holds, got ${b}`);
     assert.equal(dual.stats.globalGets, 2);
   });
+});
+
+test("DualCache.metrics exports every stat under its documented name", async () => {
+  const { dual } = setup();
+  await dual.set("k", "1");
+  await dual.get("k");
+  await dual.get("missing");
+  const fams = new Map(dual.metrics().map((f) => [f.name, f]));
+  const op = (name: string) => fams.get("buzzcast_global_cache_ops_total")?.samples.find((s) => s.labels?.op === name)?.value;
+  assert.deepEqual(["gets", "sets", "adds", "incrs", "deletes", "errors"].map(op), [1, 1, 0, 0, 0, 0]);
+  assert.equal(fams.get("buzzcast_l1_hits_total")?.samples[0]?.value, 1);
+  assert.equal(fams.get("buzzcast_l1_misses_total")?.samples[0]?.value, 1);
 });

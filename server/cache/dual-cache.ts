@@ -16,6 +16,7 @@
  *   key leaves L1, so the next read asks the global cache again.
  * - L1 holds at most `maxEntries` keys (least recently used evicted first).
  */
+import type { Family } from "../ops/metrics.ts";
 import type { Cache } from "./cache.ts";
 import { ExpiringMap, type Clock } from "./expiring-map.ts";
 import { checkAmount, checkKey, checkTtl, checkValue, normalizeStored } from "./validate.ts";
@@ -31,7 +32,7 @@ export interface DualCacheOptions {
   now?: Clock;
 }
 
-/** Counters since construction; plain fields so metrics can read them at scrape time. */
+/** Counters since construction; plain fields, read at scrape time by `metrics()`. */
 export interface DualCacheStats {
   /** Keys answered from L1 (a cached miss counts as a hit). */
   l1Hits: number;
@@ -57,7 +58,14 @@ interface InFlight {
 
 export class DualCache implements Cache {
   readonly stats: DualCacheStats = {
-    l1Hits: 0, l1Misses: 0, globalGets: 0, globalSets: 0, globalAdds: 0, globalIncrs: 0, globalDeletes: 0, globalErrors: 0,
+    l1Hits: 0,
+    l1Misses: 0,
+    globalGets: 0,
+    globalSets: 0,
+    globalAdds: 0,
+    globalIncrs: 0,
+    globalDeletes: 0,
+    globalErrors: 0,
   };
   readonly l1TtlMs: number;
   private readonly l1: ExpiringMap<string | null>;
@@ -66,7 +74,7 @@ export class DualCache implements Cache {
   private readonly inFlight = new Map<string, InFlight>();
 
   constructor(
-    readonly global: Cache,
+    private readonly global: Cache,
     options: DualCacheOptions = {},
   ) {
     this.l1TtlMs = options.l1TtlMs ?? 1000;
@@ -76,19 +84,29 @@ export class DualCache implements Cache {
     this.l1 = new ExpiringMap(options.maxEntries ?? 10_000, this.now);
   }
 
-  /** Keys evicted from L1 because it was full. */
-  get l1Evictions(): number {
-    return this.l1.evictions;
-  }
-
-  /** Drops the local copy of `key` (e.g. when the caller learned it is stale); the global cache is untouched. */
-  invalidate(key: string): void {
-    this.l1.delete(key);
-  }
-
-  /** Drops every local copy. */
-  clearLocal(): void {
-    this.l1.clear();
+  /** Metric families for `stats` (the composition root adds them to /metrics). */
+  metrics(): Family[] {
+    const ops = ["globalGets", "globalSets", "globalAdds", "globalIncrs", "globalDeletes", "globalErrors"] as const;
+    return [
+      {
+        name: "buzzcast_global_cache_ops_total",
+        help: "Operations sent to the global cache (memcached), by op; errors: those that rejected.",
+        kind: "counter",
+        samples: ops.map((k) => ({ labels: { op: k.slice(6).toLowerCase() }, value: this.stats[k] })),
+      },
+      {
+        name: "buzzcast_l1_hits_total",
+        help: "Dual cache keys answered from the local L1.",
+        kind: "counter",
+        samples: [{ value: this.stats.l1Hits }],
+      },
+      {
+        name: "buzzcast_l1_misses_total",
+        help: "Dual cache keys not in L1 (each read from the global cache).",
+        kind: "counter",
+        samples: [{ value: this.stats.l1Misses }],
+      },
+    ];
   }
 
   async get(key: string): Promise<string | null> {
@@ -142,7 +160,8 @@ export class DualCache implements Cache {
     checkValue(value);
     checkTtl(ttlSec);
     const added = await this.write(key, "globalAdds", () => this.global.add(key, value, ttlSec));
-    if (added) this.fill(key, normalizeStored(value), ttlSec); // as the global cache reads it back
+    if (added)
+      this.fill(key, normalizeStored(value), ttlSec); // as the global cache reads it back
     else this.l1.delete(key); // the key exists with a value we have not seen
     return added;
   }

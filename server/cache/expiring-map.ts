@@ -15,12 +15,11 @@ export interface Entry<V> {
  * - An entry is never returned at or after its `expiresAt` (checked on every read; expiry needs no
  *   timer, so nothing keeps the process alive).
  * - At most `maxEntries` entries are held. When a set would exceed that, the least recently used
- *   entry (reads and writes count as use) is evicted first, expired or not, and `evictions` counts it.
+ *   entry (reads and writes count as use) is evicted first, expired or not.
  * - Expired entries that are never read again occupy a slot until overwritten or evicted.
  * Every operation is O(1).
  */
 export class ExpiringMap<V> {
-  evictions = 0;
   private readonly entries = new Map<string, Entry<V>>();
 
   constructor(
@@ -30,11 +29,6 @@ export class ExpiringMap<V> {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
       throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
     }
-  }
-
-  /** Entries held, including expired ones not yet dropped. */
-  get size(): number {
-    return this.entries.size;
   }
 
   /** The live entry for `key`, or undefined when absent or expired (an expired entry is dropped). */
@@ -53,7 +47,6 @@ export class ExpiringMap<V> {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
       this.entries.delete(oldest.value);
-      this.evictions++;
     }
     this.entries.set(key, { value, expiresAt });
   }

@@ -73,7 +73,6 @@ describe("MemcachedCache on real memcached", () => {
       const only1 = await client(m1.address).getMany(keys);
       const only2 = await client(m2.address).getMany(keys);
       for (const key of keys) {
-        assert.equal(both.serverFor(key), ring.serverFor(key));
         assert.equal(only1.has(key), ring.serverFor(key) === m1.address, key);
         assert.equal(only2.has(key), ring.serverFor(key) === m2.address, key);
       }
@@ -93,11 +92,12 @@ describe("MemcachedCache on real memcached", () => {
       const extra = await startMemcached();
       try {
         const cache = client([m1.address, extra.address], 300);
+        const ring = new HashRing([m1.address, extra.address]); // placement is the ring's, whatever the client
         const keys = Array.from({ length: 40 }, (_, i) => `part:${i}`);
         await Promise.all(keys.map((key) => cache.set(key, "x")));
         await extra.stop();
         for (const key of keys) {
-          if (cache.serverFor(key) === m1.address) assert.equal(await cache.get(key), "x");
+          if (ring.serverFor(key) === m1.address) assert.equal(await cache.get(key), "x");
           else await rejectsWith(cache.get(key), "unreachable");
         }
       } finally {
@@ -131,7 +131,15 @@ describe("MemcachedCache on real memcached", () => {
       await settlesWithin(rejectsWith(cache.get("f:stopped"), "unreachable"), 5000, "get on a stopped server");
       await rejectsWith(cache.set("f:stopped", "2"), "unreachable");
       await faulty.restart();
-      await eventually(async () => (await cache.get("f:stopped").then(() => true, () => false)), 5000, "reconnects");
+      await eventually(
+        async () =>
+          await cache.get("f:stopped").then(
+            () => true,
+            () => false,
+          ),
+        5000,
+        "reconnects",
+      );
       assert.equal(await cache.get("f:stopped"), null, "a restarted memcached is empty");
       assert.equal(await cache.incr("f:stopped", 1), null);
       await cache.set("f:stopped", "3");
@@ -166,7 +174,15 @@ describe("MemcachedCache on real memcached", () => {
         } finally {
           faulty.resume();
         }
-        await eventually(async () => (await cache.get("f:leak").then(() => true, () => false)), 5000, "recovers");
+        await eventually(
+          async () =>
+            await cache.get("f:leak").then(
+              () => true,
+              () => false,
+            ),
+          5000,
+          "recovers",
+        );
         await cache.get("f:leak");
       }
       await eventually(async () => sockets() <= baseline + 1, 3000, `one socket while open (have ${sockets() - baseline})`);

@@ -1,7 +1,8 @@
 /**
  * Cache over one or more memcached servers (memjs 1.3.2 connections, binary protocol).
  *
- * How the memjs traps (see shared/references/apis.md) are handled:
+ * memjs 1.3.2 has four traps for a counter store; how each is handled here (memjs-traps.test.ts shows
+ * each one on a bare memjs client, then that this class avoids it):
  * - Increment of a missing key: memjs's `increment` creates the key with `initial`. We send our own
  *   INCREMENT with expiration 0xffffffff, which the binary protocol defines as "fail with NOT_FOUND
  *   if the key is missing": the server never creates the key and `incr` resolves null.
@@ -63,11 +64,6 @@ export class MemcachedCache implements Cache {
       keepAlive: options.keepAlive ?? true,
       onLog: options.onLog ?? (() => {}),
     });
-  }
-
-  /** The server ("host:port") that holds `key`. */
-  serverFor(key: string): string {
-    return this.transport.ring.serverFor(key);
   }
 
   async get(key: string): Promise<string | null> {

@@ -32,7 +32,7 @@ export interface MemjsTransportOptions {
   onLog: (message: string) => void;
 }
 
-/** The memjs 1.3.2 Server fields and methods relied on below (lib/memjs/server.js). */
+/** The memjs 1.3.2 Server fields and methods relied on below (node_modules/memjs/lib/memjs/server.js). */
 interface ServerInternals {
   host: string;
   port: number;
@@ -93,11 +93,17 @@ export class MemjsTransport {
     const opaque = this.opaque;
     const packet = encodeRequest(opcode, Buffer.from(key, "utf8"), extras, value, opaque);
     return new Promise((resolve, reject) => {
-      this.client.perform(key, packet, opaque, (err: Error | null, response?: MemjsResponse) => {
-        if (err !== null) reject(toCacheError(err, this.ring.serverFor(key)));
-        else if (response === undefined) reject(new CacheError("protocol", "memjs returned no response"));
-        else resolve(response);
-      }, 1);
+      this.client.perform(
+        key,
+        packet,
+        opaque,
+        (err: Error | null, response?: MemjsResponse) => {
+          if (err !== null) reject(toCacheError(err, this.ring.serverFor(key)));
+          else if (response === undefined) reject(new CacheError("protocol", "memjs returned no response"));
+          else resolve(response);
+        },
+        1,
+      );
     });
   }
 
@@ -120,7 +126,10 @@ export class MemjsTransport {
  */
 function hardenServer(server: ServerInternals): void {
   const sockets = new Set<Socket>();
+  // Both are called with .call(server) below.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const originalSock = server.sock;
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const originalError = server.error;
   const adopt = (socket: Socket): void => {
     sockets.add(socket);

@@ -1,5 +1,5 @@
 /**
- * The four memjs 1.3.2 traps of shared/references/apis.md, on a real memcached. Each test first
+ * The four memjs 1.3.2 traps listed in memcached-cache.ts, on a real memcached. Each test first
  * shows the trap with a bare memjs client (so the test would catch a regression to plain memjs),
  * then that MemcachedCache avoids it.
  */
@@ -15,6 +15,8 @@ const quiet = { log: (): void => {} };
 /** Runs `fn` with every console method replaced by a recorder; resolves what was printed. */
 async function captureConsole(fn: () => Promise<void>): Promise<string[]> {
   const methods = ["log", "info", "warn", "error", "debug", "trace"] as const;
+  // Restored onto console itself below, so `this` stays console.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const saved = methods.map((m) => console[m]);
   const printed: string[] = [];
   for (const m of methods) console[m] = (...args: unknown[]) => void printed.push(`${m}: ${args.map(String).join(" ")}`);
@@ -117,7 +119,10 @@ describe("memjs traps, handled by MemcachedCache", () => {
       await assert.rejects(raw.get("d:k"));
       raw.close();
     });
-    assert.ok(printedByMemjs.some((line) => line.includes("MemJS")), "bare memjs printed to the console");
+    assert.ok(
+      printedByMemjs.some((line) => line.includes("MemJS")),
+      "bare memjs printed to the console",
+    );
 
     const logged: string[] = [];
     const printed = await captureConsole(async () => {

@@ -14,7 +14,9 @@ export interface MemoryCacheOptions {
 }
 
 /**
- * The embedded-default Cache: an in-process map, one per process, so it is shared by nothing else.
+ * An in-process Cache: a map, one per process, so it is shared by nothing else. Used by tests and as
+ * the stand-in for memcached when only MySQL is configured (a single durable node); the embedded
+ * default counts in the in-process MemoryStore and uses no Cache at all.
  *
  * Guarantees: every operation is applied synchronously inside the call, so operations take effect
  * in call order and each `incr` is applied exactly once. TTLs are exact to the clock's millisecond
@@ -30,11 +32,6 @@ export class MemoryCache implements Cache {
   constructor(options: MemoryCacheOptions = {}) {
     this.now = options.now ?? Date.now;
     this.map = new ExpiringMap<string>(options.maxEntries ?? 100_000, this.now);
-  }
-
-  /** Entries evicted because the cache was full. */
-  get evictions(): number {
-    return this.map.evictions;
   }
 
   async get(key: string): Promise<string | null> {

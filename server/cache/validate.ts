@@ -9,13 +9,18 @@ export const MAX_KEY_BYTES = 250;
 /** Counters are JS numbers: they must stay exact. */
 export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 
+// memcached keys may not hold whitespace or control characters.
+// eslint-disable-next-line no-control-regex
 const BAD_KEY_CHARS = /[\s\u0000-\u001f\u007f]/;
 /** Decimal digits, optionally followed by the spaces memcached pads a counter with when it shrinks. */
 const COUNTER_TEXT = /^(\d+) *$/;
 
 export function checkKey(key: string): void {
   if (typeof key !== "string" || key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES || BAD_KEY_CHARS.test(key)) {
-    throw new CacheError("bad_value", `invalid cache key (1-${MAX_KEY_BYTES} bytes, no whitespace or control characters): ${JSON.stringify(String(key).slice(0, 40))}`);
+    throw new CacheError(
+      "bad_value",
+      `invalid cache key (1-${MAX_KEY_BYTES} bytes, no whitespace or control characters): ${JSON.stringify(String(key).slice(0, 40))}`,
+    );
   }
 }
 

@@ -3,6 +3,7 @@
  */
 import type { MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
+import type { SlotKey } from "../store/atomic-store.ts";
 
 /** What a worker is given at start. */
 export interface WorkerData {
@@ -21,8 +22,9 @@ export type ToSupervisor =
   | { type: "metrics-snapshot"; id: number; snapshot: MetricsSnapshot }
   | { type: "show-save"; id: number; rec: ShowRecord }
   | { type: "show-load-all"; id: number }
-  | { type: "slot-request"; id: number; key: string }
-  | { type: "drained" };
+  | { type: "slot-request"; id: number; key: SlotKey }
+  /** After this worker's last add to these keys (retired epoch, removed act, store closed). */
+  | { type: "slot-release"; keys: SlotKey[] };
 
 export type ToWorker =
   | { type: "metrics-snapshot-request"; id: number }

@@ -2,7 +2,7 @@
  * The main thread of a multi-core node (WORKERS > 1): it runs no App itself. It starts the worker
  * threads on one port (SO_REUSEPORT spreads connections over them), restarts a worker that dies,
  * answers their requests (node-wide metrics and readiness; in embedded mode the show relay and the
- * counter-slot table), and on SIGTERM drains every worker before exiting.
+ * counter-slot table), and on SIGTERM drains every worker before exiting (ops/lifecycle.ts).
  */
 import { createServer } from "node:net";
 import { Worker } from "node:worker_threads";
@@ -10,7 +10,10 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { mergeSnapshots, renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
-import { SLOT_BYTES, SlotAllocator } from "../store/atomic-store.ts";
+import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
+import { SLOT_BYTES } from "../store/atomic-store.ts";
+import { backendMode } from "../store/choose-backends.ts";
+import { SlotTable } from "../store/slot-table.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 
 const SLOTS = 65_536;
@@ -19,21 +22,31 @@ const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
 interface Slot {
   index: number;
   worker: Worker | null;
+  /** Holder id in the slot table of the current thread (a restarted worker gets a new one). */
+  holder: number;
   ready: boolean;
   health: { ready: boolean; checks: Record<string, string> };
   restarts: number;
-  startedAt: number;
 }
 
 export async function runSupervisor(cfg: Config, adminToken: string, log: Logger, env: NodeJS.ProcessEnv): Promise<void> {
-  const embedded = !cfg.MEMCACHED_SERVERS && !cfg.MYSQL_URL;
+  const embedded = backendMode(cfg) === "embedded";
   const port = cfg.PORT === 0 ? await freePort(cfg.HOST) : cfg.PORT;
   const counters = embedded ? new SharedArrayBuffer(SLOTS * SLOT_BYTES) : null;
-  const allocator = new SlotAllocator(SLOTS);
   const shows = new Map<string, ShowRecord>();
-  const slots: Slot[] = Array.from({ length: cfg.WORKERS }, (_, index) => ({ index, worker: null, ready: false, health: { ready: false, checks: {} }, restarts: 0, startedAt: 0 }));
+  const table = counters ? new SlotTable(new BigInt64Array(counters), (show, epoch) => shows.get(show)?.epoch === epoch) : null;
+  const slots: Slot[] = Array.from({ length: cfg.WORKERS }, (_, index) => ({
+    index,
+    worker: null,
+    holder: 0,
+    ready: false,
+    health: { ready: false, checks: {} },
+    restarts: 0,
+  }));
   let draining = false;
   let nextId = 1;
+  let nextHolder = 1;
+  let unexpected = 0;
   const snapshotWaits = new Map<number, (s: MetricsSnapshot) => void>();
 
   const send = (s: Slot, m: ToWorker): void => s.worker?.postMessage(m);
@@ -41,25 +54,94 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
 
   const nodeMetrics = async (): Promise<string> => {
     const live = slots.filter((s) => s.worker && s.ready);
-    const snaps = await Promise.all(live.map((s) => new Promise<MetricsSnapshot>((resolve) => {
-      const id = nextId++;
-      const timer = setTimeout(() => { snapshotWaits.delete(id); resolve([]); }, 1000);
-      snapshotWaits.set(id, (snap) => { clearTimeout(timer); resolve(snap); });
-      send(s, { type: "metrics-snapshot-request", id });
-    })));
+    const snaps = await Promise.all(
+      live.map(
+        (s) =>
+          new Promise<MetricsSnapshot>((resolve) => {
+            const id = nextId++;
+            const timer = setTimeout(() => {
+              snapshotWaits.delete(id);
+              resolve([]);
+            }, 1000);
+            snapshotWaits.set(id, (snap) => {
+              clearTimeout(timer);
+              resolve(snap);
+            });
+            send(s, { type: "metrics-snapshot-request", id });
+          }),
+      ),
+    );
     const own: Family[] = [
       { name: "buzzcast_workers", help: "Worker threads configured.", kind: "gauge", merge: "max", samples: [{ value: cfg.WORKERS }] },
-      { name: "buzzcast_workers_ready", help: "Worker threads running and ready.", kind: "gauge", merge: "max", samples: [{ value: slots.filter((s) => s.ready && s.health.ready).length }] },
-      { name: "buzzcast_worker_restarts_total", help: "Worker threads restarted after dying.", kind: "counter", samples: [{ value: slots.reduce((n, s) => n + s.restarts, 0) }] },
+      {
+        name: "buzzcast_workers_ready",
+        help: "Worker threads running and ready.",
+        kind: "gauge",
+        merge: "max",
+        samples: [{ value: slots.filter((s) => s.ready && s.health.ready).length }],
+      },
+      {
+        name: "buzzcast_worker_restarts_total",
+        help: "Worker threads restarted after dying.",
+        kind: "counter",
+        samples: [{ value: slots.reduce((n, s) => n + s.restarts, 0) }],
+      },
+      {
+        name: "buzzcast_supervisor_unexpected_messages_total",
+        help: "Worker messages the supervisor did not expect (logged).",
+        kind: "counter",
+        samples: [{ value: unexpected }],
+      },
     ];
+    if (table) {
+      own.push(
+        {
+          name: "buzzcast_counter_slots_used",
+          help: "Counter slots held for live show/epoch/act keys.",
+          kind: "gauge",
+          merge: "max",
+          samples: [{ value: table.used }],
+        },
+        {
+          name: "buzzcast_counter_slots_capacity",
+          help: "Counter slots in the node's shared table.",
+          kind: "gauge",
+          merge: "max",
+          samples: [{ value: SLOTS }],
+        },
+        {
+          name: "buzzcast_counter_slots_freed_total",
+          help: "Counter slots freed after every holder released them.",
+          kind: "counter",
+          samples: [{ value: table.stats.freed }],
+        },
+        {
+          name: "buzzcast_counter_table_full_total",
+          help: "Slot requests refused because the table was full (deltas retained by the worker).",
+          kind: "counter",
+          samples: [{ value: table.stats.full }],
+        },
+      );
+    }
     return renderPrometheus(mergeSnapshots([...snaps, own]));
   };
 
   const onMessage = (s: Slot, m: ToSupervisor): void => {
     switch (m.type) {
-      case "ready": s.ready = true; s.health = { ready: true, checks: {} }; return;
-      case "health": s.health = { ready: m.ready, checks: m.checks }; return;
-      case "metrics-snapshot": snapshotWaits.get(m.id)?.(m.snapshot); snapshotWaits.delete(m.id); return;
+      case "ready":
+        s.ready = true;
+        s.health = { ready: true, checks: {} };
+        return;
+      case "health":
+        s.health = { ready: m.ready, checks: m.checks };
+        return;
+      case "metrics-snapshot": {
+        const wait = snapshotWaits.get(m.id);
+        if (!wait) return noteUnexpected(s, m.type, "late or unknown metrics snapshot");
+        wait(m.snapshot);
+        snapshotWaits.delete(m.id);
+        return;
+      }
       case "metrics-request":
         void nodeMetrics().then((text) => send(s, { type: "metrics-text", id: m.id, text }));
         return;
@@ -67,49 +149,71 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         const have = shows.get(m.rec.show.id);
         if (!have || have.version < m.rec.version) {
           shows.set(m.rec.show.id, m.rec);
+          table?.showChanged(m.rec.show.id, m.rec.epoch);
           broadcast({ type: "show", rec: m.rec });
         }
         send(s, { type: "show-saved", id: m.id });
         return;
       }
-      case "show-load-all": send(s, { type: "show-all", id: m.id, recs: [...shows.values()] }); return;
+      case "show-load-all":
+        send(s, { type: "show-all", id: m.id, recs: [...shows.values()] });
+        return;
       case "slot-request":
+        if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");
         try {
-          send(s, { type: "slot", id: m.id, slot: allocator.slotFor(m.key) });
+          send(s, { type: "slot", id: m.id, slot: table.slotFor(s.holder, m.key) });
         } catch (err) {
           send(s, { type: "slot", id: m.id, slot: -1, error: err instanceof Error ? err.message : String(err) });
         }
         return;
-      case "drained": return;
+      case "slot-release":
+        if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");
+        table.release(s.holder, m.keys);
+        return;
+      default:
+        return noteUnexpected(s, (m as { type?: unknown }).type, "unknown message type");
     }
   };
 
-  const start = (s: Slot): Promise<void> => new Promise((resolve, reject) => {
-    const workerEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) workerEnv[k] = v;
-    workerEnv.PORT = String(port);
-    if (!embedded) workerEnv.NODE_ID = `${cfg.NODE_ID}-w${s.index}`;
-    const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters };
-    const w = new Worker(ENTRY, { workerData: data });
-    s.worker = w;
-    s.ready = false;
-    s.startedAt = Date.now();
-    w.on("message", (m: ToSupervisor) => {
-      onMessage(s, m);
-      if (m.type === "ready") resolve();
-    });
-    w.on("error", (err) => log.error("worker error", { worker: s.index, err }));
-    w.on("exit", (code) => {
-      s.worker = null;
+  function noteUnexpected(s: Slot, type: unknown, why: string): void {
+    unexpected++;
+    log.error("unexpected message from a worker", { worker: s.index, type, why });
+  }
+
+  const start = (s: Slot): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const workerEnv: Record<string, string> = {};
+      for (const [k, v] of Object.entries(env)) if (v !== undefined) workerEnv[k] = v;
+      workerEnv.PORT = String(port);
+      if (!embedded) workerEnv.NODE_ID = `${cfg.NODE_ID}-w${s.index}`;
+      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters };
+      const w = new Worker(ENTRY, { workerData: data });
+      const holder = nextHolder++;
+      s.worker = w;
+      s.holder = holder;
       s.ready = false;
-      if (draining) return;
-      reject(new Error(`worker ${s.index} exited with ${code} while starting`));
-      const backoff = Math.min(5000, 100 * 2 ** Math.min(s.restarts, 6));
-      s.restarts++;
-      log.error("worker died; restarting", { worker: s.index, code, inMs: backoff, restarts: s.restarts });
-      setTimeout(() => { if (!draining) start(s).catch((err: unknown) => log.error("worker restart failed", { worker: s.index, err })); }, backoff);
+      w.on("message", (m: ToSupervisor) => {
+        if (s.holder !== holder) return; // a message of a thread already gone (its slots are dropped)
+        onMessage(s, m);
+        if (m.type === "ready") resolve();
+      });
+      w.on("error", (err) => log.error("worker error", { worker: s.index, err }));
+      w.on("exit", (code) => {
+        // Every add this thread made has landed and it makes no more: its slots may be freed.
+        table?.dropHolder(holder);
+        s.holder = 0;
+        s.worker = null;
+        s.ready = false;
+        if (draining) return;
+        reject(new Error(`worker ${s.index} exited with ${code} while starting`));
+        const backoff = Math.min(5000, 100 * 2 ** Math.min(s.restarts, 6));
+        s.restarts++;
+        log.error("worker died; restarting", { worker: s.index, code, inMs: backoff, restarts: s.restarts });
+        setTimeout(() => {
+          if (!draining) start(s).catch((err: unknown) => log.error("worker restart failed", { worker: s.index, err }));
+        }, backoff);
+      });
     });
-  });
 
   // Worker 0 first (it creates the demo show and migrates the record), then the others together.
   await start(slots[0]!);
@@ -126,23 +230,22 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
   log.info("listening", { port, url: `http://${host}:${port}`, workers: cfg.WORKERS, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
 
-  const stop = (signal: string): void => {
-    if (draining) return;
-    draining = true;
-    clearInterval(healthTimer);
-    log.info("draining", { signal, workers: slots.length });
-    const hard = setTimeout(() => { log.error("drain timed out; exiting", { timeoutMs: cfg.DRAIN_TIMEOUT_MS }); process.exit(1); }, cfg.DRAIN_TIMEOUT_MS);
-    hard.unref();
-    const exits = slots.map((s) => (s.worker ? new Promise<number>((r) => s.worker!.once("exit", r)) : Promise.resolve(0)));
-    broadcast({ type: "drain" });
-    void Promise.all(exits).then((codes) => {
-      const ok = codes.every((c) => c === 0);
-      log.info("stopped", { workerExitCodes: codes });
-      process.exit(ok ? 0 : 1);
-    });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  // Drain order: stop health relays, tell every worker to drain (each runs node.ts's order), wait
+  // for every thread to exit; exit 0 only if each exited cleanly.
+  runLifecycle({
+    drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
+    log,
+    drain: async () => {
+      draining = true;
+      clearInterval(healthTimer);
+      log.info("draining workers", { workers: slots.length });
+      const exits = slots.map((s) => (s.worker ? new Promise<number>((r) => s.worker!.once("exit", r)) : Promise.resolve(0)));
+      broadcast({ type: "drain" });
+      const codes = await Promise.all(exits);
+      log.info("workers stopped", { workerExitCodes: codes });
+      return codes.every((c) => c === 0) ? EXIT_OK : EXIT_FAILED;
+    },
+  });
   // Chaos hook for operators and tests: make worker 0 fail as an uncaught error would.
   process.on("SIGUSR2", () => {
     log.warn("SIGUSR2: crashing worker 0 on purpose");

@@ -9,11 +9,13 @@
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { parseConfig } from "../config.ts";
-import { startNode, type Backends, type NodeHandle, type Readiness } from "../node.ts";
+import { startNode, type NodeHandle, type Readiness } from "../node/node.ts";
 import { createLogger } from "../ops/logger.ts";
-import { AtomicStore } from "../store/atomic-store.ts";
+import type { Family } from "../ops/metrics.ts";
+import type { SlotClient } from "../store/atomic-store.ts";
+import { chooseBackends, type Backends } from "../store/choose-backends.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
-import { ThreadRpc } from "./thread-rpc.ts";
+import { RpcError, ThreadRpc } from "./thread-rpc.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
 
 if (!parentPort) throw new Error("worker.ts must run in a worker thread");
@@ -25,8 +27,16 @@ const post = (m: ToSupervisor): void => port.postMessage(m);
 type Reply = Extract<ToWorker, { id: number }>;
 const rpc = new ThreadRpc<Reply>(port);
 
+/** A reply of the wrong type, or to no pending request (late after a timeout): logged and counted. */
+let unexpectedReplies = 0;
+function unexpected(what: string, got: { type: string }): RpcError {
+  unexpectedReplies++;
+  log.error("unexpected reply from the supervisor", { to: what, got: got.type });
+  return new RpcError("unexpected_reply", `supervisor answered ${what} with ${got.type}`);
+}
+
 let node: NodeHandle | null = null;
-let healthTimer: NodeJS.Timeout | undefined;
+let healthTimer: NodeJS.Timeout | undefined = undefined; // set once the node is up
 let nodeHealth: Readiness = { ready: true, checks: {} };
 let threadShows: ThreadShowSource | null = null;
 
@@ -62,14 +72,13 @@ port.on("message", (m: ToWorker) => {
       });
       return;
     default:
-      rpc.settle(m);
+      if (!rpc.settle(m)) unexpected("no pending request", m);
   }
 });
 
 async function drain(): Promise<void> {
   try {
     await node?.drain();
-    post({ type: "drained" });
     // Let the thread end on its own once uWS has released its last socket: exiting with process.exit
     // while uWS tears down its loop crashed the process here (SIGSEGV).
     clearInterval(healthTimer);
@@ -81,39 +90,55 @@ async function drain(): Promise<void> {
 }
 
 async function backends(): Promise<Backends> {
-  if (cfg.MEMCACHED_SERVERS || cfg.MYSQL_URL) {
-    const { createSharedBackends } = await import("../store/choose-backends.ts");
-    return createSharedBackends(cfg, log);
-  }
-  if (!data.counters) throw new Error("embedded worker started without a counter table");
+  if (!data.counters) return chooseBackends(cfg, log, null); // shared mode: a node of its own
   threadShows = new ThreadShowSource({
     save: async (rec) => {
       const r = await rpc.call((id) => ({ type: "show-save", id, rec }));
-      if (r.type === "show-saved" && r.error) throw new Error(r.error);
+      if (r.type !== "show-saved") throw unexpected("show-save", r);
+      if (r.error) throw new RpcError("rejected", r.error);
     },
     loadAll: async () => {
       const r = await rpc.call((id) => ({ type: "show-load-all", id }));
-      return r.type === "show-all" ? r.recs : [];
+      if (r.type !== "show-all") throw unexpected("show-load-all", r);
+      return r.recs;
     },
   });
-  const store = new AtomicStore(data.counters, async (key) => {
-    const r = await rpc.call((id) => ({ type: "slot-request", id, key }));
-    if (r.type !== "slot" || r.error) throw new Error(r.type === "slot" ? r.error : "bad slot reply");
-    return r.slot;
-  });
-  return { store, showSource: threadShows, showPollMs: cfg.TICK_MS };
+  const slots: SlotClient = {
+    slotFor: async (key) => {
+      const r = await rpc.call((id) => ({ type: "slot-request", id, key }));
+      if (r.type !== "slot") throw unexpected("slot-request", r);
+      if (r.error) throw new RpcError("rejected", r.error);
+      return r.slot;
+    },
+    release: (keys) => post({ type: "slot-release", keys: [...keys] }),
+  };
+  return chooseBackends(cfg, log, { counters: data.counters, slots, shows: threadShows });
 }
 
-node = await startNode(cfg, data.adminToken, log, await backends(), {
-  renderMetrics: async () => {
-    const r = await rpc.call((id) => ({ type: "metrics-request", id }));
-    return r.type === "metrics-text" ? r.text : "";
-  },
-  combineReadiness: (local) => ({
-    ready: local.ready && nodeHealth.ready,
-    checks: { ...nodeHealth.checks, ...local.checks, node: nodeHealth.ready ? local.checks.node ?? "ok" : "a worker is not ready" },
-  }),
+const chosen = await backends();
+const rpcFamily = (): Family => ({
+  name: "buzzcast_worker_rpc_unexpected_total",
+  help: "Supervisor messages of a type the worker did not expect (logged).",
+  kind: "counter",
+  samples: [{ value: unexpectedReplies }],
 });
+node = await startNode(
+  cfg,
+  data.adminToken,
+  log,
+  { ...chosen, metrics: () => [...(chosen.metrics?.() ?? []), rpcFamily()] },
+  {
+    renderMetrics: async () => {
+      const r = await rpc.call((id) => ({ type: "metrics-request", id }));
+      if (r.type !== "metrics-text") throw unexpected("metrics-request", r);
+      return r.text;
+    },
+    combineReadiness: (local) => ({
+      ready: local.ready && nodeHealth.ready,
+      checks: { ...nodeHealth.checks, ...local.checks, node: nodeHealth.ready ? (local.checks.node ?? "ok") : "a worker is not ready" },
+    }),
+  },
+);
 healthTimer = setInterval(() => {
   if (node) post({ type: "health", ...node.readiness() });
 }, 500);

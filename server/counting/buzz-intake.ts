@@ -1,14 +1,18 @@
 /**
  * Decides one buzz: counted, or why not. Checks run cheapest-first and in a fixed order:
  * out_of_order, rate_limited, unknown_act, voting_closed, duplicate. A counted buzz is in the
- * show's tally before this returns; the outcome is recorded in the buzzer's cumulative counters
- * that the next ack carries.
+ * show's tally (one increment of its slot) before this returns; the outcome is recorded in the
+ * buzzer's cumulative counters that the next ack carries.
+ *
+ * `last` is the outcome of the buzz numbered `lastSeq` (the highest seq processed): a replayed or
+ * reordered seq (out_of_order) is counted in `rejected` but does not change `last`.
  */
 import type { RejectReason } from "../../shared/codes.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import type { Show } from "../shows/show.ts";
 import type { BuzzPolicy } from "./buzz-policy.ts";
 import type { BucketState, RateLimiter } from "./rate-limiter.ts";
+import type { ShowCounts } from "./show-counts.ts";
+import type { TallySlot } from "./tally.ts";
 
 export interface Buzzer {
   viewerKey: string;
@@ -28,35 +32,44 @@ export class BuzzIntake {
     private readonly metrics: Metrics,
   ) {}
 
-  buzz(b: Buzzer, show: Show, act: string, seq: number, nowMs: number): IntakeResult {
+  /** `slot`: the act's slot in `counts.table`, or null when the show has no such act. */
+  buzz(b: Buzzer, counts: ShowCounts, slot: TallySlot | null, seq: number, nowMs: number): IntakeResult {
     this.metrics.buzzesReceived++;
-    let reason: RejectReason;
     if (seq <= b.lastSeq) {
-      reason = "out_of_order";
-    } else {
-      b.lastSeq = seq;
-      const rate = this.limiter.take(b.bucket, nowMs);
-      if (rate === "flood") return this.reject(b, "rate_limited") && "flood";
-      if (rate === "limited") reason = "rate_limited";
-      else if (!show.actIds.has(act)) reason = "unknown_act";
-      else if (!show.votingOpen(act)) reason = "voting_closed";
-      else if (!this.policy.admit(show.epochKey, act, b.viewerKey)) reason = "duplicate";
-      else {
-        show.tally.count(show.tally.slot(act));
-        b.counted++;
-        b.last = "counted";
-        this.metrics.buzzesCounted++;
-        return "counted";
-      }
+      this.count(b, "out_of_order");
+      return "out_of_order";
+    }
+    b.lastSeq = seq;
+    let reason: RejectReason;
+    const rate = this.limiter.take(b.bucket, nowMs);
+    if (rate === "flood") {
+      this.reject(b, "rate_limited");
+      return "flood";
+    }
+    const show = counts.show;
+    if (rate === "limited") reason = "rate_limited";
+    else if (slot === null) reason = "unknown_act";
+    else if (!show.votingOpen(slot.act)) reason = "voting_closed";
+    else if (!this.policy.admit(show.epochKey, slot.act, b.viewerKey)) reason = "duplicate";
+    else {
+      slot.pending++;
+      b.counted++;
+      b.last = "counted";
+      this.metrics.buzzesCounted++;
+      return "counted";
     }
     this.reject(b, reason);
     return reason;
   }
 
-  private reject(b: Buzzer, reason: RejectReason): true {
-    b.rejected[reason] = (b.rejected[reason] ?? 0) + 1;
+  /** A rejection of the buzz numbered `lastSeq`: counted, and its outcome. */
+  private reject(b: Buzzer, reason: RejectReason): void {
+    this.count(b, reason);
     b.last = reason;
+  }
+
+  private count(b: Buzzer, reason: RejectReason): void {
+    b.rejected[reason] = (b.rejected[reason] ?? 0) + 1;
     this.metrics.rejected[reason]++;
-    return true;
   }
 }

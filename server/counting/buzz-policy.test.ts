@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { OncePolicy, UnlimitedPolicy, createPolicy } from "./buzz-policy.ts";
+import { OncePolicy, UnlimitedPolicy, createPolicy, type BuzzPolicy } from "./buzz-policy.ts";
 
 test("once: a viewer counts once per act per show epoch", () => {
   const p = new OncePolicy();
@@ -9,13 +9,16 @@ test("once: a viewer counts once per act per show epoch", () => {
   assert.equal(p.admit("demo/e1", "b", "v1"), true);
   assert.equal(p.admit("demo/e1", "a", "v2"), true);
   assert.equal(p.admit("demo/e2", "a", "v1"), true, "a new epoch starts afresh");
+  assert.equal(p.remembered, 4);
   p.forget("demo/e1");
+  assert.equal(p.remembered, 1, "forgetting an epoch releases its viewers");
   assert.equal(p.admit("demo/e1", "a", "v1"), true);
 });
 
 test("unlimited admits everything; createPolicy picks by name", () => {
-  const p = new UnlimitedPolicy();
+  const p: BuzzPolicy = new UnlimitedPolicy();
   for (let i = 0; i < 5; i++) assert.equal(p.admit("s/e", "a", "v"), true);
+  assert.equal(p.remembered, 0);
   assert.equal(createPolicy("once").name, "once");
   assert.equal(createPolicy("unlimited").name, "unlimited");
 });

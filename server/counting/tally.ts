@@ -1,24 +1,25 @@
 /**
  * Per-act buzz counters of one show epoch, held in memory between ticks.
  *
- * Guarantees: `count` is a single property increment (the per-buzz cost); `drain` hands every
- * non-zero delta to the caller exactly once and zeroes it, so a buzz is in exactly one drained
- * batch. Deltas not yet drained are lost only if the process dies (bounded by one tick).
+ * Guarantees: counting a buzz is a single property increment on its slot (`slot.pending++`, the
+ * per-buzz cost); `drain` hands every non-zero delta to the caller exactly once and zeroes it, so a
+ * buzz is in exactly one drained batch. Deltas not yet drained are lost only if the process dies
+ * (bounded by one tick). Slots are stable for the tally's life: the act table holds them directly.
  */
+import type { Delta } from "../store/store.ts";
+
 export interface TallySlot {
   readonly act: string;
   pending: number;
 }
 
-export interface Delta {
-  act: string;
-  delta: number;
-}
-
 export class Tally {
   private readonly slots = new Map<string, TallySlot>();
 
-  constructor(readonly show: string, readonly epoch: string) {}
+  constructor(
+    readonly show: string,
+    readonly epoch: string,
+  ) {}
 
   /** The slot for an act, created on first use. */
   slot(act: string): TallySlot {
@@ -28,16 +29,6 @@ export class Tally {
       this.slots.set(act, s);
     }
     return s;
-  }
-
-  count(slot: TallySlot, n = 1): void {
-    slot.pending += n;
-  }
-
-  /** True when some act has an undrained delta. */
-  dirty(): boolean {
-    for (const s of this.slots.values()) if (s.pending !== 0) return true;
-    return false;
   }
 
   /** Take every non-zero delta, in act order, and reset them to zero. */

@@ -1,47 +1,45 @@
 /**
  * One tick: acknowledge the buzzes received since the last tick, drain every tally into the store,
- * and publish one totals frame per show whose totals changed (or every second as a heartbeat).
+ * and hand each show's fresh totals to the broadcast hub (which publishes a totals frame when they
+ * changed, and as a heartbeat).
  *
  * Guarantees:
  *  - One store flush in flight at a time; a tick that finds one in flight leaves the deltas in the
  *    tallies for the next tick (nothing is dropped, totals just lag a tick).
- *  - Published totals never decrease within an epoch: each act's value is max(published, store).
- *  - A totals frame is serialized once and published to the show's topic; `seq` grows by one per
- *    frame per show.
+ *  - Every drained delta is handed to the store exactly once; the Store contract (store.ts) says
+ *    what it keeps across backend failures. A rejected flush is counted and logged; totals are
+ *    then not updated this tick.
+ *  - Fresh totals are matched to the show's epoch current when the flush completes
+ *    (`show.epochKey`): totals of an epoch replaced meanwhile are never published.
  */
 import { performance } from "node:perf_hooks";
-import type { TotalsFrame } from "../../shared/protocol.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show } from "../shows/show.ts";
-import type { ShowRegistry } from "../shows/show-registry.ts";
-import { showEpochKey, type FlushResult, type ShowFlush, type Store } from "../store/store.ts";
+import type { FlushResult, ShowFlush, Store } from "../store/store.ts";
+import type { Counting } from "./show-counts.ts";
 
-export interface Broadcaster {
-  /** Send one serialized frame to every subscriber of `topic`. */
-  publish(topic: string, frame: string): void;
+/** Where a tick's output goes (transport's ack queue, the broadcast hub). */
+export interface TickOutput {
   /** Send the pending cumulative acks (at most one per connection per tick). */
   flushAcks(): void;
-}
-
-export interface TickLoopOptions {
-  heartbeatMs: number;
+  /** The store's totals for the show's current epoch (undefined: none this tick). */
+  totals(show: Show, fresh: ReadonlyMap<string, number> | undefined, nowMs: number): void;
 }
 
 export class TickLoop {
   private inFlight: Promise<void> | null = null;
 
   constructor(
-    private readonly shows: ShowRegistry,
+    private readonly counting: Counting,
     private readonly store: Store,
-    private readonly out: Broadcaster,
+    private readonly out: TickOutput,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    private readonly opts: TickLoopOptions,
   ) {}
 
   /** Run one tick (called by the Ticker). */
-  tick(_now: number, lagMs: number, fromMessagePath: boolean): void {
+  tick(lagMs: number, fromMessagePath: boolean): void {
     const t0 = performance.now();
     this.out.flushAcks();
     if (this.inFlight) this.metrics.storeSkippedTicks++;
@@ -60,11 +58,12 @@ export class TickLoop {
   /** Drain every tally into the store; null when it completed synchronously. */
   private flush(): Promise<void> | null {
     const batch: ShowFlush[] = [];
-    for (const t of this.shows.takeRetired()) batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), acts: [] });
+    for (const t of this.counting.takeRetired()) batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), acts: [] });
     const shows: Show[] = [];
-    for (const s of this.shows.all()) {
+    for (const c of this.counting.all()) {
+      const s = c.show;
       shows.push(s);
-      batch.push({ show: s.id, epoch: s.epoch, deltas: s.tally.drain(), acts: s.info.acts.map((a) => a.id) });
+      batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), acts: s.info.acts.map((a) => a.id) });
     }
     const t0 = performance.now();
     this.metrics.storeFlushes++;
@@ -78,7 +77,6 @@ export class TickLoop {
       .flush(batch)
       .then((result) => this.publish(shows, result))
       .catch((err: unknown) => {
-        // The store retains the deltas it was handed; totals are simply not updated this tick.
         this.metrics.storeFlushErrors++;
         this.log.error("store flush failed", { err });
       })
@@ -90,24 +88,6 @@ export class TickLoop {
 
   private publish(shows: readonly Show[], result: FlushResult): void {
     const now = Date.now();
-    for (const s of shows) {
-      const fresh = result.get(showEpochKey(s.id, s.epoch));
-      let changed = false;
-      if (fresh) {
-        for (const [act, v] of fresh) {
-          if (v > (s.totals[act] ?? 0)) {
-            s.totals[act] = v;
-            changed = true;
-          }
-        }
-      }
-      if (!changed && now - s.lastPublishAt < this.opts.heartbeatMs) continue;
-      s.seq++;
-      s.lastPublishAt = now;
-      s.welcomeCache = null;
-      const frame: TotalsFrame = { type: "totals", show: s.id, epoch: s.epoch, seq: s.seq, ts: now, totals: s.totals };
-      this.out.publish(s.topic, JSON.stringify(frame));
-      this.metrics.framesPublished++;
-    }
+    for (const s of shows) this.out.totals(s, result.get(s.epochKey), now);
   }
 }

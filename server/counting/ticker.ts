@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 
 const CHECK_EVERY = 32;
 
-export type TickFn = (nowMs: number, lagMs: number, fromMessagePath: boolean) => void;
+export type TickFn = (lagMs: number, fromMessagePath: boolean) => void;
 
 export class Ticker {
   private nextDue = 0;
@@ -46,11 +46,14 @@ export class Ticker {
   private schedule(): void {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.fire(false);
-      this.schedule();
-    }, Math.max(0, this.nextDue - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.fire(false);
+        this.schedule();
+      },
+      Math.max(0, this.nextDue - performance.now()),
+    );
   }
 
   private fire(fromMessagePath: boolean): void {
@@ -59,6 +62,6 @@ export class Ticker {
     const lag = now - this.nextDue;
     this.nextDue += this.tickMs;
     if (this.nextDue <= now) this.nextDue = now + this.tickMs;
-    this.run(now, lag, fromMessagePath);
+    this.run(lag, fromMessagePath);
   }
 }

@@ -9,8 +9,17 @@
 import { REJECT_REASONS, type RejectReason } from "../../shared/codes.ts";
 
 type Kind = "counter" | "gauge";
-export interface Sample { labels?: Record<string, string>; value: number }
-export interface Family { name: string; help: string; kind: Kind; merge?: "sum" | "max"; samples: Sample[] }
+export interface Sample {
+  labels?: Record<string, string>;
+  value: number;
+}
+export interface Family {
+  name: string;
+  help: string;
+  kind: Kind;
+  merge?: "sum" | "max";
+  samples: Sample[];
+}
 export type MetricsSnapshot = Family[];
 
 export class Metrics {
@@ -38,6 +47,8 @@ export class Metrics {
   storeSkippedTicks = 0;
   httpRequests = 0;
   httpErrors = 0;
+  /** GET /api/shows/:show answered without `durable` because the record failed or was slow. */
+  durableTotalsUnavailable = 0;
   /** Extra families contributed by components (cache, record, store); read at scrape time. */
   private readonly collectors: Array<() => Family[]> = [];
 
@@ -59,7 +70,13 @@ export class Metrics {
 
   snapshot(): MetricsSnapshot {
     const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
-    const g = (name: string, help: string, value: number, merge: "sum" | "max" = "sum"): Family => ({ name, help, kind: "gauge", merge, samples: [{ value }] });
+    const g = (name: string, help: string, value: number, merge: "sum" | "max" = "sum"): Family => ({
+      name,
+      help,
+      kind: "gauge",
+      merge,
+      samples: [{ value }],
+    });
     return [
       g("buzzcast_connections", "Open WebSocket connections.", this.connections),
       c("buzzcast_connections_total", "WebSocket connections accepted.", this.connectionsTotal),
@@ -67,20 +84,36 @@ export class Metrics {
       c("buzzcast_buzzes_received_total", "Buzz frames received.", this.buzzesReceived),
       c("buzzcast_buzzes_counted_total", "Buzzes counted.", this.buzzesCounted),
       {
-        name: "buzzcast_buzzes_rejected_total", help: "Buzzes not counted, by reason.", kind: "counter",
+        name: "buzzcast_buzzes_rejected_total",
+        help: "Buzzes not counted, by reason.",
+        kind: "counter",
         samples: REJECT_REASONS.map((reason) => ({ labels: { reason }, value: this.rejected[reason] })),
       },
       {
-        name: "buzzcast_closes_total", help: "Connections closed by the server, by close name (bad input, drain, slow consumer...).", kind: "counter",
+        name: "buzzcast_closes_total",
+        help: "Connections closed by the server, by close name (bad input, drain, slow consumer...).",
+        kind: "counter",
         samples: Object.entries(this.closes).map(([code, value]) => ({ labels: { code }, value })),
       },
       c("buzzcast_frames_published_total", "Frames published to show topics (each reaches every subscriber).", this.framesPublished),
-      c("buzzcast_send_dropped_total", "Direct frames (welcome, ack, error) dropped for a client over the backpressure limit.", this.sendDropped),
+      c(
+        "buzzcast_send_dropped_total",
+        "Direct frames (welcome, ack, error) dropped for a client over the backpressure limit.",
+        this.sendDropped,
+      ),
       c("buzzcast_send_backpressured_total", "Direct frames buffered behind backpressure.", this.sendBackpressured),
-      g("buzzcast_backpressured_connections", "Connections over the backpressure limit at the last sweep (publishes to them are dropped).", this.backpressuredConnections),
+      g(
+        "buzzcast_backpressured_connections",
+        "Connections over the backpressure limit at the last sweep (publishes to them are dropped).",
+        this.backpressuredConnections,
+      ),
       c("buzzcast_slow_consumers_closed_total", "Connections closed for staying over the backpressure limit.", this.slowConsumersClosed),
       c("buzzcast_ticks_total", "Ticks run.", this.ticks),
-      c("buzzcast_ticks_from_message_path_total", "Ticks run by the due-check on the message path (timer starved by load).", this.ticksFromMessagePath),
+      c(
+        "buzzcast_ticks_from_message_path_total",
+        "Ticks run by the due-check on the message path (timer starved by load).",
+        this.ticksFromMessagePath,
+      ),
       c("buzzcast_tick_duration_seconds_sum", "Total time spent in ticks.", this.tickSecondsSum),
       g("buzzcast_tick_duration_seconds_max", "Longest tick since start.", this.tickSecondsMax, "max"),
       g("buzzcast_tick_lag_seconds_max", "Largest delay of a tick past its due time since start.", this.tickLagSecondsMax, "max"),
@@ -90,6 +123,11 @@ export class Metrics {
       c("buzzcast_store_skipped_ticks_total", "Ticks that found the previous flush still in flight.", this.storeSkippedTicks),
       c("buzzcast_http_requests_total", "HTTP requests.", this.httpRequests),
       c("buzzcast_http_errors_total", "HTTP requests answered with 4xx/5xx.", this.httpErrors),
+      c(
+        "buzzcast_durable_totals_unavailable_total",
+        "Show state answered without durable totals: the record failed or took over 1 s.",
+        this.durableTotalsUnavailable,
+      ),
       ...this.collectors.flatMap((fn) => fn()),
     ];
   }
@@ -101,7 +139,10 @@ export function mergeSnapshots(snaps: readonly MetricsSnapshot[]): MetricsSnapsh
   for (const snap of snaps) {
     for (const fam of snap) {
       const have = out.get(fam.name);
-      if (!have) { out.set(fam.name, { ...fam, samples: fam.samples.map((s) => ({ ...s })) }); continue; }
+      if (!have) {
+        out.set(fam.name, { ...fam, samples: fam.samples.map((s) => ({ ...s })) });
+        continue;
+      }
       for (const s of fam.samples) {
         const key = labelKey(s.labels);
         const t = have.samples.find((x) => labelKey(x.labels) === key);
@@ -114,7 +155,12 @@ export function mergeSnapshots(snaps: readonly MetricsSnapshot[]): MetricsSnapsh
 }
 
 function labelKey(labels: Record<string, string> | undefined): string {
-  return labels ? Object.entries(labels).sort().map(([k, v]) => `${k}=${v}`).join(",") : "";
+  return labels
+    ? Object.entries(labels)
+        .sort()
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")
+    : "";
 }
 
 export function renderPrometheus(snap: MetricsSnapshot): string {
@@ -122,7 +168,11 @@ export function renderPrometheus(snap: MetricsSnapshot): string {
   for (const f of snap) {
     lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.kind}`);
     for (const s of f.samples) {
-      const labels = s.labels ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`).join(",")}}` : "";
+      const labels = s.labels
+        ? `{${Object.entries(s.labels)
+            .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`)
+            .join(",")}}`
+        : "";
       lines.push(`${f.name}${labels} ${Number.isFinite(s.value) ? s.value : 0}`);
     }
   }

@@ -5,13 +5,7 @@
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
 import { checkShowRecord, normalizeBatch, stageChanged } from "./normalize.ts";
-import {
-  RecordError,
-  type CountBatch,
-  type Record,
-  type ShowRecord,
-  type StageChange,
-} from "./record.ts";
+import { RecordError, type CountBatch, type Record, type ShowRecord, type StageChange } from "./record.ts";
 
 /** show -> epoch -> act -> node -> count */
 type CountTree = Map<string, Map<string, Map<string, Map<string, number>>>>;
@@ -54,7 +48,9 @@ export class MemoryRecord implements Record {
     const rows = normalizeBatch(batch);
     if (batch.batchSeq <= (this.lastSeq.get(batch.node) ?? 0)) return;
     for (const r of rows) {
-      const byNode = child(child(child(this.counts, r.show, () => new Map()), r.epoch, () => new Map()), r.act, () => new Map());
+      const byEpoch = child(this.counts, r.show, () => new Map<string, Map<string, Map<string, number>>>());
+      const byAct = child(byEpoch, r.epoch, () => new Map<string, Map<string, number>>());
+      const byNode = child(byAct, r.act, () => new Map<string, number>());
       byNode.set(batch.node, (byNode.get(batch.node) ?? 0) + r.delta);
     }
     this.lastSeq.set(batch.node, batch.batchSeq);
@@ -72,15 +68,6 @@ export class MemoryRecord implements Record {
       let sum = 0;
       for (const n of byNode.values()) sum += n;
       out.set(act, sum);
-    }
-    return out;
-  }
-
-  async countsByNode(show: string, epoch: string): Promise<Map<string, Map<string, number>>> {
-    this.open();
-    const out = new Map<string, Map<string, number>>();
-    for (const [act, byNode] of this.counts.get(show)?.get(epoch) ?? []) {
-      for (const [node, n] of byNode) child(out, node, () => new Map<string, number>()).set(act, n);
     }
     return out;
   }

@@ -88,8 +88,7 @@ export async function migrate(target: MysqlTarget, opts: MigrateOptions): Promis
   try {
     conn = await connect(target, opts);
     const c = conn;
-    const q = async <T>(sql: string, values?: unknown[], ms = timeout): Promise<T> =>
-      (await c.query({ sql, values, timeout: ms }))[0] as T;
+    const q = async <T>(sql: string, values?: unknown[], ms = timeout): Promise<T> => (await c.query({ sql, values, timeout: ms }))[0] as T;
 
     const lockName = `buzzcast.migrate.${target.database}`;
     const [got] = await q<RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS ok", [lockName, lockWaitSec], lockWaitSec * 1000 + timeout);

@@ -24,18 +24,23 @@ interface DriverError {
 
 const LOCK_ERRNOS = new Set([1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */]);
 const SCHEMA_ERRNOS = new Set([
-  1049 /* ER_BAD_DB_ERROR */, 1146 /* ER_NO_SUCH_TABLE */, 1054 /* ER_BAD_FIELD_ERROR */,
-  1364 /* ER_NO_DEFAULT_FOR_FIELD */, 1406 /* ER_DATA_TOO_LONG */,
+  1049 /* ER_BAD_DB_ERROR */, 1146 /* ER_NO_SUCH_TABLE */, 1054 /* ER_BAD_FIELD_ERROR */, 1364 /* ER_NO_DEFAULT_FOR_FIELD */,
+  1406 /* ER_DATA_TOO_LONG */,
 ]);
 const UNREACHABLE_ERRNOS = new Set([
-  1040 /* too many connections */, 1044 /* db access denied */, 1045 /* access denied */,
-  1129 /* host blocked */, 1130 /* host not allowed */, 1927 /* connection killed */,
-  2002, 2003, 2006, 2013 /* client: cannot connect / gone away / lost */,
+  1040 /* too many connections */, 1044 /* db access denied */, 1045 /* access denied */, 1129 /* host blocked */,
+  1130 /* host not allowed */, 1927 /* connection killed */, 2002, 2003, 2006, 2013 /* client: cannot connect / gone away / lost */,
 ]);
 const LOST_CODES = new Set(["ECONNRESET", "EPIPE", "PROTOCOL_CONNECTION_LOST", "ER_CONNECTION_KILLED"]);
 const DOWN_CODES = new Set([
-  "ETIMEDOUT", "PROTOCOL_SEQUENCE_TIMEOUT", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH",
-  "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED",
+  "ETIMEDOUT",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
 ]);
 
 export function classify(err: unknown): Classified {

@@ -9,7 +9,7 @@ import { MysqlRecord, type MysqlRecordOptions } from "./mysql-record.ts";
 export interface MariaDbFixture {
   /** The running MariaDB (valid inside tests). */
   readonly db: MariaDb;
-  open(url: string, options?: MysqlRecordOptions): MysqlRecord;
+  open: (url: string, options?: MysqlRecordOptions) => MysqlRecord;
 }
 
 export function mariaDbFixture(): MariaDbFixture {

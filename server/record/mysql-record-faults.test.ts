@@ -127,7 +127,6 @@ describe("MysqlRecord faults on MariaDB", () => {
     assert.deepEqual(Object.fromEntries(await r.countTotals("s", "e")), { a: 3 });
   });
 
-
   test("a COMMIT whose reply was lost: the same batch sent again is not counted twice", async () => {
     const direct = fx.db.freshUrl();
     const viaProxy = new URL(direct);
@@ -141,7 +140,11 @@ describe("MysqlRecord faults on MariaDB", () => {
       proxy.arm();
       await assert.rejects(r.persistCounts(batch), isCode("unreachable"));
       const committed = await fx.db.query<{ count: number }[]>(`SELECT count FROM \`${dbName(direct)}\`.counts`);
-      assert.deepEqual(committed.map((c) => Number(c.count)), [9], "the COMMIT was applied although its reply was lost");
+      assert.deepEqual(
+        committed.map((c) => Number(c.count)),
+        [9],
+        "the COMMIT was applied although its reply was lost",
+      );
       await r.persistCounts(batch);
       assert.deepEqual(Object.fromEntries(await r.countTotals("s", "e")), { a: 9 });
       assert.equal(await r.lastBatchSeq("n1"), 1);
@@ -181,7 +184,7 @@ describe("MysqlRecord faults on MariaDB", () => {
       assert.equal(settled.status, "fulfilled");
       for (const s of (settled as PromiseFulfilledResult<PromiseSettledResult<unknown>[]>).value) {
         assert.equal(s.status, "rejected");
-        assert.ok(isCode("unreachable")((s as PromiseRejectedResult).reason), String((s as PromiseRejectedResult).reason));
+        assert.ok(isCode("unreachable")(s.reason), String(s.reason));
       }
       t.diagnostic(`all calls rejected after ${Date.now() - started} ms (connect 1000, query 1500, pool 2)`);
     } finally {
@@ -204,4 +207,3 @@ describe("MysqlRecord faults on MariaDB", () => {
     t.diagnostic(`connection retries: ${r.counters.connectionRetries}`);
   });
 });
-

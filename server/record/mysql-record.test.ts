@@ -26,7 +26,10 @@ describe("MysqlRecord on MariaDB", () => {
     const [a, b] = [open(url), open(url)];
     await Promise.all([a.migrate(), b.migrate()]);
     const applied = await fx.db.query<{ version: number }[]>(`SELECT version FROM \`${dbName(url)}\`.schema_migrations`);
-    assert.deepEqual(applied.map((r) => r.version), [1]);
+    assert.deepEqual(
+      applied.map((r) => r.version),
+      [1],
+    );
     await a.persistCounts({ node: "n1", batchSeq: 1, rows: [{ show: "s", epoch: "e", act: "a", delta: 1 }] });
     assert.equal((await b.countTotals("s", "e")).get("a"), 1);
   });
@@ -74,22 +77,33 @@ describe("MysqlRecord on MariaDB", () => {
       });
     });
     // Each node sends its batches in order (the contract); the nodes run concurrently.
-    await Promise.all(nodes.map(async ({ rec }, n) => {
-      for (const b of batches[n] ?? []) await rec.persistCounts(b);
-    }));
+    await Promise.all(
+      nodes.map(async ({ rec }, n) => {
+        for (const b of batches[n] ?? []) await rec.persistCounts(b);
+      }),
+    );
     const reader = nodes[0]?.rec as MysqlRecord;
     for (const epoch of ["e1", "e2"]) {
       for (const [act, total] of await reader.countTotals("s", epoch)) {
         assert.equal(total, expected.get(`${epoch}/${act}`), `${epoch}/${act}`);
       }
-      const byNode = await reader.countsByNode("s", epoch);
-      for (const [node, acts] of byNode) {
-        for (const [act, n] of acts) assert.equal(n, perNode.get(node)?.get(`${epoch}/${act}`));
-      }
+      // One row per (act, node), each holding exactly that node's deltas (read from the table itself).
+      const rows = await fx.db.query<Array<{ node: string; act: string; count: number }>>(
+        `SELECT node, act, count FROM \`${dbName(url)}\`.counts WHERE show_id = 's' AND epoch = ?`,
+        [epoch],
+      );
+      assert.ok(rows.length > 0);
+      for (const r of rows)
+        assert.equal(Number(r.count), perNode.get(String(r.node))?.get(`${epoch}/${r.act}`), `${r.node} ${epoch}/${r.act}`);
+      const expectedRows = [...perNode.values()].reduce((n, m) => n + [...m.keys()].filter((k) => k.startsWith(`${epoch}/`)).length, 0);
+      assert.equal(rows.length, expectedRows, "no row is shared between nodes");
     }
     const sum = [...expected.values()].reduce((a, b) => a + b, 0);
     const got = [...(await reader.countTotals("s", "e1")).values(), ...(await reader.countTotals("s", "e2")).values()];
-    assert.equal(got.reduce((a, b) => a + b, 0), sum);
+    assert.equal(
+      got.reduce((a, b) => a + b, 0),
+      sum,
+    );
     for (const { id, rec } of nodes) assert.equal(await rec.lastBatchSeq(id), 20);
     t.diagnostic(`lock retries: ${nodes.map((n) => n.rec.counters.lockRetries).join(",")}`);
   });

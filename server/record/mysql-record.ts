@@ -13,6 +13,7 @@
  * - No call hangs and retries are bounded (see MysqlRunner).
  */
 import type { RowDataPacket } from "mysql2/promise";
+import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
@@ -57,9 +58,25 @@ export class MysqlRecord implements Record {
     });
   }
 
-  /** Retries so far (for metrics). */
+  /** Retries so far (what `metrics()` exports). */
   get counters(): Readonly<RetryCounters> {
     return this.runner.counters;
+  }
+
+  /** Metric families for the retry counters; the composition root adds them to /metrics. */
+  metrics(): Family[] {
+    const c = this.runner.counters;
+    return [
+      {
+        name: "buzzcast_record_retries_total",
+        help: "MySQL units of work retried, by cause (deadlock or lock wait timeout; pooled connection found dead).",
+        kind: "counter",
+        samples: [
+          { labels: { cause: "lock" }, value: c.lockRetries },
+          { labels: { cause: "connection" }, value: c.connectionRetries },
+        ],
+      },
+    ];
   }
 
   async migrate(): Promise<void> {
@@ -84,10 +101,7 @@ export class MysqlRecord implements Record {
       for (let i = 0; i < rows.length; i += this.rowsPerStatement) {
         await this.insertCounts(q, batch, rows.slice(i, i + this.rowsPerStatement));
       }
-      await q("UPDATE node_batches SET last_batch_seq = ?, updated_at = UTC_TIMESTAMP(3) WHERE node = ?", [
-        batch.batchSeq,
-        batch.node,
-      ]);
+      await q("UPDATE node_batches SET last_batch_seq = ?, updated_at = UTC_TIMESTAMP(3) WHERE node = ?", [batch.batchSeq, batch.node]);
     });
   }
 
@@ -123,32 +137,17 @@ export class MysqlRecord implements Record {
     });
   }
 
-  async countsByNode(show: string, epoch: string): Promise<Map<string, Map<string, number>>> {
-    return this.runner.run("countsByNode", false, async (q) => {
-      const rows = await q<RowDataPacket[]>(
-        "SELECT node, act, count FROM counts WHERE show_id = ? AND epoch = ? ORDER BY node, act",
-        [show, epoch],
-      );
-      const out = new Map<string, Map<string, number>>();
-      for (const r of rows) {
-        const node = String(r.node);
-        let m = out.get(node);
-        if (!m) out.set(node, (m = new Map()));
-        m.set(String(r.act), Number(r.count));
-      }
-      return out;
-    });
-  }
-
   async saveShow(rec: ShowRecord): Promise<void> {
     const next = checkShowRecord(rec);
     await this.runner.run("saveShow", true, async (q) => {
-      const [cur] = await q<RowDataPacket[]>(
-        "SELECT version, epoch, stage_act, stage_open FROM shows WHERE id = ? FOR UPDATE",
-        [next.show.id],
-      );
+      const [cur] = await q<RowDataPacket[]>("SELECT version, epoch, stage_act, stage_open FROM shows WHERE id = ? FOR UPDATE", [
+        next.show.id,
+      ]);
       const prev = cur
-        ? { epoch: String(cur.epoch), stage: { act: cur.stage_act === null ? null : String(cur.stage_act), open: Number(cur.stage_open) === 1 } }
+        ? {
+            epoch: String(cur.epoch),
+            stage: { act: cur.stage_act === null ? null : String(cur.stage_act), open: Number(cur.stage_open) === 1 },
+          }
         : null;
       if (cur && Number(cur.version) >= next.version) return;
       const fields = [next.show.title, JSON.stringify(next.show.acts), next.epoch, next.stage.act, next.stage.open ? 1 : 0, next.version];
@@ -164,20 +163,20 @@ export class MysqlRecord implements Record {
         );
       }
       if (stageChanged(prev, next)) {
-        await q(
-          "INSERT INTO stage_history (show_id, version, epoch, act, is_open, at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))",
-          [next.show.id, next.version, next.epoch, next.stage.act, next.stage.open ? 1 : 0],
-        );
+        await q("INSERT INTO stage_history (show_id, version, epoch, act, is_open, at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", [
+          next.show.id,
+          next.version,
+          next.epoch,
+          next.stage.act,
+          next.stage.open ? 1 : 0,
+        ]);
       }
     });
   }
 
   async loadShow(id: string): Promise<ShowRecord | null> {
     return this.runner.run("loadShow", false, async (q) => {
-      const [r] = await q<RowDataPacket[]>(
-        "SELECT id, title, acts, epoch, stage_act, stage_open, version FROM shows WHERE id = ?",
-        [id],
-      );
+      const [r] = await q<RowDataPacket[]>("SELECT id, title, acts, epoch, stage_act, stage_open, version FROM shows WHERE id = ?", [id]);
       return r ? rowToShow(r) : null;
     });
   }

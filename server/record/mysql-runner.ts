@@ -23,7 +23,7 @@ export interface RunnerOptions {
   maxAttempts: number;
 }
 
-/** Retries that happened (successful or not); exported as metrics by the caller. */
+/** Retries that happened (successful or not); MysqlRecord.metrics() exports them. */
 export interface RetryCounters {
   /** Deadlocks (1213) and lock wait timeouts (1205) retried. */
   lockRetries: number;
@@ -44,7 +44,10 @@ export class MysqlRunner {
   private readonly live = new Set<unknown>();
   private closed = false;
 
-  constructor(target: MysqlTarget, private readonly opts: RunnerOptions) {
+  constructor(
+    target: MysqlTarget,
+    private readonly opts: RunnerOptions,
+  ) {
     this.pool = createPool({
       ...connectionOptions(target, opts.connectTimeoutMs, true),
       connectionLimit: opts.poolSize,
@@ -61,12 +64,9 @@ export class MysqlRunner {
       core.once("error", () => this.live.delete(core));
       // Queued before the caller's first statement. If it fails the connection is dropped, so
       // the caller's statement fails as "connection lost" and is retried on another one.
-      core.query(
-        { sql: "SET SESSION innodb_lock_wait_timeout = ?", values: [lockWaitSec], timeout: opts.queryTimeoutMs },
-        (err) => {
-          if (err) hardDestroy(core);
-        },
-      );
+      core.query({ sql: "SET SESSION innodb_lock_wait_timeout = ?", values: [lockWaitSec], timeout: opts.queryTimeoutMs }, (err) => {
+        if (err) hardDestroy(core);
+      });
     });
   }
 
@@ -136,7 +136,11 @@ export class MysqlRunner {
     } catch (err) {
       // The timeout was reported; a connection that still arrives goes back to the pool, and a
       // failure that still arrives is the same outage, already reported.
-      if (late) pending.then((c) => c.release(), () => undefined);
+      if (late)
+        pending.then(
+          (c) => c.release(),
+          () => undefined,
+        );
       throw err;
     } finally {
       clearTimeout(timer);

@@ -82,10 +82,5 @@ export function checkShowRecord(rec: ShowRecord): ShowRecord {
 
 /** Whether saving `next` over `prev` (null = first save) appends a stage history row. */
 export function stageChanged(prev: { stage: Stage; epoch: string } | null, next: ShowRecord): boolean {
-  return (
-    prev === null ||
-    prev.epoch !== next.epoch ||
-    prev.stage.act !== next.stage.act ||
-    prev.stage.open !== next.stage.open
-  );
+  return prev === null || prev.epoch !== next.epoch || prev.stage.act !== next.stage.act || prev.stage.open !== next.stage.open;
 }

@@ -58,8 +58,6 @@ export interface Record {
   lastBatchSeq(node: string): Promise<number>;
   /** act -> sum over nodes of the recorded counts for that show and epoch. */
   countTotals(show: string, epoch: string): Promise<Map<string, number>>;
-  /** node -> act -> that node's recorded count for the show and epoch (for reconciliation). */
-  countsByNode(show: string, epoch: string): Promise<Map<string, Map<string, number>>>;
   /**
    * Store a show's definition, stage and epoch, atomically, only if `version` is newer than the
    * stored one (an equal or older version changes nothing, so a stale writer never wins). Appends

@@ -15,8 +15,8 @@ export function rowToShow(r: RowDataPacket): ShowRecord {
   } catch (cause) {
     throw new RecordError("schema", `show ${id}: acts column is not JSON`, { cause });
   }
-  const show = ShowInfo.safeParse({ id, title: r.title, acts });
-  const stage = Stage.safeParse({ act: r.stage_act, open: Number(r.stage_open) === 1 });
+  const show = ShowInfo.safeParse({ id, title: r.title as unknown, acts });
+  const stage = Stage.safeParse({ act: r.stage_act as unknown, open: Number(r.stage_open) === 1 });
   if (!show.success || !stage.success) {
     throw new RecordError("schema", `show ${id}: stored row does not match the protocol's ShowInfo/Stage`);
   }

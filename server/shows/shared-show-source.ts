@@ -6,20 +6,60 @@
  * tick, TICK_MS) while memcached is up, and within FULL_SCAN_MS (5 s) from the record otherwise
  * (memcached down, or a lost race on the show index). A node started later loads everything from
  * the record. A show unknown locally is looked up on demand when a viewer asks for it.
+ *
+ * Failures are never silent: each is counted (`metrics()`), and each kind of outage (cache polls
+ * failing, lookups failing) is logged with its reason once when it starts and once when it ends,
+ * not once per tick or per viewer.
  */
 import { z } from "zod";
 import { ShowInfo, Stage } from "../../shared/protocol.ts";
 import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
+import type { Family } from "../ops/metrics.ts";
 import type { Record, ShowRecord } from "../record/record.ts";
 import type { ShowSource } from "./show-source.ts";
 
 const StoredShow = z.object({ show: ShowInfo, stage: Stage, epoch: z.string(), version: z.number() });
 const FULL_SCAN_MS = 5000;
 
+/** Failures since start, by what failed. */
+export interface ShowSourceErrors {
+  /** Per-tick polls of the cache that failed (the next poll reads the record instead). */
+  poll: number;
+  /** On-demand lookups whose cache read failed (answered from the record). */
+  lookup_cache: number;
+  /** On-demand lookups whose record read failed (the caller gets the error). */
+  lookup_record: number;
+  /** Show entries in the cache that did not parse (ignored). */
+  malformed: number;
+}
+
+/** Logs a failing operation once when it starts failing (with the reason) and once when it recovers. */
+class OutageLog {
+  private down = false;
+  constructor(
+    private readonly log: Logger,
+    private readonly what: string,
+  ) {}
+  failed(err: unknown, fields: object = {}): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.warn(`${this.what} failing`, { err, ...fields });
+  }
+  ok(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.log.info(`${this.what} recovered`);
+  }
+}
+
 export class SharedShowSource implements ShowSource {
+  readonly errors: ShowSourceErrors = { poll: 0, lookup_cache: 0, lookup_record: 0, malformed: 0 };
   private lastFullScan = Date.now();
   private readonly indexKey: string;
+  private readonly pollOutage: OutageLog;
+  private readonly cacheLookupOutage: OutageLog;
+  private readonly recordLookupOutage: OutageLog;
 
   constructor(
     private readonly cache: Cache,
@@ -28,6 +68,21 @@ export class SharedShowSource implements ShowSource {
     private readonly prefix = "bc",
   ) {
     this.indexKey = `${prefix}:shows`;
+    this.pollOutage = new OutageLog(log, "show poll of the cache (falling back to the record every poll)");
+    this.cacheLookupOutage = new OutageLog(log, "show lookup in the cache (asking the record)");
+    this.recordLookupOutage = new OutageLog(log, "show lookup in the record");
+  }
+
+  /** Metric families for `errors`; the composition root adds them to /metrics. */
+  metrics(): Family[] {
+    return [
+      {
+        name: "buzzcast_show_source_errors_total",
+        help: "Failed show reads (poll: cache poll; lookup_cache / lookup_record: on-demand lookup; malformed: unparsable cache entry).",
+        kind: "counter",
+        samples: (Object.keys(this.errors) as Array<keyof ShowSourceErrors>).map((op) => ({ labels: { op }, value: this.errors[op] })),
+      },
+    ];
   }
 
   private key(id: string): string {
@@ -38,15 +93,26 @@ export class SharedShowSource implements ShowSource {
     return this.record.listShows();
   }
 
+  /** Rejects with the record's error (counted, and logged with its reason) when both reads fail. */
   async load(id: string): Promise<ShowRecord | null> {
     try {
       const raw = await this.cache.get(this.key(id));
+      this.cacheLookupOutage.ok();
       const parsed = raw === null ? null : this.parse(raw);
       if (parsed) return parsed;
     } catch (err) {
-      this.log.warn("show lookup in cache failed; asking the record", { err, show: id });
+      this.errors.lookup_cache++;
+      this.cacheLookupOutage.failed(err, { show: id });
     }
-    return this.record.loadShow(id);
+    try {
+      const rec = await this.record.loadShow(id);
+      this.recordLookupOutage.ok();
+      return rec;
+    } catch (err) {
+      this.errors.lookup_record++;
+      this.recordLookupOutage.failed(err, { show: id });
+      throw err;
+    }
   }
 
   /** Durable first (the record refuses an older version), then published for the other nodes. */
@@ -61,7 +127,10 @@ export class SharedShowSource implements ShowSource {
         await this.cache.set(this.indexKey, JSON.stringify([...ids]));
       }
     } catch (err) {
-      this.log.warn("show saved to the record but not published to the cache; other nodes see it within the full-scan interval", { err, show: rec.show.id });
+      this.log.warn("show saved to the record but not published to the cache; other nodes see it within the full-scan interval", {
+        err,
+        show: rec.show.id,
+      });
     }
   }
 
@@ -73,10 +142,13 @@ export class SharedShowSource implements ShowSource {
     let got: Map<string, string>;
     try {
       got = await this.cache.getMany([this.indexKey, ...[...known.keys()].map((id) => this.key(id))]);
-    } catch {
+    } catch (err) {
+      this.errors.poll++;
+      this.pollOutage.failed(err);
       this.lastFullScan = 0; // fall back to the record on the next poll
       return [];
     }
+    this.pollOutage.ok();
     const out: ShowRecord[] = [];
     for (const [id, version] of known) {
       const raw = got.get(this.key(id));
@@ -99,8 +171,9 @@ export class SharedShowSource implements ShowSource {
       const r = StoredShow.safeParse(JSON.parse(raw));
       if (r.success) return r.data;
     } catch {
-      // fall through
+      // not JSON: reported below with the schema failures
     }
+    this.errors.malformed++;
     this.log.error("malformed show in cache; ignored", { raw: raw.slice(0, 200) });
     return null;
   }

@@ -1,35 +1,32 @@
 /**
- * All shows this process serves. Changes (create/edit, stage, reset) are made durable through the
- * ShowSource first, then applied here and announced to listeners (the transport publishes stage
- * and show frames). Changes from other nodes arrive through `applyRemote` (polled by main).
+ * All shows this process serves, and the only code that changes them. Changes (create/edit, stage,
+ * reset) are made durable through the ShowSource first, then applied here and announced to
+ * listeners, synchronously and in registration order (counting retires tallies, the broadcast hub
+ * publishes stage and show frames). Changes from other nodes arrive through `applyRemote` (polled by
+ * node.ts).
  *
  * Ordering: per show, versions only increase; a change is applied only if its version is newer.
  */
 import type { PutShowBody, Stage, ShowInfo } from "../../shared/protocol.ts";
 import type { ShowRecord } from "../record/record.ts";
-import { Show, newEpoch, zeroTotals } from "./show.ts";
+import { Show, newEpoch, type PreviousState, type ShowChange, type ShowHandle } from "./show.ts";
 import type { ShowSource } from "./show-source.ts";
-import { Tally } from "../counting/tally.ts";
 
-export type ShowChange = "show" | "stage" | "epoch";
-/** What the show was before the change (for a new show: its initial state). */
-export interface PreviousState {
-  epoch: string;
-  stage: Stage;
-}
+export type { PreviousState, ShowChange } from "./show.ts";
 export type ShowListener = (show: Show, changes: ReadonlySet<ShowChange>, previous: PreviousState) => void;
 
 export class ShowError extends Error {
-  constructor(readonly code: "unknown_show" | "unknown_act", message: string) {
+  constructor(
+    readonly code: "unknown_show" | "unknown_act",
+    message: string,
+  ) {
     super(message);
     this.name = "ShowError";
   }
 }
 
 export class ShowRegistry {
-  private readonly shows = new Map<string, Show>();
-  /** Tallies of epochs replaced by a reset; drained once more by the tick loop, then dropped. */
-  private retired: Tally[] = [];
+  private readonly shows = new Map<string, ShowHandle>();
   private readonly listeners: ShowListener[] = [];
 
   constructor(private readonly source: ShowSource) {}
@@ -39,30 +36,24 @@ export class ShowRegistry {
   }
 
   get(id: string): Show | undefined {
-    return this.shows.get(id);
+    return this.shows.get(id)?.show;
   }
 
-  all(): IterableIterator<Show> {
-    return this.shows.values();
+  *all(): IterableIterator<Show> {
+    for (const h of this.shows.values()) yield h.show;
   }
 
   versions(): Map<string, number> {
-    return new Map([...this.shows.values()].map((s) => [s.id, s.version]));
-  }
-
-  takeRetired(): Tally[] {
-    const r = this.retired;
-    this.retired = [];
-    return r;
+    return new Map([...this.shows.values()].map((h) => [h.show.id, h.show.version]));
   }
 
   /** A show known here, or else looked up in the source (made on another node moments ago). */
   async find(id: string): Promise<Show | undefined> {
-    const local = this.shows.get(id);
+    const local = this.get(id);
     if (local) return local;
     const rec = await this.source.load(id);
     if (rec) this.applyRemote(rec);
-    return this.shows.get(id);
+    return this.get(id);
   }
 
   async load(): Promise<number> {
@@ -81,7 +72,7 @@ export class ShowRegistry {
 
   async setStage(id: string, stage: Stage): Promise<Show> {
     const cur = await this.require(id);
-    if (stage.act !== null && !cur.actIds.has(stage.act)) throw new ShowError("unknown_act", `show ${id} has no act ${stage.act}`);
+    if (stage.act !== null && !cur.hasAct(stage.act)) throw new ShowError("unknown_act", `show ${id} has no act ${stage.act}`);
     return this.commit({ show: cur.info, stage, epoch: cur.epoch, version: this.nextVersion(cur) });
   }
 
@@ -94,40 +85,22 @@ export class ShowRegistry {
   /** Apply a change (from this node's commit or another node's). Ignored unless newer. */
   applyRemote(rec: ShowRecord): Show | undefined {
     const cur = this.shows.get(rec.show.id);
-    if (cur && cur.version >= rec.version) return undefined;
     if (!cur) {
-      const show = new Show(rec.show, rec.stage, rec.epoch, rec.version);
-      this.shows.set(show.id, show);
-      this.emit(show, new Set<ShowChange>(["show", "stage", "epoch"]), { epoch: rec.epoch, stage: { act: null, open: false } });
-      return show;
+      const h = Show.create(rec);
+      this.shows.set(h.show.id, h);
+      this.emit(h.show, new Set<ShowChange>(["show", "stage", "epoch"]), { epoch: rec.epoch, stage: { act: null, open: false } });
+      return h.show;
     }
-    const changes = new Set<ShowChange>();
-    const previous: PreviousState = { epoch: cur.epoch, stage: cur.stage };
-    if (JSON.stringify(cur.info) !== JSON.stringify(rec.show)) changes.add("show");
-    if (cur.stage.act !== rec.stage.act || cur.stage.open !== rec.stage.open) changes.add("stage");
-    if (cur.epoch !== rec.epoch) changes.add("epoch");
-    cur.info = rec.show;
-    cur.actIds = new Set(rec.show.acts.map((a) => a.id));
-    cur.stage = rec.stage;
-    cur.version = rec.version;
-    if (changes.has("epoch")) {
-      this.retired.push(cur.tally);
-      cur.epoch = rec.epoch;
-      cur.epochKey = `${cur.id}/${rec.epoch}`;
-      cur.tally = new Tally(cur.id, rec.epoch);
-      cur.totals = zeroTotals(rec.show);
-    } else if (changes.has("show")) {
-      for (const a of rec.show.acts) cur.totals[a.id] ??= 0;
-    }
-    cur.welcomeCache = null;
-    if (changes.size > 0) this.emit(cur, changes, previous);
-    return cur;
+    const diff = cur.apply(rec);
+    if (!diff) return undefined;
+    if (diff.changes.size > 0) this.emit(cur.show, diff.changes, diff.previous);
+    return cur.show;
   }
 
   private async commit(rec: ShowRecord): Promise<Show> {
     await this.source.save(rec);
     this.applyRemote(rec);
-    const show = this.shows.get(rec.show.id);
+    const show = this.get(rec.show.id);
     if (!show) throw new Error("unreachable: committed show missing");
     return show;
   }

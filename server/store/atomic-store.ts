@@ -1,95 +1,220 @@
 /**
- * The embedded default when a node runs several worker threads: totals live in one
- * SharedArrayBuffer that every worker adds to with Atomics, so all workers of the node count into
- * the same exact totals with no service at all.
+ * The store of the worker threads of one node (WORKERS > 1, no MEMCACHED_SERVERS/MYSQL_URL):
+ * totals live in one SharedArrayBuffer that every worker adds to with Atomics, so all workers of
+ * the node count into the same exact totals with no service at all.
  *
- * Slots (one 64-bit counter per show/epoch/act) are assigned by the supervisor, once per key,
- * and cached here. Guarantees: each delta is added exactly once (Atomics.add); a reader sees every
- * add that completed before its load. Nothing survives the process (use MYSQL_URL for a record);
- * a worker that crashes loses only its undrained tally (at most one tick).
+ * Slots (one 64-bit counter per show/epoch/act) are handed out by the supervisor (slot-table.ts)
+ * and cached here per epoch. Guarantees:
+ *  - Each delta is added exactly once (Atomics.add); a reader sees every add that completed before
+ *    its load.
+ *  - A delta handed over is never dropped: whatever cannot be added yet (the supervisor did not
+ *    answer, or the table is full) is retained here, counted in the totals this worker publishes,
+ *    reported by health and the retained-buzzes metric, and added on a later flush.
+ *  - A retired epoch's keys (and an act removed from a live epoch) are released to the supervisor
+ *    once nothing retained for them is left; this worker never touches their slots afterwards.
+ *  - Nothing survives the process (no durable record: use MYSQL_URL); a worker that crashes loses
+ *    only its undrained tally (at most one tick) and what it still retained.
  */
-import type { FlushResult, ShowFlush, Store, StoreHealth } from "./store.ts";
-import { showEpochKey } from "./store.ts";
+import type { Logger } from "../ops/logger.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
 
 export const SLOT_BYTES = 8;
 
-function slotKey(show: string, epoch: string, act: string): string {
-  return `${show}\u0000${epoch}\u0000${act}`;
+export interface SlotKey {
+  show: string;
+  epoch: string;
+  act: string;
+}
+
+/** How a worker reaches the supervisor's slot table. */
+export interface SlotClient {
+  /** The key's slot, the same in every worker while any holds it; this worker now holds it. */
+  slotFor(key: SlotKey): Promise<number>;
+  /** This worker will not add to or read these keys again (until it asks for their slot anew). */
+  release(keys: readonly SlotKey[]): void;
+}
+
+interface EpochSlots {
+  readonly show: string;
+  readonly epoch: string;
+  /** act -> slot, for every key this worker holds. */
+  readonly slots: Map<string, number>;
+  /** act -> buzzes handed over and not yet added (no slot yet). */
+  readonly pending: Map<string, number>;
+  /** The last flush naming this epoch was seen; release everything once `pending` is empty. */
+  retired: boolean;
 }
 
 export class AtomicStore implements Store {
   private readonly counters: BigInt64Array;
-  private readonly slots = new Map<string, number>();
+  private readonly epochs = new Map<string, EpochSlots>();
+  private retained = 0;
+  private walked = 0;
+  private slotError: string | null = null;
+  /** Slot requests that failed (timeout, table full, bad answer); exported as a metric by choose-backends. */
+  slotErrors = 0;
 
-  /** `slotFor` asks the supervisor for the slot of a key (the same answer in every worker). */
-  constructor(buffer: SharedArrayBuffer, private readonly slotFor: (key: string) => Promise<number>) {
+  constructor(
+    buffer: SharedArrayBuffer,
+    private readonly client: SlotClient,
+    private readonly log: Logger,
+  ) {
     this.counters = new BigInt64Array(buffer);
   }
 
-  private async slot(show: string, epoch: string, act: string): Promise<number> {
-    const key = slotKey(show, epoch, act);
-    let s = this.slots.get(key);
-    if (s === undefined) {
-      s = await this.slotFor(key);
-      if (!(s >= 0 && s < this.counters.length)) throw new RangeError(`slot ${s} outside the counter table`);
-      this.slots.set(key, s);
-    }
-    return s;
-  }
-
-  /** Synchronous when every key already has its slot (always, after a key's first tick). */
+  /** Synchronous when nothing is retained and every key named already has its slot (the usual tick). */
   flushSync(batch: readonly ShowFlush[]): FlushResult | null {
+    if (this.retained > 0) return null;
     for (const f of batch) {
-      for (const d of f.deltas) if (!this.slots.has(slotKey(f.show, f.epoch, d.act))) return null;
-      for (const act of f.acts) if (!this.slots.has(slotKey(f.show, f.epoch, act))) return null;
+      const e = this.epochs.get(epochKey(f.show, f.epoch));
+      if (!e) {
+        if (f.deltas.length > 0 || f.acts.length > 0) return null;
+        continue;
+      }
+      for (const d of f.deltas) if (!e.slots.has(d.act)) return null;
+      for (const act of f.acts) if (!e.slots.has(act)) return null;
     }
-    const at = (show: string, epoch: string, act: string): number => this.slots.get(slotKey(show, epoch, act)) ?? -1;
-    const out: FlushResult = new Map();
-    for (const f of batch) for (const d of f.deltas) Atomics.add(this.counters, at(f.show, f.epoch, d.act), BigInt(d.delta));
-    for (const f of batch) {
-      if (f.acts.length === 0) continue;
-      out.set(showEpochKey(f.show, f.epoch), new Map(f.acts.map((act) => [act, Number(Atomics.load(this.counters, at(f.show, f.epoch, act)))])));
-    }
-    return out;
+    this.take(batch);
+    return this.settle(batch);
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
+    this.take(batch); // ownership first: from here on the deltas are in `pending` whatever happens
+    await this.resolveSlots(batch);
+    return this.settle(batch);
+  }
+
+  /** Move the batch's deltas into `pending` and note which epochs retire. */
+  private take(batch: readonly ShowFlush[]): void {
+    for (const f of batch) {
+      const key = epochKey(f.show, f.epoch);
+      let e = this.epochs.get(key);
+      if (!e) {
+        if (f.deltas.length === 0 && f.acts.length === 0) continue;
+        this.epochs.set(key, (e = { show: f.show, epoch: f.epoch, slots: new Map(), pending: new Map(), retired: false }));
+      }
+      for (const d of f.deltas) e.pending.set(d.act, (e.pending.get(d.act) ?? 0) + d.delta);
+      for (const d of f.deltas) this.retained += d.delta;
+      if (f.acts.length === 0) e.retired = true;
+    }
+  }
+
+  /** Ask for every slot still missing (retained deltas, acts asked for); failures keep the deltas. */
+  private async resolveSlots(batch: readonly ShowFlush[]): Promise<void> {
+    const wanted: Array<[EpochSlots, string]> = [];
+    for (const e of this.epochs.values()) for (const act of e.pending.keys()) if (!e.slots.has(act)) wanted.push([e, act]);
+    for (const f of batch) {
+      const e = this.epochs.get(epochKey(f.show, f.epoch));
+      if (e) for (const act of f.acts) if (!e.slots.has(act) && !e.pending.has(act)) wanted.push([e, act]);
+    }
+    let failed: unknown = null;
+    await Promise.all(
+      wanted.map(async ([e, act]) => {
+        try {
+          const s = await this.client.slotFor({ show: e.show, epoch: e.epoch, act });
+          if (!(Number.isInteger(s) && s >= 0 && s < this.counters.length)) throw new RangeError(`slot ${s} outside the counter table`);
+          e.slots.set(act, s);
+        } catch (err) {
+          this.slotErrors++;
+          failed = err;
+        }
+      }),
+    );
+    this.noteSlots(failed);
+  }
+
+  /** Add what has a slot, release what is done, read totals. Synchronous. */
+  private settle(batch: readonly ShowFlush[]): FlushResult {
+    let walked = 0;
+    if (this.retained > 0) {
+      for (const e of this.epochs.values()) {
+        for (const [act, n] of e.pending) {
+          walked++;
+          const s = e.slots.get(act);
+          if (s === undefined) continue;
+          Atomics.add(this.counters, s, BigInt(n));
+          e.pending.delete(act);
+          this.retained -= n;
+        }
+      }
+    }
     const out: FlushResult = new Map();
     for (const f of batch) {
-      for (const d of f.deltas) Atomics.add(this.counters, await this.slot(f.show, f.epoch, d.act), BigInt(d.delta));
-    }
-    for (const f of batch) {
       if (f.acts.length === 0) continue;
+      const key = epochKey(f.show, f.epoch);
+      const e = this.epochs.get(key);
+      if (!e) continue;
       const totals = new Map<string, number>();
-      for (const act of f.acts) totals.set(act, Number(Atomics.load(this.counters, await this.slot(f.show, f.epoch, act))));
-      out.set(showEpochKey(f.show, f.epoch), totals);
+      for (const act of f.acts) {
+        const s = e.slots.get(act);
+        totals.set(act, (s === undefined ? 0 : Number(Atomics.load(this.counters, s))) + (e.pending.get(act) ?? 0));
+      }
+      walked += f.acts.length;
+      out.set(key, totals);
+      if (e.slots.size > f.acts.length) this.releaseRemoved(e, f.acts);
     }
+    for (const [key, e] of this.epochs) {
+      if (!e.retired || e.pending.size > 0) continue;
+      this.release(e, [...e.slots.keys()]);
+      this.epochs.delete(key);
+    }
+    this.walked = walked;
     return out;
   }
 
-  async durableTotals(): Promise<Map<string, number>> {
-    return new Map();
+  /** Acts no longer in a live epoch's show (and with nothing retained) give their slots back. */
+  private releaseRemoved(e: EpochSlots, acts: readonly string[]): void {
+    const live = new Set(acts);
+    this.release(
+      e,
+      [...e.slots.keys()].filter((act) => !live.has(act) && !e.pending.has(act)),
+    );
+  }
+
+  private release(e: EpochSlots, acts: readonly string[]): void {
+    if (acts.length === 0) return;
+    for (const act of acts) e.slots.delete(act);
+    this.client.release(acts.map((act) => ({ show: e.show, epoch: e.epoch, act })));
+  }
+
+  private noteSlots(err: unknown): void {
+    if (err === null) {
+      if (this.slotError !== null) this.log.info("counter slots available again; retained buzzes added");
+      this.slotError = null;
+      return;
+    }
+    const msg = err instanceof Error ? err.message : JSON.stringify(err);
+    if (this.slotError === null) this.log.error("no counter slot; buzzes retained in memory", { err, retained: this.retained });
+    this.slotError = msg;
+  }
+
+  async durableTotals(): Promise<null> {
+    return null;
   }
 
   health(): StoreHealth {
-    return { ready: true, checks: { store: "ok" } };
+    if (this.slotError === null) return { ready: true, checks: { store: "ok" } };
+    return { ready: false, checks: { store: `retaining ${this.retained} buzzes: ${this.slotError}` } };
   }
 
-  async close(): Promise<void> {}
-}
+  stats(): StoreStats {
+    let entries = 0;
+    for (const e of this.epochs.values()) entries += e.slots.size + e.pending.size;
+    return { entries, walked: this.walked, retained: this.retained };
+  }
 
-/** Supervisor side: hands out slots, one per key, for the life of the process. */
-export class SlotAllocator {
-  private readonly slots = new Map<string, number>();
-  constructor(private readonly capacity: number) {}
-
-  slotFor(key: string): number {
-    let s = this.slots.get(key);
-    if (s === undefined) {
-      if (this.slots.size >= this.capacity) throw new RangeError(`counter table full (${this.capacity} show/epoch/act keys)`);
-      s = this.slots.size;
-      this.slots.set(key, s);
+  /**
+   * Add what is retained (one more round of slot requests), then release every key this worker
+   * holds. Buzzes still without a slot after that are lost with the process; the log says how many.
+   */
+  async close(): Promise<void> {
+    if (this.retained > 0) {
+      await this.resolveSlots([]);
+      this.settle([]);
     }
-    return s;
+    if (this.retained > 0) this.log.error("closing with buzzes that never got a counter slot", { lost: this.retained });
+    for (const e of this.epochs.values()) this.release(e, [...e.slots.keys()]);
+    this.epochs.clear();
   }
 }

@@ -1,8 +1,13 @@
 /**
- * Backends for a shared deployment: live totals through the dual cache over memcached, the record
- * in MySQL. Either may be configured alone: memcached without MySQL shares live totals but keeps
- * no durable record (a warning says so); MySQL without memcached is one durable node (an in-process
- * cache stands in for memcached).
+ * The one place the backends are chosen from the config, for every process shape:
+ *  - embedded (neither MEMCACHED_SERVERS nor MYSQL_URL): one process (WORKERS=1) keeps totals in a
+ *    MemoryStore; a worker thread (WORKERS>1) adds to the node's shared counters (AtomicStore) and
+ *    gets shows from the supervisor's relay. The supervisor asks `backendMode` whether to make the
+ *    counter buffer and the relay at all.
+ *  - shared: live totals through the dual cache over memcached, the record in MySQL. Either may be
+ *    configured alone: memcached without MySQL shares live totals but keeps no durable record (a
+ *    warning says so); MySQL without memcached is one durable node (an in-process cache stands in
+ *    for memcached). Every worker thread is then a node of its own, with its own clients.
  */
 import { DualCache } from "../cache/dual-cache.ts";
 import { MemcachedCache } from "../cache/memcached-cache.ts";
@@ -10,18 +15,69 @@ import { MemoryCache } from "../cache/memory-cache.ts";
 import type { Cache } from "../cache/cache.ts";
 import type { Config } from "../config.ts";
 import { SharedStore } from "./shared-store.ts";
-import type { Backends } from "../node.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
 import type { Record } from "../record/record.ts";
 import { SharedShowSource } from "../shows/shared-show-source.ts";
+import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
+import { AtomicStore, type SlotClient } from "./atomic-store.ts";
+import { MemoryStore } from "./memory-store.ts";
+import { storeFamilies } from "./store-metrics.ts";
+import type { Store } from "./store.ts";
+
+export interface Backends {
+  store: Store;
+  showSource: ShowSource;
+  /** How often to ask the show source for changes made on other nodes (0 = never). */
+  showPollMs: number;
+  /** Extra metric families from the backends, read at scrape time. */
+  metrics?: () => Family[];
+}
+
+export type BackendMode = "embedded" | "shared";
+
+export function backendMode(cfg: Config): BackendMode {
+  return cfg.MEMCACHED_SERVERS || cfg.MYSQL_URL ? "shared" : "embedded";
+}
+
+/** What an embedded worker thread brings from its supervisor. */
+export interface WorkerShare {
+  /** The node's counters (BigInt64Array over it), shared by every worker. */
+  counters: SharedArrayBuffer;
+  /** The supervisor's slot table, over the worker's RPC. */
+  slots: SlotClient;
+  /** Shows relayed by the supervisor. */
+  shows: ShowSource;
+}
+
+/** `worker`: given in an embedded worker thread, null in a single process (and ignored when shared). */
+export async function chooseBackends(cfg: Config, log: Logger, worker: WorkerShare | null): Promise<Backends> {
+  if (backendMode(cfg) === "shared") return createSharedBackends(cfg, log);
+  if (worker) {
+    const store = new AtomicStore(worker.counters, worker.slots, log);
+    const metrics = (): Family[] => [
+      ...storeFamilies(store),
+      {
+        name: "buzzcast_store_slot_errors_total",
+        help: "Counter slot requests to the supervisor that failed (deltas retained).",
+        kind: "counter",
+        samples: [{ value: store.slotErrors }],
+      },
+    ];
+    return { store, showSource: worker.shows, showPollMs: cfg.TICK_MS, metrics };
+  }
+  if (cfg.WORKERS > 1) throw new Error("an embedded worker thread needs the node's counter table");
+  log.info("embedded mode: in-process stores (set MEMCACHED_SERVERS and MYSQL_URL to share and persist)");
+  const store = new MemoryStore();
+  return { store, showSource: new MemoryShowSource(), showPollMs: 0, metrics: () => storeFamilies(store) };
+}
 
 /** How long start-up keeps trying to reach MySQL before giving up. */
 const START_RETRY_MS = 30_000;
 
-export async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends> {
+async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends> {
   let global: Cache;
   if (cfg.MEMCACHED_SERVERS) {
     global = new MemcachedCache({ servers: cfg.MEMCACHED_SERVERS, onLog: (m) => log.debug("memjs", { m }) });
@@ -42,25 +98,32 @@ export async function createSharedBackends(cfg: Config, log: Logger): Promise<Ba
   // Counters and show polls must see other nodes' changes every tick: L1 lives at most one tick.
   const dual = new DualCache(global, { l1TtlMs: Math.min(cfg.L1_TTL_MS, cfg.TICK_MS) });
   const pollMs = cfg.TICK_MS;
-  const store = new SharedStore(dual, global, record, {
-    nodeId: cfg.NODE_ID,
-    persistIntervalMs: cfg.PERSIST_INTERVAL_MS,
-    // Every node must have seen the close (one poll) and persisted (one interval), with margin.
-    reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
-  }, log);
+  const store = new SharedStore(
+    dual,
+    global,
+    record,
+    {
+      nodeId: cfg.NODE_ID,
+      persistIntervalMs: cfg.PERSIST_INTERVAL_MS,
+      // Every node must have seen the close (one poll) and persisted (one interval), with margin.
+      reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
+      durable: cfg.MYSQL_URL !== undefined,
+    },
+    log,
+  );
   await store.start();
-  log.info("shared mode", { memcached: cfg.MEMCACHED_SERVERS ?? null, mysql: cfg.MYSQL_URL ? redact(cfg.MYSQL_URL) : null, node: cfg.NODE_ID });
-  const cacheMetrics = (): Family[] => [{
-    name: "buzzcast_global_cache_ops_total", help: "Operations sent to the global cache (memcached), by op.", kind: "counter",
-    samples: (["globalGets", "globalSets", "globalAdds", "globalIncrs", "globalDeletes", "globalErrors"] as const).map((k) => ({ labels: { op: k.slice(6).toLowerCase() }, value: dual.stats[k] })),
-  }, {
-    name: "buzzcast_l1_hits_total", help: "Dual cache reads answered from the local L1.", kind: "counter", samples: [{ value: dual.stats.l1Hits }],
-  }];
+  log.info("shared mode", {
+    memcached: cfg.MEMCACHED_SERVERS ?? null,
+    mysql: cfg.MYSQL_URL ? redact(cfg.MYSQL_URL) : null,
+    node: cfg.NODE_ID,
+  });
+  const showSource = new SharedShowSource(dual, record, log);
+  const recordMetrics = record instanceof MysqlRecord ? () => record.metrics() : (): Family[] => [];
   return {
     store,
-    showSource: new SharedShowSource(dual, record, log),
+    showSource,
     showPollMs: pollMs,
-    metrics: () => [...store.metrics(), ...cacheMetrics()],
+    metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics()],
   };
 }
 

@@ -9,7 +9,12 @@
  * Persisting only what is already cached is what makes re-seeding a lost memcached key exact:
  * whatever the record holds was in the old key, and whatever is not in the record is re-added by the
  * node that still has it in memory (arrived - persisted).
+ *
+ * Memory is bounded by the live show epochs: a retired epoch's counters are dropped once every one
+ * of them is cached and persisted (arrived == persisted), and kept for as long as one is not.
  */
+import { epochKey } from "../shows/epoch-key.ts";
+
 export interface CounterState {
   readonly show: string;
   readonly epoch: string;
@@ -27,36 +32,109 @@ export function counterKey(prefix: string, show: string, epoch: string, act: str
   return `${prefix}:c:${show}:${epoch}:${act}`;
 }
 
+interface EpochCounters {
+  readonly byAct: Map<string, CounterState>;
+  retired: boolean;
+}
+
 export class CounterTable {
-  private readonly byKey = new Map<string, CounterState>();
+  private readonly byEpoch = new Map<string, EpochCounters>();
+  /** Counters that may have arrived > cached; trimmed on every walk. */
+  private readonly uncachedSet = new Set<CounterState>();
+  /** Retired epochs still held (something in them not yet cached or persisted). */
+  private readonly retiredKeys = new Set<string>();
 
   constructor(private readonly prefix: string) {}
 
   get(show: string, epoch: string, act: string): CounterState {
-    const key = counterKey(this.prefix, show, epoch, act);
-    let c = this.byKey.get(key);
+    const ek = epochKey(show, epoch);
+    let e = this.byEpoch.get(ek);
+    if (!e) this.byEpoch.set(ek, (e = { byAct: new Map(), retired: false }));
+    let c = e.byAct.get(act);
     if (!c) {
-      c = { show, epoch, act, key, arrived: 0, cached: 0, batched: 0, persisted: 0, lastKnown: 0 };
-      this.byKey.set(key, c);
+      c = {
+        show,
+        epoch,
+        act,
+        key: counterKey(this.prefix, show, epoch, act),
+        arrived: 0,
+        cached: 0,
+        batched: 0,
+        persisted: 0,
+        lastKnown: 0,
+      };
+      e.byAct.set(act, c);
     }
     return c;
   }
 
-  all(): IterableIterator<CounterState> {
-    return this.byKey.values();
+  /** The counter if this node holds one (never creates). */
+  find(show: string, epoch: string, act: string): CounterState | undefined {
+    return this.byEpoch.get(epochKey(show, epoch))?.byAct.get(act);
+  }
+
+  /** `n` buzzes handed over for `c`. */
+  arrive(c: CounterState, n: number): void {
+    c.arrived += n;
+    this.uncachedSet.add(c);
+  }
+
+  /** Counters with buzzes not yet in the global counter (walks only those, not every counter). */
+  needingCache(): CounterState[] {
+    const out: CounterState[] = [];
+    for (const c of this.uncachedSet) {
+      if (c.arrived > c.cached) out.push(c);
+      else this.uncachedSet.delete(c);
+    }
+    return out;
+  }
+
+  /** The caller will not name this epoch again: drop its counters once they are settled. */
+  retire(show: string, epoch: string): void {
+    const ek = epochKey(show, epoch);
+    const e = this.byEpoch.get(ek);
+    if (!e || e.retired) return;
+    e.retired = true;
+    this.retiredKeys.add(ek);
+  }
+
+  /** Drop every retired epoch whose counters are all cached and persisted. */
+  prune(): void {
+    for (const ek of this.retiredKeys) {
+      const e = this.byEpoch.get(ek);
+      if (e) {
+        let settled = true;
+        for (const c of e.byAct.values()) if (c.persisted !== c.arrived || c.cached !== c.arrived) settled = false;
+        if (!settled) continue;
+        for (const c of e.byAct.values()) this.uncachedSet.delete(c);
+        this.byEpoch.delete(ek);
+      }
+      this.retiredKeys.delete(ek);
+    }
+  }
+
+  /** Counters held. */
+  get size(): number {
+    let n = 0;
+    for (const e of this.byEpoch.values()) n += e.byAct.size;
+    return n;
+  }
+
+  *all(): IterableIterator<CounterState> {
+    for (const e of this.byEpoch.values()) yield* e.byAct.values();
   }
 
   /** Buzzes not yet in the global counter, over every key. */
   uncached(): number {
     let n = 0;
-    for (const c of this.byKey.values()) n += c.arrived - c.cached;
+    for (const c of this.all()) n += c.arrived - c.cached;
     return n;
   }
 
   /** Buzzes not yet committed to the record, over every key. */
   unpersisted(): number {
     let n = 0;
-    for (const c of this.byKey.values()) n += c.arrived - c.persisted;
+    for (const c of this.all()) n += c.arrived - c.persisted;
     return n;
   }
 }

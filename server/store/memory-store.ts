@@ -1,35 +1,55 @@
 /**
- * The embedded default: totals live in this process only. Exact for a single process; nothing
- * survives a restart (use MYSQL_URL for a durable record).
+ * Totals of one process only (WORKERS=1 without MEMCACHED_SERVERS/MYSQL_URL). Exact for a single
+ * process; nothing survives a restart and there is no durable record (durableTotals is null).
+ * A retired epoch's totals are dropped once its last deltas are applied: memory is bounded by the
+ * live show epochs.
  */
-import { showEpochKey, type FlushResult, type ShowFlush, type Store, type StoreHealth } from "./store.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
 
 export class MemoryStore implements Store {
   private readonly counts = new Map<string, Map<string, number>>();
+  private walked = 0;
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
     return this.flushSync(batch);
   }
 
+  /** Never null: applying a delta is a map write. */
   flushSync(batch: readonly ShowFlush[]): FlushResult {
     const out: FlushResult = new Map();
+    let walked = 0;
     for (const f of batch) {
-      const key = showEpochKey(f.show, f.epoch);
+      const key = epochKey(f.show, f.epoch);
+      if (f.acts.length === 0) {
+        // Retired: nothing will read it again, so its deltas have nowhere to go.
+        this.counts.delete(key);
+        continue;
+      }
       let m = this.counts.get(key);
-      if (!m) this.counts.set(key, (m = new Map()));
+      if (!m) this.counts.set(key, (m = new Map<string, number>()));
       for (const d of f.deltas) m.set(d.act, (m.get(d.act) ?? 0) + d.delta);
-      if (f.acts.length > 0) out.set(key, new Map(f.acts.map((a) => [a, m.get(a) ?? 0])));
+      out.set(key, new Map(f.acts.map((a) => [a, m.get(a) ?? 0])));
+      walked += f.deltas.length + f.acts.length;
     }
+    this.walked = walked;
     return out;
   }
 
-  async durableTotals(): Promise<Map<string, number>> {
-    return new Map();
+  async durableTotals(): Promise<null> {
+    return null;
   }
 
   health(): StoreHealth {
     return { ready: true, checks: { store: "ok" } };
   }
 
+  stats(): StoreStats {
+    let entries = 0;
+    for (const m of this.counts.values()) entries += m.size;
+    return { entries, walked: this.walked, retained: 0 };
+  }
+
+  /** Everything is applied on flush; nothing to persist or release. */
   async close(): Promise<void> {}
 }

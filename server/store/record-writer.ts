@@ -65,10 +65,17 @@ export class RecordWriter {
    * batch is still unresolved after one more try (the record is unreachable).
    */
   async settle(): Promise<boolean> {
-    while (this.running) await this.running;
-    if (this.pending) await this.writeOnce();
-    while (this.running) await this.running;
+    await this.idle();
+    if (this.pending) {
+      await this.writeOnce();
+      await this.idle();
+    }
     return this.pending === null;
+  }
+
+  /** Resolves once no write is running (including one started while waiting). */
+  private async idle(): Promise<void> {
+    while (this.running !== null) await this.running;
   }
 
   private async run(includeUncached: boolean): Promise<void> {

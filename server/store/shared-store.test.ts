@@ -15,24 +15,51 @@ import type { Record } from "../record/record.ts";
 import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { SharedStore } from "./shared-store.ts";
-import { showEpochKey } from "./store.ts";
-import { storeContract } from "./store.contract.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import { sharingContract, until } from "./store.contract.ts";
 
-async function node(global: Cache, record: Record, nodeId: string): Promise<SharedStore> {
-  const s = new SharedStore(new DualCache(global, { l1TtlMs: 50 }), global, record, { nodeId, persistIntervalMs: 3_600_000, reconcileDelayMs: 0 }, silentLogger);
+async function node(global: Cache, record: Record, nodeId: string, durable = false): Promise<SharedStore> {
+  const s = new SharedStore(
+    new DualCache(global, { l1TtlMs: 50 }),
+    global,
+    record,
+    { nodeId, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable },
+    silentLogger,
+  );
   await s.start();
   return s;
 }
 
 const total = async (s: SharedStore, delta = 0) =>
-  (await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], acts: ["a"] }])).get(showEpochKey("s", "e"))?.get("a");
+  (await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], acts: ["a"] }])).get(epochKey("s", "e"))?.get("a");
 
-storeContract("SharedStore (memory cache + memory record)", async () => {
+/** A view of `x` whose close is recorded; `forward` says whether it also closes `x` (false when peers share `x`). */
+function closeSpy<T extends { close(): Promise<void> }>(x: T, forward: boolean): T & { closeCalled: boolean } {
+  const spy = Object.create(x) as T & { closeCalled: boolean };
+  spy.closeCalled = false;
+  spy.close = async () => {
+    spy.closeCalled = true;
+    if (forward) await x.close();
+  };
+  return spy;
+}
+
+sharingContract("SharedStore (memory cache + memory record)", async () => {
   const global = new MemoryCache();
   const record = new MemoryRecord();
   await record.migrate();
-  const [store, peer] = [await node(global, record, "n1"), await node(global, record, "n2")];
-  return { store, peer, cleanup: async () => { await store.close(); } };
+  const [cache, rec] = [closeSpy(global, false), closeSpy(record, false)];
+  const [store, peer] = [await node(cache, rec, "n1"), await node(global, record, "n2")];
+  return {
+    store,
+    peer,
+    persistNow: () => store.writer.writeOnce(),
+    afterClose: async () => ({ kept: (await record.countTotals("s", "e")).get("a") ?? 0, released: cache.closeCalled && rec.closeCalled }),
+    cleanup: async () => {
+      await store.close();
+      await peer.close();
+    },
+  };
 });
 
 let mc: RunningMemcached;
@@ -44,14 +71,39 @@ after(async () => {
   await Promise.all([mc.stop(), db.stop()]);
 });
 
-storeContract("SharedStore (real memcached + MariaDB)", async () => {
+sharingContract("SharedStore (real memcached + MariaDB)", async () => {
   await mc.flushAll();
   const url = db.freshUrl();
-  const records = [new MysqlRecord(url), new MysqlRecord(url)];
-  await records[0]!.migrate();
-  const store = await node(new MemcachedCache({ servers: mc.address }), records[0]!, "n1");
-  const peer = await node(new MemcachedCache({ servers: mc.address }), records[1]!, "n2");
-  return { store, peer, cleanup: async () => { await store.close(); await peer.close(); } };
+  const rec = closeSpy(new MysqlRecord(url), true);
+  await rec.migrate();
+  const cache = closeSpy(new MemcachedCache({ servers: mc.address }), true);
+  const store = await node(cache, rec, "n1", true);
+  const peer = await node(new MemcachedCache({ servers: mc.address }), new MysqlRecord(url), "n2", true);
+  let closed = false;
+  return {
+    store,
+    peer,
+    persistNow: () => store.writer.writeOnce(),
+    afterClose: async () => {
+      closed = true;
+      const durable = await peer.durableTotals("s", "e"); // another connection: the record itself
+      return { kept: durable?.get("a") ?? 0, released: cache.closeCalled && rec.closeCalled };
+    },
+    cleanup: async () => {
+      if (!closed) await store.close();
+      await peer.close();
+    },
+  };
+});
+
+test("durableTotals: the record's totals when it is durable, null over MemoryRecord", async () => {
+  const record = new MemoryRecord();
+  await record.migrate();
+  const [durable, not] = [await node(new MemoryCache(), record, "d", true), await node(new MemoryCache(), record, "m")];
+  await total(durable, 3);
+  await durable.writer.writeOnce();
+  assert.deepEqual(Object.fromEntries((await durable.durableTotals("s", "e")) ?? []), { a: 3 });
+  assert.equal(await not.durableTotals("s", "e"), null);
 });
 
 test("a lost key is re-seeded from the record plus own unpersisted buzzes; reconciliation makes it exact, never over", async () => {
@@ -71,8 +123,11 @@ test("a lost key is re-seeded from the record plus own unpersisted buzzes; recon
   assert.equal((await record.countTotals("s", "e")).get("a"), 18, "the record has every buzz");
   assert.equal(await a.reconcile("s", "e", ["a"], 1), 5, "reconciliation raises by what the lost key took");
   assert.equal(await b.reconcile("s", "e", ["a"], 1), 0, "only one node reconciles a change");
-  await new Promise((r) => setTimeout(r, 60));
-  assert.equal(await total(b), 18);
+  await until(
+    () => total(b),
+    (v) => v === 18,
+    "b reads 18 once its L1 entry expires",
+  );
   assert.equal(await total(a), 18);
 });
 
@@ -82,14 +137,21 @@ test("both nodes find the key missing: the loser adds its unpersisted buzzes to 
   await record.migrate();
   const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
   await Promise.all([total(a, 3), total(b, 4)]);
-  await new Promise((r) => setTimeout(r, 60));
-  assert.equal(await total(a), 7);
+  await until(
+    () => total(a),
+    (v) => v === 7,
+    "a reads both nodes' buzzes",
+  );
   await a.writer.writeOnce();
   await b.writer.writeOnce();
   await global.delete("bc:c:s:e:a");
   await Promise.all([total(a, 1), total(b, 1)]);
-  await new Promise((r) => setTimeout(r, 60));
-  assert.equal(await total(a), 9, "record 7 + one seed + one incr");
+  assert.equal(await global.get("bc:c:s:e:a"), "9", "record 7 + one seed + one incr");
+  await until(
+    () => total(a),
+    (v) => v === 9,
+    "a reads 9",
+  );
 });
 
 test("a timed-out increment is taken as applied (a stalled memcached applies it later), never re-sent", async () => {
@@ -118,8 +180,12 @@ test("a timed-out increment is taken as applied (a stalled memcached applies it 
 test("close commits everything, even buzzes the cache never took", async () => {
   const inner = new MemoryCache();
   const down: Cache = Object.assign(Object.create(inner) as Cache, {
-    incr: async () => { throw new CacheError("unreachable", "connection refused"); },
-    getMany: async () => { throw new CacheError("unreachable", "connection refused"); },
+    incr: async () => {
+      throw new CacheError("unreachable", "connection refused");
+    },
+    getMany: async () => {
+      throw new CacheError("unreachable", "connection refused");
+    },
   });
   const record = new MemoryRecord();
   await record.migrate();

@@ -19,15 +19,19 @@ import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
-import { CounterTable, type CounterState } from "./counter-state.ts";
+import { CounterTable, counterKey, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
-import { showEpochKey, type FlushResult, type ShowFlush, type Store, type StoreHealth } from "./store.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import { storeFamilies } from "./store-metrics.ts";
+import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
 
 export interface SharedStoreOptions {
   nodeId: string;
   persistIntervalMs: number;
   /** How long after voting closes to reconcile: every node must have seen the close and persisted. */
   reconcileDelayMs: number;
+  /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
+  durable: boolean;
   keyPrefix?: string;
 }
 
@@ -37,7 +41,9 @@ export class SharedStore implements Store {
   private cacheError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
-  readonly stats = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0, assumedApplied: 0 };
+  private walked = 0;
+  /** Exported as metrics (see metrics()). */
+  readonly counts = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0, assumedApplied: 0 };
 
   private readonly reconciles = new Set<NodeJS.Timeout>();
 
@@ -60,40 +66,43 @@ export class SharedStore implements Store {
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
-    const incrs: CounterState[] = [];
     const reads: CounterState[] = [];
     for (const f of batch) {
-      for (const d of f.deltas) this.counters.get(f.show, f.epoch, d.act).arrived += d.delta;
+      for (const d of f.deltas) this.counters.arrive(this.counters.get(f.show, f.epoch, d.act), d.delta);
+      if (f.acts.length === 0) this.counters.retire(f.show, f.epoch);
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);
         if (c.arrived === c.cached) reads.push(c);
       }
     }
-    for (const c of this.counters.all()) if (c.arrived > c.cached) incrs.push(c);
+    const incrs = this.counters.needingCache();
+    this.walked = incrs.length + reads.length;
 
     const missing: CounterState[] = [];
     let failed: unknown = null;
-    await Promise.all(incrs.map(async (c) => {
-      const amount = c.arrived - c.cached;
-      try {
-        const v = await this.cache.incr(c.key, amount);
-        if (v === null) missing.push(c);
-        else {
-          c.cached += amount;
-          c.lastKnown = Math.max(c.lastKnown, v);
+    await Promise.all(
+      incrs.map(async (c) => {
+        const amount = c.arrived - c.cached;
+        try {
+          const v = await this.cache.incr(c.key, amount);
+          if (v === null) missing.push(c);
+          else {
+            c.cached += amount;
+            c.lastKnown = Math.max(c.lastKnown, v);
+          }
+        } catch (err) {
+          failed = err;
+          // A timed-out increment was sent and may still be applied (a stalled memcached applies what
+          // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
+          // taken as applied: at worst the live total is short until the reconciliation from the
+          // record (which gets these buzzes as usual) raises it. Never an over-count.
+          if (err instanceof CacheError && err.code === "timeout") {
+            c.cached += amount;
+            this.counts.assumedApplied += amount;
+          }
         }
-      } catch (err) {
-        failed = err;
-        // A timed-out increment was sent and may still be applied (a stalled memcached applies what
-        // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
-        // taken as applied: at worst the live total is short until the reconciliation from the
-        // record (which gets these buzzes as usual) raises it. Never an over-count.
-        if (err instanceof CacheError && err.code === "timeout") {
-          c.cached += amount;
-          this.stats.assumedApplied += amount;
-        }
-      }
-    }));
+      }),
+    );
     if (reads.length > 0 && failed === null) {
       try {
         const got = await this.cache.getMany(reads.map((c) => c.key));
@@ -124,8 +133,9 @@ export class SharedStore implements Store {
         const c = this.counters.get(f.show, f.epoch, act);
         totals.set(act, c.lastKnown + (c.arrived - c.cached));
       }
-      out.set(showEpochKey(f.show, f.epoch), totals);
+      out.set(epochKey(f.show, f.epoch), totals);
     }
+    this.counters.prune();
     return out;
   }
 
@@ -135,20 +145,20 @@ export class SharedStore implements Store {
    */
   private async seed(c: CounterState): Promise<void> {
     if (!(await this.writer.settle())) {
-      this.stats.seedDeferred++;
+      this.counts.seedDeferred++;
       return; // record unreachable: keep the deltas, try again next tick
     }
     const recorded = (await this.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
     const own = c.arrived - c.persisted;
     if (await this.cache.add(c.key, String(recorded + own))) {
-      this.stats.seeds++;
+      this.counts.seeds++;
       c.cached = c.arrived;
       c.lastKnown = Math.max(c.lastKnown, recorded + own);
       return;
     }
     // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
     // not in that seed (they are not in the record yet), so add them.
-    this.stats.seedConflicts++;
+    this.counts.seedConflicts++;
     if (own === 0) return;
     const v = await this.cache.incr(c.key, own);
     if (v === null) return; // lost again already; next tick seeds once more
@@ -162,8 +172,8 @@ export class SharedStore implements Store {
       this.cacheError = null;
       return;
     }
-    this.stats.cacheErrors++;
-    const msg = err instanceof Error ? err.message : String(err);
+    this.counts.cacheErrors++;
+    const msg = err instanceof Error ? err.message : JSON.stringify(err);
     if (this.cacheError === null) this.log.error("global cache unreachable; deltas retained in memory", { err });
     this.cacheError = msg;
   }
@@ -189,13 +199,15 @@ export class SharedStore implements Store {
     const recorded = await this.record.countTotals(show, epoch);
     let raised = 0;
     for (const act of acts) {
-      const c = this.counters.get(show, epoch, act);
+      // find, not get: a retired epoch's counters may be pruned already; never re-create them.
+      const key = counterKey(prefix, show, epoch, act);
       const want = recorded.get(act) ?? 0;
-      const raw = await this.global.get(c.key);
+      const raw = await this.global.get(key);
       const have = raw === null ? 0 : Number(raw);
       if (raw !== null && want > have) {
-        const v = await this.global.incr(c.key, want - have);
-        if (v !== null) c.lastKnown = Math.max(c.lastKnown, v);
+        const v = await this.global.incr(key, want - have);
+        const c = this.counters.find(show, epoch, act);
+        if (v !== null && c) c.lastKnown = Math.max(c.lastKnown, v);
         raised += want - have;
         this.log.warn("live total raised to the record", { show, epoch, act, from: have, to: want });
       }
@@ -203,8 +215,12 @@ export class SharedStore implements Store {
     return raised;
   }
 
-  async durableTotals(show: string, epoch: string): Promise<Map<string, number>> {
-    return this.record.countTotals(show, epoch);
+  async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {
+    return this.opts.durable ? this.record.countTotals(show, epoch) : null;
+  }
+
+  stats(): StoreStats {
+    return { entries: this.counters.size, walked: this.walked, retained: this.counters.unpersisted() };
   }
 
   health(): StoreHealth {
@@ -223,14 +239,29 @@ export class SharedStore implements Store {
     const g = (name: string, help: string, value: number): Family => ({ name, help, kind: "gauge", samples: [{ value }] });
     const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
     return [
+      ...storeFamilies(this),
       g("buzzcast_store_uncached_buzzes", "Buzzes counted here but not yet in the global cache.", this.counters.uncached()),
       g("buzzcast_store_unpersisted_buzzes", "Buzzes counted here but not yet committed to the record.", this.counters.unpersisted()),
       c("buzzcast_record_batches_total", "Record batches committed (one transaction each).", this.writer.stats.batches),
       c("buzzcast_record_rows_total", "Count rows upserted into the record.", this.writer.stats.rows),
       c("buzzcast_record_errors_total", "Record writes or pings that failed.", this.writer.stats.errors),
-      c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", this.stats.seeds),
-      c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", this.stats.cacheErrors),
-      c("buzzcast_cache_incr_uncertain_buzzes_total", "Buzzes in increments that timed out (taken as applied; reconciled from the record).", this.stats.assumedApplied),
+      c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", this.counts.seeds),
+      c(
+        "buzzcast_cache_seed_conflicts_total",
+        "Re-seeds another node made first (own unpersisted buzzes added to it).",
+        this.counts.seedConflicts,
+      ),
+      c(
+        "buzzcast_cache_seeds_deferred_total",
+        "Re-seeds put off because the record was unreachable (deltas retained).",
+        this.counts.seedDeferred,
+      ),
+      c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", this.counts.cacheErrors),
+      c(
+        "buzzcast_cache_incr_uncertain_buzzes_total",
+        "Buzzes in increments that timed out (taken as applied; reconciled from the record).",
+        this.counts.assumedApplied,
+      ),
     ];
   }
 

@@ -4,14 +4,14 @@
  */
 import type { RejectReason } from "../../shared/codes.ts";
 import type { BucketState } from "../counting/rate-limiter.ts";
-import type { Show } from "../shows/show.ts";
+import type { ShowCounts } from "../counting/show-counts.ts";
 
 export interface Conn {
   readonly id: number;
   open: boolean;
   openedAt: number;
-  /** Set by hello; null until then. */
-  show: Show | null;
+  /** The show joined by hello (its counting state, `counts.show` the show); null until then. */
+  counts: ShowCounts | null;
   /** A hello is being answered (its show is being looked up). */
   greeting: boolean;
   /** Who `once` dedupes on: the hello's viewer id, else this connection. */
@@ -20,6 +20,7 @@ export interface Conn {
   lastSeq: number;
   counted: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** Outcome of the buzz numbered `lastSeq`. */
   last: "counted" | RejectReason;
   /** True while this connection sits in the ack queue for the next tick. */
   ackPending: boolean;
@@ -36,7 +37,7 @@ export function newConn(now: number, bucket: BucketState): Conn {
     id,
     open: false,
     openedAt: now,
-    show: null,
+    counts: null,
     greeting: false,
     viewerKey: `c${id}`,
     lastSeq: -1,

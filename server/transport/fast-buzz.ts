@@ -4,7 +4,7 @@
  * server's per-message cost).
  *
  * Guarantee: it returns a result only for frames that JSON.parse + the `Buzz` schema would accept
- * with the same act and seq (act 1-64 of [A-Za-z0-9_-], seq a non-negative integer of at most 15
+ * with the same act (the ASCII bytes at `bytes[actStart, actStart + actLen)`) and seq (act 1-64 of [A-Za-z0-9_-], seq a non-negative integer of at most 15
  * digits, no leading zero, no whitespace, fields in this order). Anything else returns null and
  * takes the general path, which decides validity; fast-buzz.test.ts checks the agreement.
  */
@@ -13,12 +13,17 @@ const MIDDLE = Buffer.from('","seq":');
 const MAX_ACT = 64;
 const MAX_SEQ_DIGITS = 15;
 
-/** Reused for every call: the caller reads `act` and `seq` before the next one. */
+/**
+ * Reused for every call: the caller reads it before the next one. The act stays as bytes (the
+ * show's act table matches them without building a string).
+ */
 export interface FastBuzz {
-  act: string;
+  bytes: Uint8Array;
+  actStart: number;
+  actLen: number;
   seq: number;
 }
-const out: FastBuzz = { act: "", seq: 0 };
+const out: FastBuzz = { bytes: new Uint8Array(0), actStart: 0, actLen: 0, seq: 0 };
 
 function isIdByte(b: number): boolean {
   return (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b === 45 || b === 95;
@@ -47,7 +52,9 @@ export function fastBuzz(data: ArrayBuffer): FastBuzz | null {
   if (digits === 0 || digits > MAX_SEQ_DIGITS) return null;
   if (digits > 1 && bytes[digitsStart] === 48) return null;
   if (i !== n - 1 || bytes[i] !== 125) return null;
-  out.act = String.fromCharCode.apply(null, bytes.subarray(actStart, actStart + actLen) as unknown as number[]);
+  out.bytes = bytes;
+  out.actStart = actStart;
+  out.actLen = actLen;
   out.seq = seq;
   return out;
 }

@@ -20,6 +20,8 @@ const MAX_BODY = 64 * 1024;
 
 export interface HttpDeps {
   shows: ShowRegistry;
+  /** Seq and totals as last published to viewers (the broadcast hub's). */
+  live(show: Show): { readonly seq: number; readonly totals: Readonly<Record<string, number>> };
   store: Store;
   metrics: Metrics;
   log: Logger;
@@ -45,7 +47,8 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     const fail = (err: unknown) => {
       d.metrics.httpErrors++;
       if (err instanceof HttpError) return sendError(g, err);
-      if (err instanceof RecordError && err.code === "unreachable") return sendError(g, new HttpError(503, "record_unavailable", "the durable record is unreachable; try again"));
+      if (err instanceof RecordError && err.code === "unreachable")
+        return sendError(g, new HttpError(503, "record_unavailable", "the durable record is unreachable; try again"));
       if (err instanceof ShowError) return sendError(g, new HttpError(err.code === "unknown_show" ? 404 : 400, err.code, err.message));
       d.log.error("http handler failed", { err });
       sendError(g, new HttpError(500, "server_error", "internal error"));
@@ -64,58 +67,98 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       return fn(g, showIdParam(req));
     });
 
-  app.get("/healthz", route((g) => sendJson(g, 200, { status: "ok" })));
-  app.get("/readyz", route((g) => {
-    const r = d.readiness();
-    sendJson(g, r.ready ? 200 : 503, { status: r.ready ? (Object.values(r.checks).every((v) => v === "ok") ? "ready" : "degraded") : "not_ready", checks: r.checks });
-  }));
-  app.get("/metrics", route(async (g) => send(g, 200, "text/plain; version=0.0.4", await d.renderMetrics())));
+  app.get(
+    "/healthz",
+    route((g) => sendJson(g, 200, { status: "ok" })),
+  );
+  app.get(
+    "/readyz",
+    route((g) => {
+      const r = d.readiness();
+      sendJson(g, r.ready ? 200 : 503, {
+        status: r.ready ? (Object.values(r.checks).every((v) => v === "ok") ? "ready" : "degraded") : "not_ready",
+        checks: r.checks,
+      });
+    }),
+  );
+  app.get(
+    "/metrics",
+    route(async (g) => send(g, 200, "text/plain; version=0.0.4", await d.renderMetrics())),
+  );
 
-  app.get("/api/admin/session", route((g, req) => {
-    if (!isAdmin(req)) throw new HttpError(401, "unauthorized", "admin token required: Authorization: Bearer <ADMIN_TOKEN>");
-    sendJson(g, 200, { ok: true });
-  }));
-  app.get("/api/shows", route((g) => sendJson(g, 200, { shows: [...d.shows.all()].map((s) => ({ id: s.id, title: s.info.title })) })));
-  app.get("/api/shows/:show", route(async (g, req) => {
-    const id = showIdParam(req);
-    const show = await d.shows.find(id);
-    if (!show) throw new HttpError(404, "unknown_show", `no show ${id}`);
-    // Live totals always answer; the durable ones only if the record answers within a second.
-    const durable = await withTimeout(d.store.durableTotals(show.id, show.epoch), 1000).catch((err: unknown) => {
-      d.log.warn("durable totals unavailable", { err, show: show.id });
-      return null;
-    });
-    sendJson(g, 200, state(show, durable));
-  }));
-  app.put("/api/shows/:show", admin(async (g, id) => {
-    const body = parseBody(PutShowBody, await readBody(g, MAX_BODY));
-    const ids = new Set(body.acts.map((a) => a.id));
-    if (ids.size !== body.acts.length) throw new HttpError(400, "bad_request", "act ids must be unique");
-    const show = await d.shows.put(id, body);
-    d.log.info("show saved", { show: id, acts: body.acts.length });
-    sendJson(g, 200, state(show, null));
-  }));
-  app.post("/api/shows/:show/stage", admin(async (g, id) => {
-    const body = parseBody(StageBody, await readBody(g, MAX_BODY));
-    const show = await d.shows.setStage(id, body);
-    d.log.info("stage changed", { show: id, act: body.act, open: body.open });
-    sendJson(g, 200, state(show, null));
-  }));
-  app.post("/api/shows/:show/reset", admin(async (g, id) => {
-    const show = await d.shows.reset(id);
-    d.log.info("show reset", { show: id, epoch: show.epoch });
-    sendJson(g, 200, state(show, null));
-  }));
-  app.any("/api/*", route(() => {
-    throw new HttpError(404, "not_found", "no such API route");
-  }));
+  app.get(
+    "/api/admin/session",
+    route((g, req) => {
+      if (!isAdmin(req)) throw new HttpError(401, "unauthorized", "admin token required: Authorization: Bearer <ADMIN_TOKEN>");
+      sendJson(g, 200, { ok: true });
+    }),
+  );
+  app.get(
+    "/api/shows",
+    route((g) => sendJson(g, 200, { shows: [...d.shows.all()].map((s) => ({ id: s.id, title: s.info.title })) })),
+  );
+  app.get(
+    "/api/shows/:show",
+    route(async (g, req) => {
+      const id = showIdParam(req);
+      const show = await d.shows.find(id);
+      if (!show) throw new HttpError(404, "unknown_show", `no show ${id}`);
+      // Live totals always answer (200). `durable` is omitted when the store keeps no record (null),
+      // or when the record failed or did not answer within a second (counted, logged).
+      const durable: Map<string, number> | null = await withTimeout(d.store.durableTotals(show.id, show.epoch), 1000).catch(
+        (err: unknown) => {
+          d.metrics.durableTotalsUnavailable++;
+          d.log.warn("durable totals unavailable", { err, show: show.id });
+          return null;
+        },
+      );
+      sendJson(g, 200, state(show, d.live(show), durable));
+    }),
+  );
+  app.put(
+    "/api/shows/:show",
+    admin(async (g, id) => {
+      const body = parseBody(PutShowBody, await readBody(g, MAX_BODY));
+      const ids = new Set(body.acts.map((a) => a.id));
+      if (ids.size !== body.acts.length) throw new HttpError(400, "bad_request", "act ids must be unique");
+      const show = await d.shows.put(id, body);
+      d.log.info("show saved", { show: id, acts: body.acts.length });
+      sendJson(g, 200, state(show, d.live(show), null));
+    }),
+  );
+  app.post(
+    "/api/shows/:show/stage",
+    admin(async (g, id) => {
+      const body = parseBody(StageBody, await readBody(g, MAX_BODY));
+      const show = await d.shows.setStage(id, body);
+      d.log.info("stage changed", { show: id, act: body.act, open: body.open });
+      sendJson(g, 200, state(show, d.live(show), null));
+    }),
+  );
+  app.post(
+    "/api/shows/:show/reset",
+    admin(async (g, id) => {
+      const show = await d.shows.reset(id);
+      d.log.info("show reset", { show: id, epoch: show.epoch });
+      sendJson(g, 200, state(show, d.live(show), null));
+    }),
+  );
+  app.any(
+    "/api/*",
+    route(() => {
+      throw new HttpError(404, "not_found", "no such API route");
+    }),
+  );
 
-  app.get("/*", route((g, req) => {
-    const f = d.pages.lookup(req.getUrl());
-    if (!f) throw new HttpError(404, "not_found", "not found");
-    if (req.getHeader("if-none-match") === f.etag) return send(g, 304, f.type, "", { etag: f.etag });
-    send(g, 200, f.type, f.body, { etag: f.etag, "cache-control": "no-cache" });
-  }));
+  app.get(
+    "/*",
+    route((g, req) => {
+      const f = d.pages.lookup(req.getUrl());
+      if (!f) throw new HttpError(404, "not_found", "not found");
+      if (req.getHeader("if-none-match") === f.etag) return send(g, 304, f.type, "", { etag: f.etag });
+      send(g, 200, f.type, f.body, { etag: f.etag, "cache-control": "no-cache" });
+    }),
+  );
 }
 
 function digest(s: string): Buffer {
@@ -143,9 +186,10 @@ function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<T> {
   return r.data;
 }
 
-function state(show: Show, durable: Map<string, number> | null): ShowState {
-  const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: show.seq, totals: show.totals };
-  if (durable) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
+/** The public show state; `durable` only when there is a record that answered. */
+function state(show: Show, live: ReturnType<HttpDeps["live"]>, durable: Map<string, number> | null): ShowState {
+  const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: live.seq, totals: { ...live.totals } };
+  if (durable !== null) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
   return s;
 }
 

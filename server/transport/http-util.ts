@@ -6,15 +6,26 @@
 import type { HttpResponse } from "./uws.ts";
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = "HttpError";
   }
 }
 
 const STATUS: Record<number, string> = {
-  200: "200 OK", 204: "204 No Content", 304: "304 Not Modified", 400: "400 Bad Request", 401: "401 Unauthorized",
-  404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Payload Too Large", 500: "500 Internal Server Error",
+  200: "200 OK",
+  204: "204 No Content",
+  304: "304 Not Modified",
+  400: "400 Bad Request",
+  401: "401 Unauthorized",
+  404: "404 Not Found",
+  405: "405 Method Not Allowed",
+  413: "413 Payload Too Large",
+  500: "500 Internal Server Error",
   503: "503 Service Unavailable",
 };
 
@@ -32,7 +43,13 @@ export function guard(res: HttpResponse): Guarded {
   return g;
 }
 
-export function send(g: Guarded, status: number, contentType: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
+export function send(
+  g: Guarded,
+  status: number,
+  contentType: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): void {
   if (g.aborted) return;
   g.res.cork(() => {
     g.res.writeStatus(STATUS[status] ?? `${status} Status`);

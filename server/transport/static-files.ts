@@ -7,9 +7,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, sep } from "node:path";
 
 const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon", ".json": "application/json", ".map": "application/json",
-  ".txt": "text/plain; charset=utf-8", ".webmanifest": "application/manifest+json",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".txt": "text/plain; charset=utf-8",
+  ".webmanifest": "application/manifest+json",
 };
 
 export interface StaticFile {
@@ -30,7 +37,11 @@ export class StaticFiles {
         else {
           const body = readFileSync(p);
           const url = "/" + relative(dir, p).split(sep).join("/");
-          this.files.set(url, { body, type: TYPES[extname(p)] ?? "application/octet-stream", etag: `"${createHash("sha1").update(body).digest("base64url").slice(0, 16)}"` });
+          this.files.set(url, {
+            body,
+            type: TYPES[extname(p)] ?? "application/octet-stream",
+            etag: `"${createHash("sha1").update(body).digest("base64url").slice(0, 16)}"`,
+          });
         }
       }
     };

@@ -12,7 +12,11 @@ export class NativeUwsError extends Error {
 
 /** Throws NativeUwsError unless the native uWebSockets.js addon is loaded. */
 export function assertNativeUws(): void {
-  const native = typeof uWS.App === "function" && typeof uWS.SSLApp === "function" && typeof uWS.getParts === "function" && typeof uWS.us_socket_local_port === "function";
+  const native =
+    typeof uWS.App === "function" &&
+    typeof uWS.SSLApp === "function" &&
+    typeof uWS.getParts === "function" &&
+    typeof uWS.us_socket_local_port === "function";
   if (!native) {
     throw new NativeUwsError(
       `uWebSockets.js did not load its native addon for ${process.platform}-${process.arch} ` +

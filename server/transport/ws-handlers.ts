@@ -1,16 +1,28 @@
 /**
  * The WebSocket endpoint: hello -> welcome, buzz -> tally, acks once per tick, and every way a
- * client can misbehave answered by an error frame and a close code from shared/codes.ts.
+ * client can misbehave answered by an error frame and a close code from shared/codes.ts. Every
+ * frame goes out through the broadcast hub.
  *
  * Nothing here logs or allocates per subscriber. A canonical buzz frame is decoded straight from
- * its bytes (fast-buzz.ts); any other frame gets one JSON.parse and one zod parse. Bad input is
- * counted in metrics and never touches a count.
+ * its bytes (fast-buzz.ts) and its act bytes matched in the show's act table (no string per buzz);
+ * any other frame gets one JSON.parse and one zod parse. Bad input is counted in metrics and never
+ * touches a count.
+ *
+ * What uWebSockets.js enforces before our handlers run: it drops the connection without a close
+ * frame (the client sees 1006, no error frame can be sent) and calls our close handler with code
+ * 1006 and a reason, by which the drop is counted (buzzcast_closes_total):
+ *  - a frame over `hardPayloadLimit` (16 KB), reason "Received too big message": `too_large_hard`;
+ *  - a text frame that is not valid UTF-8, reason "Received invalid UTF-8": `invalid_utf8_hard`.
  */
-import { CLOSE, type CloseName } from "../../shared/codes.ts";
-import { ClientMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH, type Ack, type ErrorFrame, type Hello, type Welcome } from "../../shared/protocol.ts";
+import { CLOSE_ABNORMAL, type CloseName } from "../../shared/codes.ts";
+import { ClientMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH, type Hello } from "../../shared/protocol.ts";
+import type { Hub } from "../broadcast/hub.ts";
 import type { BuzzIntake } from "../counting/buzz-intake.ts";
 import type { RateLimiter } from "../counting/rate-limiter.ts";
+import type { Counting, ShowCounts } from "../counting/show-counts.ts";
+import type { TallySlot } from "../counting/tally.ts";
 import type { Ticker } from "../counting/ticker.ts";
+import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
@@ -19,32 +31,58 @@ import { fastBuzz } from "./fast-buzz.ts";
 import { uWS, type TemplatedApp, type WebSocket } from "./uws.ts";
 
 export interface WsOptions {
-  tickMs: number;
-  policy: "once" | "unlimited";
   maxConnections: number;
   maxBackpressure: number;
   idleTimeoutSec: number;
-  /** Hard frame limit enforced by uWS itself (close 1009); ours (MAX_FRAME_BYTES) is checked first. */
+  /** Hard frame limit enforced by uWS itself; ours (MAX_FRAME_BYTES) is checked first. */
   hardPayloadLimit: number;
 }
 
 export interface WsDeps {
   shows: ShowRegistry;
+  counting: Counting;
   intake: BuzzIntake;
   limiter: RateLimiter;
   ticker: Ticker;
+  hub: Hub;
   metrics: Metrics;
+  log: Logger;
 }
 
+/**
+ * Subprotocols this server speaks, most preferred first. Protocol v1 uses none (the handshake
+ * answers without Sec-WebSocket-Protocol, whatever the client offers); v2 will add "buzzcast.v2".
+ */
+const SUBPROTOCOLS: readonly string[] = [];
+
+/** The subprotocol to answer for a Sec-WebSocket-Protocol offer; "" for none. */
+export function negotiateSubprotocol(offered: string): string {
+  if (SUBPROTOCOLS.length === 0 || offered === "") return "";
+  const offers = offered.split(",").map((p) => p.trim());
+  return SUBPROTOCOLS.find((p) => offers.includes(p)) ?? "";
+}
+
+/** Reasons uWS gives our close handler (with code 1006) when it drops a connection itself. */
+const UWS_DROPS: ReadonlyMap<string, string> = new Map([
+  ["Received too big message", "too_large_hard"],
+  ["Received invalid UTF-8", "invalid_utf8_hard"],
+]);
+
 const decoder = new TextDecoder();
+const LOOKUP_LOG_MS = 10_000;
 
 export class WsEndpoint {
   /** Every open connection (drain, sweeps). */
-  readonly sockets = new Set<WebSocket<Conn>>();
+  private readonly sockets = new Set<WebSocket<Conn>>();
   private ackQueue: WebSocket<Conn>[] = [];
-  accepting = true;
+  private accepting = true;
+  private lookupFailures = 0;
+  private lookupLoggedAt = -Infinity;
 
-  constructor(private readonly deps: WsDeps, private readonly opts: WsOptions) {}
+  constructor(
+    private readonly deps: WsDeps,
+    private readonly opts: WsOptions,
+  ) {}
 
   attach(app: TemplatedApp): void {
     const { metrics } = this.deps;
@@ -58,7 +96,7 @@ export class WsEndpoint {
         res.upgrade(
           newConn(Date.now(), this.deps.limiter.fresh(Date.now())),
           req.getHeader("sec-websocket-key"),
-          req.getHeader("sec-websocket-protocol"),
+          negotiateSubprotocol(req.getHeader("sec-websocket-protocol")),
           req.getHeader("sec-websocket-extensions"),
           context,
         );
@@ -81,7 +119,11 @@ export class WsEndpoint {
         if (isBinary) return this.close(ws, c, "binary_unsupported", "binary frames are not part of protocol v1");
         if (data.byteLength > MAX_FRAME_BYTES) return this.close(ws, c, "too_large", `frames are limited to ${MAX_FRAME_BYTES} bytes`);
         const fast = fastBuzz(data);
-        if (fast !== null) return this.buzz(ws, c, fast.act, fast.seq);
+        if (fast !== null) {
+          const counts = c.counts;
+          if (counts === null) return this.close(ws, c, "hello_required", "send hello before buzzing");
+          return this.buzz(ws, c, counts, counts.table.match(fast.bytes, fast.actStart, fast.actLen), fast.seq);
+        }
         let raw: unknown;
         try {
           raw = JSON.parse(decoder.decode(data));
@@ -94,24 +136,26 @@ export class WsEndpoint {
           return this.close(ws, c, "bad_frame", issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame");
         }
         const msg = parsed.data;
-        if (msg.type === "buzz") return this.buzz(ws, c, msg.act, msg.seq);
-        this.hello(ws, c, msg);
+        if (msg.type === "hello") return this.hello(ws, c, msg);
+        const counts = c.counts;
+        if (counts === null) return this.close(ws, c, "hello_required", "send hello before buzzing");
+        this.buzz(ws, c, counts, counts.table.get(msg.act), msg.seq);
       },
-      drain: () => {},
-      close: (ws, code) => {
+      close: (ws, code, message) => {
         const c = ws.getUserData();
         c.open = false;
         this.sockets.delete(ws);
         metrics.connections--;
-        if (code === 1009) metrics.countClose("too_large_hard");
+        if (code === CLOSE_ABNORMAL && message.byteLength > 0) {
+          const dropped = UWS_DROPS.get(decoder.decode(message));
+          if (dropped !== undefined) metrics.countClose(dropped);
+        }
       },
     });
   }
 
-  private buzz(ws: WebSocket<Conn>, c: Conn, act: string, seq: number): void {
-    const show = c.show;
-    if (show === null) return this.close(ws, c, "hello_required", "send hello before buzzing");
-    const result = this.deps.intake.buzz(c, show, act, seq, this.deps.limiter.enabled ? Date.now() : 0);
+  private buzz(ws: WebSocket<Conn>, c: Conn, counts: ShowCounts, slot: TallySlot | null, seq: number): void {
+    const result = this.deps.intake.buzz(c, counts, slot, seq, this.deps.limiter.enabled ? Date.now() : 0);
     if (result === "flood") return this.close(ws, c, "flooding", "buzzing far above the rate limit");
     if (!c.ackPending) {
       c.ackPending = true;
@@ -127,9 +171,7 @@ export class WsEndpoint {
     for (const ws of q) {
       const c = ws.getUserData();
       c.ackPending = false;
-      if (!c.open) continue;
-      const ack: Ack = { type: "ack", seq: c.lastSeq, counted: c.counted, rejected: c.rejected, last: c.last };
-      this.send(ws, JSON.stringify(ack));
+      if (c.open) this.deps.hub.ack(ws, c);
     }
   }
 
@@ -138,7 +180,7 @@ export class WsEndpoint {
     let over = 0;
     for (const ws of this.sockets) {
       const c = ws.getUserData();
-      if (c.show === null && nowMs - c.openedAt > helloTimeoutMs) {
+      if (c.counts === null && nowMs - c.openedAt > helloTimeoutMs) {
         this.close(ws, c, "hello_timeout", "no hello received in time");
         continue;
       }
@@ -182,55 +224,58 @@ export class WsEndpoint {
   }
 
   private hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
-    if (c.show !== null || c.greeting) return this.close(ws, c, "hello_required", "hello may be sent only once");
-    if (msg.protocol !== PROTOCOL_VERSION) return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);
+    if (c.counts !== null || c.greeting) return this.close(ws, c, "hello_required", "hello may be sent only once");
+    if (msg.protocol !== PROTOCOL_VERSION)
+      return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);
     if (msg.viewer !== undefined) c.viewerKey = `v:${msg.viewer}`;
     const show = this.deps.shows.get(msg.show);
     if (show) return this.join(ws, c, show);
-    // Not known here: it may have been created on another node a moment ago.
+    // Not known here: it may have been created on another node a moment ago. The answer arrives
+    // outside any uWS callback: the hub corks what it sends.
     c.greeting = true;
     this.deps.shows.find(msg.show).then(
       (found) => {
         c.greeting = false;
         if (!c.open) return;
-        if (found) ws.cork(() => this.join(ws, c, found));
+        if (found) this.join(ws, c, found);
         else this.close(ws, c, "unknown_show", `no show ${msg.show}`);
       },
-      () => {
+      (err: unknown) => {
         c.greeting = false;
+        this.lookupFailed(err, msg.show);
         if (c.open) this.close(ws, c, "server_error", "could not look up the show; try again");
       },
     );
   }
 
+  /**
+   * A hello's show lookup failed (the viewer is closed with server_error, counted in
+   * buzzcast_closes_total). The reason is logged at most once per LOOKUP_LOG_MS, with how many
+   * failed since the last line: an outage of the show source makes every new viewer fail.
+   */
+  private lookupFailed(err: unknown, show: string): void {
+    this.lookupFailures++;
+    const now = Date.now();
+    if (now - this.lookupLoggedAt < LOOKUP_LOG_MS) return;
+    this.deps.log.warn("show lookup failed; viewers asking for it are closed with server_error", {
+      err,
+      show,
+      failures: this.lookupFailures,
+    });
+    this.lookupLoggedAt = now;
+    this.lookupFailures = 0;
+  }
+
   private join(ws: WebSocket<Conn>, c: Conn, show: Show): void {
-    c.show = show;
-    // Subscribe first, then snapshot: every later totals frame reaches this socket.
-    ws.subscribe(show.topic);
-    this.send(ws, (show.welcomeCache ??= this.welcome(show)));
-  }
-
-  private welcome(show: Show): string {
-    const w: Welcome = {
-      type: "welcome", protocol: PROTOCOL_VERSION, show: show.info, stage: show.stage, tickMs: this.opts.tickMs,
-      epoch: show.epoch, seq: show.seq, totals: show.totals, policy: this.opts.policy,
-    };
-    return JSON.stringify(w);
-  }
-
-  private send(ws: WebSocket<Conn>, frame: string): void {
-    const r = ws.send(frame, false, false);
-    if (r === 2) this.deps.metrics.sendDropped++;
-    else if (r === 0) this.deps.metrics.sendBackpressured++;
+    c.counts = this.deps.counting.of(show);
+    this.deps.hub.join(ws, show);
   }
 
   /** Error frame, then close with the table's code. Safe to call on a closing connection. */
-  close(ws: WebSocket<Conn>, c: Conn, name: CloseName, message: string): void {
+  private close(ws: WebSocket<Conn>, c: Conn, name: CloseName, message: string): void {
     if (!c.open) return;
     this.deps.metrics.countClose(name);
-    const err: ErrorFrame = { type: "error", code: name, message };
-    ws.send(JSON.stringify(err), false, false);
     c.open = false;
-    ws.end(CLOSE[name].code, name);
+    this.deps.hub.close(ws, name, message);
   }
 }

@@ -32,7 +32,12 @@ export async function startCluster(nodeCount: number, env: Record<string, string
   await addNode("n1");
   await Promise.all(Array.from({ length: nodeCount - 1 }, (_, i) => addNode(`n${i + 2}`)));
   return {
-    memcached, mariadb, mysqlUrl, nodes, env: shared, addNode,
+    memcached,
+    mariadb,
+    mysqlUrl,
+    nodes,
+    env: shared,
+    addNode,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
       await Promise.all([memcached.stop(), mariadb.stop()]);

@@ -123,8 +123,8 @@ async function launch(dir: string, config: string, backends: readonly HaproxyBac
     if (output.push(line) > 500) output.shift();
     opts.onLine?.(line);
   };
-  createInterface({ input: proc.stdout! }).on("line", onLine);
-  createInterface({ input: proc.stderr! }).on("line", onLine);
+  createInterface({ input: proc.stdout }).on("line", onLine);
+  createInterface({ input: proc.stderr }).on("line", onLine);
   let spawnError: Error | null = null;
   proc.once("error", (err) => (spawnError = err));
   const exited = once(proc, "exit").then(() => {
@@ -146,9 +146,18 @@ async function launch(dir: string, config: string, backends: readonly HaproxyBac
   for (;;) {
     if (spawnError !== null || proc.exitCode !== null || proc.signalCode !== null) {
       await stop();
-      throw new Error(`haproxy exited before it was ready (${String(spawnError ?? proc.exitCode ?? proc.signalCode)}):\n${output.join("\n")}`);
+      throw new Error(
+        `haproxy exited before it was ready (${String(spawnError ?? proc.exitCode ?? proc.signalCode)}):\n${output.join("\n")}`,
+      );
     }
-    if ((await accepts(port)) && (await command("show info").then(() => true, () => false))) break;
+    if (
+      (await accepts(port)) &&
+      (await command("show info").then(
+        () => true,
+        () => false,
+      ))
+    )
+      break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`haproxy not ready on :${port} within 10 s:\n${output.join("\n")}`);
@@ -225,7 +234,15 @@ export function parseStats(csv: string, backend: string): ServerStat[] {
     if (i < 0) throw new Error(`'show stat' has no column ${name}`);
     return i;
   };
-  const [px, sv, status, check, scur, stot, econ] = ["pxname", "svname", "status", "check_status", "scur", "stot", "econ"].map(at) as [number, number, number, number, number, number, number];
+  const [px, sv, status, check, scur, stot, econ] = ["pxname", "svname", "status", "check_status", "scur", "stot", "econ"].map(at) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const out: ServerStat[] = [];
   for (const row of rows) {
     const f = row.split(",");

@@ -17,7 +17,9 @@ export function buzzSteadily(viewers: readonly TestViewer[], act: string, everyM
   return {
     async stop() {
       clearInterval(timer);
-      await Promise.all(viewers.filter((v) => v.closeCode === null).map((v) => v.until(() => v.lastAck?.seq === v.sentSeq, "last ack", 30_000)));
+      await Promise.all(
+        viewers.filter((v) => v.closeCode === null).map((v) => v.until(() => v.lastAck?.seq === v.sentSeq, "last ack", 30_000)),
+      );
     },
   };
 }

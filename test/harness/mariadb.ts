@@ -123,8 +123,15 @@ export async function startMariaDb(): Promise<MariaDb> {
   async function launch(): Promise<void> {
     const child = spawn(
       MARIADBD,
-      [...serverFlags(dir), `--port=${port}`, "--bind-address=127.0.0.1", `--socket=${socket}`,
-        `--pid-file=${join(dir, "mysqld.pid")}`, `--log-error=${errLog}`, "--max-connections=300"],
+      [
+        ...serverFlags(dir),
+        `--port=${port}`,
+        "--bind-address=127.0.0.1",
+        `--socket=${socket}`,
+        `--pid-file=${join(dir, "mysqld.pid")}`,
+        `--log-error=${errLog}`,
+        "--max-connections=300",
+      ],
       { stdio: "ignore" },
     );
     child.unref(); // a test that forgets stop() must not hang: the exit hook kills the server
@@ -139,7 +146,13 @@ export async function startMariaDb(): Promise<MariaDb> {
         await c.end();
         return;
       } catch (err) {
-        if (Date.now() > until) throw new Error(`mariadbd did not accept connections within 30 s: ${String(err)}\n${logTail()}`);
+        if (Date.now() > until)
+          throw new Error(
+            `mariadbd did not accept connections within 30 s: ${err instanceof Error ? err.message : String(err)}\n${logTail()}`,
+            {
+              cause: err,
+            },
+          );
         await sleep(30);
       }
     }

@@ -79,7 +79,10 @@ export function textCommand(port: number, command: string, isComplete: (reply: s
     const socket = net.connect(port, "127.0.0.1");
     let reply = "";
     let settled = false;
-    const timer = setTimeout(() => finish(new Error(`memcached :${port} did not answer ${JSON.stringify(command)} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`memcached :${port} did not answer ${JSON.stringify(command)} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;

@@ -24,15 +24,17 @@ export class TestViewer {
       this.ws.once("open", () => resolve());
       this.ws.once("error", reject);
     });
-    this.closed = new Promise((resolve) => this.ws.once("close", (code) => {
-      this.closeCode = code;
-      this.wake();
-      resolve(code);
-    }));
+    this.closed = new Promise((resolve) =>
+      this.ws.once("close", (code) => {
+        this.closeCode = code;
+        this.wake();
+        resolve(code);
+      }),
+    );
     this.ws.on("error", () => {});
     this.ws.on("message", (data, isBinary) => {
       if (isBinary) throw new Error("server sent a binary frame");
-      const msg = ServerMessage.parse(JSON.parse(data.toString()));
+      const msg = ServerMessage.parse(JSON.parse((data as Buffer).toString()));
       this.frames.push(msg);
       if (msg.type === "welcome") {
         this.welcome = msg;

@@ -130,9 +130,12 @@ client.on("show", ({ show }) => {
 });
 client.on("welcome", (w) => {
   if (el.foot) {
-    setText(el.foot, w.policy === "unlimited"
-      ? "Buzz as often as you like. Press the red X — or Tab to it and press Space or Enter."
-      : "One buzz per act. Press the red X — or Tab to it and press Space or Enter.");
+    setText(
+      el.foot,
+      w.policy === "unlimited"
+        ? "Buzz as often as you like. Press the red X — or Tab to it and press Space or Enter."
+        : "One buzz per act. Press the red X — or Tab to it and press Space or Enter.",
+    );
   }
 });
 client.on("stage", renderStage);

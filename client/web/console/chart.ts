@@ -16,10 +16,18 @@ export class RateChart {
 
   constructor(host: HTMLElement) {
     this.#host = host;
-    const axis = { stroke: "#a99fc4", grid: { stroke: "rgba(255,255,255,0.08)", width: 1 }, ticks: { stroke: "rgba(255,255,255,0.15)", width: 1 } };
+    const axis = {
+      stroke: "#a99fc4",
+      grid: { stroke: "rgba(255,255,255,0.08)", width: 1 },
+      ticks: { stroke: "rgba(255,255,255,0.15)", width: 1 },
+    };
     const bars = uPlot.paths.bars?.({ size: [0.9, 40], gap: 1 });
     const series: uPlot.Series = {
-      label: "buzzes/s", stroke: "#ff5a66", fill: "rgba(225,29,46,0.55)", width: 1, points: { show: false },
+      label: "buzzes/s",
+      stroke: "#ff5a66",
+      fill: "rgba(225,29,46,0.55)",
+      width: 1,
+      points: { show: false },
     };
     if (bars) series.paths = bars;
     this.#plot = new uPlot(

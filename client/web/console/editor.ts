@@ -10,7 +10,7 @@ export class Editor {
   #nextRow = 0;
 
   constructor(
-    private readonly form: HTMLFormElement,
+    form: HTMLFormElement,
     private readonly title: HTMLInputElement,
     private readonly rows: HTMLOListElement,
     addButton: HTMLButtonElement,
@@ -51,9 +51,28 @@ export class Editor {
 
   #addRow(id: string, name: string): HTMLInputElement | null {
     const k = this.#nextRow++;
-    const idInput = h("input", { id: `act-id-${k}`, name: "act-id", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}", maxlength: "64", spellcheck: "false", value: id });
-    const nameInput = h("input", { id: `act-name-${k}`, name: "act-name", required: true, maxlength: "200", value: name, placeholder: "Act name" });
-    const remove = h("button", { class: "btn ghost remove", type: "button", "aria-label": "Remove this act", title: "Remove this act" }, "✕");
+    const idInput = h("input", {
+      id: `act-id-${k}`,
+      name: "act-id",
+      required: true,
+      pattern: "[A-Za-z0-9_\\-]{1,64}",
+      maxlength: "64",
+      spellcheck: "false",
+      value: id,
+    });
+    const nameInput = h("input", {
+      id: `act-name-${k}`,
+      name: "act-name",
+      required: true,
+      maxlength: "200",
+      value: name,
+      placeholder: "Act name",
+    });
+    const remove = h(
+      "button",
+      { class: "btn ghost remove", type: "button", "aria-label": "Remove this act", title: "Remove this act" },
+      "✕",
+    );
     const li = h(
       "li",
       { class: "act-edit" },

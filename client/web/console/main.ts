@@ -18,14 +18,27 @@ import { RateSeries } from "./rate-series.ts";
 import { clearToken, loadToken, saveToken } from "./token-store.ts";
 
 const el = {
-  conn: byId("conn"), connText: byId("conn-text"), signOut: byId<HTMLButtonElement>("sign-out"),
-  alert: byId("alert"), notice: byId("notice"),
-  signin: byId("signin"), signinForm: byId<HTMLFormElement>("signin-form"), token: byId<HTMLInputElement>("token"),
-  desk: byId("desk"), boardTitle: byId("board-h"), picker: byId<HTMLFormElement>("picker"),
-  showInput: byId<HTMLInputElement>("show-id"), showList: byId<HTMLDataListElement>("show-list"),
-  onStage: byId("on-stage"), voting: byId("voting"), toggle: byId<HTMLButtonElement>("toggle-voting"),
-  clear: byId<HTMLButtonElement>("clear-stage"), reset: byId<HTMLButtonElement>("reset"),
-  acts: byId<HTMLOListElement>("acts"), chart: byId("chart"), chartAct: byId("chart-act"),
+  conn: byId("conn"),
+  connText: byId("conn-text"),
+  signOut: byId<HTMLButtonElement>("sign-out"),
+  alert: byId("alert"),
+  notice: byId("notice"),
+  signin: byId("signin"),
+  signinForm: byId<HTMLFormElement>("signin-form"),
+  token: byId<HTMLInputElement>("token"),
+  desk: byId("desk"),
+  boardTitle: byId("board-h"),
+  picker: byId<HTMLFormElement>("picker"),
+  showInput: byId<HTMLInputElement>("show-id"),
+  showList: byId<HTMLDataListElement>("show-list"),
+  onStage: byId("on-stage"),
+  voting: byId("voting"),
+  toggle: byId<HTMLButtonElement>("toggle-voting"),
+  clear: byId<HTMLButtonElement>("clear-stage"),
+  reset: byId<HTMLButtonElement>("reset"),
+  acts: byId<HTMLOListElement>("acts"),
+  chart: byId("chart"),
+  chartAct: byId("chart-act"),
 };
 
 let token = loadToken();
@@ -33,7 +46,10 @@ let showId = new URLSearchParams(location.search).get("show") || "demo";
 let client: BuzzClient | null = null;
 let chart: RateChart | null = null;
 const rate = new RateSeries(60);
-const board = new Board(el.acts, (act) => void admin((t) => api.setStage(t, showId, { act, open: false }), "Act is on stage. Open voting when ready."));
+const board = new Board(
+  el.acts,
+  (act) => void admin((t) => api.setStage(t, showId, { act, open: false }), "Act is on stage. Open voting when ready."),
+);
 const editor = new Editor(byId("editor-form"), byId("show-title"), byId("act-rows"), byId("add-act"), (body) => {
   void admin((t) => api.putShow(t, showId, body), "Show saved.").then((st) => {
     if (!st) return;
@@ -166,7 +182,7 @@ async function openShow(id: string): Promise<void> {
 function renderStage(): void {
   const stage = client?.stage ?? { act: null, open: false };
   const act = client?.show?.acts.find((a) => a.id === stage.act);
-  const name = act?.name ?? (stage.act ?? "No act on stage");
+  const name = act?.name ?? stage.act ?? "No act on stage";
   setText(el.onStage, name);
   setText(el.chartAct, stage.act === null ? "No act on stage" : name);
   el.voting.dataset["open"] = String(stage.open && stage.act !== null);

@@ -21,6 +21,9 @@ test("a new act or epoch restarts the series; nothing older than the window is k
   assert.deepEqual(r.series(600)[1], [0, 0, 0]);
   r.observe("e2/a", 2, 1_000);
   r.observe("e2/a", 3, 9_000);
-  assert.deepEqual(r.series(9_000), [[7, 8, 9], [0, 0, 1]]);
+  assert.deepEqual(r.series(9_000), [
+    [7, 8, 9],
+    [0, 0, 1],
+  ]);
   assert.equal(r.key, "e2/a");
 });

@@ -5,31 +5,22 @@
  * Shutdown order (drain): stop listening -> send pending acks and close every socket with the drain
  * code (one synchronous step) -> final store flush -> store.close() persists everything retained.
  */
-import { BuzzIntake } from "./counting/buzz-intake.ts";
-import { createPolicy } from "./counting/buzz-policy.ts";
-import { RateLimiter } from "./counting/rate-limiter.ts";
-import type { Store } from "./store/store.ts";
-import { TickLoop } from "./counting/tick-loop.ts";
-import { Ticker } from "./counting/ticker.ts";
-import type { Config } from "./config.ts";
-import type { Logger } from "./ops/logger.ts";
-import { Metrics, renderPrometheus, type Family } from "./ops/metrics.ts";
-import { DEMO_SHOW, ShowRegistry } from "./shows/show-registry.ts";
-import type { ShowSource } from "./shows/show-source.ts";
-import { attachHttp } from "./transport/http-api.ts";
-import { StaticFiles } from "./transport/static-files.ts";
-import { uWS, type us_listen_socket } from "./transport/uws.ts";
-import { WsEndpoint } from "./transport/ws-handlers.ts";
-import type { StageFrame, ShowFrame } from "../shared/protocol.ts";
-
-export interface Backends {
-  store: Store;
-  showSource: ShowSource;
-  /** How often to ask the show source for changes made on other nodes (0 = never). */
-  showPollMs: number;
-  /** Extra metric families from the backends, read at scrape time. */
-  metrics?: () => Family[];
-}
+import { Hub } from "../broadcast/hub.ts";
+import { BuzzIntake } from "../counting/buzz-intake.ts";
+import { createPolicy } from "../counting/buzz-policy.ts";
+import { RateLimiter } from "../counting/rate-limiter.ts";
+import { Counting } from "../counting/show-counts.ts";
+import type { Backends } from "../store/choose-backends.ts";
+import { TickLoop } from "../counting/tick-loop.ts";
+import { Ticker } from "../counting/ticker.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../ops/logger.ts";
+import { Metrics, renderPrometheus } from "../ops/metrics.ts";
+import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
+import { attachHttp } from "../transport/http-api.ts";
+import { StaticFiles } from "../transport/static-files.ts";
+import { uWS, type us_listen_socket } from "../transport/uws.ts";
+import { WsEndpoint } from "../transport/ws-handlers.ts";
 
 export interface NodeHandle {
   port: number;
@@ -63,42 +54,58 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   if (b.metrics) metrics.addCollector(b.metrics);
   const shows = new ShowRegistry(b.showSource);
   const policy = createPolicy(cfg.BUZZ_POLICY);
+  metrics.addCollector(() => [
+    {
+      name: "buzzcast_once_policy_viewers",
+      help: "Viewers the once policy remembers (live show epochs only).",
+      kind: "gauge",
+      samples: [{ value: policy.remembered }],
+    },
+  ]);
+  const counting = new Counting(shows, policy);
   const limiter = new RateLimiter(cfg.RATE_LIMIT_PER_SEC, cfg.RATE_LIMIT_BURST, cfg.FLOOD_CLOSE_AFTER);
   const intake = new BuzzIntake(policy, limiter, metrics);
 
   const app = uWS.App();
-  let tickLoop: TickLoop | null = null;
-  const ticker = new Ticker(cfg.TICK_MS, (now, lag, fromMsg) => tickLoop?.tick(now, lag, fromMsg));
-  const ws = new WsEndpoint({ shows, intake, limiter, ticker, metrics }, {
-    tickMs: cfg.TICK_MS, policy: cfg.BUZZ_POLICY, maxConnections: cfg.MAX_CONNECTIONS, maxBackpressure: cfg.MAX_BACKPRESSURE,
-    idleTimeoutSec: cfg.IDLE_TIMEOUT_SEC, hardPayloadLimit: 16 * 1024,
-  });
-  ws.attach(app);
-  // uWS crashes on publish before the App is listening (seen with this build): hold frames until then;
-  // nobody can be subscribed before it listens anyway.
+  // uWS crashes on publish before the App is listening (seen with this build): frames published
+  // before then are dropped; nobody can be subscribed before it listens anyway.
   let listening = false;
-  const publish = (topic: string, frame: string): void => {
-    if (listening) app.publish(topic, frame, false, false);
-  };
-  tickLoop = new TickLoop(shows, b.store, {
-    publish,
-    flushAcks: () => ws.flushAcks(),
-  }, metrics, log, { heartbeatMs: 1000 });
+  const hub = new Hub(
+    (topic, frame) => {
+      if (listening) app.publish(topic, frame, false, false);
+    },
+    metrics,
+    { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY },
+  );
+  let tickLoop: TickLoop | null = null;
+  const ticker = new Ticker(cfg.TICK_MS, (lag, fromMsg) => tickLoop?.tick(lag, fromMsg));
+  const ws = new WsEndpoint(
+    { shows, counting, intake, limiter, ticker, hub, metrics, log },
+    {
+      maxConnections: cfg.MAX_CONNECTIONS,
+      maxBackpressure: cfg.MAX_BACKPRESSURE,
+      idleTimeoutSec: cfg.IDLE_TIMEOUT_SEC,
+      hardPayloadLimit: 16 * 1024,
+    },
+  );
+  ws.attach(app);
+  tickLoop = new TickLoop(
+    counting,
+    b.store,
+    {
+      flushAcks: () => ws.flushAcks(),
+      totals: (show, fresh, now) => hub.totals(show, fresh, now),
+    },
+    metrics,
+    log,
+  );
 
   shows.onChange((show, changes, previous) => {
-    if (changes.has("epoch")) policy.forget(`${show.id}/${previous.epoch}`);
     const was = previous.stage;
     if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
       b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
     }
-    if (changes.has("show") || changes.has("epoch")) {
-      const f: ShowFrame = { type: "show", show: show.info, epoch: show.epoch };
-      publish(show.topic, JSON.stringify(f));
-    }
-    if (changes.has("stage")) {
-      const f: StageFrame = { type: "stage", act: show.stage.act, open: show.stage.open };
-      publish(show.topic, JSON.stringify(f));
-    }
+    hub.showChanged(show, changes);
   });
 
   await shows.load();
@@ -120,7 +127,13 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
   const renderLocal = async () => renderPrometheus(metrics.snapshot());
   attachHttp(app, {
-    shows, store: b.store, metrics, log, pages, adminToken,
+    shows,
+    live: (show) => hub.snapshot(show),
+    store: b.store,
+    metrics,
+    log,
+    pages,
+    adminToken,
     renderMetrics: extra.renderMetrics ?? renderLocal,
     readiness: () => (extra.combineReadiness ? extra.combineReadiness(readiness()) : readiness()),
   });
@@ -139,10 +152,15 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     pollTimer = setInterval(() => {
       if (polling) return;
       polling = true;
-      b.showSource.poll(shows.versions())
-        .then((recs) => { for (const r of recs) shows.applyRemote(r); })
+      b.showSource
+        .poll(shows.versions())
+        .then((recs) => {
+          for (const r of recs) shows.applyRemote(r);
+        })
         .catch((err: unknown) => log.warn("show poll failed", { err }))
-        .finally(() => { polling = false; });
+        .finally(() => {
+          polling = false;
+        });
     }, b.showPollMs);
   }
 

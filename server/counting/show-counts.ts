@@ -1,0 +1,87 @@
+/**
+ * This process's counting state per show: the tally of the current epoch and the act table over it.
+ * Created when the registry announces a show; kept in step with it by the registry's change events
+ * (synchronously, before any later buzz is handled):
+ *  - definition edit (same epoch): a new act table over the same tally, so undrained deltas of
+ *    every act (even a removed one) are kept and drained at the next tick;
+ *  - reset (new epoch): the old tally is retired (drained once more by the next flush, then
+ *    dropped), the `once` policy forgets the old epoch (same `epochKey`), a new tally starts.
+ * So memory is bounded by the live show epochs, however many resets happen.
+ */
+import type { Show } from "../shows/show.ts";
+import type { ShowRegistry } from "../shows/show-registry.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import { ActTable } from "./act-table.ts";
+import type { BuzzPolicy } from "./buzz-policy.ts";
+import { Tally } from "./tally.ts";
+
+export class ShowCounts {
+  tally: Tally;
+  table: ActTable;
+
+  constructor(readonly show: Show) {
+    this.tally = new Tally(show.id, show.epoch);
+    this.table = new ActTable(
+      show.info.acts.map((a) => a.id),
+      this.tally,
+    );
+  }
+
+  /** The show's definition changed (same epoch): same tally, new table. */
+  redefine(): void {
+    this.table = new ActTable(
+      this.show.info.acts.map((a) => a.id),
+      this.tally,
+    );
+  }
+
+  /** The show entered a new epoch; returns the old tally. */
+  newEpoch(): Tally {
+    const old = this.tally;
+    this.tally = new Tally(this.show.id, this.show.epoch);
+    this.table = new ActTable(
+      this.show.info.acts.map((a) => a.id),
+      this.tally,
+    );
+    return old;
+  }
+}
+
+export class Counting {
+  private readonly byId = new Map<string, ShowCounts>();
+  /** Tallies of epochs replaced by a reset; drained once more by the tick loop, then dropped. */
+  private retired: Tally[] = [];
+
+  constructor(
+    shows: ShowRegistry,
+    private readonly policy: BuzzPolicy,
+  ) {
+    for (const s of shows.all()) this.of(s);
+    shows.onChange((show, changes, previous) => {
+      const c = this.byId.get(show.id);
+      if (!c) return void this.of(show);
+      if (changes.has("epoch")) {
+        this.retired.push(c.newEpoch());
+        this.policy.forget(epochKey(show.id, previous.epoch));
+      } else if (changes.has("show")) c.redefine();
+    });
+  }
+
+  /** The counting state of a show (every show the registry announced has one). */
+  of(show: Show): ShowCounts {
+    let c = this.byId.get(show.id);
+    if (!c) this.byId.set(show.id, (c = new ShowCounts(show)));
+    return c;
+  }
+
+  all(): IterableIterator<ShowCounts> {
+    return this.byId.values();
+  }
+
+  /** Retired tallies, handed over once. */
+  takeRetired(): Tally[] {
+    const r = this.retired;
+    this.retired = [];
+    return r;
+  }
+}
