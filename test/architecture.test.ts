@@ -2,8 +2,9 @@
  * The data path is visible in the tree and its arrows point one way: every import between our
  * folders goes to a strictly lower layer. Layers, top to bottom:
  *
- *   server/main.ts -> cluster/ -> node/ -> transport/ -> counting/ -> broadcast/ -> store/
- *     -> shows/ -> cache/ | record/ -> ops/ | server/config.ts -> shared/
+ *   server/main.ts -> cluster/ -> node/ -> transport/ -> counting/ | auth/ | audit/ -> broadcast/
+ *     -> store/ -> shows/ -> cache/ | record/ -> ops/ | server/config.ts -> shared/
+ * (Folders on one layer, written a | b, do not import each other.)
  *
  * shared/ (the wire protocol) imports nothing of ours; client/ and bench/ never import server/.
  * Test support (tests, contract suites, fixtures) is exempt: it may reach any layer.
@@ -22,6 +23,8 @@ const LAYERS: ReadonlyArray<readonly [string, number]> = [
   ["server/node/", 9],
   ["server/transport/", 8],
   ["server/counting/", 7],
+  ["server/auth/", 7],
+  ["server/audit/", 7],
   ["server/broadcast/", 6],
   ["server/store/", 5],
   ["server/shows/", 4],
