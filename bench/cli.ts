@@ -11,6 +11,7 @@ import { machineInfo } from "./report/machine.ts";
 import type { BenchReport, RunFigures } from "./report/report-types.ts";
 import { buildReport, reportPaths, writeReport } from "./report/write-report.ts";
 import { runScenario } from "./scenarios/run-scenario.ts";
+import { bigShowEnv } from "./scenarios/seed.ts";
 import { sleep } from "./scenarios/session.ts";
 
 async function withSystem<T>(sut: SystemUnderTest, fn: (sut: SystemUnderTest) => Promise<T>): Promise<T> {
@@ -31,12 +32,21 @@ async function main(opts: BenchOptions): Promise<void> {
   }
   const env = { TICK_MS: String(opts.tickMs), ...opts.serverEnv };
   const primary = opts.start ? await startSystem("buzzcast", opts.nodes, env) : externalSystem(opts.urls, opts.serverPid, opts.adminToken);
-  const ours = await withSystem(primary, (sut) => runScenario(opts, sut, `${opts.scenario} buzzcast`));
+  const ours = await withSystem(primary, (sut) => runScenario(opts, sut, `${opts.scenario} buzzcast ${opts.protocols[0]!}`));
+  // The other protocols of --protocol, each on a fresh server (a run leaves its totals behind).
+  const protocolRuns: BenchReport["protocolRuns"] = {};
+  for (const protocol of opts.protocols.slice(1)) {
+    await sleep(2000);
+    const sut = await startSystem("buzzcast", opts.nodes, env);
+    protocolRuns[protocol] = await withSystem(sut, (s) =>
+      runScenario({ ...opts, protocols: [protocol] }, s, `${opts.scenario} buzzcast ${protocol}`),
+    );
+  }
   const baseline: Partial<Record<BaselineKind, RunFigures>> = {};
   for (const kind of opts.baselines) {
     await sleep(2000); // let the previous run's sockets and CPU settle
     try {
-      const sut = await startSystem(kind, opts.nodes, { TICK_MS: String(opts.tickMs) });
+      const sut = await startSystem(kind, opts.nodes, { TICK_MS: String(opts.tickMs), ...bigShowEnv(opts) });
       baseline[kind] = await withSystem(sut, (s) => runScenario(opts, s, `${opts.scenario} ${kind}`));
     } catch (err) {
       // A baseline that cannot complete the scenario is a finding, not a reason to lose the run.
@@ -45,7 +55,7 @@ async function main(opts: BenchOptions): Promise<void> {
       process.stderr.write(`\nnote: ${msg}\n`);
     }
   }
-  const report: BenchReport = buildReport(opts, ours, baseline, machine, startedAt);
+  const report: BenchReport = buildReport(opts, ours, baseline, machine, startedAt, protocolRuns);
   const paths = reportPaths(opts, startedAt);
   writeReport(report, paths);
   printSummary(report);
@@ -54,7 +64,8 @@ async function main(opts: BenchOptions): Promise<void> {
 
 function printSummary(r: BenchReport): void {
   const rows: Array<[string, RunFigures]> = [
-    [r.server.kind, r],
+    [`${r.server.kind} ${r.protocol}`, r],
+    ...Object.entries(r.protocolRuns ?? {}).map(([p, f]): [string, RunFigures] => [`buzzcast ${p}`, f]),
     ...Object.entries(r.baseline ?? {}).filter((e): e is [string, RunFigures] => e[1] !== undefined),
   ];
   const cols = [
@@ -66,6 +77,8 @@ function printSummary(r: BenchReport): void {
     "p99Ms",
     "serverCpuPct",
     "generatorCpuPct",
+    "bytesPerTotalsDelivery",
+    "egressBytesPerViewerSec",
     "limitedBy",
   ];
   const lines = [["", ...cols].join("\t")];
@@ -81,6 +94,8 @@ function printSummary(r: BenchReport): void {
         f.latencyMs.p99,
         f.serverCpuPct ?? "?",
         f.generatorCpuPct,
+        f.bytesPerTotalsDelivery ?? "-",
+        f.egressBytesPerViewerSec ?? "-",
         f.limitedBy,
       ].join("\t"),
     );
@@ -96,6 +111,9 @@ function printSummary(r: BenchReport): void {
 // Ctrl-C or a kill: exit through process.exit so the 'exit' hooks SIGKILL every server started here
 // (generator workers exit by themselves when their IPC channel closes).
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.exit(130));
+
+// viewer-burst (issue 10) starts its own memcached, MariaDB and nodes and writes its own report.
+if (process.argv[2] === "viewer-burst") await import("./scenarios/viewer-burst.ts").then((m) => m.runViewerBurstCli(process.argv.slice(3)));
 
 let opts: BenchOptions;
 try {

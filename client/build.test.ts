@@ -23,6 +23,7 @@ test("browser bundles take protocol constants from shared/codes.ts and never inc
       );
       assert.ok(!files.some((f) => f.startsWith("client/lib/protocol-constants")), "no client copy of the constants");
     }
+    assert.ok(inputs["buzzer"]?.includes("shared/v2/decode.ts"), "the buzzer page speaks protocol v2 through the shared codec");
     const buzzer = (await bundleSizes(dir)).find((s) => s.file === "buzzer.js");
     assert.ok(buzzer && buzzer.gzipBytes < 20_000, `buzzer.js stays small (${buzzer?.gzipBytes} B gzipped)`);
   } finally {

@@ -41,3 +41,18 @@ test("bad values fail fast, naming every bad variable", () => {
   assert.throws(() => parseConfig({ BUZZ_POLICY: "twice" }), /BUZZ_POLICY/);
   assert.throws(() => parseConfig({ NODE_ID: "a b" }), /NODE_ID/);
 });
+
+test("viewer token secrets: comma-separated, each >= 32 bytes, never echoed; export keys >= 32 bytes", () => {
+  const a = "a".repeat(32);
+  const b = "b".repeat(40);
+  assert.deepEqual(parseConfig({ VIEWER_TOKEN_SECRET: `${a}, ${b}` }).VIEWER_TOKEN_SECRET, [a, b]);
+  assert.equal(parseConfig({}).VIEWER_TOKEN_SECRET, undefined);
+  assert.equal(parseConfig({ EXPORT_SIGNING_KEY: ` ${b} ` }).EXPORT_SIGNING_KEY, b);
+  const short = "short-secret-that-leaks";
+  for (const v of ["VIEWER_TOKEN_SECRET", "EXPORT_SIGNING_KEY", "EXPORT_PSEUDONYM_KEY"]) {
+    assert.throws(
+      () => parseConfig({ [v]: v === "VIEWER_TOKEN_SECRET" ? `${a},${short}` : short }),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(v) && !err.message.includes(short),
+    );
+  }
+});

@@ -10,6 +10,17 @@ const bool = z
   .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
   .transform((v) => v === "1" || v === "true" || v === "yes" || v === "on");
 
+/** A key or secret: at least 32 bytes of UTF-8 (256 bits if random; HS256 and HMAC-SHA256 keys). */
+const secret = z
+  .string()
+  .trim()
+  .refine((v) => Buffer.byteLength(v, "utf8") >= 32, "must be at least 32 bytes");
+/** One or more secrets, comma-separated (rotation: the first signs, every one verifies). */
+const secretList = z
+  .string()
+  .transform((v) => v.split(",").map((s) => s.trim()))
+  .refine((l) => l.every((s) => Buffer.byteLength(s, "utf8") >= 32), "every comma-separated secret must be at least 32 bytes");
+
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -54,9 +65,18 @@ const Env = z.object({
   DEMO_SHOW: bool.default(true),
   STATIC_DIR: z.string().min(1).default("client/dist"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** When set, hello must carry a viewer token signed HS256 with one of these (docs/viewer-tokens.md). */
+  VIEWER_TOKEN_SECRET: secretList.optional(),
+  /** HMAC-SHA256 key signing audit exports; without one exports carry a digest only (unsigned). */
+  EXPORT_SIGNING_KEY: secret.optional(),
+  /** Key of the keyed hash that pseudonymises viewer ids in exports; default: derived from EXPORT_SIGNING_KEY. */
+  EXPORT_PSEUDONYM_KEY: secret.optional(),
 });
 
 export type Config = Readonly<z.infer<typeof Env>>;
+
+/** Never echoed in an error message. */
+const SECRET_VARS: ReadonlySet<string> = new Set(["ADMIN_TOKEN", "VIEWER_TOKEN_SECRET", "EXPORT_SIGNING_KEY", "EXPORT_PSEUDONYM_KEY"]);
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -71,7 +91,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const r = Env.safeParse(picked);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join(".")}=${JSON.stringify(picked[String(i.path[0])] ?? "")}: ${i.message}`);
+    const shown = (key: string) => (SECRET_VARS.has(key) ? "(redacted)" : JSON.stringify(picked[key] ?? ""));
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".")}=${shown(String(i.path[0]))}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   return Object.freeze(r.data);

@@ -7,6 +7,8 @@
  *   - "backoff":   transient trouble; reconnect with exponential backoff and jitter.
  *   - "never":     the client broke the protocol or asked for something that does not exist;
  *                  reconnecting would only repeat the failure.
+ *   - "fresh_token": the viewer token was refused; reconnect (with backoff) only with a new token
+ *                  from the broadcaster's backend, never by resending the same one.
  */
 
 /** The protocol version a `hello` must name (`protocol`) and `welcome` echoes. */
@@ -44,6 +46,9 @@ export const CLOSE = {
   server_full: { code: 4010, reconnect: "backoff" },
   /** No `hello` within the allowed time after connecting. */
   hello_timeout: { code: 4011, reconnect: "backoff" },
+  /** The server requires a viewer token and the hello's was missing, malformed, badly signed,
+   *  expired, not yet valid, or for another show. */
+  unauthorized: { code: 4012, reconnect: "fresh_token" },
 } as const;
 
 export type CloseName = keyof typeof CLOSE;
@@ -97,7 +102,9 @@ export const REJECT_REASONS = Object.keys(REJECT) as RejectReason[];
  *  - after a "backoff" close, attempt n (0 = first retry after a live connection was lost) waits
  *    uniformly in [0, min(maxMs, baseMs * 2^n)) ("full jitter": a reconnect storm spreads over
  *    the whole window instead of arriving in waves);
- *  - after an "immediate" close (a drain) it waits uniformly in [0, immediateJitterMs).
+ *  - after an "immediate" close (a drain) it waits uniformly in [0, immediateJitterMs);
+ *  - after a "fresh_token" close it backs off like "backoff", and the client fetches a new token
+ *    before that attempt (a client that cannot get one must not reconnect).
  */
 export const RECONNECT_BACKOFF = {
   baseMs: 500,
@@ -123,6 +130,8 @@ export function reconnectDelayMs(
   policy: BackoffPolicy = RECONNECT_BACKOFF,
 ): number | null {
   if (rule === "never") return null;
+  // "fresh_token" waits like "backoff": a whole audience whose tokens expired together must not
+  // hit the token backend and this server in the same millisecond.
   const window = rule === "immediate" ? policy.immediateJitterMs : backoffCeilingMs(attempt, policy);
   return Math.floor(random() * window);
 }

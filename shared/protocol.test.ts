@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CLOSE, REJECT_REASONS, closeName, reconnectRule } from "./codes.ts";
+import { CLOSE, REJECT_REASONS, closeName, reconnectDelayMs, reconnectRule } from "./codes.ts";
 import { Ack, ClientMessage, ServerMessage, Welcome } from "./protocol.ts";
 
 test("client frames: hello and buzz parse; anything else is refused", () => {
@@ -56,5 +56,13 @@ test("close table: unique codes in the right ranges, each with a reconnect rule"
   assert.equal(reconnectRule(4000), "never");
   assert.equal(reconnectRule(1006), "backoff");
   assert.equal(reconnectRule(1009), "never");
+  assert.equal(reconnectRule(4012), "fresh_token");
+  assert.equal(closeName(4012), "unauthorized");
+  // A refused token waits like backoff (full jitter), never reconnects at once.
+  assert.equal(
+    reconnectDelayMs("fresh_token", 0, () => 0.999),
+    reconnectDelayMs("backoff", 0, () => 0.999),
+  );
+  assert.ok((reconnectDelayMs("fresh_token", 3, () => 0.5) ?? 0) > 0);
   assert.ok(REJECT_REASONS.includes("duplicate") && REJECT_REASONS.includes("voting_closed"));
 });

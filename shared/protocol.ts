@@ -36,6 +36,9 @@ export const Hello = z.object({
   protocol: z.number().int(),
   show: Id,
   viewer: ViewerId.optional(),
+  /** Signed viewer token (JWT, HS256); required when the server sets VIEWER_TOKEN_SECRET, whose
+   *  `sub` then replaces `viewer` (docs/viewer-tokens.md). */
+  token: z.string().min(1).max(1024).optional(),
 });
 export type Hello = z.infer<typeof Hello>;
 

@@ -1,11 +1,11 @@
 /**
  * The admin API: nothing changes without the token; stage changes and show edits reach every
- * connected viewer; the public state reports live totals.
+ * connected viewer (over protocol v1 and v2); the public state reports live totals.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { admin, startServer, type RunningServer } from "./harness/server.ts";
-import { TestViewer } from "./harness/ws-client.ts";
+import { TestViewer, type Protocol } from "./harness/ws-client.ts";
 
 let srv: RunningServer;
 before(async () => {
@@ -58,78 +58,85 @@ test("bad admin requests get 400/404 with a code", async () => {
   await assert.rejects(admin(srv, "POST", "/api/shows/demo/stage", { act: "ghost", open: true }), /unknown_act/);
 });
 
-test("stage changes, show edits and resets reach every viewer", async () => {
-  await admin(srv, "PUT", "/api/shows/live", {
-    title: "Live",
-    acts: [
-      { id: "a", name: "A" },
-      { id: "b", name: "B" },
-    ],
+for (const protocol of [1, 2] as const satisfies Protocol[]) {
+  const live = `live-v${protocol}`;
+  const shrink = `shrink-v${protocol}`;
+
+  test(`v${protocol}: stage changes, show edits and resets reach every viewer`, async () => {
+    await admin(srv, "PUT", `/api/shows/${live}`, {
+      title: "Live",
+      acts: [
+        { id: "a", name: "A" },
+        { id: "b", name: "B" },
+      ],
+    });
+    const viewers = await Promise.all(Array.from({ length: 50 }, () => TestViewer.join(srv.wsUrl, live, undefined, { protocol })));
+    assert.deepEqual(viewers[0]?.welcome?.stage, { act: null, open: false });
+
+    await admin(srv, "POST", `/api/shows/${live}/stage`, { act: "a", open: true });
+    await Promise.all(
+      viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "a" && f.open), "stage a open")),
+    );
+    viewers[0]?.buzz("a");
+    await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 1, "total 1")));
+
+    await admin(srv, "POST", `/api/shows/${live}/stage`, { act: "a", open: false });
+    await Promise.all(
+      viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "a" && !f.open), "voting closed")),
+    );
+    viewers[1]?.buzz("a");
+    await viewers[1]?.until(() => viewers[1]?.lastAck?.last === "voting_closed", "voting_closed ack");
+
+    await admin(srv, "PUT", `/api/shows/${live}`, {
+      title: "Live!",
+      acts: [
+        { id: "a", name: "A" },
+        { id: "b", name: "B" },
+        { id: "c", name: "C" },
+      ],
+    });
+    await Promise.all(
+      viewers.map((v) =>
+        v.until(() => v.frames.some((f) => f.type === "show" && f.show.title === "Live!" && f.show.acts.length === 3), "show edit"),
+      ),
+    );
+
+    const epoch = viewers[0]?.welcome?.epoch;
+    await admin(srv, "POST", `/api/shows/${live}/reset`, {});
+    await Promise.all(
+      viewers.map((v) =>
+        v.until(() => v.frames.some((f) => f.type === "totals" && f.epoch !== epoch && f.totals.a === 0), "new epoch at zero"),
+      ),
+    );
+    const state = (await (await fetch(`${srv.url}/api/shows/${live}`)).json()) as { epoch: string; totals: Record<string, number> };
+    assert.notEqual(state.epoch, epoch);
+    assert.deepEqual(state.totals, { a: 0, b: 0, c: 0 });
+    for (const v of viewers) v.close();
   });
-  const viewers = await Promise.all(Array.from({ length: 50 }, () => TestViewer.join(srv.wsUrl, "live")));
-  assert.deepEqual(viewers[0]?.welcome?.stage, { act: null, open: false });
 
-  await admin(srv, "POST", "/api/shows/live/stage", { act: "a", open: true });
-  await Promise.all(viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "a" && f.open), "stage a open")));
-  viewers[0]?.buzz("a");
-  await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 1, "total 1")));
-
-  await admin(srv, "POST", "/api/shows/live/stage", { act: "a", open: false });
-  await Promise.all(
-    viewers.map((v) => v.until(() => v.frames.some((f) => f.type === "stage" && f.act === "a" && !f.open), "voting closed")),
-  );
-  viewers[1]?.buzz("a");
-  await viewers[1]?.until(() => viewers[1]?.lastAck?.last === "voting_closed", "voting_closed ack");
-
-  await admin(srv, "PUT", "/api/shows/live", {
-    title: "Live!",
-    acts: [
+  test(`v${protocol}: an act removed from the show leaves the published totals at once; added back, it resumes its total`, async () => {
+    const three = [
       { id: "a", name: "A" },
       { id: "b", name: "B" },
       { id: "c", name: "C" },
-    ],
+    ];
+    await admin(srv, "PUT", `/api/shows/${shrink}`, { title: "Shrink", acts: three });
+    await admin(srv, "POST", `/api/shows/${shrink}/stage`, { act: "c", open: true });
+    const v = await TestViewer.join(srv.wsUrl, shrink, undefined, { protocol });
+    await v.votingOpen("c");
+    v.buzz("c");
+    await v.until(() => v.totals.c === 1, "c at 1");
+    await admin(srv, "PUT", `/api/shows/${shrink}`, { title: "Shrink", acts: three.slice(0, 2) });
+    const edited = Date.now();
+    await v.until(() => v.totalsFrames().some((f) => f.ts >= edited && !("c" in f.totals)), "a totals frame without c");
+    assert.deepEqual(v.totals, { a: 0, b: 0 });
+    const state = (await (await fetch(`${srv.url}/api/shows/${shrink}`)).json()) as { totals: Record<string, number> };
+    assert.deepEqual(state.totals, { a: 0, b: 0 });
+    await admin(srv, "PUT", `/api/shows/${shrink}`, { title: "Shrink", acts: three });
+    await v.until(() => v.totals.c === 1, "c back at 1 (same epoch: never lower)");
+    v.close();
   });
-  await Promise.all(
-    viewers.map((v) =>
-      v.until(() => v.frames.some((f) => f.type === "show" && f.show.title === "Live!" && f.show.acts.length === 3), "show edit"),
-    ),
-  );
-
-  const epoch = viewers[0]?.welcome?.epoch;
-  await admin(srv, "POST", "/api/shows/live/reset", {});
-  await Promise.all(
-    viewers.map((v) =>
-      v.until(() => v.frames.some((f) => f.type === "totals" && f.epoch !== epoch && f.totals.a === 0), "new epoch at zero"),
-    ),
-  );
-  const state = (await (await fetch(`${srv.url}/api/shows/live`)).json()) as { epoch: string; totals: Record<string, number> };
-  assert.notEqual(state.epoch, epoch);
-  assert.deepEqual(state.totals, { a: 0, b: 0, c: 0 });
-  for (const v of viewers) v.close();
-});
-
-test("an act removed from the show leaves the published totals at once; added back, it resumes its total", async () => {
-  const three = [
-    { id: "a", name: "A" },
-    { id: "b", name: "B" },
-    { id: "c", name: "C" },
-  ];
-  await admin(srv, "PUT", "/api/shows/shrink", { title: "Shrink", acts: three });
-  await admin(srv, "POST", "/api/shows/shrink/stage", { act: "c", open: true });
-  const v = await TestViewer.join(srv.wsUrl, "shrink");
-  await v.votingOpen("c");
-  v.buzz("c");
-  await v.until(() => v.totals.c === 1, "c at 1");
-  await admin(srv, "PUT", "/api/shows/shrink", { title: "Shrink", acts: three.slice(0, 2) });
-  const edited = Date.now();
-  await v.until(() => v.totalsFrames().some((f) => f.ts >= edited && !("c" in f.totals)), "a totals frame without c");
-  assert.deepEqual(v.totals, { a: 0, b: 0 });
-  const state = (await (await fetch(`${srv.url}/api/shows/shrink`)).json()) as { totals: Record<string, number> };
-  assert.deepEqual(state.totals, { a: 0, b: 0 });
-  await admin(srv, "PUT", "/api/shows/shrink", { title: "Shrink", acts: three });
-  await v.until(() => v.totals.c === 1, "c back at 1 (same epoch: never lower)");
-  v.close();
-});
+}
 
 test("health, readiness, metrics and the show list answer", async () => {
   assert.equal((await fetch(`${srv.url}/healthz`)).status, 200);
@@ -144,6 +151,9 @@ test("health, readiness, metrics and the show list answer", async () => {
     'buzzcast_buzzes_rejected_total{reason="duplicate"}',
     "buzzcast_send_dropped_total",
     "buzzcast_tick_duration_seconds_max",
+    'buzzcast_connections_by_protocol{protocol="v2"}',
+    'buzzcast_protocol_bytes_published_total{protocol="v2"}',
+    'buzzcast_v2_decode_errors_total{reason="truncated"}',
   ]) {
     assert.match(text, new RegExp(`^${m.replace(/[{}"]/g, (c) => `\\${c}`)} \\d`, "m"), m);
   }

@@ -15,7 +15,9 @@ import { ShowState } from "../shared/protocol.ts";
 import { buildClient } from "../client/build.ts";
 import { freePort } from "../client/lib/testing.ts";
 import { launchChromium } from "./harness/chromium.ts";
-import { startServer, type RunningServer } from "./harness/server.ts";
+import { startMariaDb } from "./harness/mariadb.ts";
+import { admin, startServer, type RunningServer } from "./harness/server.ts";
+import { TestViewer } from "./harness/ws-client.ts";
 
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts", import.meta.url));
 let dist: string;
@@ -181,4 +183,46 @@ test("a server restart mid-show: pages reconnect, a buzz made meanwhile counts o
   await viewerC.screenshot({ path: join(ARTIFACTS, "buzzer-360.png"), fullPage: true });
   await viewerA.screenshot({ path: join(ARTIFACTS, "buzzer-390.png"), fullPage: true });
   await producer.screenshot({ path: join(ARTIFACTS, "console-after-restart.png"), fullPage: true });
+});
+
+test("the console draws any act's timeline from the record, live and after voting closes", async () => {
+  // The embedded server keeps no record: the card says so instead of drawing.
+  await seeText(producer, '[data-testid="timeline-total"]', /no durable record/);
+
+  const db = await startMariaDb();
+  const rec = await startServer({ STATIC_DIR: dist, MYSQL_URL: db.url, PERSIST_INTERVAL_MS: "200", TICK_MS: "50" });
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 1200 } });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.on("pageerror", (err) => pageErrors.push(`record console: ${err.message}`));
+    await page.goto(`${rec.url}/console`);
+    await page.getByLabel("Admin token").fill(rec.adminToken);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await seeText(page, "#conn-text", "Live");
+    const SUM = '[data-testid="timeline-total"]';
+    await seeText(page, SUM, /^0 counted/);
+    assert.equal(await page.locator('[data-testid="timeline-act"]').inputValue(), "act-1", "follows the act on stage");
+
+    const viewers: TestViewer[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const v = await TestViewer.join(rec.wsUrl, "demo", `timeline-viewer-${i}`);
+      viewers.push(v);
+      v.buzz("act-1");
+      await v.until(() => v.lastAck?.last === "counted", "counted");
+      await seeText(page, SUM, new RegExp(`^${i} counted in the record`), 15_000); // live: the curve grows
+    }
+    await admin(rec, "POST", "/api/shows/demo/stage", { act: "act-2", open: true });
+    await page.locator('[data-testid="timeline-act"]').selectOption("act-2");
+    await seeText(page, SUM, /^0 counted/);
+    await page.locator('[data-testid="timeline-act"]').selectOption("act-1");
+    await seeText(page, SUM, /^3 counted in the record/); // after its voting closed
+    const aria = await page.locator(".timeline-card .chart").getAttribute("aria-label");
+    assert.match(aria ?? "", /3 in total/);
+    await page.screenshot({ path: join(ARTIFACTS, "console-timeline.png"), fullPage: true });
+    for (const v of viewers) v.close();
+  } finally {
+    assert.equal(await rec.stop(), 0);
+    await db.stop();
+  }
 });

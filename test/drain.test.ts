@@ -1,6 +1,6 @@
 /**
  * SIGTERM: stop accepting, acknowledge everything received, close every socket with the drain code
- * (reconnect immediately), exit 0 within a few seconds.
+ * (reconnect immediately), exit 0 within a few seconds. Viewers of protocol v1 and v2 alike.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,10 +9,12 @@ import { startServer } from "./harness/server.ts";
 import { metricValue, waitFor } from "./harness/wait.ts";
 import { TestViewer } from "./harness/ws-client.ts";
 
-test("SIGTERM drains: final acks, drain close code, exit 0", async () => {
+test("SIGTERM drains v1 and v2 viewers alike: final acks, drain close code, exit 0", async () => {
   // A 10 s tick: no tick runs during the test, so only the drain can acknowledge the buzzes.
   const srv = await startServer({ TICK_MS: "10000", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0" });
-  const viewers = await Promise.all(Array.from({ length: 20 }, () => TestViewer.join(srv.wsUrl, "demo")));
+  const viewers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => TestViewer.join(srv.wsUrl, "demo", undefined, { protocol: i % 2 ? 2 : 1 })),
+  );
   for (const v of viewers) for (let i = 0; i < 5; i++) v.buzz("act-1");
   await waitFor(async () => (await metricValue(srv, "buzzcast_buzzes_received_total")) === 100, { what: "all 100 buzzes received" });
   assert.ok(
@@ -28,6 +30,8 @@ test("SIGTERM drains: final acks, drain close code, exit 0", async () => {
     assert.equal(reconnectRule(v.closeCode ?? 0), "immediate");
     assert.equal(v.lastAck?.seq, 5, "every buzz acknowledged before the close");
     assert.equal(v.lastAck?.counted, 5);
+    const err = v.frames.find((f) => f.type === "error");
+    assert.equal(err?.type === "error" && err.code, "draining", `v${v.protocol}: error frame before the close`);
   }
   assert.ok(srv.logs.some((l) => l.msg === "stopped"));
 });

@@ -102,3 +102,47 @@ test("shared mode, 2 workers per node: each worker is a node of the record; exac
     await cluster.stop();
   }
 });
+
+test("embedded, 2 workers: the same viewer on both workers at once counts once (the supervisor decides)", async (t) => {
+  const srv = await startServer({ WORKERS: "2", TICK_MS: "50" });
+  t.after(() => srv.stop("SIGKILL"));
+  await openShow(srv, "wo", ["a"]);
+  // Six connections per viewer: the kernel spreads them over both workers (SO_REUSEPORT).
+  const VIEWERS = 20;
+  const byViewer = await Promise.all(
+    Array.from({ length: VIEWERS }, (_, i) => Promise.all(Array.from({ length: 6 }, () => TestViewer.join(srv.wsUrl, "wo", `same${i}`)))),
+  );
+  const conns = byViewer.flat();
+  await Promise.all(conns.map((c) => c.votingOpen("a")));
+  for (let k = 0; k < 3; k++) for (const c of conns) c.buzz("a");
+  await Promise.all(conns.map((c) => c.until(() => c.lastAck?.seq === 3, "ack of the third buzz", 10_000)));
+  for (const [i, mine] of byViewer.entries()) {
+    assert.equal(
+      mine.reduce((n, c) => n + (c.lastAck?.counted ?? 0), 0),
+      1,
+      `viewer same${i} counted once over its six connections`,
+    );
+  }
+  await Promise.all(conns.map((c) => c.until(() => c.totals.a === VIEWERS, "live a = 20 on both workers", 10_000)));
+  assert.equal((await showState(srv, "wo")).totals.a, VIEWERS);
+  assert.equal(await metric(srv, "buzzcast_buzzes_counted_total"), VIEWERS, "counted once in the node-wide metrics");
+  // A worker crash does not make the supervisor forget: viewers cut off come back as duplicates.
+  srv.proc.kill("SIGUSR2");
+  const cut = await eventually(
+    async () => conns.filter((c) => c.closeCode !== null),
+    (c) => c.length > 0,
+    "worker 0's connections cut",
+  );
+  await eventually(
+    () => metric(srv, "buzzcast_workers_ready"),
+    (n) => n === 2,
+    "both workers ready again",
+  );
+  const back = await Promise.all(cut.map((c) => TestViewer.join(srv.wsUrl, "wo", `same${byViewer.findIndex((m) => m.includes(c))}`)));
+  await Promise.all(back.map((c) => c.votingOpen("a")));
+  for (const c of back) c.buzz("a");
+  await Promise.all(back.map((c) => c.until(() => c.lastAck?.seq === 1, "ack after the crash")));
+  for (const c of back) assert.equal(c.lastAck?.last, "duplicate", "counted before the crash, on either worker");
+  assert.equal((await showState(srv, "wo")).totals.a, VIEWERS);
+  for (const c of [...conns, ...back]) c.close();
+});

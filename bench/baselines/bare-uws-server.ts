@@ -6,6 +6,12 @@
  * fan-out. Under a flood its setInterval starves (that is part of what it shows).
  * Env: PORT (0 = any), HOST (127.0.0.1), TICK_MS (100). Prints the same "listening" JSON line as the
  * server. GET /api/shows/demo returns { show, stage, epoch, seq, totals }. SIGTERM exits.
+ * ACTS (3) and SEED_TOTAL (0): the show's act count and every act's starting total (the bench's
+ * `--acts 10 --seed-total 1000000` show, without a flood to seed it).
+ * COMPRESSION (off | shared | dedicated): permessage-deflate as a peer would enable it
+ * (uWS.SHARED_COMPRESSOR: one compressor, no context kept between messages; DEDICATED_COMPRESSOR_4KB:
+ * a compressor per connection with a 4 KB sliding window), the totals published compressed. The
+ * `uws-deflate` bench baseline is this file with COMPRESSION=shared.
  */
 import { PROTOCOL_VERSION, WS_PATH, type ShowState, type TotalsFrame, type Welcome } from "../../shared/protocol.ts";
 import uWS from "uWebSockets.js";
@@ -13,10 +19,13 @@ import uWS from "uWebSockets.js";
 const PORT = Number(process.env.PORT ?? 0);
 const HOST = process.env.HOST ?? "127.0.0.1";
 const TICK_MS = Number(process.env.TICK_MS ?? 100);
-const SHOW = { id: "demo", title: "Demo", acts: [1, 2, 3].map((i) => ({ id: `act-${i}`, name: `Act ${i}` })) };
+const ACTS = Number(process.env.ACTS ?? 3);
+const SEED_TOTAL = Number(process.env.SEED_TOTAL ?? 0);
+const COMPRESSION = process.env.COMPRESSION ?? "off";
+const SHOW = { id: "demo", title: "Demo", acts: Array.from({ length: ACTS }, (_, i) => ({ id: `act-${i + 1}`, name: `Act ${i + 1}` })) };
 const stage = { act: "act-1", open: true };
 const epoch = `bare-uws-${Date.now()}`;
-const totals: Record<string, number> = Object.fromEntries(SHOW.acts.map((a) => [a.id, 0]));
+const totals: Record<string, number> = Object.fromEntries(SHOW.acts.map((a) => [a.id, SEED_TOTAL]));
 let seq = 0;
 const decoder = new TextDecoder();
 
@@ -30,9 +39,20 @@ interface Conn {
   hello: boolean;
 }
 
+const COMPRESSORS: Record<string, number> = {
+  off: uWS.DISABLED,
+  shared: uWS.SHARED_COMPRESSOR,
+  dedicated: uWS.DEDICATED_COMPRESSOR_4KB,
+};
+const compression = COMPRESSORS[COMPRESSION];
+if (compression === undefined || !Number.isInteger(ACTS) || ACTS < 1 || !Number.isSafeInteger(SEED_TOTAL) || SEED_TOTAL < 0) {
+  process.stderr.write(`bare-uws baseline: bad COMPRESSION (off|shared|dedicated), ACTS or SEED_TOTAL\n`);
+  process.exit(2);
+}
+
 const app = uWS.App();
 app.ws<Conn>(WS_PATH, {
-  compression: uWS.DISABLED,
+  compression,
   maxPayloadLength: 16 * 1024,
   idleTimeout: 120,
   upgrade: (res, req, context) => {
@@ -84,7 +104,7 @@ app.get("/api/shows/:show", (res, req) => {
 setInterval(() => {
   seq++;
   const frame: TotalsFrame = { type: "totals", show: SHOW.id, epoch, seq, ts: Date.now(), totals };
-  app.publish(SHOW.id, JSON.stringify(frame));
+  app.publish(SHOW.id, JSON.stringify(frame), false, compression !== uWS.DISABLED);
 }, TICK_MS);
 
 app.listen(HOST, PORT, (listenSocket) => {
@@ -93,6 +113,8 @@ app.listen(HOST, PORT, (listenSocket) => {
     process.exit(1);
   }
   const port = uWS.us_socket_local_port(listenSocket);
-  process.stdout.write(`${JSON.stringify({ msg: "listening", server: "bare-uws", port, url: `http://${HOST}:${port}` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: "listening", server: "bare-uws", compression: COMPRESSION, port, url: `http://${HOST}:${port}` })}\n`,
+  );
 });
 process.on("SIGTERM", () => process.exit(0));

@@ -75,3 +75,29 @@ describe("lean client against bare uWS: frame lengths and limits", () => {
     assert.ok(closed.code === 1009 || closed.code === 1006, JSON.stringify(closed));
   });
 });
+
+describe("uws-deflate baseline (bare uWS, SHARED_COMPRESSOR) with the big show", () => {
+  let server: StartedServer;
+  before(async () => {
+    server = await startServerProcess("uws-deflate", { TICK_MS: "50", ACTS: "10", SEED_TOTAL: "1000000" });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  test("totals frames arrive compressed to a client that offers permessage-deflate, and inflate to 10 seeded acts", async () => {
+    const c = await openSingleClient(server.wsUrl, { offer: { deflate: true } });
+    c.send("hello", JSON.stringify(hello));
+    Welcome.parse(JSON.parse(await c.waitFor(isType("welcome"))));
+    const at = c.messages.length;
+    const text = await c.waitFor(isType("totals"), 10_000, at);
+    const frame = TotalsFrame.parse(JSON.parse(text));
+    assert.equal(Object.keys(frame.totals).length, 10);
+    assert.ok(Object.values(frame.totals).every((v) => v === 1_000_000));
+    assert.ok(c.conn.compressedMessages > 0, "the server compressed");
+    const wire = c.wireSizes[c.messages.indexOf(text)]!;
+    assert.ok(wire < text.length / 2, `compressed on the wire: ${wire} B for ${text.length} B of JSON`);
+    c.close(1000);
+    await c.closed;
+  });
+});

@@ -6,16 +6,22 @@
  * Tick figures (tick-to-receipt latency from `ts`, seq gaps, frames per connection) come from
  * observers only: connections that are not sending. A sender's own socket is busy with its flood;
  * what matters is what the rest of the audience sees. Every frame counts as a delivery.
+ * Protocol v1 frames are scanned here (frame-scan.ts), v2 frames by audience-v2.ts; both feed the
+ * same counters. Bytes: every byte the sockets read is counted (`rxBytes`, headers included), and
+ * totals frames' size on the wire separately (`totalsWireBytes`).
  */
 import { closeName } from "../../shared/codes.ts";
 import { type Hello, PROTOCOL_VERSION, TotalsFrame, Welcome } from "../../shared/protocol.ts";
+import { V2_SUBPROTOCOL, encodeClientFrame } from "../../shared/v2/index.ts";
 import { newLatencyHistogram, recordMs } from "../stats/histogram.ts";
 import { BuzzFrames, SEQ_BASE } from "./buzz-frames.ts";
 import { dialectByName } from "./dialect.ts";
+import { V2Reader } from "./audience-v2.ts";
 import { actTotal, FrameKind, frameKind, key, numberField, sumObjectField } from "./frame-scan.ts";
 import type { WorkerPlan } from "./ipc.ts";
 import { LeanConnection, type LeanEvents } from "./lean-connection.ts";
 import type { VisibilityTracker } from "./visibility.ts";
+import { encodeMaskedFrame, OPCODE } from "./ws-frame.ts";
 
 /** Per-connection bench state, kept as plain fields (no closures, no maps). */
 export class BenchConnection extends LeanConnection {
@@ -55,6 +61,8 @@ export class Audience implements LeanEvents {
   ackCounted = 0;
   ackRejected = 0;
   totalsFrames = 0;
+  /** Wire bytes (headers included; compressed size under permessage-deflate) of those totals frames. */
+  totalsWireBytes = 0;
   /** Totals frames received by observers (connections not sending). */
   observerFrames = 0;
   framesMissed = 0;
@@ -68,12 +76,28 @@ export class Audience implements LeanEvents {
 
   private reference: BenchConnection | null = null;
   private lastRefFrameAt = 0;
+  private readonly v2: V2Reader | null;
   private started = 0;
   private connectTimer: NodeJS.Timeout | null = null;
   private readonly readBuffer = Buffer.allocUnsafe(256 * 1024);
   private readonly actKeys = new Map<string, Buffer>();
 
-  constructor(private readonly plan: WorkerPlan) {}
+  constructor(private readonly plan: WorkerPlan) {
+    this.v2 = plan.protocol === "v2" ? new V2Reader(this) : null;
+  }
+
+  /** The act table's index of `act` (v2), or undefined before a welcome named it. */
+  v2ActIndex(act: string): number | undefined {
+    const i = this.v2?.acts.indexOf(act) ?? -1;
+    return i >= 0 ? i : undefined;
+  }
+
+  /** Bytes read by every connection of this worker since it connected. */
+  rxBytes(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.rxBytes;
+    return n;
+  }
 
   /** Starts opening connections until `upTo` of this worker's share have been started, at the plan's rate. */
   connectAll(upTo = this.plan.connections): void {
@@ -105,33 +129,35 @@ export class Audience implements LeanEvents {
     c.openedAt = performance.now();
     const target = this.plan.targets[g % this.plan.targets.length]!;
     const src = this.plan.sourceAddresses[g % this.plan.sourceAddresses.length];
-    c.connect(target, { sndbuf: this.plan.sndbuf, readBuffer: this.readBuffer, ...(src !== undefined ? { localAddress: src } : {}) });
+    const offer = { subprotocol: this.plan.protocol === "v2" ? V2_SUBPROTOCOL : undefined, deflate: this.plan.deflate };
+    c.connect(target, {
+      sndbuf: this.plan.sndbuf,
+      readBuffer: this.readBuffer,
+      offer,
+      ...(src !== undefined ? { localAddress: src } : {}),
+    });
     if (c.sndbuf > 0) this.sndbufCapped++;
   }
 
   // ------------------------------------------------------------------ LeanEvents
 
   open(c: LeanConnection): void {
+    if (this.v2 !== null) {
+      c.writeRaw(encodeMaskedFrame(OPCODE.binary, encodeClientFrame({ type: "hello", show: this.plan.show, viewer: `bench-${c.id}` })));
+      return;
+    }
     const hello: Hello = { type: "hello", protocol: PROTOCOL_VERSION, show: this.plan.show, viewer: `bench-${c.id}` };
     c.send("hello", JSON.stringify(hello));
   }
 
-  message(conn: LeanConnection, data: Buffer, start: number, end: number): void {
+  message(conn: LeanConnection, data: Buffer, start: number, end: number, binary: boolean): void {
     const c = conn as BenchConnection;
+    if (this.v2 !== null) return binary ? this.v2.message(c, data, start, end) : this.bump("text-frame-on-v2");
     switch (frameKind(data, start, end)) {
       case FrameKind.Totals:
         return this.onTotals(c, data, start, end);
-      case FrameKind.Ack: {
-        const counted = numberField(data, K_COUNTED, start, end);
-        const rejected = sumObjectField(data, K_REJECTED, start, end);
-        if (!Number.isNaN(counted)) {
-          this.ackCounted += counted - c.ackCounted;
-          c.ackCounted = counted;
-        }
-        this.ackRejected += rejected - c.ackRejected;
-        c.ackRejected = rejected;
-        return;
-      }
+      case FrameKind.Ack:
+        return this.acked(c, numberField(data, K_COUNTED, start, end), sumObjectField(data, K_REJECTED, start, end));
       case FrameKind.Welcome:
         return this.onWelcome(c, data.toString("utf8", start, end));
       case FrameKind.Error: {
@@ -167,16 +193,31 @@ export class Audience implements LeanEvents {
 
   // ------------------------------------------------------------------ frames
 
+  /** A cumulative ack: `counted` (NaN if unreadable) and the sum of its rejected counts. */
+  acked(c: BenchConnection, counted: number, rejected: number): void {
+    if (!Number.isNaN(counted)) {
+      this.ackCounted += counted - c.ackCounted;
+      c.ackCounted = counted;
+    }
+    this.ackRejected += rejected - c.ackRejected;
+    c.ackRejected = rejected;
+  }
+
   private onWelcome(c: BenchConnection, text: string): void {
     const w = Welcome.safeParse(JSON.parse(text));
-    if (!w.success) {
-      this.bump("bad-welcome");
-      c.leaving = false;
-      c.close(1002);
-      return;
-    }
-    c.epoch = w.data.epoch;
-    c.lastSeq = w.data.seq;
+    if (!w.success) return this.badWelcome(c);
+    this.welcomed(c, w.data.epoch, w.data.seq);
+  }
+
+  badWelcome(c: BenchConnection): void {
+    this.bump("bad-welcome");
+    c.leaving = false;
+    c.close(1002);
+  }
+
+  welcomed(c: BenchConnection, epoch: string, seq: number): void {
+    c.epoch = epoch;
+    c.lastSeq = seq;
     if (!c.ready) {
       this.accrue();
       c.ready = true;
@@ -189,35 +230,46 @@ export class Audience implements LeanEvents {
     }
   }
 
-  private onTotals(c: BenchConnection, data: Buffer, start: number, end: number): void {
-    const t = now();
+  /**
+   * Bookkeeping every totals frame shares, whatever the protocol: deliveries and their wire bytes,
+   * and for observers latency from `ts`, seq gaps and the reference connection's tick gaps.
+   * Returns what `c` is for this frame; "reference" asks the caller for the whole totals.
+   */
+  totalsFrame(c: BenchConnection, seq: number, ts: number, t: number): "sender" | "observer" | "reference" {
     this.totalsFrames++;
-    const seq = numberField(data, K_SEQ, start, end);
+    this.totalsWireBytes += c.messageWireBytes;
     if (c.sending) {
       if (!Number.isNaN(seq)) c.lastSeq = seq;
-      return;
+      return "sender";
     }
     this.observerFrames++;
-    const ts = numberField(data, K_TS, start, end);
     if (!Number.isNaN(ts)) recordMs(this.latencyHist, t - ts);
     if (c.lastSeq >= 0 && !Number.isNaN(seq)) {
       if (seq > c.lastSeq + 1) this.framesMissed += seq - c.lastSeq - 1;
       else if (seq <= c.lastSeq) this.seqRegressions++;
     }
     if (!Number.isNaN(seq)) c.lastSeq = seq;
+    if (this.reference === null || this.reference.sending || !this.reference.ready) {
+      this.reference = c; // an observer: senders' sockets are busy with their own load
+      this.lastRefFrameAt = 0;
+    }
+    if (c !== this.reference) return "observer";
+    const gap = this.lastRefFrameAt > 0 ? t - this.lastRefFrameAt : 0;
+    if (gap > this.tickGapMaxMs) this.tickGapMaxMs = gap;
+    this.lastRefFrameAt = t;
+    return "reference";
+  }
+
+  private onTotals(c: BenchConnection, data: Buffer, start: number, end: number): void {
+    const t = now();
+    const role = this.totalsFrame(c, numberField(data, K_SEQ, start, end), numberField(data, K_TS, start, end), t);
+    if (role === "sender") return;
     const tracker = this.tracker;
     if (tracker !== null && this.observers.has(c.id)) {
       const total = actTotal(data, K_TOTALS, this.actKey(tracker.act), start, end);
       if (!Number.isNaN(total)) tracker.observed(c.id, total, t);
     }
-    if (this.reference === null || this.reference.sending || !this.reference.ready) {
-      this.reference = c; // an observer: senders' sockets are busy with their own load
-      this.lastRefFrameAt = 0;
-    }
-    if (c === this.reference) {
-      const gap = this.lastRefFrameAt > 0 ? t - this.lastRefFrameAt : 0;
-      if (gap > this.tickGapMaxMs) this.tickGapMaxMs = gap;
-      this.lastRefFrameAt = t;
+    if (role === "reference") {
       // One full parse per tick (reference connection only): epoch and per-act totals for the runner.
       const f = TotalsFrame.safeParse(JSON.parse(data.toString("utf8", start, end)));
       if (f.success) {
@@ -237,7 +289,7 @@ export class Audience implements LeanEvents {
     return k;
   }
 
-  private bump(reason: string): void {
+  bump(reason: string): void {
     this.reasons[reason] = (this.reasons[reason] ?? 0) + 1;
   }
 
@@ -245,12 +297,15 @@ export class Audience implements LeanEvents {
   observerCount = 0;
   /** Integral of observerCount over time (connection-milliseconds): tick rate = frames / this. */
   observerMs = 0;
+  /** Integral of readyCount over time (connection-milliseconds): bytes per viewer-second = rx / this. */
+  readyMs = 0;
   private observedSince = performance.now();
 
-  /** Brings observerMs up to now; call before observerCount changes. */
+  /** Brings observerMs and readyMs up to now; call before observerCount or readyCount changes. */
   accrue(): void {
     const now = performance.now();
     this.observerMs += this.observerCount * (now - this.observedSince);
+    this.readyMs += this.readyCount * (now - this.observedSince);
     this.observedSince = now;
   }
 

@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Buzz } from "../../shared/protocol.ts";
+import { decodeClientFrame } from "../../shared/v2/index.ts";
 import { BuzzFrames, SEQ_BASE } from "./buzz-frames.ts";
 import { socketioDialect, wsDialect } from "./dialect.ts";
 
 /** Unmasks client frames the way a server does (RFC 6455 5.3); short frames only. */
-function unmaskAll(buf: Buffer): string[] {
-  const out: string[] = [];
+function unmaskAll(buf: Buffer, first = 0x81): string[] {
+  return unmaskBytes(buf, first).map((b) => b.toString());
+}
+function unmaskBytes(buf: Buffer, first: number): Buffer[] {
+  const out: Buffer[] = [];
   let p = 0;
   while (p < buf.length) {
-    assert.equal(buf[p]!, 0x81, "FIN + text");
+    assert.equal(buf[p]!, first, "FIN + opcode");
     const b1 = buf[p + 1]!;
     assert.ok(b1 & 0x80, "masked");
     const len = b1 & 0x7f;
@@ -17,7 +21,7 @@ function unmaskAll(buf: Buffer): string[] {
     const mask = buf.subarray(p + 2, p + 6);
     const payload = Buffer.alloc(len);
     for (let i = 0; i < len; i++) payload[i] = buf[p + 6 + i]! ^ mask[i & 3]!;
-    out.push(payload.toString());
+    out.push(payload);
     p += 6 + len;
   }
   return out;
@@ -42,4 +46,16 @@ test("socket.io framing wraps the same message as an event", () => {
   const [name, msg] = JSON.parse(b!.slice(2)) as [string, unknown];
   assert.equal(name, "buzz");
   assert.deepEqual(Buzz.parse(msg), { type: "buzz", act: "act-2", seq: SEQ_BASE + 2 });
+});
+
+test("protocol v2: binary buzz frames naming the act by index, seqs as 5-byte varints, decoded by the shared codec", () => {
+  const frames = new BuzzFrames(socketioDialect, "ignored", 4, 9);
+  for (const first of [SEQ_BASE, SEQ_BASE + 127, 9_999_999_996]) {
+    const payloads = unmaskBytes(frames.fill(first, 4), 0x82);
+    assert.deepEqual(
+      payloads.map((p) => decodeClientFrame(p)),
+      [0, 1, 2, 3].map((i) => ({ type: "buzz", act: 9, seq: first + i })),
+    );
+    assert.ok(payloads.every((p) => p.length === 7));
+  }
 });

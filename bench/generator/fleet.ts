@@ -22,6 +22,8 @@ export interface FleetOptions extends Pick<
   WorkerPlan,
   | "targets"
   | "dialect"
+  | "protocol"
+  | "deflate"
   | "show"
   | "sourceAddresses"
   | "connectRatePerSec"
@@ -48,6 +50,9 @@ export interface FleetTotals extends Pick<
   | "ackCounted"
   | "ackRejected"
   | "totalsFrames"
+  | "totalsWireBytes"
+  | "rxBytes"
+  | "readyMs"
   | "observerFrames"
   | "observerMs"
   | "framesMissed"
@@ -118,6 +123,8 @@ export class Fleet {
         worker: w,
         targets: options.targets,
         dialect: options.dialect,
+        protocol: options.protocol,
+        deflate: options.deflate,
         show: options.show,
         connections: share,
         firstIndex: first,
@@ -207,6 +214,9 @@ export class Fleet {
       ackCounted: 0,
       ackRejected: 0,
       totalsFrames: 0,
+      totalsWireBytes: 0,
+      rxBytes: 0,
+      readyMs: 0,
       observerFrames: 0,
       observerMs: 0,
       framesMissed: 0,
@@ -229,6 +239,9 @@ export class Fleet {
       t.ackCounted += s.ackCounted;
       t.ackRejected += s.ackRejected;
       t.totalsFrames += s.totalsFrames;
+      t.totalsWireBytes += s.totalsWireBytes;
+      t.rxBytes += s.rxBytes;
+      t.readyMs += s.readyMs;
       t.observerFrames += s.observerFrames;
       t.observerMs += s.observerMs;
       t.framesMissed += s.framesMissed;

@@ -4,12 +4,17 @@
  * to outlive the call (a partial frame, a fragment) is copied. Complete unfragmented text frames are
  * handed out as a view into the input, with no copy. Messages larger than `maxMessageBytes` are a
  * protocol error. After a close frame or a protocol error, further input is ignored.
+ * Binary messages (protocol v2) and RSV1 (a permessage-deflate compressed message) are accepted only
+ * when enabled; during a sink call `messageWireBytes` is the message's size on the wire (frame
+ * headers included, compressed bytes when compressed) and `compressed` says whether RSV1 was set.
  */
 import { OPCODE } from "./ws-frame.ts";
 
 export interface FrameSink {
   /** A complete text message: bytes [start, end) of `data`, valid only during the call. */
   onText(data: Buffer, start: number, end: number): void;
+  /** A complete binary message (only when the parser allows them), like onText. */
+  onBinary?(data: Buffer, start: number, end: number): void;
   onClose(code: number, reason: string): void;
   onPing(payload: Buffer): void;
   onProtocolError(message: string): void;
@@ -23,6 +28,17 @@ export class FrameParser {
   private fragments: Buffer[] | null = null;
   private fragmentBytes = 0;
   private done = false;
+  private fragmentBinary = false;
+  private fragmentCompressed = false;
+  private fragmentWire = 0;
+  /** Wire bytes of the message being delivered (valid during a sink call). */
+  messageWireBytes = 0;
+  /** Whether the message being delivered is compressed (RSV1, permessage-deflate). */
+  compressed = false;
+  /** Accept binary messages (protocol v2). */
+  allowBinary = false;
+  /** Accept RSV1 on a message's first frame (permessage-deflate was negotiated). */
+  allowCompressed = false;
 
   constructor(
     private readonly sink: FrameSink,
@@ -112,7 +128,10 @@ export class FrameParser {
     const b1 = b[s + 1]!;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
-    if ((b0 & 0x70) !== 0) return this.fail("reserved bits set without a negotiated extension");
+    const rsv1 = (b0 & 0x40) !== 0;
+    if ((b0 & 0x30) !== 0 || (rsv1 && (!this.allowCompressed || opcode === OPCODE.continuation || opcode >= 0x8))) {
+      return this.fail("reserved bits set without a negotiated extension");
+    }
     const len7 = b1 & 0x7f;
     let p = s + 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
     if ((b1 & 0x80) !== 0) {
@@ -138,25 +157,36 @@ export class FrameParser {
     if (opcode === OPCODE.continuation) {
       if (this.fragments === null) return this.fail("continuation frame without a message to continue");
       this.fragmentBytes += e - p;
+      this.fragmentWire += e - s;
       if (this.fragmentBytes > this.maxMessageBytes) return this.fail("fragmented message exceeds the size limit");
       this.fragments.push(Buffer.from(b.subarray(p, e)));
       if (fin) {
         const whole = Buffer.concat(this.fragments, this.fragmentBytes);
         this.fragments = null;
         this.fragmentBytes = 0;
-        this.sink.onText(whole, 0, whole.length);
+        this.deliver(this.fragmentBinary, this.fragmentCompressed, this.fragmentWire, whole, 0, whole.length);
       }
       return;
     }
     if (opcode !== OPCODE.text && opcode !== OPCODE.binary) return this.fail(`unknown data opcode ${opcode}`);
     if (this.fragments !== null) return this.fail("new message started before the fragmented one finished");
-    if (opcode === OPCODE.binary) return this.fail("binary frames are not part of protocol v1");
+    if (opcode === OPCODE.binary && !this.allowBinary) return this.fail("binary frames are not part of protocol v1");
     if (fin) {
-      this.sink.onText(b, p, e);
+      this.deliver(opcode === OPCODE.binary, rsv1, e - s, b, p, e);
     } else {
       this.fragments = [Buffer.from(b.subarray(p, e))];
       this.fragmentBytes = e - p;
+      this.fragmentWire = e - s;
+      this.fragmentBinary = opcode === OPCODE.binary;
+      this.fragmentCompressed = rsv1;
     }
+  }
+
+  private deliver(binary: boolean, compressed: boolean, wireBytes: number, b: Buffer, p: number, e: number): void {
+    this.messageWireBytes = wireBytes;
+    this.compressed = compressed;
+    if (binary) this.sink.onBinary?.(b, p, e);
+    else this.sink.onText(b, p, e);
   }
 
   private fail(message: string): void {

@@ -6,12 +6,17 @@
  * add them up for the whole run.
  */
 import type { DialectName } from "./dialect.ts";
+import type { WireProtocol } from "./wire-protocol.ts";
 import type { Target } from "./lean-connection.ts";
 
 export interface WorkerPlan {
   worker: number;
   targets: Target[];
   dialect: DialectName;
+  /** buzzcast wire protocol: v1 JSON, or v2 binary (subprotocol buzzcast.v2). */
+  protocol: WireProtocol;
+  /** Offer permessage-deflate in the handshake (the server may decline). */
+  deflate: boolean;
   show: string;
   /** Connections this worker opens. */
   connections: number;
@@ -71,6 +76,12 @@ export interface WorkerStats {
   ackCounted: number;
   ackRejected: number;
   totalsFrames: number;
+  /** Wire bytes of those totals frames (WebSocket headers included; compressed size if deflated). */
+  totalsWireBytes: number;
+  /** Bytes read by every socket (handshakes, headers and every frame). */
+  rxBytes: number;
+  /** Ready connections integrated over time (connection-ms): bytes per viewer-second = rxBytes / this. */
+  readyMs: number;
   observerFrames: number;
   /** Observers integrated over time (connection-ms): observer tick rate = observerFrames / this. */
   observerMs: number;

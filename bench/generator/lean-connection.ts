@@ -6,19 +6,26 @@
  * connection through a symbol on the socket; reads go into a buffer shared by every connection of
  * the process (`onread`), copied only when a frame spans two reads. Events go to one `LeanEvents`
  * object per process. `closed` is delivered exactly once per `connect`.
+ * Bytes received are counted per connection (`rxBytes`: everything the socket read, WebSocket
+ * headers included). With permessage-deflate negotiated, compressed messages are inflated: one
+ * synchronous raw inflate per message when the server keeps no context between messages
+ * (server_no_context_takeover, what uWS's SHARED_COMPRESSOR negotiates), else through one zlib
+ * stream per connection (context takeover), whose output arrives asynchronously but in order.
  */
 import net from "node:net";
+import zlib from "node:zlib";
 import { cappedSocket } from "./capped-socket.ts";
 import type { Dialect } from "./dialect.ts";
 import { FrameParser, type FrameSink } from "./frame-parser.ts";
-import { newHandshakeKey, parseUpgradeResponse, upgradeRequest } from "./handshake.ts";
+import { newHandshakeKey, parseUpgradeResponse, upgradeRequest, type Offer } from "./handshake.ts";
 import { encodeClose, encodeMaskedFrame, encodeText, OPCODE } from "./ws-frame.ts";
 
 export interface LeanEvents {
   /** The protocol layer is usable (after the upgrade; for socket.io after its connect ack). */
   open(c: LeanConnection): void;
-  /** A protocol JSON message: bytes [start, end) of `data`, valid only during the call. */
-  message(c: LeanConnection, data: Buffer, start: number, end: number): void;
+  /** A protocol message (JSON text, or a v2 binary frame when `binary`): bytes [start, end) of `data`,
+   *  valid only during the call; `c.messageWireBytes` is its size on the wire. */
+  message(c: LeanConnection, data: Buffer, start: number, end: number, binary: boolean): void;
   /** The connection ended. `code` is the WebSocket close code (1006 when it just dropped). */
   closed(c: LeanConnection, code: number, reason: string, error: string | undefined): void;
 }
@@ -35,7 +42,11 @@ export interface ConnectOptions {
   sndbuf: number;
   /** Shared read buffer for every connection of the process. */
   readBuffer: Buffer;
+  /** Subprotocol (v2) and permessage-deflate offers. */
+  offer?: Offer;
 }
+
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 export type ConnState = "idle" | "connecting" | "handshake" | "open" | "closing" | "closed";
 
@@ -55,6 +66,14 @@ export class LeanConnection implements FrameSink {
   private closeReason = "";
   private error: string | undefined;
   private target: Target | null = null;
+  private offer: Offer = {};
+  private deflate: "off" | "no-context" | "context" = "off";
+  private inflater: zlib.InflateRaw | null = null;
+  private inflated: Buffer[] = [];
+  /** Bytes read from the socket since connect (handshake and frame headers included). */
+  rxBytes = 0;
+  /** Messages that were compressed (permessage-deflate). */
+  compressedMessages = 0;
 
   constructor(
     readonly id: number,
@@ -67,6 +86,7 @@ export class LeanConnection implements FrameSink {
     this.reset();
     this.key = newHandshakeKey();
     this.target = target;
+    this.offer = opts.offer ?? {};
     const onread = { buffer: opts.readBuffer, callback: onRead };
     let socket: net.Socket;
     if (opts.sndbuf > 0 && opts.localAddress !== undefined) {
@@ -135,11 +155,26 @@ export class LeanConnection implements FrameSink {
 
   // ------------------------------------------------------------------ FrameSink
 
+  /** Size on the wire of the message being delivered (during `message` only). */
+  get messageWireBytes(): number {
+    return this.inflatedWireBytes >= 0 ? this.inflatedWireBytes : (this.parser?.messageWireBytes ?? 0);
+  }
+
+  onBinary(data: Buffer, start: number, end: number): void {
+    if (this.parser?.compressed === true) return this.inflate(data, start, end, true);
+    this.events.message(this, data, start, end, true);
+  }
+
   onText(data: Buffer, start: number, end: number): void {
+    if (this.parser?.compressed === true) return this.inflate(data, start, end, false);
+    this.text(data, start, end);
+  }
+
+  private text(data: Buffer, start: number, end: number): void {
     const inc = this.dialect.classify(data, start, end);
     switch (inc.kind) {
       case "message":
-        this.events.message(this, data, inc.start, inc.end);
+        this.events.message(this, data, inc.start, inc.end, false);
         return;
       case "reply":
         this.socket?.write(encodeText(inc.text));
@@ -154,6 +189,49 @@ export class LeanConnection implements FrameSink {
         return;
       case "ignore":
         return;
+    }
+  }
+
+  /** Inflates one compressed message (RFC 7692 7.2.2: append 00 00 ff ff) and delivers it. */
+  private inflate(data: Buffer, start: number, end: number, binary: boolean): void {
+    this.compressedMessages++;
+    const input = Buffer.concat([data.subarray(start, end), DEFLATE_TAIL]);
+    const wire = this.messageWireBytes;
+    if (this.deflate === "no-context") {
+      let plain: Buffer;
+      try {
+        plain = zlib.inflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      } catch (err) {
+        return this.onProtocolError(`inflate failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return this.deliverInflated(plain, binary, wire);
+    }
+    if (this.inflater === null) {
+      const inf = zlib.createInflateRaw();
+      inf.on("data", (chunk: Buffer) => this.inflated.push(chunk));
+      inf.on("error", (err) => this.onProtocolError(`inflate failed: ${err.message}`));
+      this.inflater = inf;
+    }
+    const inf = this.inflater;
+    inf.write(input);
+    inf.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      if (inf !== this.inflater) return; // the connection closed meanwhile
+      const plain = Buffer.concat(this.inflated);
+      this.inflated = [];
+      this.deliverInflated(plain, binary, wire);
+    });
+  }
+
+  /** Size on the wire of an inflated message being delivered (the parser has moved on when async). */
+  private inflatedWireBytes = -1;
+
+  private deliverInflated(plain: Buffer, binary: boolean, wireBytes: number): void {
+    this.inflatedWireBytes = wireBytes;
+    try {
+      if (binary) this.events.message(this, plain, 0, plain.length, true);
+      else this.text(plain, 0, plain.length);
+    } finally {
+      this.inflatedWireBytes = -1;
     }
   }
 
@@ -189,13 +267,14 @@ export class LeanConnection implements FrameSink {
     if (this.socket === null || this.target === null) return;
     this.state = "handshake";
     const t = this.target;
-    this.socket.write(upgradeRequest(`${t.host}:${t.port}`, this.dialect.path(t.path), this.key));
+    this.socket.write(upgradeRequest(`${t.host}:${t.port}`, this.dialect.path(t.path), this.key, this.offer));
   }
 
   /** @internal */ handleData(buf: Buffer, n: number): void {
+    this.rxBytes += n;
     if (this.state === "handshake") {
       const head = this.head === null ? Buffer.from(buf.subarray(0, n)) : Buffer.concat([this.head, buf.subarray(0, n)]);
-      const r = parseUpgradeResponse(head, this.key);
+      const r = parseUpgradeResponse(head, this.key, this.offer);
       if (r.kind === "incomplete") {
         this.head = head;
         return;
@@ -208,6 +287,9 @@ export class LeanConnection implements FrameSink {
       }
       this.state = "open";
       this.parser = new FrameParser(this);
+      this.parser.allowBinary = this.offer.subprotocol !== undefined;
+      this.parser.allowCompressed = r.deflate !== "off";
+      this.deflate = r.deflate;
       if (this.dialect.openOnUpgrade) this.events.open(this);
       if (r.bodyStart < head.length && this.state === "open") this.parser.feed(head, r.bodyStart, head.length);
       return;
@@ -224,6 +306,9 @@ export class LeanConnection implements FrameSink {
     this.state = "closed";
     this.parser = null;
     this.head = null;
+    this.inflater?.close();
+    this.inflater = null;
+    this.inflated = [];
     const socket = this.socket;
     this.socket = null;
     if (socket !== null) (socket as Partial<TaggedSocket>)[CONN] = undefined as unknown as LeanConnection;
@@ -238,6 +323,9 @@ export class LeanConnection implements FrameSink {
     this.head = null;
     this.parser = null;
     this.sndbuf = 0;
+    this.rxBytes = 0;
+    this.compressedMessages = 0;
+    this.deflate = "off";
   }
 }
 

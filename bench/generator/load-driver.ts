@@ -46,6 +46,8 @@ export class LoadDriver {
     tcpMemBudgetBytes: number,
     private readonly tracker: () => VisibilityTracker | null,
     private readonly setSending: (c: BenchConnection, sending: boolean) => void,
+    /** Protocol v2: the act's index in the show's act table (null: protocol v1). */
+    private readonly v2Index: ((act: string) => number | undefined) | null = null,
   ) {
     // The budget, but never more than half of the kernel's "pressure" threshold.
     const limits = readTcpMemLimits();
@@ -59,9 +61,11 @@ export class LoadDriver {
     this.senders = plan.senders > 0 ? ready.slice(0, plan.senders) : ready;
     for (const c of this.senders) this.setSending(c, true);
     const capacity = plan.mode === "flood" ? plan.batchFrames : 1;
+    const index = this.v2Index?.(plan.act);
+    if (this.v2Index !== null && index === undefined) throw new Error(`act ${plan.act} is not in the show's act table`);
     for (const c of this.senders) {
       if (c.frames === null || c.frames.capacity !== capacity || this.plan?.act !== plan.act) {
-        c.frames = new BuzzFrames(c.dialect, plan.act, capacity);
+        c.frames = new BuzzFrames(c.dialect, plan.act, capacity, index);
       }
     }
     this.plan = plan;

@@ -3,12 +3,15 @@
  * conformance checks. Not for load (it keeps every message as a string).
  */
 import { dialectByName, type DialectName } from "./dialect.ts";
+import type { Offer } from "./handshake.ts";
 import { LeanConnection, type LeanEvents } from "./lean-connection.ts";
 
 export interface SingleClient {
   readonly conn: LeanConnection;
   /** Every protocol message received, in order. */
   readonly messages: string[];
+  /** Each message's size on the wire (frame headers included; compressed size when deflated). */
+  readonly wireSizes: number[];
   /** Resolves with the first message (from now on, or already received at index >= `from`) matching `pred`. */
   waitFor(pred: (msg: string) => boolean, timeoutMs?: number, from?: number): Promise<string>;
   send(type: string, json: string): boolean;
@@ -20,12 +23,15 @@ export interface SingleClientOptions {
   dialect?: DialectName;
   localAddress?: string;
   sndbuf?: number;
+  /** Subprotocol and permessage-deflate offers. */
+  offer?: Offer;
 }
 
 /** Opens a connection to `url` (ws://host:port/path) and resolves once the protocol layer is open. */
 export function openSingleClient(url: string, opts: SingleClientOptions = {}, timeoutMs = 10_000): Promise<SingleClient> {
   const u = new URL(url);
   const messages: string[] = [];
+  const wireSizes: number[] = [];
   const waiters: Array<{ pred: (m: string) => boolean; resolve: (m: string) => void }> = [];
   let resolveClosed!: (v: { code: number; reason: string; error: string | undefined }) => void;
   const closed = new Promise<{ code: number; reason: string; error: string | undefined }>((r) => (resolveClosed = r));
@@ -39,9 +45,10 @@ export function openSingleClient(url: string, opts: SingleClientOptions = {}, ti
         clearTimeout(timer);
         resolve(client);
       },
-      message: (_c, data, start, end) => {
+      message: (c, data, start, end) => {
         const msg = data.toString("utf8", start, end);
         messages.push(msg);
+        wireSizes.push(c.messageWireBytes);
         for (let i = waiters.length - 1; i >= 0; i--) {
           const w = waiters[i]!;
           if (w.pred(msg)) {
@@ -60,6 +67,7 @@ export function openSingleClient(url: string, opts: SingleClientOptions = {}, ti
     const client: SingleClient = {
       conn,
       messages,
+      wireSizes,
       closed,
       send: (type, json) => conn.send(type, json),
       close: (code, reason) => conn.close(code, reason),
@@ -83,6 +91,7 @@ export function openSingleClient(url: string, opts: SingleClientOptions = {}, ti
       {
         sndbuf: opts.sndbuf ?? 0,
         readBuffer: Buffer.allocUnsafe(64 * 1024),
+        ...(opts.offer ? { offer: opts.offer } : {}),
         ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
       },
     );

@@ -44,6 +44,9 @@ function takeStats(a: Audience, d: LoadDriver, p: WorkerPlan): WorkerStats {
     ackCounted: a.ackCounted,
     ackRejected: a.ackRejected,
     totalsFrames: a.totalsFrames,
+    totalsWireBytes: a.totalsWireBytes,
+    rxBytes: a.rxBytes(),
+    readyMs: a.readyMs,
     observerFrames: a.observerFrames,
     framesMissed: a.framesMissed,
     seqRegressions: a.seqRegressions,
@@ -81,6 +84,7 @@ async function handle(msg: RunnerToWorker): Promise<void> {
         plan.tcpMemBudgetBytes,
         () => a.tracker,
         (c, on) => a.setSending(c, on),
+        plan.protocol === "v2" ? (act) => a.v2ActIndex(act) : null,
       );
       const p = plan;
       const d = driver;

@@ -4,6 +4,7 @@
  * deliveriesPerSec, latencyMs, framesMissed, serverRssBytes, serverCpuPct, generatorCpuPct,
  * baseline. CPU percentages are of one core (200 = both cores of this machine).
  */
+import type { BaselineKind } from "../run/server-process.ts";
 import type { Sample } from "../run/sampler.ts";
 import type { LatencyMs } from "../stats/histogram.ts";
 
@@ -32,6 +33,13 @@ export interface CoreFigures {
 export type LimitedBy = "server" | "generator" | "machine" | "neither" | "unknown";
 
 export interface RunFigures extends CoreFigures {
+  /** buzzcast wire protocol of this run (baselines: v1), and whether permessage-deflate was offered. */
+  protocol: "v1" | "v2";
+  deflate: boolean;
+  /** Wire bytes per totals frame received, WebSocket header included (compressed size when deflated). */
+  bytesPerTotalsDelivery: number | null;
+  /** Bytes read per ready connection per second, all frames and headers (egress per viewer). */
+  egressBytesPerViewerSec: number | null;
   /** `threads`: event-loop threads serving connections over all nodes (buzzcast: WORKERS each). */
   server: { kind: string; nodes: number; threads: number; startedByBench: boolean; urls: string[] };
   latencyKind: "tick-to-receipt" | "buzz-to-visible" | "none";
@@ -91,7 +99,9 @@ export interface TargetRow {
 }
 
 export interface BenchReport extends RunFigures {
-  baseline?: Partial<Record<"uws" | "ws" | "socketio", RunFigures>>;
+  /** buzzcast runs with the other protocols of --protocol (same command, fresh server each). */
+  protocolRuns?: Partial<Record<"v1" | "v2", RunFigures>>;
+  baseline?: Partial<Record<BaselineKind, RunFigures>>;
   targets: TargetRow[];
   machine: Record<string, string | number>;
   command: string;

@@ -7,6 +7,10 @@ function figures(over: Partial<RunFigures>): RunFigures {
   return {
     scenario: "ingest",
     mode: "flood",
+    protocol: "v1",
+    deflate: false,
+    bytesPerTotalsDelivery: null,
+    egressBytesPerViewerSec: null,
     connections: 100,
     durationSec: 10,
     tickHz: 10,

@@ -2,9 +2,10 @@
  * The targets of ../shared/GOALS.md (ratios to baselines measured in the same run, or counts),
  * evaluated against a report. A row without the baseline it needs says so instead of guessing.
  */
+import type { BaselineKind } from "../run/server-process.ts";
 import type { RunFigures, TargetRow } from "./report-types.ts";
 
-type Baselines = Partial<Record<"uws" | "ws" | "socketio", RunFigures>>;
+type Baselines = Partial<Record<BaselineKind, RunFigures>>;
 
 /** Tsung's best figure per core from GOALS.md (25-90k msgs/s using both cores). */
 export const TSUNG_MSGS_PER_CORE = 45_000;

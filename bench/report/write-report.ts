@@ -5,6 +5,7 @@ import type { BenchOptions } from "../run/options.ts";
 import { REPO_ROOT } from "../run/tsx-args.ts";
 import { renderHtml } from "./html-report.ts";
 import type { BenchReport, RunFigures } from "./report-types.ts";
+import { byProtocol, protocolRows } from "./protocol-targets.ts";
 import { evaluateTargets } from "./targets.ts";
 
 export function buildReport(
@@ -13,12 +14,14 @@ export function buildReport(
   baseline: BenchReport["baseline"],
   machine: Record<string, string | number>,
   startedAt: Date,
+  protocolRuns: BenchReport["protocolRuns"] = {},
 ): BenchReport {
   const b = baseline ?? {};
   return {
     ...ours,
     ...(Object.keys(b).length > 0 ? { baseline: b } : {}),
-    targets: evaluateTargets(ours, b, opts.tickMs),
+    ...(Object.keys(protocolRuns).length > 0 ? { protocolRuns } : {}),
+    targets: [...evaluateTargets(ours, b, opts.tickMs), ...protocolRows(byProtocol(ours, protocolRuns), b, opts)],
     machine,
     command: `npm run bench -- ${opts.argv.join(" ")}`,
     startedAt: startedAt.toISOString(),

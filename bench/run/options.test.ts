@@ -39,4 +39,28 @@ test("rejects what cannot run: no target, off-loopback URL, bad values, unknown 
   assert.throws(() => parseOptions(["ingest", "--start", "--connections", "0"]), /--connections/);
   assert.throws(() => parseOptions(["nope", "--start"]), /unknown scenario/);
   assert.throws(() => parseOptions(["ingest", "--start", "--baseline", "nginx"]), /--baseline/);
+  assert.throws(() => parseOptions(["fanout", "--start", "--protocol", "v3"]), /--protocol/);
+  assert.throws(() => parseOptions(["fanout", "--url", "ws://127.0.0.1:1/ws", "--protocol", "v1,v2"]), /needs --start/);
+  assert.throws(() => parseOptions(["connections", "--start", "--protocol", "v2"]), /applies to ingest, fanout and show/);
+  assert.throws(() => parseOptions(["ingest", "--start", "--acts", "10"]), /--acts applies to fanout/);
+  assert.throws(() => parseOptions(["fanout", "--start", "--seed-total", "5"]), /needs --acts/);
+});
+
+test("protocols, deflate and the big show", () => {
+  const d = parseOptions(["fanout", "--start"]);
+  assert.deepEqual([d.protocols, d.deflate, d.acts, d.seedTotal], [["v1"], false, 0, 0]);
+  const o = parseOptions([
+    "fanout",
+    "--start",
+    "--protocol",
+    "v1,v2",
+    "--deflate",
+    "--acts",
+    "10",
+    "--seed-total",
+    "1000000",
+    "--baseline",
+    "uws-deflate",
+  ]);
+  assert.deepEqual([o.protocols, o.deflate, o.acts, o.seedTotal, o.baselines], [["v1", "v2"], true, 10, 1_000_000, ["uws-deflate"]]);
 });

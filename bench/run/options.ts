@@ -1,10 +1,11 @@
 /** Command line of `npm run bench -- <scenario> [options]`, parsed and checked once. */
 import { parseArgs } from "node:util";
+import { WIRE_PROTOCOLS, type WireProtocol } from "../generator/wire-protocol.ts";
 import type { BaselineKind } from "./server-process.ts";
 
 export const SCENARIOS = ["ingest", "fanout", "connections", "show"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
-const BASELINES: readonly BaselineKind[] = ["uws", "ws", "socketio"];
+const BASELINES: readonly BaselineKind[] = ["uws", "ws", "socketio", "uws-deflate"];
 
 export interface BenchOptions {
   scenario: Scenario;
@@ -32,6 +33,14 @@ export interface BenchOptions {
   html: string | null;
   outDir: string;
   baselines: BaselineKind[];
+  /** buzzcast wire protocols: the first is the main run; each other one runs after it on a fresh server. */
+  protocols: WireProtocol[];
+  /** Offer permessage-deflate to every server (a server with compression enabled accepts it). */
+  deflate: boolean;
+  /** fanout: a fresh show of this many acts (0 = the existing show). */
+  acts: number;
+  /** fanout with --acts: flood every act up to this total before measuring (7 digits from 1,000,000). */
+  seedTotal: number;
   tickMs: number;
   quiet: boolean;
   /** The command line as typed (after the scenario), for the report. */
@@ -62,8 +71,15 @@ export const USAGE = `usage: npm run bench -- <ingest|fanout|connections|show> [
   --source-addresses N      loopback source addresses 127.0.0.2.. to spread over (default 8)
   --sndbuf BYTES            SO_SNDBUF per generator socket (default 65536; 0 = kernel default)
   --tcp-mem-budget MB       pause sending while kernel TCP memory exceeds this (default 64; 0 = off)
-  --baseline uws,ws,socketio  run the same scenario against these baselines too
+  --baseline uws,ws,socketio,uws-deflate  run the same scenario against these baselines too
+                            (uws-deflate: bare uWS publishing v1 JSON with permessage-deflate, SHARED_COMPRESSOR)
+  --protocol v1|v2|v1,v2    buzzcast wire protocol (default v1); a list runs each on a fresh server, same command
+  --deflate                 offer permessage-deflate in every handshake (counts compressed bytes, inflates to read)
+  --acts N                  fanout: a fresh show with N acts (needs the admin token: --start or --admin-token)
+  --seed-total N            with --acts: flood each act up to N buzzes first (e.g. 1000000: 7-digit totals)
   --tick-ms MS              TICK_MS for started servers (default 100)
+viewer-burst: npm run bench -- viewer-burst [--viewers 20000] [--nodes 3] [--acts 2] [--spread-ms 1000]
+              [--persist-ms 1000] [--runs tokens+audit,anon+audit,tokens-noaudit]  (own deployment and report)
   --json FILE  --html FILE  --out DIR (default bench/reports)
   --quiet                   no live progress line`;
 
@@ -100,6 +116,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       sndbuf: { type: "string" },
       "tcp-mem-budget": { type: "string" },
       baseline: { type: "string" },
+      protocol: { type: "string" },
+      deflate: { type: "boolean" },
+      acts: { type: "string" },
+      "seed-total": { type: "string" },
       "tick-ms": { type: "string" },
       json: { type: "string" },
       html: { type: "string" },
@@ -131,6 +151,18 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const baselines = (values.baseline ?? "").split(",").filter((b) => b !== "") as BaselineKind[];
   for (const b of baselines) if (!BASELINES.includes(b)) throw new UsageError(`--baseline takes ${BASELINES.join(",")} (got ${b})`);
+  const protocols = (values.protocol ?? "v1").split(",").filter((p) => p !== "") as WireProtocol[];
+  for (const p of protocols)
+    if (!WIRE_PROTOCOLS.includes(p)) throw new UsageError(`--protocol takes ${WIRE_PROTOCOLS.join(",")} (got ${p})`);
+  if (protocols.length === 0 || new Set(protocols).size !== protocols.length) throw new UsageError("--protocol wants v1, v2 or v1,v2");
+  if (protocols.length > 1 && !start) throw new UsageError("--protocol with several protocols needs --start (each runs on a fresh server)");
+  if (protocols.includes("v2") && !["ingest", "fanout", "show"].includes(s))
+    throw new UsageError("--protocol v2 applies to ingest, fanout and show");
+  const acts = int("acts", values.acts, 0);
+  if (acts > 0 && s !== "fanout") throw new UsageError("--acts applies to fanout");
+  if (acts > 100) throw new UsageError("--acts must be at most 100 (the protocol's limit)");
+  const seedTotal = int("seed-total", values["seed-total"], 0);
+  if (seedTotal > 0 && acts === 0) throw new UsageError("--seed-total needs --acts");
   const defaults = { ingest: [200, 0], fanout: [10_000, 50], connections: [10_000, 0], show: [2_000, 500] } as const;
   return {
     scenario: s,
@@ -157,6 +189,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     html: values.html ?? null,
     outDir: values.out ?? "bench/reports",
     baselines,
+    protocols,
+    deflate: values.deflate ?? false,
+    acts,
+    seedTotal,
     tickMs: int("tick-ms", values["tick-ms"], 100, 10),
     quiet: values.quiet ?? false,
     argv,

@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import type { DialectName } from "../generator/dialect.ts";
 import { REPO_ROOT, tsxExecArgv } from "./tsx-args.ts";
 
-export const SERVER_KINDS = ["buzzcast", "uws", "ws", "socketio"] as const;
+export const SERVER_KINDS = ["buzzcast", "uws", "ws", "socketio", "uws-deflate"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 export type BaselineKind = Exclude<ServerKind, "buzzcast">;
 
@@ -22,9 +22,13 @@ const ENTRY: Record<ServerKind, string> = {
   uws: "bench/baselines/bare-uws-server.ts",
   ws: "bench/baselines/ws-server.ts",
   socketio: "bench/baselines/socketio-server.ts",
+  "uws-deflate": "bench/baselines/bare-uws-server.ts",
 };
 
-export const DIALECT: Record<ServerKind, DialectName> = { buzzcast: "ws", uws: "ws", ws: "ws", socketio: "socketio" };
+/** Environment a kind always gets (uws-deflate is the bare uWS baseline with a shared compressor). */
+const KIND_ENV: Partial<Record<ServerKind, Record<string, string>>> = { "uws-deflate": { COMPRESSION: "shared" } };
+
+export const DIALECT: Record<ServerKind, DialectName> = { buzzcast: "ws", uws: "ws", ws: "ws", socketio: "socketio", "uws-deflate": "ws" };
 
 export interface StartedServer {
   kind: ServerKind;
@@ -67,6 +71,7 @@ export async function startServerProcess(
           ADMIN_TOKEN: adminToken!,
         }
       : {}),
+    ...KIND_ENV[kind],
     ...extraEnv,
   };
   const gcHook = join(REPO_ROOT, "bench/run/gc-on-request.mjs");

@@ -1,7 +1,8 @@
 /**
  * fanout: N idle subscribers; one extra sender buzzes at --rate (default 50/s, paced) so totals change
  * every tick and a frame goes out on every tick. Figures: deliveries/s, tick rate observed,
- * tick-to-receipt latency (from `ts`), frames missed (seq gaps), server CPU per delivery.
+ * tick-to-receipt latency (from `ts`), frames missed (seq gaps), server CPU per delivery, bytes per
+ * totals delivery and per viewer-second. With --acts (and --seed-total) on a fresh big show (seed.ts).
  */
 import type { BenchOptions } from "../run/options.ts";
 import { getShowState } from "../run/show-api.ts";
@@ -9,15 +10,18 @@ import type { SystemUnderTest } from "../run/system-under-test.ts";
 import { summarizeMs } from "../stats/histogram.ts";
 import type { RunFigures } from "../report/report-types.ts";
 import { countedTotals, settleCount } from "./counted.ts";
+import { createBigShow, seedBigShow } from "./seed.ts";
 import { baseFigures, closeSession, connectAll, limitedBy, openSession, sleep, strip, windowFigures } from "./session.ts";
 
 export async function runFanout(opts: BenchOptions, sut: SystemUnderTest, label: string): Promise<RunFigures> {
-  const show = opts.show ?? "demo";
+  const big = opts.acts > 0;
+  const show = big ? await createBigShow(opts, sut) : (opts.show ?? "demo");
   const state = await getShowState(sut.httpUrls[0]!, show);
-  const act = opts.act ?? (state.stage.open ? state.stage.act : null);
+  const act = opts.act ?? (big ? "act-1" : state.stage.open ? state.stage.act : null);
   const s = await openSession(opts, sut, opts.connections, show, label);
   try {
     await connectAll(s);
+    if (big) await seedBigShow(s);
     const before = await tryCount(s.notes, () => countedTotals(sut, show).then((c) => c.sum));
     if (act !== null && opts.rate > 0) {
       s.fleet.load({ mode: "paced", ratePerSec: opts.rate, act, senders: 1, batchFrames: 1 }, 0);

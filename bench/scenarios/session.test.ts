@@ -19,6 +19,9 @@ function fleet(over: Partial<FleetTotals>): FleetTotals {
     ackCounted: 0,
     ackRejected: 0,
     totalsFrames: 0,
+    totalsWireBytes: 0,
+    rxBytes: 0,
+    readyMs: 0,
     observerFrames: 0,
     observerMs: 0,
     framesMissed: 0,
@@ -74,6 +77,8 @@ test("limitedBy names the saturated side, server first", () => {
     seqRegressions: 0,
     serverCpuSec: 1,
     otherCpuPct: 0,
+    bytesPerTotalsDelivery: null,
+    egressBytesPerViewerSec: null,
   };
   assert.equal(limitedBy({ ...base, serverCpuPct: 99, generatorCpuPct: 95, machineCpuPct: 195 }, 1, 1, 2), "server");
   assert.equal(limitedBy({ ...base, serverCpuPct: 120, generatorCpuPct: 95, machineCpuPct: 195 }, 2, 1, 2), "generator");

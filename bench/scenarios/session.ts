@@ -12,6 +12,7 @@ import {
   workersFor,
 } from "../generator/fleet.ts";
 import { summarizeMs } from "../stats/histogram.ts";
+import type { WireProtocol } from "../generator/wire-protocol.ts";
 import type { BenchOptions } from "../run/options.ts";
 import { rate, round1, Sampler, type Snapshot } from "../run/sampler.ts";
 import type { SystemUnderTest } from "../run/system-under-test.ts";
@@ -64,6 +65,16 @@ export function defaultWorkers(opts: BenchOptions, connections: number): number 
   return workersFor(connections, opts.workers > 0 ? opts.workers : fanIn);
 }
 
+/** The wire protocol of a run: the first of --protocol for buzzcast; baselines speak v1. */
+export function runProtocol(opts: BenchOptions, sut: SystemUnderTest): WireProtocol {
+  return sut.kind === "buzzcast" ? opts.protocols[0]! : "v1";
+}
+
+/** Whether the generator offers permessage-deflate: --deflate, or the deflate baseline. */
+export function runDeflate(opts: BenchOptions, sut: SystemUnderTest): boolean {
+  return opts.deflate || sut.kind === "uws-deflate";
+}
+
 export async function openSession(
   opts: BenchOptions,
   sut: SystemUnderTest,
@@ -80,6 +91,8 @@ export async function openSession(
     workers,
     targets: sut.targets,
     dialect: sut.dialect,
+    protocol: runProtocol(opts, sut),
+    deflate: runDeflate(opts, sut),
     show,
     sourceAddresses,
     connectRatePerSec: opts.connectRate,
@@ -141,6 +154,10 @@ export interface WindowFigures {
   sent: number;
   framesMissed: number;
   seqRegressions: number;
+  /** Wire bytes per totals frame received (headers included; compressed size when deflated). */
+  bytesPerTotalsDelivery: number | null;
+  /** Bytes every ready connection read per second (all frames and headers), averaged. */
+  egressBytesPerViewerSec: number | null;
 }
 
 export function windowFigures(a: Snapshot, b: Snapshot): WindowFigures {
@@ -149,6 +166,7 @@ export function windowFigures(a: Snapshot, b: Snapshot): WindowFigures {
   const deliveries = b.fleet.totalsFrames - a.fleet.totalsFrames;
   const observerFrames = b.fleet.observerFrames - a.fleet.observerFrames;
   const observerSec = (b.fleet.observerMs - a.fleet.observerMs) / 1000;
+  const readySec = (b.fleet.readyMs - a.fleet.readyMs) / 1000;
   const serverCpuSec = a.serverCpuSec !== null && b.serverCpuSec !== null ? b.serverCpuSec - a.serverCpuSec : null;
   const generatorCpuPct = round1(rate(a.fleet.cpuSec, b.fleet.cpuSec, dt) * 100);
   const serverCpuPct = serverCpuSec === null ? null : round1((serverCpuSec / sec) * 100);
@@ -168,6 +186,8 @@ export function windowFigures(a: Snapshot, b: Snapshot): WindowFigures {
     sent: b.fleet.buzzesSent - a.fleet.buzzesSent,
     framesMissed: b.fleet.framesMissed - a.fleet.framesMissed,
     seqRegressions: b.fleet.seqRegressions - a.fleet.seqRegressions,
+    bytesPerTotalsDelivery: deliveries > 0 ? round1((b.fleet.totalsWireBytes - a.fleet.totalsWireBytes) / deliveries) : null,
+    egressBytesPerViewerSec: readySec > 0 ? round1((b.fleet.rxBytes - a.fleet.rxBytes) / readySec) : null,
   };
 }
 
@@ -216,6 +236,10 @@ export function baseFigures(
       startedByBench: s.sut.startedByBench,
       urls: s.sut.targets.map((t) => `ws://${t.host}:${t.port}${t.path}`),
     },
+    protocol: runProtocol(s.opts, s.sut),
+    deflate: runDeflate(s.opts, s.sut),
+    bytesPerTotalsDelivery: w.bytesPerTotalsDelivery,
+    egressBytesPerViewerSec: w.egressBytesPerViewerSec,
     connections: f.ready,
     connectionsRequested: s.connections,
     connectionsFailed: f.failed,

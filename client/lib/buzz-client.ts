@@ -14,9 +14,15 @@
  *    resend of a buzz that already counted comes back "duplicate". The server's dedup memory is per
  *    server process: a reconnect that lands on another node or worker may count a resend again
  *    (the known limit in docs/architecture.md; docs/protocol.md states the rule).
+ *  - The same events and guarantees in protocol v1 and v2 (`protocol` option, negotiate.ts): a wire
+ *    per connection (wire.ts, wire-v2.ts) turns frames into v1-shaped messages; everything above it
+ *    is protocol-blind.
+ *  - With `getToken`, every connection attempt first fetches a token and sends it in `hello`. A close
+ *    `unauthorized` (4012) is retried with backoff only when getToken is given (the retry fetches a
+ *    fresh one); without it the client stops.
  */
-import { PROTOCOL_VERSION, reconnectRule, type ReconnectRule } from "../../shared/codes.ts";
-import type { Ack, Buzz, Hello, ServerMessage, ShowInfo, Stage, Totals, Welcome } from "../../shared/protocol.ts";
+import { CLOSE_ABNORMAL, reconnectRule, type ReconnectRule } from "../../shared/codes.ts";
+import type { Ack, ServerMessage, ShowInfo, Stage, Totals, Welcome } from "../../shared/protocol.ts";
 import { AckLedger } from "./ack-ledger.ts";
 import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectOptions } from "./backoff.ts";
 import type { BuzzClientEvents, BuzzClientOptions, BuzzOutcome, ConnectionState, StateChange } from "./client-types.ts";
@@ -24,14 +30,20 @@ import { Emitter } from "./emitter.ts";
 import { BuzzClientError } from "./errors.ts";
 import { basicFrameCheck } from "./frame-check.ts";
 import { HeldBuzzes, type Pending } from "./held-buzzes.ts";
+import { fetchToken } from "./negotiate.ts";
+import { openSocket, protocolUnavailable } from "./socket-attempt.ts";
 import { OPEN, defaultWebSocket, toWsUrl, type WebSocketLike } from "./socket.ts";
 import { TotalsView } from "./totals-view.ts";
+import type { ProtocolName, Wire } from "./wire.ts";
 
 /** A buzz is sent on at most this many connections (a connection that dies on every buzz ends it). */
 const MAX_SENDS = 3;
 
 export class BuzzClient {
-  readonly #opts: Required<Omit<BuzzClientOptions, "viewer" | "reconnect">> & { viewer: string | undefined };
+  readonly #opts: Required<Omit<BuzzClientOptions, "viewer" | "reconnect" | "getToken">> & {
+    viewer: string | undefined;
+    getToken: BuzzClientOptions["getToken"];
+  };
   readonly #backoff: ReconnectOptions | false;
   readonly #events: Emitter<BuzzClientEvents>;
   readonly #view = new TotalsView();
@@ -47,12 +59,21 @@ export class BuzzClient {
   /** Whether the current socket got its welcome (a drain before that is retried with backoff). */
   #wasLive = false;
   #welcome: Welcome | null = null;
+  /** The current connection's wire, set when its socket opens (null before). */
+  #wire: Wire | null = null;
+  #lastProtocol: ProtocolName | null = null;
+  /** Bumped by every attempt and by close(): a token arriving for an older attempt is dropped. */
+  #attemptId = 0;
+  /** The next attempt offers no subprotocol ("auto" after a WebSocket refused a v1 answer). */
+  #fallbackNext = false;
 
   constructor(opts: BuzzClientOptions) {
     this.#opts = {
       url: toWsUrl(opts.url),
       show: opts.show,
       viewer: opts.viewer,
+      protocol: opts.protocol ?? "v1",
+      getToken: opts.getToken,
       WebSocket: opts.WebSocket ?? defaultWebSocket(),
       queueWhileDisconnected: opts.queueWhileDisconnected ?? true,
       maxQueued: opts.maxQueued ?? 64,
@@ -90,6 +111,10 @@ export class BuzzClient {
   get policy(): Welcome["policy"] {
     return this.#welcome?.policy;
   }
+  /** Protocol of the current (or last) connection, once its socket opened; null before. */
+  get protocol(): ProtocolName | null {
+    return this.#lastProtocol;
+  }
   get tickMs(): number | null {
     return this.#welcome?.tickMs ?? null;
   }
@@ -114,6 +139,8 @@ export class BuzzClient {
   close(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#connectTimer);
+    this.#attemptId++;
     const sock = this.#sock;
     if (sock !== null) {
       this.#detach();
@@ -138,39 +165,77 @@ export class BuzzClient {
 
   #open(state: "connecting" | "reconnecting"): void {
     this.#setState({ state, attempt: this.#attempt });
+    const id = ++this.#attemptId;
+    this.#connectTimer = setTimeout(() => this.#connectTimedOut(id), this.#opts.connectTimeoutMs);
+    const getToken = this.#opts.getToken;
+    if (getToken === undefined) return this.#openSocket(undefined);
+    fetchToken(getToken).then(
+      (token) => {
+        if (id === this.#attemptId) this.#openSocket(token);
+      },
+      (err: unknown) => {
+        if (id !== this.#attemptId) return;
+        clearTimeout(this.#connectTimer);
+        this.#events.emit("error", new BuzzClientError("token_unavailable", "getToken() failed", { cause: err }));
+        this.#closed(CLOSE_ABNORMAL, "token unavailable", "backoff");
+      },
+    );
+  }
+
+  #connectTimedOut(id: number): void {
+    if (id !== this.#attemptId) return;
+    const message = `no welcome within ${this.#opts.connectTimeoutMs} ms`;
+    if (this.#sock !== null) return this.#drop("connect_timeout", message);
+    this.#attemptId++; // still waiting for getToken(): its answer is dropped
+    this.#events.emit("error", new BuzzClientError("connect_timeout", `${message} (getToken() did not answer)`));
+    this.#closed(CLOSE_ABNORMAL, "connect_timeout", "backoff");
+  }
+
+  #openSocket(token: string | undefined): void {
+    const fallback = this.#fallbackNext;
+    this.#fallbackNext = false;
+    const o = this.#opts;
     let sock: WebSocketLike;
     try {
-      sock = new this.#opts.WebSocket(this.#opts.url);
+      sock = openSocket({ ...o, fallback }, (s) => s === this.#sock, {
+        open: (wire) => {
+          if (wire === null) return this.#v2Unavailable(sock);
+          this.#wire = wire;
+          this.#lastProtocol = wire.protocol;
+          sock.send(wire.hello({ show: o.show, viewer: o.viewer, token }));
+        },
+        data: (data) => this.#onData(data),
+        error: (err) => this.#events.emit("error", err),
+        close: (code, reason, refusedOffer) => {
+          this.#detach();
+          if (refusedOffer && o.protocol === "auto") return this.#retryWithoutOffer(code);
+          this.#closed(code, reason, undefined);
+        },
+      });
     } catch (err) {
-      this.#events.emit("error", new BuzzClientError("socket_error", `cannot open ${this.#opts.url}`, { cause: err }));
-      return this.#closed(1006, "socket constructor threw", "never"); // a bad URL: retrying cannot help
+      clearTimeout(this.#connectTimer);
+      this.#events.emit("error", new BuzzClientError("socket_error", `cannot open ${o.url}`, { cause: err }));
+      return this.#closed(CLOSE_ABNORMAL, "socket constructor threw", "never"); // a bad URL: retrying cannot help
     }
     this.#sock = sock;
     this.#wasLive = false;
-    this.#connectTimer = setTimeout(
-      () => this.#drop("connect_timeout", `no welcome within ${this.#opts.connectTimeoutMs} ms`),
-      this.#opts.connectTimeoutMs,
-    );
-    sock.onopen = () => {
-      if (sock !== this.#sock) return;
-      const hello: Hello = { type: "hello", protocol: PROTOCOL_VERSION, show: this.#opts.show };
-      if (this.#opts.viewer !== undefined) hello.viewer = this.#opts.viewer;
-      sock.send(JSON.stringify(hello));
-    };
-    sock.onmessage = (ev) => {
-      if (sock === this.#sock) this.#onData(ev.data);
-    };
-    // A socket error is always followed by a close event; the close decides what happens next.
-    sock.onerror = (ev) => {
-      if (sock !== this.#sock) return;
-      const msg = (ev as { message?: unknown }).message;
-      this.#events.emit("error", new BuzzClientError("socket_error", typeof msg === "string" ? msg : "WebSocket error"));
-    };
-    sock.onclose = (ev) => {
-      if (sock !== this.#sock) return;
-      this.#detach();
-      this.#closed(ev.code, ev.reason, undefined);
-    };
+    this.#wire = null;
+  }
+
+  /** protocol "v2" and the server answered without it: not this server, maybe another (backoff). */
+  #v2Unavailable(sock: WebSocketLike): void {
+    this.#events.emit("error", protocolUnavailable());
+    this.#detach();
+    sock.close(1000, "protocol_unavailable");
+    this.#closed(CLOSE_ABNORMAL, "protocol_unavailable", "backoff");
+  }
+
+  /** "auto" on a WebSocket that refused the server's v1 answer: at once again, offering nothing. */
+  #retryWithoutOffer(code: number): void {
+    this.#fallbackNext = true;
+    // Armed before the event: a listener that calls close() must be able to cancel it.
+    this.#retryTimer = setTimeout(() => this.#open("reconnecting"), 0);
+    this.#setState({ state: "reconnecting", code, reason: "server speaks v1 only", retryInMs: 0, attempt: this.#attempt });
   }
 
   /** Abandons the current socket (timeout, stale) and reconnects with backoff. */
@@ -191,7 +256,7 @@ export class BuzzClient {
   }
 
   #closed(code: number, reason: string, forced: ReconnectRule | undefined): void {
-    let rule = this.#backoff === false ? "never" : (forced ?? reconnectRule(code));
+    let rule = this.#backoff === false ? "never" : (forced ?? this.#ruleFor(code));
     if (rule === "immediate" && !this.#wasLive) rule = "backoff"; // no tight loop against a server that keeps draining
     const delay = this.#backoff === false ? null : reconnectDelay(rule, this.#attempt, this.#backoff, this.#opts.random);
     this.#settleInflight(delay !== null);
@@ -201,8 +266,16 @@ export class BuzzClient {
     }
     if (!this.#opts.queueWhileDisconnected) this.#held.failAll();
     if (rule === "backoff") this.#attempt++;
-    this.#setState({ state: "reconnecting", code, reason, retryInMs: delay, attempt: this.#attempt });
+    // Armed before the event: a listener that calls close() must be able to cancel it.
     this.#retryTimer = setTimeout(() => this.#open("reconnecting"), delay);
+    this.#setState({ state: "reconnecting", code, reason, retryInMs: delay, attempt: this.#attempt });
+  }
+
+  /** The close table's rule; "fresh_token" (4012 unauthorized): back off and fetch a new token, if getToken can. */
+  #ruleFor(code: number): ReconnectRule {
+    const rule = reconnectRule(code);
+    if (rule === "fresh_token") return this.#opts.getToken !== undefined ? "backoff" : "never";
+    return rule;
   }
 
   #setState(change: StateChange): void {
@@ -214,16 +287,12 @@ export class BuzzClient {
 
   #onData(data: unknown): void {
     this.#lastFrameAt = Date.now();
-    let parsed: unknown;
-    try {
-      if (typeof data !== "string") throw new Error("binary frame");
-      parsed = JSON.parse(data);
-    } catch (err) {
-      return this.#events.emit("error", new BuzzClientError("bad_server_frame", "server frame is not JSON text", { cause: err }));
-    }
-    const msg = this.#opts.frameCheck(parsed);
-    if (typeof msg === "string") return this.#events.emit("error", new BuzzClientError("bad_server_frame", msg));
-    this.#dispatch(msg);
+    const wire = this.#wire;
+    if (wire === null) return; // nothing can arrive before open; a stray frame has nothing to apply to
+    const r = wire.decode(data);
+    if (typeof r === "string") return this.#events.emit("error", new BuzzClientError("bad_server_frame", r));
+    if (r.reply !== null) this.#sock?.send(r.reply);
+    for (const msg of r.messages) this.#dispatch(msg);
   }
 
   #dispatch(msg: ServerMessage): void {
@@ -297,10 +366,11 @@ export class BuzzClient {
     if (this.#welcome !== null && !this.#welcome.show.acts.some((a) => a.id === p.act)) {
       return this.#settle(p, "unknown_act"); // the server would refuse it too; not worth a round trip
     }
+    const wire = this.#wire;
+    if (wire === null) return this.#held.hold(p);
     p.sends = (p.sends ?? 0) + 1;
     p.sentEpoch = this.#view.epoch ?? undefined;
-    const frame: Buzz = { type: "buzz", act: p.act, seq: this.#ledger.sent(p) };
-    sock.send(JSON.stringify(frame));
+    sock.send(wire.buzz(p.act, this.#ledger.sent(p)));
   }
 
   /** Buzzes in flight on a connection that is gone: resent later if that is safe, else "unconfirmed". */

@@ -5,6 +5,7 @@ import type { ReconnectOptions } from "./backoff.ts";
 import type { BuzzClientError } from "./errors.ts";
 import type { FrameCheck } from "./frame-check.ts";
 import type { WebSocketConstructor } from "./socket.ts";
+import type { ProtocolName } from "./wire.ts";
 
 export type ConnectionState = "idle" | "connecting" | "live" | "reconnecting" | "closed";
 /**
@@ -43,12 +44,33 @@ export interface BuzzClientEvents {
   error: BuzzClientError;
 }
 
+/**
+ * Which wire protocol to speak (default "v1"):
+ *  - "v1": JSON text frames, no subprotocol offered.
+ *  - "v2": offers the subprotocol `buzzcast.v2` (binary frames, docs/protocol-v2.md); a server
+ *    that answers without it gets a `protocol_unavailable` error and a reconnect with backoff.
+ *  - "auto": offers v2 on every connection and speaks whatever the server chose: on a v1-only
+ *    server the same connection continues in v1 (browsers, React Native); where the WebSocket
+ *    library refuses an answer without the offered subprotocol (Node's `ws`: "Server sent no
+ *    subprotocol"), the client reconnects at once without the offer and speaks v1.
+ */
+export type ProtocolChoice = ProtocolName | "auto";
+
 export interface BuzzClientOptions {
   /** ws(s)://host:port/ws, or an http(s) URL of the server (see toWsUrl). */
   url: string;
   show: string;
   /** Persistent viewer id sent in `hello` (the `once` policy counts one buzz per viewer per act). */
   viewer?: string;
+  /** Wire protocol (default "v1"; see ProtocolChoice). */
+  protocol?: ProtocolChoice;
+  /**
+   * Signed viewer token (issue 10), fetched before every connection attempt, reconnects included,
+   * and sent in `hello`. A rejection or a non-string value is reported (`token_unavailable`) and
+   * retried with backoff. After a close `unauthorized` (4012) the client reconnects only when this
+   * is given (with a fresh token); without it, it stops.
+   */
+  getToken?: () => string | Promise<string>;
   /** WebSocket class; default the global one. In Node: `import { WebSocket } from "ws"`. */
   WebSocket?: WebSocketConstructor;
   /** Backoff settings, or false to never reconnect. */

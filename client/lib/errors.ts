@@ -7,7 +7,7 @@ import type { CloseName } from "../../shared/codes.ts";
 export type ClientErrorCode =
   /** No WebSocket class was given and the runtime has no global one (Node 20). */
   | "no_websocket"
-  /** The server sent a frame that is not valid protocol v1 JSON; it was dropped. */
+  /** The server sent a frame that is not valid in the connection's protocol (v1 JSON or v2 binary); it was dropped. */
   | "bad_server_frame"
   /** An `ack` did not add up with the buzzes in flight (server bug); outcomes were resolved as well as possible. */
   | "ack_mismatch"
@@ -17,6 +17,10 @@ export type ClientErrorCode =
   | "stale_connection"
   /** Opening the socket and receiving `welcome` took longer than `connectTimeoutMs`. */
   | "connect_timeout"
+  /** getToken() threw, rejected, or returned something other than a non-empty string. */
+  | "token_unavailable"
+  /** protocol "v2": the server answered without the v2 subprotocol (it speaks v1 only). */
+  | "protocol_unavailable"
   /** A listener threw; the client kept running. */
   | "listener_failed"
   /** Sent by the server in an `error` frame (usually just before it closes). */

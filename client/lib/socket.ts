@@ -10,7 +10,11 @@ type Handler<E> = { bivarianceHack(ev: E): void }["bivarianceHack"];
 
 export interface WebSocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  /** The subprotocol the server selected ("" when none); read once the socket is open. */
+  readonly protocol?: string;
+  /** Set to "arraybuffer" so binary frames (protocol v2) arrive as ArrayBuffer, not Blob. */
+  binaryType?: string;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: Handler<unknown> | null;
   onmessage: Handler<{ data: unknown }> | null;
@@ -18,7 +22,8 @@ export interface WebSocketLike {
   onerror: Handler<unknown> | null;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** `protocols`: the subprotocols offered (Sec-WebSocket-Protocol); protocol v2 offers one. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** readyState of an open socket (the same in every implementation). */
 export const OPEN = 1;

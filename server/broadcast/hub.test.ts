@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { WebSocket } from "uWebSockets.js";
 import type { ServerMessage, TotalsFrame, Welcome } from "../../shared/protocol.ts";
+import { silentLogger } from "../ops/logger.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { Show, type ShowHandle } from "../shows/show.ts";
 import type { ShowRecord } from "../record/record.ts";
@@ -16,11 +17,17 @@ const rec = (acts: string[], version: number, epoch = "e1"): ShowRecord => ({
 
 function setup(tickMs = 100) {
   const published: Array<{ topic: string; frame: ServerMessage }> = [];
-  const hub = new Hub((topic, frame) => published.push({ topic, frame: JSON.parse(frame) as ServerMessage }), new Metrics(), {
-    tickMs,
-    heartbeatMs: 1000,
-    policy: "once",
-  });
+  const hub = new Hub(
+    {
+      publish: (topic, frame) => {
+        if (typeof frame === "string") published.push({ topic, frame: JSON.parse(frame) as ServerMessage });
+      },
+      subscribers: () => 0,
+    },
+    new Metrics(),
+    { tickMs, heartbeatMs: 1000, policy: "once" },
+    silentLogger,
+  );
   const h: ShowHandle = Show.create(rec(["a", "b"], 1));
   hub.showChanged(h.show, new Set(["show", "stage", "epoch"]));
   const totals = () => published.filter((p): p is { topic: string; frame: TotalsFrame } => p.frame.type === "totals").map((p) => p.frame);
@@ -93,18 +100,18 @@ test("join subscribes, then sends one corked welcome; the welcome is cached unti
     send: (frame: string) => (log.push(`${corked ? "corked" : "UNCORKED"} ${frame}`), 1),
     end: (code: number) => log.push(`${corked ? "corked" : "UNCORKED"} end ${code}`),
   } as unknown as WebSocket<unknown>;
-  hub.join(ws, h.show);
-  hub.join(ws, h.show);
+  hub.join(ws, h.show, 1);
+  hub.join(ws, h.show, 1);
   assert.equal(log[0], "subscribe show/s");
   assert.ok(log[1]?.startsWith("corked "));
   assert.equal(log[3], log[1], "the same serialized welcome");
   const w = JSON.parse(log[1]!.slice("corked ".length)) as Welcome;
   assert.deepEqual([w.type, w.seq, w.totals, w.tickMs, w.policy], ["welcome", 0, { a: 0, b: 0 }, 100, "once"]);
   hub.totals(h.show, new Map([["a", 1]]), 100);
-  hub.join(ws, h.show);
+  hub.join(ws, h.show, 1);
   assert.equal((JSON.parse(log[5]!.slice("corked ".length)) as Welcome).seq, 1, "a new totals frame invalidates the welcome");
-  hub.ack(ws, { lastSeq: 3, counted: 1, rejected: { duplicate: 2 }, last: "duplicate" });
+  hub.ack(ws, { lastSeq: 3, counted: 1, rejected: { duplicate: 2 }, last: "duplicate" }, 1);
   assert.equal(log[6], 'corked {"type":"ack","seq":3,"counted":1,"rejected":{"duplicate":2},"last":"duplicate"}');
-  hub.close(ws, "bad_frame", "nope");
+  hub.close(ws, "bad_frame", "nope", 1);
   assert.deepEqual(log.slice(7), ['corked {"type":"error","code":"bad_frame","message":"nope"}', "corked end 4000"]);
 });

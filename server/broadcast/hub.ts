@@ -1,20 +1,25 @@
 /**
- * Every frame the server sends goes out here (the model is centrifuge's hub): per show, the topic
- * and the published state (totals that never decrease within an epoch, the frame seq, the time of
- * the last totals frame, the cached welcome); to one connection, welcome, ack and error.
+ * Every frame the server sends goes out here (the model is centrifuge's hub): per show, the topics
+ * (one per wire protocol) and the published state (totals that never decrease within an epoch,
+ * the frame seq, the time of the last totals frame, the cached welcomes); to one connection,
+ * welcome, ack and error, in the connection's protocol.
  *
  * Guarantees:
- *  - A totals frame is serialized once per show per tick and published to the show's topic; uWS
- *    copies the same bytes to every subscriber (nothing here runs per subscriber).
+ *  - A totals frame is serialized once per show per tick and protocol and published to that
+ *    protocol's topic; uWS copies the same bytes to every subscriber (nothing here runs per
+ *    subscriber). v1 frames are JSON (docs/protocol.md); v2 frames are binary, with the same seq,
+ *    ts and totals (docs/protocol-v2.md, v2-show.ts). A tick with no v2 subscriber encodes no v2
+ *    frame; the next one is then a keyframe.
  *  - Published totals never decrease within an epoch: each act's value is max(published, store),
  *    kept for every act seen this epoch, so an act removed and added back resumes where it was.
  *    Acts not in the current definition are not published (removed from the next frame on).
  *  - At least one totals frame per show in every `heartbeatMs` window while ticks run on time:
  *    a show with no change publishes as soon as the next tick (tickMs later, with up to tickMs/2
- *    of jitter) could fall outside the window.
+ *    of jitter) could fall outside the window. The same rule, counted from the last v2 keyframe,
+ *    makes at least one v2 keyframe per window (the frame is published even without a change).
  *  - `seq` grows by one per totals frame per show, across epochs.
- *  - A welcome is serialized once per (seq, stage, definition) and shared by every hello until
- *    one of them changes.
+ *  - A welcome is serialized once per (seq, stage, definition) and protocol, and shared by every
+ *    hello until one of them changes.
  *  - Direct sends are corked (one syscall per connection per call, also from timers and promise
  *    callbacks); nested in an already corked socket (a uWS callback) they simply send. Published
  *    frames are corked per subscriber by uWS itself (this App build has no App-level cork).
@@ -22,12 +27,21 @@
 import type { WebSocket } from "uWebSockets.js";
 import { CLOSE, type CloseName } from "../../shared/codes.ts";
 import { PROTOCOL_VERSION, type ShowFrame, type StageFrame, type Totals, type TotalsFrame, type Welcome } from "../../shared/protocol.ts";
+import { V2EncodeError } from "../../shared/v2/index.ts";
+import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show, ShowChange } from "../shows/show.ts";
 import { ackFrame, errorFrame, type AckState } from "./frames.ts";
+import { V2Show, v2Ack, v2Error } from "./v2-show.ts";
+import { WireMetrics, type WireProtocol } from "./wire-metrics.ts";
 
-/** Sends one serialized frame to every subscriber of a topic (app.publish). */
-export type Publish = (topic: string, frame: string) => void;
+/** The App's pub/sub, as the hub uses it. */
+export interface Publisher {
+  /** Sends one serialized frame to every subscriber of a topic (app.publish). */
+  publish(topic: string, frame: string | Uint8Array, binary: boolean): void;
+  /** Subscribers of a topic right now (app.numSubscribers). */
+  subscribers(topic: string): number;
+}
 
 export interface HubOptions {
   tickMs: number;
@@ -52,26 +66,30 @@ interface Live {
   /** A totals frame is due at the next tick whatever the store says (reset, definition edit). */
   due: boolean;
   welcome: string | null;
+  readonly v2: V2Show;
 }
 
 // The socket's user data is transport's business; the hub only sends.
 type Ws = WebSocket<unknown>;
 
 export class Hub {
+  readonly wire: WireMetrics;
   private readonly live = new Map<string, Live>();
   /** Publish when this much has passed since the last totals frame (see the heartbeat guarantee). */
   private readonly heartbeatDueMs: number;
   // Argument slots for `sendCorked`, so a corked send allocates no closure.
   private corkWs: Ws | null = null;
-  private corkFrame = "";
+  private corkFrame: string | Uint8Array = "";
   private readonly corkedSend = (): void => this.send(this.corkWs!, this.corkFrame);
 
   constructor(
-    private readonly publish: Publish,
+    private readonly pub: Publisher,
     private readonly metrics: Metrics,
     private readonly opts: HubOptions,
+    private readonly log: Logger,
   ) {
     this.heartbeatDueMs = Math.max(0, opts.heartbeatMs - opts.tickMs * 1.5);
+    this.wire = new WireMetrics(metrics);
   }
 
   // ------------------------------------------------------------------ topics
@@ -80,7 +98,7 @@ export class Hub {
   showChanged(show: Show, changes: ReadonlySet<ShowChange>): void {
     let l = this.live.get(show.id);
     if (!l) {
-      l = { seq: 0, totals: {}, best: new Map(), lastPublishAt: 0, due: false, welcome: null };
+      l = { seq: 0, totals: {}, best: new Map(), lastPublishAt: 0, due: false, welcome: null, v2: new V2Show(show.id) };
       this.live.set(show.id, l);
     }
     if (changes.has("epoch")) l.best.clear();
@@ -89,15 +107,24 @@ export class Hub {
       for (const a of show.info.acts) l.totals[a.id] = l.best.get(a.id) ?? 0;
       l.due = true;
     }
+    const v2 = l.v2;
     l.welcome = null;
+    v2.welcome = null;
     if (changes.has("show") || changes.has("epoch")) {
       const f: ShowFrame = { type: "show", show: show.info, epoch: show.epoch };
-      this.publish(show.topic, JSON.stringify(f));
+      this.publishText(show.topic, JSON.stringify(f));
+      this.publishV2(v2, () => v2.redefine(show));
     }
     if (changes.has("stage")) {
       const f: StageFrame = { type: "stage", act: show.stage.act, open: show.stage.open };
-      this.publish(show.topic, JSON.stringify(f));
+      this.publishText(show.topic, JSON.stringify(f));
+      this.publishV2(v2, () => v2.stageFrame(show));
     }
+  }
+
+  /** A v2 viewer of the show saw a gap: a keyframe goes out soon (rate-limited per show). */
+  requestKeyframe(show: Show): void {
+    this.live.get(show.id)?.v2.requestKeyframe();
   }
 
   /**
@@ -118,14 +145,31 @@ export class Hub {
         }
       }
     }
-    if (!changed && nowMs - l.lastPublishAt < this.heartbeatDueMs) return;
+    if (!changed && nowMs - l.lastPublishAt < this.heartbeatDueMs && !l.v2.keyframeDue(nowMs, this.heartbeatDueMs)) return;
     l.seq++;
     l.lastPublishAt = nowMs;
     l.due = false;
     l.welcome = null;
+    l.v2.welcome = null;
     const frame: TotalsFrame = { type: "totals", show: show.id, epoch: show.epoch, seq: l.seq, ts: nowMs, totals: l.totals };
-    this.publish(show.topic, JSON.stringify(frame));
+    this.publishText(show.topic, JSON.stringify(frame));
     this.metrics.framesPublished++;
+    this.v2Totals(l, nowMs);
+  }
+
+  /** The v2 frame of this tick: one encode for every v2 subscriber, none when there is none. */
+  private v2Totals(l: Live, nowMs: number): void {
+    const v2 = l.v2;
+    if (this.pub.subscribers(v2.topic) === 0) return v2.skip(nowMs);
+    let bytes: Uint8Array;
+    try {
+      bytes = v2.totalsFrame(l.seq, nowMs, l.totals, this.heartbeatDueMs);
+    } catch (err) {
+      // A total went down within an epoch: a hub bug. Counted, logged; the retry is a keyframe.
+      this.encodeFailed(err, v2);
+      bytes = v2.totalsFrame(l.seq, nowMs, l.totals, this.heartbeatDueMs);
+    }
+    this.publishBinary(v2.topic, bytes);
   }
 
   /** Seq and totals as last published (zero totals for a show not announced yet). */
@@ -136,24 +180,34 @@ export class Hub {
 
   // ------------------------------------------------------------------ one connection
 
-  /** Subscribe first, then send the snapshot: every later totals frame reaches this socket. */
-  join(ws: Ws, show: Show): void {
+  /**
+   * Subscribe first (to the topic of the connection's protocol), then send the snapshot: every
+   * later totals frame reaches this socket.
+   */
+  join(ws: Ws, show: Show, protocol: WireProtocol): void {
+    let l = this.live.get(show.id);
+    if (!l) {
+      this.showChanged(show, new Set(["show", "stage", "epoch"])); // never announced: start its state now
+      l = this.live.get(show.id)!;
+    }
+    if (protocol === 2) {
+      ws.subscribe(l.v2.topic);
+      return this.sendCorked(ws, (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy)));
+    }
     ws.subscribe(show.topic);
-    const l = this.live.get(show.id);
-    const frame = l ? (l.welcome ??= this.welcome(show, l)) : this.welcome(show, this.snapshot(show));
-    this.sendCorked(ws, frame);
+    this.sendCorked(ws, (l.welcome ??= this.welcome(show, l)));
   }
 
   /** The connection's cumulative ack. */
-  ack(ws: Ws, a: AckState): void {
-    this.sendCorked(ws, ackFrame(a));
+  ack(ws: Ws, a: AckState, protocol: WireProtocol): void {
+    this.sendCorked(ws, protocol === 2 ? v2Ack(a) : ackFrame(a));
   }
 
   /** Error frame, then close with the table's code, in one corked write. */
-  close(ws: Ws, name: CloseName, message: string): void {
-    const frame = errorFrame(name, message);
+  close(ws: Ws, name: CloseName, message: string, protocol: WireProtocol): void {
+    const frame = protocol === 2 ? v2Error(name, message) : errorFrame(name, message);
     ws.cork(() => {
-      ws.send(frame, false, false);
+      ws.send(frame, protocol === 2, false);
       ws.end(CLOSE[name].code, name);
     });
   }
@@ -173,7 +227,34 @@ export class Hub {
     return JSON.stringify(w);
   }
 
-  private sendCorked(ws: Ws, frame: string): void {
+  private publishText(topic: string, frame: string): void {
+    this.pub.publish(topic, frame, false);
+    this.wire.published(1, Buffer.byteLength(frame), this.pub.subscribers(topic));
+  }
+
+  private publishBinary(topic: string, frame: Uint8Array): void {
+    this.pub.publish(topic, frame, true);
+    this.wire.published(2, frame.length, this.pub.subscribers(topic));
+  }
+
+  /** Publishes a v2 show/stage frame built by `frame` (always built: it also updates the v2 state). */
+  private publishV2(v2: V2Show, frame: () => Uint8Array): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = frame();
+    } catch (err) {
+      return this.encodeFailed(err, v2);
+    }
+    this.publishBinary(v2.topic, bytes);
+  }
+
+  private encodeFailed(err: unknown, v2: V2Show): void {
+    if (!(err instanceof V2EncodeError)) throw err;
+    this.wire.v2EncodeErrors++;
+    this.log.error("v2 frame not encodable; v2 viewers get a keyframe instead", { err, topic: v2.topic });
+  }
+
+  private sendCorked(ws: Ws, frame: string | Uint8Array): void {
     this.corkWs = ws;
     this.corkFrame = frame;
     ws.cork(this.corkedSend);
@@ -181,8 +262,8 @@ export class Hub {
     this.corkFrame = "";
   }
 
-  private send(ws: Ws, frame: string): void {
-    const r = ws.send(frame, false, false);
+  private send(ws: Ws, frame: string | Uint8Array): void {
+    const r = ws.send(frame, typeof frame !== "string", false);
     if (r === 2) this.metrics.sendDropped++;
     else if (r === 0) this.metrics.sendBackpressured++;
   }

@@ -4,6 +4,7 @@
 import type { MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
 import type { SlotKey } from "../store/atomic-store.ts";
+import type { ClaimKey } from "../store/claim-book.ts";
 
 /** What a worker is given at start. */
 export interface WorkerData {
@@ -23,6 +24,8 @@ export type ToSupervisor =
   | { type: "show-save"; id: number; rec: ShowRecord }
   | { type: "show-load-all"; id: number }
   | { type: "slot-request"; id: number; key: SlotKey }
+  /** This tick's new `once` claims, all at once (store/claim-book.ts decides them). */
+  | { type: "claim-request"; id: number; claims: ClaimKey[] }
   /** After this worker's last add to these keys (retired epoch, removed act, store closed). */
   | { type: "slot-release"; keys: SlotKey[] };
 
@@ -33,6 +36,8 @@ export type ToWorker =
   | { type: "show-all"; id: number; recs: ShowRecord[] }
   | { type: "show"; rec: ShowRecord }
   | { type: "slot"; id: number; slot: number; error?: string }
+  /** One answer per claim of the request, in order: true = counted, false = duplicate. */
+  | { type: "claims"; id: number; counted: boolean[]; error?: string }
   | { type: "node-health"; ready: boolean; checks: Record<string, string> }
   | { type: "drain" }
   | { type: "crash" };

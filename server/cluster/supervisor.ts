@@ -13,6 +13,7 @@ import type { ShowRecord } from "../record/record.ts";
 import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
+import { ClaimBook } from "../store/claim-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 
@@ -35,6 +36,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
   const counters = embedded ? new SharedArrayBuffer(SLOTS * SLOT_BYTES) : null;
   const shows = new Map<string, ShowRecord>();
   const table = counters ? new SlotTable(new BigInt64Array(counters), (show, epoch) => shows.get(show)?.epoch === epoch) : null;
+  const claimBook = counters ? new ClaimBook((show, epoch) => shows.get(show)?.epoch === epoch) : null;
   const slots: Slot[] = Array.from({ length: cfg.WORKERS }, (_, index) => ({
     index,
     worker: null,
@@ -150,6 +152,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         if (!have || have.version < m.rec.version) {
           shows.set(m.rec.show.id, m.rec);
           table?.showChanged(m.rec.show.id, m.rec.epoch);
+          claimBook?.showChanged(m.rec.show.id, m.rec.epoch);
           broadcast({ type: "show", rec: m.rec });
         }
         send(s, { type: "show-saved", id: m.id });
@@ -165,6 +168,10 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         } catch (err) {
           send(s, { type: "slot", id: m.id, slot: -1, error: err instanceof Error ? err.message : String(err) });
         }
+        return;
+      case "claim-request":
+        if (!claimBook) return noteUnexpected(s, m.type, "shared mode has no claim book");
+        send(s, { type: "claims", id: m.id, counted: claimBook.decide(s.holder, m.claims) });
         return;
       case "slot-release":
         if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");

@@ -111,6 +111,11 @@ async function backends(): Promise<Backends> {
       return r.slot;
     },
     release: (keys) => post({ type: "slot-release", keys: [...keys] }),
+    claim: async (claims) => {
+      const r = await rpc.call((id) => ({ type: "claim-request", id, claims: [...claims] }));
+      if (r.type !== "claims" || r.counted.length !== claims.length) throw unexpected("claim-request", r);
+      return r.counted;
+    },
   };
   return chooseBackends(cfg, log, { counters: data.counters, slots, shows: threadShows });
 }

@@ -4,6 +4,11 @@
  * show's tally (one increment of its slot) before this returns; the outcome is recorded in the
  * buzzer's cumulative counters that the next ack carries.
  *
+ * A `claim` (the first buzz of a viewer for an act when the store decides `once` fleet-wide) is
+ * neither counted nor rejected yet: it waits in the tally for the next flush, `undecided` holds the
+ * connection's ack back (transport sends no ack while it is > 0: an ack never covers an undecided
+ * buzz), and claims.ts records the store's decision in these same counters.
+ *
  * `last` is the outcome of the buzz numbered `lastSeq` (the highest seq processed): a replayed or
  * reordered seq (out_of_order) is counted in `rejected` but does not change `last`.
  */
@@ -21,9 +26,11 @@ export interface Buzzer {
   rejected: Partial<Record<RejectReason, number>>;
   last: "counted" | RejectReason;
   bucket: BucketState;
+  /** Claims of this buzzer the store has not decided yet (its ack waits until 0). */
+  undecided: number;
 }
 
-export type IntakeResult = "counted" | RejectReason | "flood";
+export type IntakeResult = "counted" | "claim" | RejectReason | "flood";
 
 export class BuzzIntake {
   constructor(
@@ -50,16 +57,28 @@ export class BuzzIntake {
     if (rate === "limited") reason = "rate_limited";
     else if (slot === null) reason = "unknown_act";
     else if (!show.votingOpen(slot.act)) reason = "voting_closed";
-    else if (!this.policy.admit(show.epochKey, slot.act, b.viewerKey)) reason = "duplicate";
     else {
-      slot.pending++;
-      b.counted++;
-      b.last = "counted";
-      this.metrics.buzzesCounted++;
-      return "counted";
+      const admission = this.policy.admit(show.epochKey, slot.act, b.viewerKey);
+      if (admission === "duplicate") reason = "duplicate";
+      else if (admission === "claim") {
+        counts.tally.claim({ act: slot.act, viewer: b.viewerKey, atMs: Date.now(), outcome: "pending", buzzer: b, seq });
+        b.undecided++;
+        return "claim";
+      } else {
+        this.countIn(slot, b);
+        return "counted";
+      }
     }
     this.reject(b, reason);
     return reason;
+  }
+
+  private countIn(slot: TallySlot, b: Buzzer): void {
+    slot.pending++;
+    if (slot.viewers !== null) slot.viewers.set(b.viewerKey, (slot.viewers.get(b.viewerKey) ?? 0) + 1);
+    b.counted++;
+    b.last = "counted";
+    this.metrics.buzzesCounted++;
   }
 
   /** A rejection of the buzz numbered `lastSeq`: counted, and its outcome. */

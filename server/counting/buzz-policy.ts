@@ -1,19 +1,25 @@
 /**
  * Which buzzes count.
- *  - `once`: a viewer counts at most once per act per show epoch. The viewer is the `viewer` id
- *    sent in hello when present (so a reconnecting client cannot count twice), else the connection.
- *    The memory of who buzzed lives in this node's process: a viewer who reconnects to a different
- *    node could count once more there (documented in docs/architecture.md).
- *    Memory: one entry per (epoch, act, viewer) that counted, for the live epochs only: counting
+ *  - `once`: a viewer counts at most once per act per show epoch. The viewer is `Conn.viewerKey`
+ *    (`v:<id>` when hello names a viewer or a token's `sub`, else the connection). This process
+ *    remembers every (epoch, act, viewer) it has seen, so a second buzz here is a `duplicate` at
+ *    once. When the store decides claims (`claims` true: several processes count, see
+ *    store/store.ts), the first buzz seen here is a `claim`: not counted until the store, which
+ *    sees the whole fleet, decides it. Otherwise (one process, the embedded default) this memory is
+ *    the whole truth and the first buzz counts at once.
+ *    Memory: one entry per (epoch, act, viewer) seen, for the live epochs only: counting
  *    (show-counts.ts) calls `forget` with the old epoch's `epochKey` on every reset.
  *  - `unlimited`: every buzz counts (subject to the rate limiter); used by benchmarks.
  */
 export type PolicyName = "once" | "unlimited";
 
+/** `claim`: not decided here; the caller hands it to the store (counting/claims.ts). */
+export type Admission = "counted" | "claim" | "duplicate";
+
 export interface BuzzPolicy {
   readonly name: PolicyName;
-  /** True when this buzz may count; records it when it does. */
-  admit(showEpochKey: string, act: string, viewerKey: string): boolean;
+  /** Whether this buzz counts, is a claim for the store to decide, or is a duplicate; records it. */
+  admit(showEpochKey: string, act: string, viewerKey: string): Admission;
   /** Forget everything about a show epoch (after a reset). */
   forget(showEpochKey: string): void;
   /** Viewers remembered, summed over epochs and acts (the policy's memory; a metric). */
@@ -23,8 +29,8 @@ export interface BuzzPolicy {
 export class UnlimitedPolicy implements BuzzPolicy {
   readonly name = "unlimited" as const;
   readonly remembered = 0;
-  admit(): boolean {
-    return true;
+  admit(): Admission {
+    return "counted";
   }
   forget(): void {}
 }
@@ -33,20 +39,26 @@ export class OncePolicy implements BuzzPolicy {
   readonly name = "once" as const;
   private readonly seen = new Map<string, Map<string, Set<string>>>();
   private count = 0;
+  private readonly first: Admission;
+
+  /** `claims`: the store decides first buzzes fleet-wide (they are claims, not counted yet). */
+  constructor(claims = false) {
+    this.first = claims ? "claim" : "counted";
+  }
 
   get remembered(): number {
     return this.count;
   }
 
-  admit(showEpochKey: string, act: string, viewerKey: string): boolean {
+  admit(showEpochKey: string, act: string, viewerKey: string): Admission {
     let byAct = this.seen.get(showEpochKey);
     if (!byAct) this.seen.set(showEpochKey, (byAct = new Map<string, Set<string>>()));
     let viewers = byAct.get(act);
     if (!viewers) byAct.set(act, (viewers = new Set()));
-    if (viewers.has(viewerKey)) return false;
+    if (viewers.has(viewerKey)) return "duplicate";
     viewers.add(viewerKey);
     this.count++;
-    return true;
+    return this.first;
   }
 
   forget(showEpochKey: string): void {
@@ -57,6 +69,6 @@ export class OncePolicy implements BuzzPolicy {
   }
 }
 
-export function createPolicy(name: PolicyName): BuzzPolicy {
-  return name === "once" ? new OncePolicy() : new UnlimitedPolicy();
+export function createPolicy(name: PolicyName, claims = false): BuzzPolicy {
+  return name === "once" ? new OncePolicy(claims) : new UnlimitedPolicy();
 }

@@ -28,6 +28,7 @@ async function setup() {
     counted: 0,
     rejected: {},
     last: "counted",
+    undecided: 0,
     bucket: limiter.fresh(0),
   });
   return { shows, policy, counting, intake, show, buzzer };

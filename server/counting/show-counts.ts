@@ -19,8 +19,11 @@ export class ShowCounts {
   tally: Tally;
   table: ActTable;
 
-  constructor(readonly show: Show) {
-    this.tally = new Tally(show.id, show.epoch);
+  constructor(
+    readonly show: Show,
+    private readonly auditViewers = false,
+  ) {
+    this.tally = new Tally(show.id, show.epoch, auditViewers);
     this.table = new ActTable(
       show.info.acts.map((a) => a.id),
       this.tally,
@@ -38,7 +41,7 @@ export class ShowCounts {
   /** The show entered a new epoch; returns the old tally. */
   newEpoch(): Tally {
     const old = this.tally;
-    this.tally = new Tally(this.show.id, this.show.epoch);
+    this.tally = new Tally(this.show.id, this.show.epoch, this.auditViewers);
     this.table = new ActTable(
       this.show.info.acts.map((a) => a.id),
       this.tally,
@@ -52,9 +55,11 @@ export class Counting {
   /** Tallies of epochs replaced by a reset; drained once more by the tick loop, then dropped. */
   private retired: Tally[] = [];
 
+  /** `auditViewers`: tallies count per viewer too (the store keeps an `unlimited` audit log). */
   constructor(
     shows: ShowRegistry,
     private readonly policy: BuzzPolicy,
+    private readonly auditViewers = false,
   ) {
     for (const s of shows.all()) this.of(s);
     shows.onChange((show, changes, previous) => {
@@ -70,7 +75,7 @@ export class Counting {
   /** The counting state of a show (every show the registry announced has one). */
   of(show: Show): ShowCounts {
     let c = this.byId.get(show.id);
-    if (!c) this.byId.set(show.id, (c = new ShowCounts(show)));
+    if (!c) this.byId.set(show.id, (c = new ShowCounts(show, this.auditViewers)));
     return c;
   }
 

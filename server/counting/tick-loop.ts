@@ -11,13 +11,18 @@
  *    then not updated this tick.
  *  - Fresh totals are matched to the show's epoch current when the flush completes
  *    (`show.epochKey`): totals of an epoch replaced meanwhile are never published.
+ *  - New `once` claims go to the store with the same flush as the deltas; decisions are applied to
+ *    their buzzers (claims.ts) after every flush, once the totals that include them are published,
+ *    and the acks they held back go out at the next tick.
  */
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show } from "../shows/show.ts";
 import type { FlushResult, ShowFlush, Store } from "../store/store.ts";
+import { ClaimBoard } from "./claims.ts";
 import type { Counting } from "./show-counts.ts";
+import type { ClaimTicket } from "./tally.ts";
 
 /** Where a tick's output goes (transport's ack queue, the broadcast hub). */
 export interface TickOutput {
@@ -29,6 +34,7 @@ export interface TickOutput {
 
 export class TickLoop {
   private inFlight: Promise<void> | null = null;
+  readonly claims: ClaimBoard;
 
   constructor(
     private readonly counting: Counting,
@@ -36,7 +42,9 @@ export class TickLoop {
     private readonly out: TickOutput,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.claims = new ClaimBoard(metrics);
+  }
 
   /** Run one tick (called by the Ticker). */
   tick(lagMs: number, fromMessagePath: boolean): void {
@@ -58,12 +66,15 @@ export class TickLoop {
   /** Drain every tally into the store; null when it completed synchronously. */
   private flush(): Promise<void> | null {
     const batch: ShowFlush[] = [];
-    for (const t of this.counting.takeRetired()) batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), acts: [] });
+    for (const t of this.counting.takeRetired()) {
+      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [] });
+    }
     const shows: Show[] = [];
     for (const c of this.counting.all()) {
       const s = c.show;
       shows.push(s);
-      batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), acts: s.info.acts.map((a) => a.id) });
+      const claims = this.claimsOf(c.tally.drainClaims());
+      batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), claims, acts: s.info.acts.map((a) => a.id) });
     }
     const t0 = performance.now();
     this.metrics.storeFlushes++;
@@ -86,8 +97,14 @@ export class TickLoop {
       });
   }
 
+  private claimsOf(tickets: ClaimTicket[]): ClaimTicket[] {
+    if (tickets.length > 0) this.claims.track(tickets);
+    return tickets;
+  }
+
   private publish(shows: readonly Show[], result: FlushResult): void {
     const now = Date.now();
     for (const s of shows) this.out.totals(s, result.get(s.epochKey), now);
+    this.claims.settle();
   }
 }

@@ -17,6 +17,8 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
 import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
+import { ViewerTokens } from "../auth/viewer-tokens.ts";
+import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
 import { StaticFiles } from "../transport/static-files.ts";
 import { uWS, type us_listen_socket } from "../transport/uws.ts";
@@ -53,7 +55,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const metrics = new Metrics();
   if (b.metrics) metrics.addCollector(b.metrics);
   const shows = new ShowRegistry(b.showSource);
-  const policy = createPolicy(cfg.BUZZ_POLICY);
+  // Several processes count (workers, nodes): `once` claims go to the store, which decides fleet-wide.
+  const policy = createPolicy(cfg.BUZZ_POLICY, b.store.decidesClaims === true);
   metrics.addCollector(() => [
     {
       name: "buzzcast_once_policy_viewers",
@@ -62,25 +65,31 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
       samples: [{ value: policy.remembered }],
     },
   ]);
-  const counting = new Counting(shows, policy);
+  const counting = new Counting(shows, policy, b.store.auditsViewers === true);
   const limiter = new RateLimiter(cfg.RATE_LIMIT_PER_SEC, cfg.RATE_LIMIT_BURST, cfg.FLOOD_CLOSE_AFTER);
   const intake = new BuzzIntake(policy, limiter, metrics);
+  const tokens = cfg.VIEWER_TOKEN_SECRET ? new ViewerTokens(cfg.VIEWER_TOKEN_SECRET) : null;
+  if (tokens) metrics.addCollector(() => tokens.metrics());
 
   const app = uWS.App();
   // uWS crashes on publish before the App is listening (seen with this build): frames published
   // before then are dropped; nobody can be subscribed before it listens anyway.
   let listening = false;
   const hub = new Hub(
-    (topic, frame) => {
-      if (listening) app.publish(topic, frame, false, false);
+    {
+      publish: (topic, frame, binary) => {
+        if (listening) app.publish(topic, frame, binary, false);
+      },
+      subscribers: (topic) => (listening ? app.numSubscribers(topic) : 0),
     },
     metrics,
     { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY },
+    log,
   );
   let tickLoop: TickLoop | null = null;
   const ticker = new Ticker(cfg.TICK_MS, (lag, fromMsg) => tickLoop?.tick(lag, fromMsg));
   const ws = new WsEndpoint(
-    { shows, counting, intake, limiter, ticker, hub, metrics, log },
+    { shows, counting, intake, limiter, ticker, hub, metrics, log, tokens },
     {
       maxConnections: cfg.MAX_CONNECTIONS,
       maxBackpressure: cfg.MAX_BACKPRESSURE,
@@ -99,6 +108,15 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     metrics,
     log,
   );
+  const claimBoard = tickLoop.claims;
+  metrics.addCollector(() => [
+    {
+      name: "buzzcast_once_claims_undecided",
+      help: "Once claims handed to the store and not decided yet (their acks wait).",
+      kind: "gauge",
+      samples: [{ value: claimBoard.pending }],
+    },
+  ]);
 
   shows.onChange((show, changes, previous) => {
     const was = previous.stage;
@@ -136,6 +154,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     adminToken,
     renderMetrics: extra.renderMetrics ?? renderLocal,
     readiness: () => (extra.combineReadiness ? extra.combineReadiness(readiness()) : readiness()),
+    tokens,
+    audit: auditApiDeps(cfg, b.record ?? null, log),
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

@@ -5,7 +5,30 @@
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
 import { checkShowRecord, normalizeBatch, stageChanged } from "./normalize.ts";
-import { RecordError, type CountBatch, type Record, type ShowRecord, type StageChange } from "./record.ts";
+import {
+  bucketOf,
+  checkClaimEpoch,
+  checkInterval,
+  checkLimit,
+  compareCursorKeys,
+  decodeCursor,
+  normalizeAudit,
+  page,
+  type CursorKey,
+} from "./audit-rules.ts";
+import {
+  RecordError,
+  type AuditCursor,
+  type AuditEntry,
+  type AuditRow,
+  type CountBatch,
+  type PersistOutcome,
+  type Record,
+  type ShowRecord,
+  type StageChange,
+} from "./record.ts";
+
+type StoredAudit = CursorKey & { count: number };
 
 /** show -> epoch -> act -> node -> count */
 type CountTree = Map<string, Map<string, Map<string, Map<string, number>>>>;
@@ -33,6 +56,11 @@ export class MemoryRecord implements Record {
   private readonly lastSeq = new Map<string, number>();
   private readonly shows = new Map<string, ShowRecord>();
   private readonly history = new Map<string, StageChange[]>();
+  /** epochKey-like JSON [show, epoch] -> `once` rows by JSON [act, viewer]. */
+  private readonly onceRows = new Map<string, Map<string, StoredAudit>>();
+  /** JSON [show, epoch] -> `unlimited` rows. */
+  private readonly intervalRows = new Map<string, StoredAudit[]>();
+  private readonly claimEpochs = new Set<string>();
   private closed = false;
 
   private open(): void {
@@ -43,17 +71,103 @@ export class MemoryRecord implements Record {
     this.open();
   }
 
-  async persistCounts(batch: CountBatch): Promise<void> {
+  async persistCounts(batch: CountBatch): Promise<PersistOutcome> {
     this.open();
     const rows = normalizeBatch(batch);
-    if (batch.batchSeq <= (this.lastSeq.get(batch.node) ?? 0)) return;
-    for (const r of rows) {
-      const byEpoch = child(this.counts, r.show, () => new Map<string, Map<string, Map<string, number>>>());
-      const byAct = child(byEpoch, r.epoch, () => new Map<string, Map<string, number>>());
-      const byNode = child(byAct, r.act, () => new Map<string, number>());
-      byNode.set(batch.node, (byNode.get(batch.node) ?? 0) + r.delta);
+    const audit = normalizeAudit(batch, rows);
+    if (batch.batchSeq <= (this.lastSeq.get(batch.node) ?? 0)) return { refused: this.refusedOnRetry(batch, audit.claims) };
+    const add = (show: string, epoch: string, act: string, delta: number): void => {
+      const byEpoch = child(this.counts, show, () => new Map<string, Map<string, Map<string, number>>>());
+      const byAct = child(byEpoch, epoch, () => new Map<string, Map<string, number>>());
+      const byNode = child(byAct, act, () => new Map<string, number>());
+      byNode.set(batch.node, (byNode.get(batch.node) ?? 0) + delta);
+    };
+    for (const r of rows) add(r.show, r.epoch, r.act, r.delta);
+    const stored = (e: AuditEntry): StoredAudit => ({
+      act: e.act,
+      atMs: e.atMs,
+      viewer: e.viewer,
+      node: batch.node,
+      seq: batch.batchSeq,
+      count: e.count,
+    });
+    for (const e of audit.once) {
+      const m = child(this.onceRows, JSON.stringify([e.show, e.epoch]), () => new Map<string, StoredAudit>());
+      const k = JSON.stringify([e.act, e.viewer]);
+      const prev = m.get(k);
+      // A viewer counted twice (the cache lost its claim): kept visible as count 2, so the sums still match.
+      if (prev) prev.count += 1;
+      else m.set(k, stored(e));
     }
+    for (const e of audit.interval) child(this.intervalRows, JSON.stringify([e.show, e.epoch]), () => []).push(stored(e));
+    const refused: number[] = [];
+    audit.claims.forEach((e, i) => {
+      const m = child(this.onceRows, JSON.stringify([e.show, e.epoch]), () => new Map<string, StoredAudit>());
+      const k = JSON.stringify([e.act, e.viewer]);
+      if (m.has(k)) return void refused.push(i);
+      m.set(k, stored(e));
+      add(e.show, e.epoch, e.act, 1);
+    });
     this.lastSeq.set(batch.node, batch.batchSeq);
+    return { refused };
+  }
+
+  /** A batch applied before: a claim was accepted iff its row names this node and batch. */
+  private refusedOnRetry(batch: CountBatch, claims: readonly AuditEntry[]): number[] {
+    const refused: number[] = [];
+    claims.forEach((e, i) => {
+      const r = this.onceRows.get(JSON.stringify([e.show, e.epoch]))?.get(JSON.stringify([e.act, e.viewer]));
+      if (!r || r.node !== batch.node || r.seq !== batch.batchSeq) refused.push(i);
+    });
+    return refused;
+  }
+
+  private auditOf(show: string, epoch: string): StoredAudit[] {
+    const k = JSON.stringify([show, epoch]);
+    return [...(this.onceRows.get(k)?.values() ?? []), ...(this.intervalRows.get(k) ?? [])];
+  }
+
+  async auditTotals(show: string, epoch: string): Promise<Map<string, number>> {
+    this.open();
+    const out = new Map<string, number>();
+    for (const r of this.auditOf(show, epoch)) out.set(r.act, (out.get(r.act) ?? 0) + r.count);
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  async auditPage(
+    show: string,
+    epoch: string,
+    after: AuditCursor | null,
+    limit: number,
+  ): Promise<{ rows: AuditRow[]; next: AuditCursor | null }> {
+    this.open();
+    checkLimit(limit);
+    const from = decodeCursor(after);
+    const sorted = this.auditOf(show, epoch)
+      .filter((r) => from === null || compareCursorKeys(r, from) > 0)
+      .sort(compareCursorKeys);
+    return page(sorted.slice(0, limit + 1), limit);
+  }
+
+  async timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>> {
+    this.open();
+    checkInterval(intervalMs);
+    const buckets = new Map<number, number>();
+    for (const r of this.auditOf(show, epoch)) {
+      if (r.act !== act) continue;
+      const b = bucketOf(r.atMs, intervalMs);
+      buckets.set(b, (buckets.get(b) ?? 0) + r.count);
+    }
+    return [...buckets].sort((a, b) => a[0] - b[0]);
+  }
+
+  async markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists"> {
+    this.open();
+    checkClaimEpoch(show, epoch, node);
+    const k = JSON.stringify([show, epoch]);
+    if (this.claimEpochs.has(k)) return "exists";
+    this.claimEpochs.add(k);
+    return "created";
   }
 
   async lastBatchSeq(node: string): Promise<number> {

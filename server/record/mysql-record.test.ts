@@ -7,12 +7,17 @@ import { describe, test } from "node:test";
 import { MysqlRecord } from "./mysql-record.ts";
 import { mariaDbFixture } from "./mysql-fixture.ts";
 import { RecordError, type CountRow } from "./record.ts";
+import { auditContract } from "./audit.contract.ts";
 import { recordContract } from "./record.contract.ts";
 
 const fx = mariaDbFixture();
 const open = fx.open;
 
 recordContract("MysqlRecord on MariaDB", async () => {
+  const record = new MysqlRecord(fx.db.freshUrl());
+  return { record, cleanup: () => record.close() };
+});
+auditContract("MysqlRecord on MariaDB", async () => {
   const record = new MysqlRecord(fx.db.freshUrl());
   return { record, cleanup: () => record.close() };
 });
@@ -28,7 +33,7 @@ describe("MysqlRecord on MariaDB", () => {
     const applied = await fx.db.query<{ version: number }[]>(`SELECT version FROM \`${dbName(url)}\`.schema_migrations`);
     assert.deepEqual(
       applied.map((r) => r.version),
-      [1],
+      [1, 2],
     );
     await a.persistCounts({ node: "n1", batchSeq: 1, rows: [{ show: "s", epoch: "e", act: "a", delta: 1 }] });
     assert.equal((await b.countTotals("s", "e")).get("a"), 1);
@@ -41,7 +46,7 @@ describe("MysqlRecord on MariaDB", () => {
     const tables = await fx.db.query<{ n: number }[]>(
       "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'buzzcast'",
     );
-    assert.equal(Number(tables[0]?.n), 5); // four tables + schema_migrations
+    assert.equal(Number(tables[0]?.n), 8); // 001: four tables, 002: three, + schema_migrations
     assert.equal((await r.listShows()).length, 1);
   });
 

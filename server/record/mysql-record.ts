@@ -17,8 +17,20 @@ import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkShowRecord, normalizeBatch, stageChanged, type NormalRow } from "./normalize.ts";
-import { RecordError, type CountBatch, type Record, type ShowRecord, type StageChange } from "./record.ts";
+import { checkShowRecord, compareRowKeys, normalizeBatch, stageChanged, type NormalRow } from "./normalize.ts";
+import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
+import * as audit from "./mysql-audit.ts";
+import {
+  RecordError,
+  type AuditCursor,
+  type AuditEntry,
+  type AuditRow,
+  type CountBatch,
+  type PersistOutcome,
+  type Record,
+  type ShowRecord,
+  type StageChange,
+} from "./record.ts";
 import { rowToShow } from "./show-row.ts";
 
 export interface MysqlRecordOptions {
@@ -88,20 +100,28 @@ export class MysqlRecord implements Record {
     });
   }
 
-  async persistCounts(batch: CountBatch): Promise<void> {
+  async persistCounts(batch: CountBatch): Promise<PersistOutcome> {
     const rows = normalizeBatch(batch);
-    await this.runner.run("persistCounts", true, async (q) => {
+    const parts = normalizeAudit(batch, rows);
+    const per = this.rowsPerStatement;
+    return this.runner.run("persistCounts", true, async (q) => {
       await q(
         "INSERT INTO node_batches (node, last_batch_seq, updated_at) VALUES (?, 0, UTC_TIMESTAMP(3)) " +
           "ON DUPLICATE KEY UPDATE last_batch_seq = last_batch_seq",
         [batch.node],
       );
       const [cur] = await q<RowDataPacket[]>("SELECT last_batch_seq FROM node_batches WHERE node = ? FOR UPDATE", [batch.node]);
-      if (batch.batchSeq <= Number(cur?.last_batch_seq ?? 0)) return;
-      for (let i = 0; i < rows.length; i += this.rowsPerStatement) {
-        await this.insertCounts(q, batch, rows.slice(i, i + this.rowsPerStatement));
+      if (batch.batchSeq <= Number(cur?.last_batch_seq ?? 0)) {
+        return { refused: await audit.decideClaims(q, parts.claims, batch.node, batch.batchSeq, per, false) };
       }
+      // Audit rows first, then count rows: every node takes its locks in that order.
+      await audit.insertOnce(q, parts.once, batch.node, batch.batchSeq, per);
+      await audit.insertInterval(q, parts.interval, batch.node, batch.batchSeq, per);
+      const refused = await audit.decideClaims(q, parts.claims, batch.node, batch.batchSeq, per, true);
+      const all = mergeClaims(rows, parts.claims, refused);
+      for (let i = 0; i < all.length; i += per) await this.insertCounts(q, batch, all.slice(i, i + per));
       await q("UPDATE node_batches SET last_batch_seq = ?, updated_at = UTC_TIMESTAMP(3) WHERE node = ?", [batch.batchSeq, batch.node]);
+      return { refused };
     });
   }
 
@@ -135,6 +155,30 @@ export class MysqlRecord implements Record {
       );
       return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
     });
+  }
+
+  async auditTotals(show: string, epoch: string): Promise<Map<string, number>> {
+    return this.runner.run("auditTotals", false, (q) => audit.auditTotals(q, show, epoch));
+  }
+
+  async auditPage(
+    show: string,
+    epoch: string,
+    after: AuditCursor | null,
+    limit: number,
+  ): Promise<{ rows: AuditRow[]; next: AuditCursor | null }> {
+    checkLimit(limit);
+    return this.runner.run("auditPage", false, (q) => audit.auditPage(q, show, epoch, after, limit));
+  }
+
+  async timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>> {
+    checkInterval(intervalMs);
+    return this.runner.run("timeline", false, (q) => audit.timeline(q, show, epoch, act, intervalMs));
+  }
+
+  async markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists"> {
+    checkClaimEpoch(show, epoch, node);
+    return this.runner.run("markClaimEpoch", true, (q) => audit.markClaimEpoch(q, show, epoch, node));
   }
 
   async saveShow(rec: ShowRecord): Promise<void> {
@@ -211,4 +255,19 @@ export class MysqlRecord implements Record {
   async close(): Promise<void> {
     await this.runner.close();
   }
+}
+
+/** The batch's count rows plus one per accepted claim, merged per key and in lock order. */
+function mergeClaims(rows: readonly NormalRow[], claims: readonly AuditEntry[], refused: readonly number[]): NormalRow[] {
+  if (claims.length === refused.length) return [...rows];
+  const no = new Set(refused);
+  const merged = new Map<string, NormalRow>(rows.map((r) => [JSON.stringify([r.show, r.epoch, r.act]), { ...r }]));
+  claims.forEach((c, i) => {
+    if (no.has(i)) return;
+    const k = JSON.stringify([c.show, c.epoch, c.act]);
+    const r = merged.get(k);
+    if (r) r.delta += 1;
+    else merged.set(k, { show: c.show, epoch: c.epoch, act: c.act, delta: 1 });
+  });
+  return [...merged.values()].sort(compareRowKeys);
 }

@@ -24,7 +24,56 @@ export interface CountBatch {
   node: string;
   batchSeq: number;
   rows: readonly CountRow[];
+  /**
+   * Audit rows of `once` buzzes this batch counts (already decided: by the cache's claim keys, or
+   * in process). Each is also one unit in `rows`. When `once` or `interval` is given, per
+   * (show, epoch, act) the audit counts must add up to the row's delta, else the batch is refused.
+   */
+  once?: readonly AuditEntry[];
+  /** `unlimited`: per viewer and act, the buzzes this batch counts (`count` >= 1). */
+  interval?: readonly AuditEntry[];
+  /**
+   * `once` claims the record decides (the cache could not): each one not yet recorded for its
+   * (show, epoch, act, viewer) becomes an audit row AND adds 1 to this node's count row for its act
+   * (claims are NOT in `rows`); one already recorded is refused (see PersistOutcome).
+   */
+  claims?: readonly AuditEntry[];
 }
+
+/** One buzz (or, for `interval`, `count` buzzes) of a viewer for an act, counted on the batch's node. */
+export interface AuditEntry {
+  show: string;
+  epoch: string;
+  act: string;
+  /** The viewer as counting knows it (`v:<id>`, or a per-connection key `c<n>`): 1-160 characters. */
+  viewer: string;
+  /** When it was counted (ms since the Unix epoch, the node's clock). */
+  atMs: number;
+  /** 1 for `once` rows and claims. */
+  count: number;
+}
+
+/**
+ * What persistCounts decided about `batch.claims`. Deterministic across retries: a retried batch
+ * that had committed reports the same decisions (a claim is accepted iff its audit row names this
+ * node and batch).
+ */
+export interface PersistOutcome {
+  /** Indices into `batch.claims` that were refused: the viewer was already recorded for that act. */
+  refused: number[];
+}
+
+/** One audit row: `once` -> one row per counted buzz (count = 1); `unlimited` -> one row per viewer, act and persist interval with its count. */
+export interface AuditRow {
+  act: string;
+  viewer: string;
+  node: string;
+  atMs: number;
+  count: number;
+}
+
+/** Where auditPage stopped; pass it back for the next page. Opaque (a string, safe in a URL once encoded). */
+export type AuditCursor = string & { readonly __auditCursor: true };
 
 /** The stored definition and live state of a show. */
 export interface ShowRecord {
@@ -53,11 +102,30 @@ export interface Record {
    * with the same (show, epoch, act) are summed; deltas must be non-negative safe integers and
    * batchSeq a positive safe integer, else it rejects with RecordError "query" and applies nothing.
    */
-  persistCounts(batch: CountBatch): Promise<void>;
+  persistCounts(batch: CountBatch): Promise<PersistOutcome>;
   /** Highest batch seq applied for this node (0 when none). A restarted node continues after it. */
   lastBatchSeq(node: string): Promise<number>;
   /** act -> sum over nodes of the recorded counts for that show and epoch. */
   countTotals(show: string, epoch: string): Promise<Map<string, number>>;
+  /** act -> sum of `count` over the audit rows of that show and epoch (equals countTotals once audited). */
+  auditTotals(show: string, epoch: string): Promise<Map<string, number>>;
+  /**
+   * Audit rows in (act, atMs, viewer, node) order, at most `limit` (1-10,000) after `after` (null:
+   * from the start); `next` is null when no row follows. Keyset pagination: each page is one index
+   * range read, whatever the depth, so an export streams pages of any size.
+   */
+  auditPage(show: string, epoch: string, after: AuditCursor | null, limit: number): Promise<{ rows: AuditRow[]; next: AuditCursor | null }>;
+  /**
+   * Counted buzzes of one act per interval: [bucket start (ms since the Unix epoch, a multiple of
+   * intervalMs), count], ascending, only non-empty buckets; the counts add up to the act's audit total.
+   */
+  timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>>;
+  /**
+   * Mark that `once` claims of this show epoch are decided in the cache (its sentinel key was
+   * created). "created" for the first caller, "exists" for every later one: a later caller that
+   * finds the sentinel missing knows the cache lost its claims.
+   */
+  markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists">;
   /**
    * Store a show's definition, stage and epoch, atomically, only if `version` is newer than the
    * stored one (an equal or older version changes nothing, so a stale writer never wins). Appends

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { AtomicStore, SLOT_BYTES, type SlotClient, type SlotKey } from "./atomic-store.ts";
+import { ClaimBook } from "./claim-book.ts";
 import { SlotTable } from "./slot-table.ts";
 import { sharingContract } from "./store.contract.ts";
 import type { Store } from "./store.ts";
@@ -16,6 +17,7 @@ import type { Store } from "./store.ts";
 function node(capacity = 64, isLive: (show: string, epoch: string) => boolean = () => true) {
   const buffer = new SharedArrayBuffer(capacity * SLOT_BYTES);
   const table = new SlotTable(new BigInt64Array(buffer), isLive);
+  const book = new ClaimBook(isLive);
   const faults = { down: false, released: [] as SlotKey[] };
   const client = (holder: number): SlotClient => ({
     slotFor: async (key) => {
@@ -25,6 +27,10 @@ function node(capacity = 64, isLive: (show: string, epoch: string) => boolean = 
     release: (keys) => {
       faults.released.push(...keys);
       table.release(holder, keys);
+    },
+    claim: async (claims) => {
+      if (faults.down) throw new Error("supervisor did not answer claim-request within 5000 ms");
+      return book.decide(holder, claims);
     },
   });
   const worker = (holder: number) => new AtomicStore(buffer, client(holder), silentLogger);

@@ -14,10 +14,16 @@
  *    once nothing retained for them is left; this worker never touches their slots afterwards.
  *  - Nothing survives the process (no durable record: use MYSQL_URL); a worker that crashes loses
  *    only its undrained tally (at most one tick) and what it still retained.
+ *  - `once` claims (decidesClaims): every flush with new or held claims sends them all to the
+ *    supervisor in one message (claim-book.ts decides them for every worker of the node); a counted
+ *    claim is added to its act with the flush's deltas, so the totals returned include it. A claim
+ *    the supervisor did not answer is held and sent again next flush (the book answers a repeat
+ *    from the same worker as it did the first time, so a lost answer neither loses nor doubles).
  */
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
+import type { ClaimKey } from "./claim-book.ts";
+import type { Claim, FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
 
 export const SLOT_BYTES = 8;
 
@@ -33,6 +39,8 @@ export interface SlotClient {
   slotFor(key: SlotKey): Promise<number>;
   /** This worker will not add to or read these keys again (until it asks for their slot anew). */
   release(keys: readonly SlotKey[]): void;
+  /** Decide `once` claims for the whole node, in order: true = counted, false = duplicate. */
+  claim(claims: readonly ClaimKey[]): Promise<boolean[]>;
 }
 
 interface EpochSlots {
@@ -44,9 +52,12 @@ interface EpochSlots {
   readonly pending: Map<string, number>;
   /** The last flush naming this epoch was seen; release everything once `pending` is empty. */
   retired: boolean;
+  /** Claims not decided yet (the supervisor did not answer). */
+  claims: Claim[];
 }
 
 export class AtomicStore implements Store {
+  readonly decidesClaims = true;
   private readonly counters: BigInt64Array;
   private readonly epochs = new Map<string, EpochSlots>();
   private retained = 0;
@@ -65,8 +76,9 @@ export class AtomicStore implements Store {
 
   /** Synchronous when nothing is retained and every key named already has its slot (the usual tick). */
   flushSync(batch: readonly ShowFlush[]): FlushResult | null {
-    if (this.retained > 0) return null;
+    if (this.retained > 0 || this.heldClaims > 0) return null;
     for (const f of batch) {
+      if (f.claims !== undefined && f.claims.length > 0) return null;
       const e = this.epochs.get(epochKey(f.show, f.epoch));
       if (!e) {
         if (f.deltas.length > 0 || f.acts.length > 0) return null;
@@ -81,6 +93,7 @@ export class AtomicStore implements Store {
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
     this.take(batch); // ownership first: from here on the deltas are in `pending` whatever happens
+    await this.decideClaims();
     await this.resolveSlots(batch);
     return this.settle(batch);
   }
@@ -91,13 +104,44 @@ export class AtomicStore implements Store {
       const key = epochKey(f.show, f.epoch);
       let e = this.epochs.get(key);
       if (!e) {
-        if (f.deltas.length === 0 && f.acts.length === 0) continue;
-        this.epochs.set(key, (e = { show: f.show, epoch: f.epoch, slots: new Map(), pending: new Map(), retired: false }));
+        if (f.deltas.length === 0 && f.acts.length === 0 && (f.claims?.length ?? 0) === 0) continue;
+        this.epochs.set(key, (e = { show: f.show, epoch: f.epoch, slots: new Map(), pending: new Map(), retired: false, claims: [] }));
       }
+      if (f.claims) for (const c of f.claims) e.claims.push(c);
       for (const d of f.deltas) e.pending.set(d.act, (e.pending.get(d.act) ?? 0) + d.delta);
       for (const d of f.deltas) this.retained += d.delta;
       if (f.acts.length === 0) e.retired = true;
     }
+  }
+
+  /** Claims waiting for the supervisor. */
+  private get heldClaims(): number {
+    let n = 0;
+    for (const e of this.epochs.values()) n += e.claims.length;
+    return n;
+  }
+
+  /** One message with every held claim; counted ones join `pending` (added with the deltas). */
+  private async decideClaims(): Promise<void> {
+    const held: Array<[EpochSlots, Claim]> = [];
+    for (const e of this.epochs.values()) for (const c of e.claims) held.push([e, c]);
+    if (held.length === 0) return;
+    let answers: boolean[];
+    try {
+      answers = await this.client.claim(held.map(([e, c]) => ({ show: e.show, epoch: e.epoch, act: c.act, viewer: c.viewer })));
+    } catch (err) {
+      this.slotErrors++;
+      this.noteSlots(err);
+      return; // held: sent again next flush
+    }
+    held.forEach(([e, c], i) => {
+      if (answers[i] === true) {
+        c.outcome = "counted";
+        e.pending.set(c.act, (e.pending.get(c.act) ?? 0) + 1);
+        this.retained++;
+      } else c.outcome = "duplicate";
+    });
+    for (const e of this.epochs.values()) e.claims = [];
   }
 
   /** Ask for every slot still missing (retained deltas, acts asked for); failures keep the deltas. */
@@ -155,7 +199,7 @@ export class AtomicStore implements Store {
       if (e.slots.size > f.acts.length) this.releaseRemoved(e, f.acts);
     }
     for (const [key, e] of this.epochs) {
-      if (!e.retired || e.pending.size > 0) continue;
+      if (!e.retired || e.pending.size > 0 || e.claims.length > 0) continue;
       this.release(e, [...e.slots.keys()]);
       this.epochs.delete(key);
     }

@@ -34,6 +34,8 @@ export interface Backends {
   showPollMs: number;
   /** Extra metric families from the backends, read at scrape time. */
   metrics?: () => Family[];
+  /** The durable record (MYSQL_URL only), read by the audit, timeline and export routes. */
+  record?: Record;
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -123,7 +125,9 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     store,
     showSource,
     showPollMs: pollMs,
+    ...(cfg.MYSQL_URL ? { record } : {}),
     metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics()],
+    ...(cfg.MYSQL_URL ? { record } : {}),
   };
 }
 

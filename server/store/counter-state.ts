@@ -13,6 +13,7 @@
  * Memory is bounded by the live show epochs: a retired epoch's counters are dropped once every one
  * of them is cached and persisted (arrived == persisted), and kept for as long as one is not.
  */
+import type { AuditEntry } from "../record/record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 
 export interface CounterState {
@@ -26,6 +27,17 @@ export interface CounterState {
   persisted: number;
   /** Last value of the global counter this node saw (from incr, get or seed). */
   lastKnown: number;
+  /**
+   * With an audit log: who cast the buzzes arrived and not yet batched, oldest first (the record
+   * writer takes as many as each batch's delta). Record-decided claims never enter it: their
+   * audit rows are written by the record itself, and they arrive already batched and persisted.
+   */
+  readonly audit: QueuedAudit[];
+}
+
+/** An audit entry waiting in a counter's queue; `once` entries count 1 and become `once` rows. */
+export interface QueuedAudit extends AuditEntry {
+  readonly once: boolean;
 }
 
 export function counterKey(prefix: string, show: string, epoch: string, act: string): string {
@@ -62,6 +74,7 @@ export class CounterTable {
         batched: 0,
         persisted: 0,
         lastKnown: 0,
+        audit: [],
       };
       e.byAct.set(act, c);
     }
@@ -137,4 +150,14 @@ export class CounterTable {
     for (const c of this.all()) n += c.arrived - c.persisted;
     return n;
   }
+}
+
+/** `unlimited` audit: queue who cast a delta's buzzes (buzzes without a viewer are queued as viewer "?"). */
+export function queueViewers(c: CounterState, viewers: ReadonlyMap<string, number> | undefined, delta: number, now: number): void {
+  let left = delta;
+  for (const [viewer, count] of viewers ?? []) {
+    c.audit.push({ show: c.show, epoch: c.epoch, act: c.act, viewer, atMs: now, count, once: false });
+    left -= count;
+  }
+  if (left > 0) c.audit.push({ show: c.show, epoch: c.epoch, act: c.act, viewer: "?", atMs: now, count: left, once: false });
 }

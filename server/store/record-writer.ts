@@ -1,38 +1,63 @@
 /**
- * Writes this node's counts to the durable record in batches, once per interval.
+ * Writes this node's counts (and, with an audit log, who cast them) to the durable record in
+ * batches, once per interval.
  *
  * Guarantees:
- *  - A batch carries, per key, what was cached but not yet batched (never more: see counter-state).
+ *  - A batch carries, per key, what was cached but not yet batched (never more: see counter-state),
+ *    and with an audit log exactly that many buzzes' audit entries, in the same transaction.
  *  - Batches are numbered per node, continuing after the last seq the record holds for this node.
  *  - A failed batch (error or timeout: it may or may not have committed) is retried unchanged, with
  *    the same seq, before any newer batch is formed; the record ignores a seq it already applied,
- *    so a retry never double counts. Deltas keep accumulating in memory meanwhile (one number per
- *    key, so memory is bounded by the number of keys, not by the number of buzzes).
+ *    so a retry never double counts, and it reports the same claim decisions.
+ *  - Record-decided `once` claims (claim-decider.ts) ride in the batch; when it commits, each
+ *    accepted one is counted: arrived, batched and persisted together (the record counted it in
+ *    the same transaction), so the next flush adds it to the live total; a refused one is a
+ *    duplicate.
  *  - On a crash, what was not committed is lost: at most one interval plus one tick of this node's
  *    buzzes (plus whatever accumulated while the record was unreachable).
  */
-import type { CountBatch, CountRow, Record } from "../record/record.ts";
+import type { AuditEntry, CountBatch, CountRow, Record } from "../record/record.ts";
 import type { Logger } from "../ops/logger.ts";
-import type { CounterState, CounterTable } from "./counter-state.ts";
+import type { EpochClaim } from "./claim-decider.ts";
+import type { CounterState, CounterTable, QueuedAudit } from "./counter-state.ts";
 
 interface InFlight {
   batch: CountBatch;
-  /** The counters and the `batched` value each will have committed. */
+  /** The counters and how much each batch adds to `persisted` when it commits. */
   marks: Array<[CounterState, number]>;
+  claims: EpochClaim[];
 }
 
 export interface RecordWriterStats {
   batches: number;
   rows: number;
+  auditRows: number;
+  claimsAccepted: number;
+  claimsRefused: number;
   errors: number;
   lastError: string | null;
+}
+
+/** Where record-decided claims come from and where their decisions go (SharedStore). */
+export interface ClaimHooks {
+  take(): EpochClaim[];
+  /** An accepted claim's counter (created if need be; retired again if its epoch was). */
+  counter(e: EpochClaim): CounterState;
 }
 
 export class RecordWriter {
   private seq = 0;
   private pending: InFlight | null = null;
   private running: Promise<void> | null = null;
-  readonly stats: RecordWriterStats = { batches: 0, rows: 0, errors: 0, lastError: null };
+  readonly stats: RecordWriterStats = {
+    batches: 0,
+    rows: 0,
+    auditRows: 0,
+    claimsAccepted: 0,
+    claimsRefused: 0,
+    errors: 0,
+    lastError: null,
+  };
   healthy = true;
 
   constructor(
@@ -40,6 +65,8 @@ export class RecordWriter {
     private readonly node: string,
     private readonly counters: CounterTable,
     private readonly log: Logger,
+    private readonly audit = false,
+    private readonly claims: ClaimHooks | null = null,
   ) {}
 
   /** Continue numbering after the last batch the record holds for this node. */
@@ -73,6 +100,11 @@ export class RecordWriter {
     return this.pending === null;
   }
 
+  /** Record-decided claims in the batch in flight or waiting for a retry. */
+  get claimsInFlight(): number {
+    return this.pending?.claims.length ?? 0;
+  }
+
   /** Resolves once no write is running (including one started while waiting). */
   private async idle(): Promise<void> {
     while (this.running !== null) await this.running;
@@ -91,15 +123,35 @@ export class RecordWriter {
       return;
     }
     try {
-      await this.record.persistCounts(p.batch);
-      for (const [c, upTo] of p.marks) c.persisted = upTo;
+      const outcome = await this.record.persistCounts(p.batch);
+      for (const [c, n] of p.marks) c.persisted += n;
+      this.decide(p.claims, new Set(outcome.refused));
       this.pending = null;
       this.healthy = true;
       this.stats.batches++;
       this.stats.rows += p.batch.rows.length;
+      this.stats.auditRows += (p.batch.once?.length ?? 0) + (p.batch.interval?.length ?? 0);
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  private decide(claims: readonly EpochClaim[], refused: ReadonlySet<number>): void {
+    claims.forEach((e, i) => {
+      if (refused.has(i)) {
+        e.claim.outcome = "duplicate";
+        this.stats.claimsRefused++;
+        return;
+      }
+      const c = this.claims?.counter(e);
+      if (c) {
+        this.counters.arrive(c, 1);
+        c.batched += 1;
+        c.persisted += 1;
+      }
+      e.claim.outcome = "counted";
+      this.stats.claimsAccepted++;
+    });
   }
 
   private fail(err: unknown): void {
@@ -113,18 +165,70 @@ export class RecordWriter {
   private form(includeUncached: boolean): InFlight | null {
     const rows: CountRow[] = [];
     const marks: Array<[CounterState, number]> = [];
+    const once: AuditEntry[] = [];
+    const interval = new Map<string, AuditEntry>();
     for (const c of this.counters.all()) {
       const upTo = includeUncached ? c.arrived : c.cached;
       if (upTo > c.batched) {
-        rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta: upTo - c.batched });
-        marks.push([c, upTo]);
+        const delta = upTo - c.batched;
+        rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta });
+        marks.push([c, delta]);
         c.batched = upTo;
+        if (this.audit) takeAudit(c, delta, once, interval);
       }
     }
-    if (rows.length === 0) return null;
+    const claims = this.claims?.take() ?? [];
+    if (rows.length === 0 && claims.length === 0) return null;
     rows.sort((a, b) => cmp(a.show, b.show) || cmp(a.epoch, b.epoch) || cmp(a.act, b.act));
-    return { batch: { node: this.node, batchSeq: ++this.seq, rows }, marks };
+    const batch: CountBatch = { node: this.node, batchSeq: ++this.seq, rows };
+    if (this.audit) {
+      batch.once = once;
+      batch.interval = [...interval.values()];
+    }
+    if (claims.length > 0) {
+      batch.claims = claims.map((e) => ({
+        show: e.show,
+        epoch: e.epoch,
+        act: e.claim.act,
+        viewer: e.viewer,
+        atMs: e.claim.atMs,
+        count: 1,
+      }));
+    }
+    return { batch, marks, claims };
   }
+}
+
+/**
+ * Move `delta` buzzes' audit entries from the counter's queue into the batch: `once` entries one
+ * each, `unlimited` ones merged per viewer (one row per viewer, act and batch), split when a batch
+ * ends inside one. A queue shorter than the delta (which the store never lets happen) is filled
+ * with viewer "?", so the record's sums still match and the gap is visible in the log.
+ */
+function takeAudit(c: CounterState, delta: number, once: AuditEntry[], interval: Map<string, AuditEntry>): void {
+  let left = delta;
+  let taken = 0;
+  while (left > 0 && taken < c.audit.length) {
+    const q = c.audit[taken] as QueuedAudit;
+    const n = Math.min(q.count, left);
+    if (q.count === n) taken++;
+    else q.count -= n;
+    left -= n;
+    const e = { show: q.show, epoch: q.epoch, act: q.act, viewer: q.viewer, atMs: q.atMs, count: n };
+    if (q.once) once.push(e);
+    else addInterval(interval, e);
+  }
+  c.audit.splice(0, taken);
+  if (left > 0) addInterval(interval, { show: c.show, epoch: c.epoch, act: c.act, viewer: "?", atMs: Date.now(), count: left });
+}
+
+function addInterval(m: Map<string, AuditEntry>, e: AuditEntry): void {
+  const k = JSON.stringify([e.show, e.epoch, e.act, e.viewer]);
+  const prev = m.get(k);
+  if (prev) {
+    prev.count += e.count;
+    prev.atMs = Math.min(prev.atMs, e.atMs);
+  } else m.set(k, e);
 }
 
 function cmp(a: string, b: string): number {

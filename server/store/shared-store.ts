@@ -14,15 +14,23 @@
  *    cached but not yet persisted are missing until the reconciliation at voting close).
  *    If another node seeded first, this node adds its own unpersisted buzzes to that seed.
  *  - record unreachable: batches retry (record-writer.ts); live totals keep flowing.
+ *
+ * `once` claims (decidesClaims): decided fleet-wide by claim-decider.ts, in the same flush (one
+ * pipelined `add` per claim, plus two sentinel reads per tick), or by the record when the cache lost
+ * them; a claim counted is added to its counter before the tick's `incr`, so the totals this flush
+ * returns include it. With a durable record, every counted buzz also gets an audit row
+ * (record-writer.ts), in the batch that persists its count.
  */
+import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
-import { CounterTable, counterKey, type CounterState } from "./counter-state.ts";
+import { ClaimDecider } from "./claim-decider.ts";
+import { CounterTable, counterKey, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import { storeFamilies } from "./store-metrics.ts";
+import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
 
 export interface SharedStoreOptions {
@@ -33,11 +41,21 @@ export interface SharedStoreOptions {
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
   keyPrefix?: string;
+  /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
+  tickMs?: number;
 }
+
+/** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
+const CLAIM_TTL_SEC = 7 * 24 * 3600;
 
 export class SharedStore implements Store {
   readonly counters: CounterTable;
   readonly writer: RecordWriter;
+  readonly claims: ClaimDecider;
+  readonly decidesClaims = true;
+  readonly auditsViewers: boolean;
+  /** Qualifies per-connection viewer keys in claims and audit rows (unique per process lifetime). */
+  readonly processKey: string;
   private cacheError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -55,8 +73,33 @@ export class SharedStore implements Store {
     private readonly opts: SharedStoreOptions,
     private readonly log: Logger,
   ) {
-    this.counters = new CounterTable(opts.keyPrefix ?? "bc");
-    this.writer = new RecordWriter(record, opts.nodeId, this.counters, log);
+    const prefix = opts.keyPrefix ?? "bc";
+    this.counters = new CounterTable(prefix);
+    this.auditsViewers = opts.durable;
+    const tickMs = opts.tickMs ?? 100;
+    this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
+    // Record mode waits until every node has persisted what its cache-decided claims counted.
+    this.claims = new ClaimDecider(
+      global,
+      record,
+      {
+        nodeId: opts.nodeId,
+        prefix,
+        graceMs: 10 * tickMs + 1000,
+        quietMs: opts.reconcileDelayMs,
+        ttlSec: CLAIM_TTL_SEC,
+        processKey: this.processKey,
+      },
+      log,
+    );
+    this.writer = new RecordWriter(record, opts.nodeId, this.counters, log, opts.durable, {
+      take: () => this.claims.takeForRecord(Date.now()),
+      counter: (e) => {
+        const c = this.counters.get(e.show, e.epoch, e.claim.act);
+        if (e.state.retired) this.counters.retire(e.show, e.epoch);
+        return c;
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -66,10 +109,28 @@ export class SharedStore implements Store {
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
+    const now = Date.now();
+    for (const f of batch) {
+      for (const d of f.deltas) {
+        const c = this.counters.get(f.show, f.epoch, d.act);
+        this.counters.arrive(c, d.delta);
+        if (this.auditsViewers) queueViewers(c, d.viewers, d.delta, now);
+      }
+      if (f.claims) this.claims.take(f.show, f.epoch, f.claims);
+      if (f.acts.length === 0) {
+        this.counters.retire(f.show, f.epoch);
+        this.claims.retire(f.show, f.epoch);
+      }
+    }
+    for (const d of await this.claims.decide(now)) {
+      const c = this.counters.get(d.show, d.epoch, d.claim.act);
+      this.counters.arrive(c, 1);
+      if (this.auditsViewers) {
+        c.audit.push({ show: d.show, epoch: d.epoch, act: d.claim.act, viewer: d.viewer, atMs: d.claim.atMs, count: 1, once: true });
+      }
+    }
     const reads: CounterState[] = [];
     for (const f of batch) {
-      for (const d of f.deltas) this.counters.arrive(this.counters.get(f.show, f.epoch, d.act), d.delta);
-      if (f.acts.length === 0) this.counters.retire(f.show, f.epoch);
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);
         if (c.arrived === c.cached) reads.push(c);
@@ -226,43 +287,19 @@ export class SharedStore implements Store {
   health(): StoreHealth {
     const cacheOk = this.cacheError === null;
     const recordOk = this.writer.healthy;
+    const claimsOk = this.claims.error === null;
     return {
-      ready: cacheOk && recordOk && !this.closed,
+      ready: cacheOk && recordOk && claimsOk && !this.closed,
       checks: {
         memcached: cacheOk ? "ok" : `unreachable: ${this.cacheError}`,
         mysql: recordOk ? "ok" : `unreachable: ${this.writer.stats.lastError ?? "error"}`,
+        claims: claimsOk ? "ok" : `held: ${this.claims.error ?? "error"}`,
       },
     };
   }
 
   metrics(): Family[] {
-    const g = (name: string, help: string, value: number): Family => ({ name, help, kind: "gauge", samples: [{ value }] });
-    const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
-    return [
-      ...storeFamilies(this),
-      g("buzzcast_store_uncached_buzzes", "Buzzes counted here but not yet in the global cache.", this.counters.uncached()),
-      g("buzzcast_store_unpersisted_buzzes", "Buzzes counted here but not yet committed to the record.", this.counters.unpersisted()),
-      c("buzzcast_record_batches_total", "Record batches committed (one transaction each).", this.writer.stats.batches),
-      c("buzzcast_record_rows_total", "Count rows upserted into the record.", this.writer.stats.rows),
-      c("buzzcast_record_errors_total", "Record writes or pings that failed.", this.writer.stats.errors),
-      c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", this.counts.seeds),
-      c(
-        "buzzcast_cache_seed_conflicts_total",
-        "Re-seeds another node made first (own unpersisted buzzes added to it).",
-        this.counts.seedConflicts,
-      ),
-      c(
-        "buzzcast_cache_seeds_deferred_total",
-        "Re-seeds put off because the record was unreachable (deltas retained).",
-        this.counts.seedDeferred,
-      ),
-      c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", this.counts.cacheErrors),
-      c(
-        "buzzcast_cache_incr_uncertain_buzzes_total",
-        "Buzzes in increments that timed out (taken as applied; reconciled from the record).",
-        this.counts.assumedApplied,
-      ),
-    ];
+    return sharedStoreFamilies(this);
   }
 
   /** Shutdown: apply what the cache can take, then commit everything (cached or not) to the record. */

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { epochKey } from "../shows/epoch-key.ts";
-import type { Store } from "./store.ts";
+import type { Claim, Store } from "./store.ts";
 
 export interface StoreUnderTest {
   store: Store;
@@ -166,6 +166,42 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
         () => totals(peer, "s", "old", ["a"]),
         (t) => t.a === 9,
         "peer sees 2 + 7",
+      );
+    } finally {
+      await cleanup();
+    }
+  });
+
+  test(`${name}: once claims of one viewer on two stores at once count once, in the totals of the deciding flush`, async () => {
+    const { store, peer, cleanup } = await make();
+    try {
+      assert.equal(store.decidesClaims, true);
+      const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: Date.now(), outcome: "pending" });
+      const mine = ["v1", "v2", "v3"].map(claim);
+      const theirs = ["v2", "v3", "v4"].map(claim);
+      const flush = (st: Store, claims: Claim[]) => st.flush([{ show: "s", epoch: "c", deltas: [], claims, acts: ["a"] }]);
+      await Promise.all([flush(store, mine), flush(peer, theirs)]);
+      // Undecided claims are retained by their store and decided by a later flush.
+      const all = [...mine, ...theirs];
+      for (let i = 0; i < 100 && all.some((c) => c.outcome === "pending"); i++) {
+        await Promise.all([flush(store, []), flush(peer, [])]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const counted = (v: string) => all.filter((c) => c.viewer === v && c.outcome === "counted").length;
+      assert.deepEqual(
+        ["v1", "v2", "v3", "v4"].map(counted),
+        [1, 1, 1, 1],
+        `outcomes: ${JSON.stringify(all.map((c) => [c.viewer, c.outcome]))}`,
+      );
+      await until(
+        () => totals(store, "s", "c", ["a"]),
+        (t) => t.a === 4,
+        "store's total is the 4 counted claims",
+      );
+      await until(
+        () => totals(peer, "s", "c", ["a"]),
+        (t) => t.a === 4,
+        "peer's total is the 4 counted claims",
       );
     } finally {
       await cleanup();

@@ -8,6 +8,38 @@
 export interface Delta {
   act: string;
   delta: number;
+  /**
+   * Per viewer key, how many of `delta` each viewer cast (the `unlimited` audit log; only when the
+   * store's `auditsViewers` is true). Sums to `delta`.
+   */
+  viewers?: ReadonlyMap<string, number>;
+}
+
+/** Per-connection viewer keys (`c<n>`, transport's key for a connection without a viewer id). */
+const CONNECTION_KEY = /^c\d+$/;
+
+/**
+ * The viewer a claim is about, unique across processes: a per-connection key is numbered per
+ * process, so it is qualified with `process` (unique per process lifetime); a viewer id is as is.
+ */
+export function fleetViewer(viewer: string, process: string): string {
+  return CONNECTION_KEY.test(viewer) ? `${process}/${viewer}` : viewer;
+}
+
+/**
+ * A `once` claim: the first buzz this process saw of a viewer for an act in a show epoch, which the
+ * store decides for the whole fleet (only stores with `decidesClaims`). The store sets `outcome`
+ * exactly once, from "pending" to "counted" or "duplicate", and never changes it afterwards; a
+ * counted claim is in the act's total returned by the same flush that decided it (so acks and live
+ * totals agree). A claim the store cannot decide yet (backend down) stays pending and is retained,
+ * like deltas, until it can.
+ */
+export interface Claim {
+  readonly act: string;
+  readonly viewer: string;
+  /** When the buzz arrived (ms since the Unix epoch): the audit row's time. */
+  readonly atMs: number;
+  outcome: "pending" | "counted" | "duplicate";
 }
 
 /** One show epoch's share of a tick. */
@@ -16,6 +48,8 @@ export interface ShowFlush {
   epoch: string;
   /** Non-zero deltas drained from the tally this tick (may be empty). */
   deltas: readonly Delta[];
+  /** New `once` claims of this show epoch (stores with `decidesClaims` only). */
+  claims?: readonly Claim[];
   /**
    * Acts whose totals the caller wants back. Empty for a retired epoch: that flush is the last one
    * this caller makes naming the epoch, so the store may drop what it keeps for it once applied.
@@ -44,6 +78,13 @@ export interface StoreStats {
 }
 
 export interface Store {
+  /**
+   * True when several processes count into this store (worker threads, nodes): `once` must hand the
+   * first buzz of each viewer and act over as a Claim, and only the store's decision counts it.
+   */
+  readonly decidesClaims?: boolean;
+  /** True when the store keeps an audit log of `unlimited` buzzes: deltas carry `viewers`. */
+  readonly auditsViewers?: boolean;
   /**
    * Hand over one tick's deltas and get current global totals back.
    * Ownership of the deltas passes to the store on call: it retains them across backend failures

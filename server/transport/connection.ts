@@ -3,11 +3,14 @@
  * throws, so everything we need after close lives here, and `open` says whether `ws` may be used.
  */
 import type { RejectReason } from "../../shared/codes.ts";
+import type { WireProtocol } from "../broadcast/wire-metrics.ts";
 import type { BucketState } from "../counting/rate-limiter.ts";
 import type { ShowCounts } from "../counting/show-counts.ts";
 
 export interface Conn {
   readonly id: number;
+  /** Negotiated at the upgrade: 2 when the client offered the `buzzcast.v2` subprotocol, else 1. */
+  readonly protocol: WireProtocol;
   open: boolean;
   openedAt: number;
   /** The show joined by hello (its counting state, `counts.show` the show); null until then. */
@@ -27,14 +30,17 @@ export interface Conn {
   bucket: BucketState;
   /** Consecutive sweeps that found this connection over the backpressure limit. */
   overLimitSweeps: number;
+  /** `once` claims of this connection the store has not decided yet (counting/claims.ts); no ack while > 0. */
+  undecided: number;
 }
 
 let nextId = 1;
 
-export function newConn(now: number, bucket: BucketState): Conn {
+export function newConn(now: number, bucket: BucketState, protocol: WireProtocol = 1): Conn {
   const id = nextId++;
   return {
     id,
+    protocol,
     open: false,
     openedAt: now,
     counts: null,
@@ -47,5 +53,6 @@ export function newConn(now: number, bucket: BucketState): Conn {
     ackPending: false,
     bucket,
     overLimitSweeps: 0,
+    undecided: 0,
   };
 }

@@ -12,7 +12,10 @@ import type { Metrics } from "../ops/metrics.ts";
 import { RecordError } from "../record/record.ts";
 import { ShowError, type ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
-import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded } from "./http-util.ts";
+import type { ViewerTokens } from "../auth/viewer-tokens.ts";
+import { attachAuditRoutes, type AuditApiDeps } from "./audit-api.ts";
+import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded, type Routes } from "./http-util.ts";
+import { attachTokenRoutes } from "./token-api.ts";
 import type { StaticFiles } from "./static-files.ts";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.ts";
 
@@ -31,6 +34,10 @@ export interface HttpDeps {
   renderMetrics(): Promise<string>;
   /** Readiness of this node (false while draining or when a backend it needs is down). */
   readiness(): { ready: boolean; checks: Record<string, string> };
+  /** Viewer tokens (VIEWER_TOKEN_SECRET); null or absent: tokens are off. */
+  tokens?: ViewerTokens | null;
+  /** Audit, timeline and export routes; absent: they answer 409 no_record. */
+  audit?: AuditApiDeps;
 }
 
 export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
@@ -61,11 +68,15 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     }
   };
 
+  const requireAdmin = (req: HttpRequest): void => {
+    if (!isAdmin(req)) throw new HttpError(401, "unauthorized", "admin token required: Authorization: Bearer <ADMIN_TOKEN>");
+  };
   const admin = (fn: (g: Guarded, showId: string) => Promise<void>) =>
     route((g, req) => {
-      if (!isAdmin(req)) throw new HttpError(401, "unauthorized", "admin token required: Authorization: Bearer <ADMIN_TOKEN>");
+      requireAdmin(req);
       return fn(g, showIdParam(req));
     });
+  const routes: Routes = { route, requireAdmin, showIdParam, parseBody };
 
   app.get(
     "/healthz",
@@ -143,6 +154,8 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       sendJson(g, 200, state(show, d.live(show), null));
     }),
   );
+  attachTokenRoutes(app, routes, { tokens: d.tokens ?? null, log: d.log });
+  attachAuditRoutes(app, routes, { shows: d.shows, live: (show) => d.live(show), metrics: d.metrics, log: d.log, audit: d.audit ?? null });
   app.any(
     "/api/*",
     route(() => {
@@ -165,13 +178,13 @@ function digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();
 }
 
-function showIdParam(req: HttpRequest): string {
+export function showIdParam(req: HttpRequest): string {
   const id = req.getParameter(0) ?? "";
   if (!Id.safeParse(id).success) throw new HttpError(400, "bad_request", "show ids are 1-64 of A-Z a-z 0-9 _ -");
   return id;
 }
 
-function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<T> {
+export function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(buf.toString("utf8"));

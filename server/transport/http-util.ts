@@ -3,7 +3,8 @@
  * register onAborted before returning, and writes made outside the synchronous handler go inside
  * res.cork(). After an abort, `res` must not be touched.
  */
-import type { HttpResponse } from "./uws.ts";
+import type { z } from "zod";
+import type { HttpRequest, HttpResponse } from "./uws.ts";
 
 export class HttpError extends Error {
   constructor(
@@ -18,12 +19,14 @@ export class HttpError extends Error {
 
 const STATUS: Record<number, string> = {
   200: "200 OK",
+  202: "202 Accepted",
   204: "204 No Content",
   304: "304 Not Modified",
   400: "400 Bad Request",
   401: "401 Unauthorized",
   404: "404 Not Found",
   405: "405 Method Not Allowed",
+  409: "409 Conflict",
   413: "413 Payload Too Large",
   500: "500 Internal Server Error",
   503: "503 Service Unavailable",
@@ -32,6 +35,8 @@ const STATUS: Record<number, string> = {
 export interface Guarded {
   res: HttpResponse;
   aborted: boolean;
+  /** Called once when the client aborts (a streaming answer stops waiting for onWritable). */
+  onAbort?: (() => void) | undefined;
 }
 
 /** Register the abort handler; the returned object tells later code whether it may still write. */
@@ -39,6 +44,7 @@ export function guard(res: HttpResponse): Guarded {
   const g: Guarded = { res, aborted: false };
   res.onAborted(() => {
     g.aborted = true;
+    g.onAbort?.();
   });
   return g;
 }
@@ -91,4 +97,15 @@ export function readBody(g: Guarded, limit: number): Promise<Buffer> {
       }
     });
   });
+}
+
+/** What route files get from attachHttp (http-api.ts): error handling, admin check, parsing. */
+export interface Routes {
+  /** Wrap a handler: counts it, answers a thrown HttpError (or anything else, as 500) as JSON. */
+  route: (fn: (g: Guarded, req: HttpRequest) => Promise<void> | void) => (res: HttpResponse, req: HttpRequest) => void;
+  /** Throws 401 unless the request carries the admin token. */
+  requireAdmin: (req: HttpRequest) => void;
+  /** The `:show` parameter, checked (400 otherwise). */
+  showIdParam: (req: HttpRequest) => string;
+  parseBody: <T extends z.ZodType>(schema: T, buf: Buffer) => z.infer<T>;
 }

@@ -1,18 +1,14 @@
 /**
  * The WebSocket endpoint: hello -> welcome, buzz -> tally, acks once per tick, and every way a
  * client can misbehave answered by an error frame and a close code from shared/codes.ts. Every
- * frame goes out through the broadcast hub.
+ * frame goes out through the broadcast hub. The wire protocol is chosen at the upgrade (v2 when
+ * the client offers the `buzzcast.v2` subprotocol) and fixed for the connection; v2 frames are
+ * decoded by ws-v2.ts and then take the same hello/buzz/close paths as v1.
  *
  * Nothing here logs or allocates per subscriber. A canonical buzz frame is decoded straight from
  * its bytes (fast-buzz.ts) and its act bytes matched in the show's act table (no string per buzz);
  * any other frame gets one JSON.parse and one zod parse. Bad input is counted in metrics and never
- * touches a count.
- *
- * What uWebSockets.js enforces before our handlers run: it drops the connection without a close
- * frame (the client sees 1006, no error frame can be sent) and calls our close handler with code
- * 1006 and a reason, by which the drop is counted (buzzcast_closes_total):
- *  - a frame over `hardPayloadLimit` (16 KB), reason "Received too big message": `too_large_hard`;
- *  - a text frame that is not valid UTF-8, reason "Received invalid UTF-8": `invalid_utf8_hard`.
+ * touches a count. What is settled before any handler runs (negotiation, uWS's own drops): ws-wire.ts.
  */
 import { CLOSE_ABNORMAL, type CloseName } from "../../shared/codes.ts";
 import { ClientMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH, type Hello } from "../../shared/protocol.ts";
@@ -26,9 +22,12 @@ import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
+import type { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { newConn, type Conn } from "./connection.ts";
 import { fastBuzz } from "./fast-buzz.ts";
 import { uWS, type TemplatedApp, type WebSocket } from "./uws.ts";
+import { V2Input, type FrameSink } from "./ws-v2.ts";
+import { negotiateSubprotocol, protocolOf, uwsDrop } from "./ws-wire.ts";
 
 export interface WsOptions {
   maxConnections: number;
@@ -47,42 +46,28 @@ export interface WsDeps {
   hub: Hub;
   metrics: Metrics;
   log: Logger;
+  /** Viewer tokens (VIEWER_TOKEN_SECRET): hello must carry a valid one. Absent/null: anonymous viewer ids. */
+  tokens?: ViewerTokens | null;
 }
-
-/**
- * Subprotocols this server speaks, most preferred first. Protocol v1 uses none (the handshake
- * answers without Sec-WebSocket-Protocol, whatever the client offers); v2 will add "buzzcast.v2".
- */
-const SUBPROTOCOLS: readonly string[] = [];
-
-/** The subprotocol to answer for a Sec-WebSocket-Protocol offer; "" for none. */
-export function negotiateSubprotocol(offered: string): string {
-  if (SUBPROTOCOLS.length === 0 || offered === "") return "";
-  const offers = offered.split(",").map((p) => p.trim());
-  return SUBPROTOCOLS.find((p) => offers.includes(p)) ?? "";
-}
-
-/** Reasons uWS gives our close handler (with code 1006) when it drops a connection itself. */
-const UWS_DROPS: ReadonlyMap<string, string> = new Map([
-  ["Received too big message", "too_large_hard"],
-  ["Received invalid UTF-8", "invalid_utf8_hard"],
-]);
 
 const decoder = new TextDecoder();
 const LOOKUP_LOG_MS = 10_000;
 
-export class WsEndpoint {
+export class WsEndpoint implements FrameSink {
   /** Every open connection (drain, sweeps). */
   private readonly sockets = new Set<WebSocket<Conn>>();
   private ackQueue: WebSocket<Conn>[] = [];
   private accepting = true;
   private lookupFailures = 0;
   private lookupLoggedAt = -Infinity;
+  private readonly v2: V2Input;
 
   constructor(
     private readonly deps: WsDeps,
     private readonly opts: WsOptions,
-  ) {}
+  ) {
+    this.v2 = new V2Input(this, deps.hub);
+  }
 
   attach(app: TemplatedApp): void {
     const { metrics } = this.deps;
@@ -93,10 +78,11 @@ export class WsEndpoint {
       idleTimeout: this.opts.idleTimeoutSec,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
+        const sub = negotiateSubprotocol(req.getHeader("sec-websocket-protocol"));
         res.upgrade(
-          newConn(Date.now(), this.deps.limiter.fresh(Date.now())),
+          newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocolOf(sub)),
           req.getHeader("sec-websocket-key"),
-          negotiateSubprotocol(req.getHeader("sec-websocket-protocol")),
+          sub,
           req.getHeader("sec-websocket-extensions"),
           context,
         );
@@ -107,6 +93,7 @@ export class WsEndpoint {
         this.sockets.add(ws);
         metrics.connections++;
         metrics.connectionsTotal++;
+        this.deps.hub.wire.connections[c.protocol]++;
         if (!this.accepting) return this.close(ws, c, "draining", "server is shutting down");
         if (metrics.connections > this.opts.maxConnections) {
           metrics.connectionsRefused++;
@@ -116,6 +103,7 @@ export class WsEndpoint {
       message: (ws, data, isBinary) => {
         this.deps.ticker.poke();
         const c = ws.getUserData();
+        if (c.protocol === 2) return this.v2.message(ws, c, data, isBinary);
         if (isBinary) return this.close(ws, c, "binary_unsupported", "binary frames are not part of protocol v1");
         if (data.byteLength > MAX_FRAME_BYTES) return this.close(ws, c, "too_large", `frames are limited to ${MAX_FRAME_BYTES} bytes`);
         const fast = fastBuzz(data);
@@ -146,15 +134,14 @@ export class WsEndpoint {
         c.open = false;
         this.sockets.delete(ws);
         metrics.connections--;
-        if (code === CLOSE_ABNORMAL && message.byteLength > 0) {
-          const dropped = UWS_DROPS.get(decoder.decode(message));
-          if (dropped !== undefined) metrics.countClose(dropped);
-        }
+        this.deps.hub.wire.connections[c.protocol]--;
+        const dropped = code === CLOSE_ABNORMAL ? uwsDrop(message) : undefined;
+        if (dropped !== undefined) metrics.countClose(dropped);
       },
     });
   }
 
-  private buzz(ws: WebSocket<Conn>, c: Conn, counts: ShowCounts, slot: TallySlot | null, seq: number): void {
+  buzz(ws: WebSocket<Conn>, c: Conn, counts: ShowCounts, slot: TallySlot | null, seq: number): void {
     const result = this.deps.intake.buzz(c, counts, slot, seq, this.deps.limiter.enabled ? Date.now() : 0);
     if (result === "flood") return this.close(ws, c, "flooding", "buzzing far above the rate limit");
     if (!c.ackPending) {
@@ -170,8 +157,14 @@ export class WsEndpoint {
     this.ackQueue = [];
     for (const ws of q) {
       const c = ws.getUserData();
+      // An ack is cumulative: none goes out while a claim of this connection is undecided (it
+      // stays queued and goes at the first tick after the store's decision).
+      if (c.undecided > 0 && c.open) {
+        this.ackQueue.push(ws);
+        continue;
+      }
       c.ackPending = false;
-      if (c.open) this.deps.hub.ack(ws, c);
+      if (c.open) this.deps.hub.ack(ws, c, c.protocol);
     }
   }
 
@@ -223,11 +216,39 @@ export class WsEndpoint {
     }
   }
 
-  private hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
+  /** Hello of either protocol (v2's is mapped to this shape by ws-v2.ts): one path for both. */
+  hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
     if (c.counts !== null || c.greeting) return this.close(ws, c, "hello_required", "hello may be sent only once");
     if (msg.protocol !== PROTOCOL_VERSION)
       return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);
-    if (msg.viewer !== undefined) c.viewerKey = `v:${msg.viewer}`;
+    const tokens = this.deps.tokens;
+    if (tokens) return this.verifyToken(ws, c, msg, tokens);
+    this.admit(ws, c, msg, msg.viewer);
+  }
+
+  /**
+   * With viewer tokens: the viewer id is the token's `sub` (`hello.viewer` is ignored). Until the
+   * token is verified the hello is not complete (`greeting`): a buzz gets hello_required.
+   */
+  private verifyToken(ws: WebSocket<Conn>, c: Conn, msg: Hello, tokens: ViewerTokens): void {
+    c.greeting = true;
+    tokens.verify(msg.token, msg.show).then(
+      (r) => {
+        c.greeting = false;
+        if (!c.open) return;
+        if (r.ok) this.admit(ws, c, msg, r.viewer);
+        else this.close(ws, c, "unauthorized", r.message);
+      },
+      (err: unknown) => {
+        c.greeting = false;
+        this.deps.log.error("viewer token check failed", { err });
+        if (c.open) this.close(ws, c, "server_error", "could not check the viewer token; try again");
+      },
+    );
+  }
+
+  private admit(ws: WebSocket<Conn>, c: Conn, msg: Hello, viewer: string | undefined): void {
+    if (viewer !== undefined) c.viewerKey = `v:${viewer}`;
     const show = this.deps.shows.get(msg.show);
     if (show) return this.join(ws, c, show);
     // Not known here: it may have been created on another node a moment ago. The answer arrives
@@ -268,14 +289,14 @@ export class WsEndpoint {
 
   private join(ws: WebSocket<Conn>, c: Conn, show: Show): void {
     c.counts = this.deps.counting.of(show);
-    this.deps.hub.join(ws, show);
+    this.deps.hub.join(ws, show, c.protocol);
   }
 
   /** Error frame, then close with the table's code. Safe to call on a closing connection. */
-  private close(ws: WebSocket<Conn>, c: Conn, name: CloseName, message: string): void {
+  close(ws: WebSocket<Conn>, c: Conn, name: CloseName, message: string): void {
     if (!c.open) return;
     this.deps.metrics.countClose(name);
     c.open = false;
-    this.deps.hub.close(ws, name, message);
+    this.deps.hub.close(ws, name, message, c.protocol);
   }
 }

@@ -23,7 +23,12 @@ const ext = { tickMs: u, watching: u };
 const clientFrame: fc.Arbitrary<V2ClientFrame> = fc
   .oneof(
     fc.record(
-      { type: fc.constant("hello" as const), show: id, viewer: fc.string({ unit: "binary", minLength: 1, maxLength: 128 }) },
+      {
+        type: fc.constant("hello" as const),
+        show: id,
+        viewer: fc.string({ unit: "binary", minLength: 1, maxLength: 128 }),
+        token: fc.string({ unit: "binary", minLength: 1, maxLength: 300 }),
+      },
       { requiredKeys: ["type", "show"] },
     ),
     fc.record({ type: fc.constant("buzz" as const), act: u, seq: u }),

@@ -5,7 +5,17 @@
  * A frame decodes only if it is complete and canonical: every fixed field present, varints minimal,
  * and whatever follows the fixed fields a well-formed extension section (ext.ts).
  */
-import { FRAME, HELLO_HAS_VIEWER, ID_PATTERN, POLICY_CODES, STAGE_HAS_ACT, STAGE_OPEN, TOTALS_EXT, V2_REJECT_ORDER } from "./constants.ts";
+import {
+  FRAME,
+  HELLO_EXT,
+  HELLO_HAS_VIEWER,
+  ID_PATTERN,
+  POLICY_CODES,
+  STAGE_HAS_ACT,
+  STAGE_OPEN,
+  TOTALS_EXT,
+  V2_REJECT_ORDER,
+} from "./constants.ts";
 import { V2DecodeError } from "./errors.ts";
 import { readExtensions } from "./ext.ts";
 import type { V2Ack, V2ClientFrame, V2ServerFrame, V2ShowInfo, V2Stage, V2TotalsExt } from "./frames.ts";
@@ -13,6 +23,8 @@ import { Reader } from "./io.ts";
 
 const TOTALS_EXT_NAMES = Object.keys(TOTALS_EXT) as Array<keyof V2TotalsExt>;
 const NO_EXT: readonly string[] = [];
+const HELLO_EXT_NAMES = Object.keys(HELLO_EXT) as Array<keyof typeof HELLO_EXT>;
+const HELLO_TEXT: ReadonlySet<string> = new Set(["token"]);
 
 function id(r: Reader, what: string): string {
   const at = r.pos;
@@ -166,7 +178,9 @@ function client(r: Reader): V2ClientFrame {
         if (viewer.length < 1 || viewer.length > 128) r.fail("bad_value", "viewer must be 1-128 characters", vAt);
         hello.viewer = viewer;
       }
-      noExtensions(r);
+      const ext: { token?: string } = {};
+      readExtensions(r, HELLO_EXT_NAMES, ext, HELLO_TEXT);
+      if (ext.token !== undefined) hello.token = ext.token;
       return hello;
     }
     case FRAME.buzz: {

@@ -4,13 +4,25 @@
  * Per-tick totals for a whole audience go through TotalsEncoder (totals-encoder.ts), which keeps
  * the previous totals; encodeServerFrame encodes a given keyframe/delta as is.
  */
-import { FRAME, HELLO_HAS_VIEWER, ID_PATTERN, POLICY_CODES, STAGE_HAS_ACT, STAGE_OPEN, TOTALS_EXT, V2_REJECT_ORDER } from "./constants.ts";
+import {
+  FRAME,
+  HELLO_EXT,
+  HELLO_HAS_VIEWER,
+  ID_PATTERN,
+  POLICY_CODES,
+  STAGE_HAS_ACT,
+  STAGE_OPEN,
+  TOTALS_EXT,
+  V2_REJECT_ORDER,
+} from "./constants.ts";
 import { V2EncodeError } from "./errors.ts";
 import { writeExtensions } from "./ext.ts";
 import type { V2Ack, V2ClientFrame, V2Delta, V2Keyframe, V2ServerFrame, V2ShowInfo, V2Stage, V2TotalsExt } from "./frames.ts";
 import { encodeWith, type Out } from "./io.ts";
+import { assertVarint, varintSize, writeVarint } from "./varint.ts";
 
 const TOTALS_EXT_NAMES = Object.keys(TOTALS_EXT) as Array<keyof V2TotalsExt>;
+const HELLO_EXT_NAMES = Object.keys(HELLO_EXT) as Array<keyof typeof HELLO_EXT>;
 
 function id(out: Out, s: string, what: string): void {
   if (typeof s !== "string" || !ID_PATTERN.test(s)) throw new V2EncodeError(`${what} must match ${ID_PATTERN}: ${String(s)}`);
@@ -64,20 +76,35 @@ function delta(f: V2Delta, out: Out): void {
   writeExtensions(out, TOTALS_EXT_NAMES, f);
 }
 
-function ack(f: V2Ack, out: Out): void {
-  out.byte(FRAME.ack);
-  out.varint(f.seq, "seq");
-  out.varint(f.counted, "counted");
-  for (const reason of Object.keys(f.rejected)) {
+/**
+ * The ack, sized and written directly: the server sends one per buzzing connection per tick, so
+ * this skips the generic two-pass encoder (same bytes; vectors.json and codec.test.ts check it).
+ */
+export function encodeAck(f: Omit<V2Ack, "type">): Uint8Array {
+  const rejected = f.rejected;
+  for (const reason in rejected) {
     if (!(V2_REJECT_ORDER as readonly string[]).includes(reason)) throw new V2EncodeError(`unknown reject reason ${reason}`);
   }
-  let n = V2_REJECT_ORDER.length; // trailing zero counts are omitted
-  while (n > 0 && !f.rejected[V2_REJECT_ORDER[n - 1]!]) n--;
-  out.varint(n, "reason count");
-  for (let i = 0; i < n; i++) out.varint(f.rejected[V2_REJECT_ORDER[i]!] ?? 0, "rejected count");
   const last = f.last === "counted" ? 0 : V2_REJECT_ORDER.indexOf(f.last) + 1;
-  if (last < 0 || (f.last !== "counted" && last === 0)) throw new V2EncodeError(`unknown last outcome ${f.last}`);
-  out.varint(last, "last");
+  if (f.last !== "counted" && last === 0) throw new V2EncodeError(`unknown last outcome ${String(f.last)}`);
+  let n = V2_REJECT_ORDER.length; // trailing zero counts are omitted
+  while (n > 0 && !rejected[V2_REJECT_ORDER[n - 1]!]) n--;
+  assertVarint(f.seq, "seq");
+  assertVarint(f.counted, "counted");
+  let size = 1 + varintSize(f.seq) + varintSize(f.counted) + varintSize(n) + varintSize(last);
+  for (let i = 0; i < n; i++) {
+    const v = rejected[V2_REJECT_ORDER[i]!] ?? 0;
+    assertVarint(v, "rejected count");
+    size += varintSize(v);
+  }
+  const buf = new Uint8Array(size);
+  buf[0] = FRAME.ack;
+  let pos = writeVarint(buf, 1, f.seq);
+  pos = writeVarint(buf, pos, f.counted);
+  pos = writeVarint(buf, pos, n);
+  for (let i = 0; i < n; i++) pos = writeVarint(buf, pos, rejected[V2_REJECT_ORDER[i]!] ?? 0);
+  writeVarint(buf, pos, last);
+  return buf;
 }
 
 function server(f: V2ServerFrame, out: Out): void {
@@ -111,7 +138,7 @@ function server(f: V2ServerFrame, out: Out): void {
       out.varint(f.epochId, "epochId");
       return;
     case "ack":
-      return ack(f, out);
+      throw new V2EncodeError("internal: acks are encoded by encodeAck");
     case "error":
       out.byte(FRAME.error);
       out.varint(f.close, "close code");
@@ -132,6 +159,7 @@ function client(f: V2ClientFrame, out: Out): void {
         if (f.viewer.length < 1 || f.viewer.length > 128) throw new V2EncodeError("viewer must be 1-128 characters");
         out.str(f.viewer);
       }
+      writeExtensions(out, HELLO_EXT_NAMES, f);
       return;
     case "buzz":
       out.byte(FRAME.buzz);
@@ -147,6 +175,7 @@ function client(f: V2ClientFrame, out: Out): void {
 }
 
 export function encodeServerFrame(frame: V2ServerFrame): Uint8Array {
+  if (frame.type === "ack") return encodeAck(frame);
   return encodeWith(frame, server);
 }
 

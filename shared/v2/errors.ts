@@ -5,17 +5,20 @@
  */
 import type { CloseName } from "../codes.ts";
 
-export type V2DecodeReason =
-  | "empty" // zero-length frame
-  | "unknown_type" // first byte is not a frame type of this direction
-  | "truncated" // the frame ended inside a field
-  | "overlong_varint" // varint longer than 8 bytes, or not minimally encoded
-  | "unsafe_integer" // varint above 2^53 - 1
-  | "bad_utf8" // string bytes are not valid UTF-8
-  | "bad_value" // a field is out of its domain (flags, id syntax, empty name, zero tickMs ...)
-  | "index_out_of_range" // act index >= act table size, or a keyframe of the wrong length
-  | "bad_order" // delta indices or extension tags not strictly increasing
-  | "trailing_bytes"; // bytes after the fixed fields that are not a valid extension
+/** Every reason a decoder gives (for metrics: one label value each). */
+export const V2_DECODE_REASONS = [
+  "empty", // zero-length frame
+  "unknown_type", // first byte is not a frame type of this direction
+  "truncated", // the frame ended inside a field
+  "overlong_varint", // varint longer than 8 bytes, or not minimally encoded
+  "unsafe_integer", // varint above 2^53 - 1
+  "bad_utf8", // string bytes are not valid UTF-8
+  "bad_value", // a field is out of its domain (flags, id syntax, empty name, zero tickMs, empty token ...)
+  "index_out_of_range", // act index >= act table size, or a keyframe of the wrong length
+  "bad_order", // delta indices or extension tags not strictly increasing
+  "trailing_bytes", // bytes after the fixed fields that are not a valid extension
+] as const;
+export type V2DecodeReason = (typeof V2_DECODE_REASONS)[number];
 
 export class V2DecodeError extends Error {
   override readonly name = "V2DecodeError";

@@ -27,6 +27,8 @@ export interface V2Hello {
   type: "hello";
   show: string;
   viewer?: string;
+  /** Signed viewer token (v1's hello `token`), opaque to the codec; extension tag 1 (text). */
+  token?: string;
 }
 export interface V2Buzz {
   type: "buzz";

@@ -26,6 +26,10 @@ export interface HaproxyOptions {
   statsPage?: boolean;
   /** Every line HAProxy writes (server state changes, alerts), as it comes. */
   onLine?: (line: string) => void;
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Command prefix, e.g. ["ip", "netns", "exec", ns] to run it on a simulated host. */
+  exec?: readonly string[];
 }
 
 /** One server of the backend, from `show stat`. */
@@ -106,17 +110,22 @@ export async function startHaproxy(backends: readonly HaproxyBackend[], opts: Ha
 
 async function launch(dir: string, config: string, backends: readonly HaproxyBackend[], opts: HaproxyOptions): Promise<RunningHaproxy> {
   const port = opts.port || (await freePort());
+  const host = opts.host ?? "127.0.0.1";
   const statsPort = opts.statsPage ? await freePort() : null;
   const socketPath = join(dir, "admin.sock");
   const configPath = join(dir, "haproxy.cfg");
   writeFileSync(configPath, config);
   const env = haproxyEnv({
-    bind: `127.0.0.1:${port}`,
+    bind: `${host}:${port}`,
     statsSocket: socketPath,
     ...(opts.maxconn === undefined ? {} : { maxconn: opts.maxconn }),
     ...(statsPort === null ? {} : { statsBind: `127.0.0.1:${statsPort}` }),
   });
-  const proc = spawn(HAPROXY_BIN, ["-db", "-f", configPath], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const [cmd, ...pre] = [...(opts.exec ?? []), HAPROXY_BIN];
+  const proc = spawn(cmd, [...pre, "-db", "-f", configPath], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   live.set(proc, dir);
   const output: string[] = [];
   const onLine = (line: string): void => {
@@ -151,7 +160,7 @@ async function launch(dir: string, config: string, backends: readonly HaproxyBac
       );
     }
     if (
-      (await accepts(port)) &&
+      (await accepts(port, host)) &&
       (await command("show info").then(
         () => true,
         () => false,
@@ -168,8 +177,8 @@ async function launch(dir: string, config: string, backends: readonly HaproxyBac
   const stats = async (): Promise<ServerStat[]> => parseStats(await command("show stat"), "buzzcast");
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}/ws`,
     statsUrl: statsPort === null ? null : `http://127.0.0.1:${statsPort}/`,
     servers: serverNames(backends),
     proc,
@@ -190,9 +199,9 @@ async function launch(dir: string, config: string, backends: readonly HaproxyBac
   };
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
+    const s = net.connect(port, host);
     s.once("connect", () => {
       s.destroy();
       resolve(true);

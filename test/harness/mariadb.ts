@@ -35,6 +35,18 @@ export interface MariaDb {
   stop(): Promise<void>;
 }
 
+/** Where and how to run it; the defaults are loopback, a free port, a plain spawn. */
+export interface MariaDbOptions {
+  /** Listen address (default 127.0.0.1). When set, the harness's own root connections use the Unix socket. */
+  bindAddress?: string;
+  /** Port (default: a free loopback port). */
+  port?: number;
+  /** Command prefix for mariadbd, e.g. ["ip", "netns", "exec", ns] to run it on a simulated host. */
+  exec?: readonly string[];
+  /** Host part of the `buzzcast` user (default 127.0.0.1), e.g. "10.123.7.%". */
+  clientHost?: string;
+}
+
 const MARIADBD = process.env.MARIADBD ?? (existsSync("/usr/sbin/mariadbd") ? "/usr/sbin/mariadbd" : "mariadbd");
 const INSTALL_DB = process.env.MARIADB_INSTALL_DB ?? "mariadb-install-db";
 const USER = "buzzcast";
@@ -92,7 +104,7 @@ const serverFlags = (dir: string): string[] => [
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function startMariaDb(): Promise<MariaDb> {
+export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDb> {
   hookExit();
   const dir = mkdtempSync(join(tmpdir(), "buzzcast-mariadb-"));
   const entry: { child: ChildProcess | null; dir: string } = { child: null, dir };
@@ -118,15 +130,24 @@ export async function startMariaDb(): Promise<MariaDb> {
   let port = 0;
   let paused = false;
   const rootConnect = (connectTimeout: number, database?: string) =>
-    createConnection({ host: "127.0.0.1", port, user: "root", connectTimeout, supportBigNumbers: true, ...(database ? { database } : {}) });
+    createConnection({
+      ...(opts.bindAddress === undefined ? { host: "127.0.0.1" } : { socketPath: socket }),
+      port,
+      user: "root",
+      connectTimeout,
+      supportBigNumbers: true,
+      ...(database ? { database } : {}),
+    });
 
   async function launch(): Promise<void> {
+    const [cmd, ...pre] = [...(opts.exec ?? []), MARIADBD];
     const child = spawn(
-      MARIADBD,
+      cmd,
       [
+        ...pre,
         ...serverFlags(dir),
         `--port=${port}`,
-        "--bind-address=127.0.0.1",
+        `--bind-address=${opts.bindAddress ?? "127.0.0.1"}`,
         `--socket=${socket}`,
         `--pid-file=${join(dir, "mysqld.pid")}`,
         `--log-error=${errLog}`,
@@ -173,7 +194,7 @@ export async function startMariaDb(): Promise<MariaDb> {
   }
 
   for (let tries = 1; ; tries++) {
-    port = await freePort();
+    port = opts.port ?? (await freePort());
     try {
       await launch();
       break;
@@ -198,8 +219,9 @@ export async function startMariaDb(): Promise<MariaDb> {
   }
 
   try {
-    await query(`CREATE USER '${USER}'@'127.0.0.1' IDENTIFIED BY '${PASSWORD}'`);
-    await query(`GRANT ALL PRIVILEGES ON \`buzzcast%\`.* TO '${USER}'@'127.0.0.1'`);
+    const clientHost = opts.clientHost ?? "127.0.0.1";
+    await query(`CREATE USER '${USER}'@'${clientHost}' IDENTIFIED BY '${PASSWORD}'`);
+    await query(`GRANT ALL PRIVILEGES ON \`buzzcast%\`.* TO '${USER}'@'${clientHost}'`);
     await query("CREATE DATABASE buzzcast CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
   } catch (err) {
     await shutdown();
@@ -209,7 +231,7 @@ export async function startMariaDb(): Promise<MariaDb> {
   }
 
   let dbCounter = 0;
-  const urlFor = (db: string) => `mysql://${USER}:${PASSWORD}@127.0.0.1:${port}/${db}`;
+  const urlFor = (db: string) => `mysql://${USER}:${PASSWORD}@${opts.bindAddress ?? "127.0.0.1"}:${port}/${db}`;
   let stopped = false;
 
   return {

@@ -13,8 +13,18 @@ import net from "node:net";
 
 export const MEMCACHED_BIN = "/usr/bin/memcached";
 
+/** Where and how to run it; the defaults are loopback, a free port, a plain spawn. */
+export interface MemcachedOptions {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Port (default: a free loopback port). */
+  port?: number;
+  /** Command prefix, e.g. ["ip", "netns", "exec", ns] to run it on a simulated host. */
+  exec?: readonly string[];
+}
+
 export interface RunningMemcached {
-  host: "127.0.0.1";
+  host: string;
   port: number;
   /** "127.0.0.1:PORT", the MEMCACHED_SERVERS syntax. */
   address: string;
@@ -74,9 +84,15 @@ export async function freePort(): Promise<number> {
 }
 
 /** Sends one text-protocol command and resolves the reply once `isComplete(reply)` holds. */
-export function textCommand(port: number, command: string, isComplete: (reply: string) => boolean, timeoutMs = 2000): Promise<string> {
+export function textCommand(
+  port: number,
+  command: string,
+  isComplete: (reply: string) => boolean,
+  timeoutMs = 2000,
+  host = "127.0.0.1",
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
+    const socket = net.connect(port, host);
     let reply = "";
     let settled = false;
     const timer = setTimeout(
@@ -102,10 +118,11 @@ export function textCommand(port: number, command: string, isComplete: (reply: s
   });
 }
 
-function spawnMemcached(port: number): { child: ChildProcess; stderr: () => string } {
-  const args = ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-t", "1", "-m", "64"];
+function spawnMemcached(port: number, opts: MemcachedOptions = {}): { child: ChildProcess; stderr: () => string } {
+  const args = ["-l", opts.host ?? "127.0.0.1", "-p", String(port), "-U", "0", "-t", "1", "-m", "64"];
   if (process.getuid?.() === 0) args.push("-u", "nobody"); // memcached refuses to run as root without -u
-  const child = spawn(MEMCACHED_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const [cmd, ...pre] = [...(opts.exec ?? []), MEMCACHED_BIN];
+  const child = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   children.add(child);
   child.once("exit", () => children.delete(child));
   let stderr = "";
@@ -120,14 +137,14 @@ function spawnMemcached(port: number): { child: ChildProcess; stderr: () => stri
 }
 
 /** Resolves when the server answers `version`; rejects if it exits first or after `timeoutMs`. */
-async function waitReady(child: ChildProcess, port: number, stderr: () => string, timeoutMs = 5000): Promise<void> {
+async function waitReady(child: ChildProcess, port: number, stderr: () => string, timeoutMs = 5000, host = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`memcached on :${port} exited (${child.exitCode ?? child.signalCode}): ${stderr()}`);
     }
     try {
-      const reply = await textCommand(port, "version", (r) => r.includes("\r\n"), 500);
+      const reply = await textCommand(port, "version", (r) => r.includes("\r\n"), 500, host);
       if (reply.startsWith("VERSION ")) return;
     } catch {
       // not listening yet: retry until the deadline
@@ -161,15 +178,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startMemcached(): Promise<RunningMemcached> {
+export async function startMemcached(opts: MemcachedOptions = {}): Promise<RunningMemcached> {
   installBackstop();
   let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const started = spawnMemcached(port);
+  for (let attempt = 0; attempt < (opts.port ? 1 : 3); attempt++) {
+    const port = opts.port ?? (await freePort());
+    const started = spawnMemcached(port, opts);
     try {
-      await waitReady(started.child, port, started.stderr);
-      return handle(port, started.child);
+      await waitReady(started.child, port, started.stderr, 5000, opts.host);
+      return handle(port, started.child, opts);
     } catch (err) {
       lastError = err; // e.g. the port was taken between freePort() and bind: try another
       await stopChild(started.child);
@@ -178,16 +195,17 @@ export async function startMemcached(): Promise<RunningMemcached> {
   throw lastError;
 }
 
-function handle(port: number, first: ChildProcess): RunningMemcached {
+function handle(port: number, first: ChildProcess, opts: MemcachedOptions = {}): RunningMemcached {
   let child = first;
+  const host = opts.host ?? "127.0.0.1";
   const signal = (sig: NodeJS.Signals): void => {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`memcached :${port} is not running`);
     child.kill(sig);
   };
   return {
-    host: "127.0.0.1",
+    host,
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     stop: () => stopChild(child),
     async pause() {
       signal("SIGSTOP");
@@ -196,12 +214,12 @@ function handle(port: number, first: ChildProcess): RunningMemcached {
     resume: () => signal("SIGCONT"),
     async restart() {
       await stopChild(child);
-      const started = spawnMemcached(port);
+      const started = spawnMemcached(port, opts);
       child = started.child;
-      await waitReady(child, port, started.stderr);
+      await waitReady(child, port, started.stderr, 5000, host);
     },
     async stats() {
-      const reply = await textCommand(port, "stats", (r) => r.endsWith("END\r\n"));
+      const reply = await textCommand(port, "stats", (r) => r.endsWith("END\r\n"), 2000, host);
       const stats: Record<string, string> = {};
       for (const line of reply.split("\r\n")) {
         const m = /^STAT (\S+) (.*)$/.exec(line);
@@ -210,7 +228,7 @@ function handle(port: number, first: ChildProcess): RunningMemcached {
       return stats;
     },
     async flushAll() {
-      const reply = await textCommand(port, "flush_all", (r) => r.endsWith("\r\n"));
+      const reply = await textCommand(port, "flush_all", (r) => r.endsWith("\r\n"), 2000, host);
       if (reply !== "OK\r\n") throw new Error(`flush_all answered ${JSON.stringify(reply)}`);
     },
   };

@@ -28,8 +28,14 @@ export interface RunningServer {
 
 export const TEST_ADMIN_TOKEN = "test-admin-token";
 
-export async function startServer(env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RunningServer> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+/** `exec`: a command prefix, e.g. ["ip", "netns", "exec", ns] to run the node on a simulated host (env HOST = its address). */
+export async function startServer(
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+  opts: { exec?: readonly string[] } = {},
+): Promise<RunningServer> {
+  const [cmd, ...pre] = [...(opts.exec ?? []), process.execPath];
+  const proc = spawn(cmd, [...pre, "--import", "tsx", "server/main.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -72,10 +78,11 @@ export async function startServer(env: Record<string, string> = {}, timeoutMs = 
     });
   });
   const adminToken = env.ADMIN_TOKEN ?? TEST_ADMIN_TOKEN;
+  const host = env.HOST ?? "127.0.0.1";
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}/ws`,
     adminToken,
     proc,
     logs,

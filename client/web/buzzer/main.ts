@@ -1,12 +1,17 @@
 /**
  * The buzzer page: one viewer, one show (?show=<id>, default "demo"). Everything it shows comes
- * from the client library's events; the only thing it sends is `buzz`.
+ * from the client library's events; the only thing it sends is `buzz`. It speaks protocol v2
+ * wherever the server does ("auto": a v1-only server is answered in v1 on the same connection), and
+ * sends the signed viewer token of its URL fragment (`#token=...`) when one is given; a refused
+ * token (4012) cannot be refreshed here, so the page stops and says the link has expired.
  */
 import "../common/base.css";
 import "./buzzer.css";
 import { BuzzClient, type BuzzOutcome } from "../../lib/index.ts";
+import { CLOSE } from "../../../shared/codes.ts";
 import { connectionLabel } from "../common/connection-label.ts";
 import { byId, formatCount, setText } from "../common/dom.ts";
+import { fragmentToken } from "../common/fragment-token.ts";
 import { viewerId } from "../common/viewer-id.ts";
 import { outcomeText, type ButtonState } from "./outcome-text.ts";
 
@@ -26,7 +31,14 @@ const el = {
   foot: document.querySelector<HTMLElement>(".foot p"),
 };
 
-const client = new BuzzClient({ url: location.href, show: showId, viewer: viewerId() });
+const token = fragmentToken(location.hash);
+const client = new BuzzClient({
+  url: location.href,
+  show: showId,
+  viewer: viewerId(),
+  protocol: "auto",
+  ...(token !== null ? { getToken: () => token } : {}),
+});
 
 /** Per epoch+act: the viewer's last settled outcome, so the button remembers "buzzed" for this act. */
 const settled = new Map<string, BuzzOutcome>();
@@ -113,9 +125,19 @@ el.button.addEventListener("click", () => {
   void press();
 });
 
+let tokenRefused = false;
 client.on("state", (s) => {
+  if (s.code === CLOSE.unauthorized.code && !tokenRefused) {
+    tokenRefused = true;
+    client.close(); // the link's token was refused: the same token would be refused again
+  }
   el.conn.dataset["state"] = s.state;
-  setText(el.connText, connectionLabel(s));
+  setText(el.connText, tokenRefused ? "Link expired" : connectionLabel(s));
+  if (tokenRefused) {
+    setText(el.actName, "—");
+    say("This link has expired or is not valid for this show. Ask for a new one.", "bad");
+    return;
+  }
   if (s.state === "closed" && client.show === null) {
     // Closed for good before the first snapshot: the show id is wrong (or the server refused us).
     setText(el.title, s.code === 4002 || s.code === 4000 ? `No show called “${showId}”` : "Can't join the show");

@@ -7,6 +7,15 @@ import type { PutShowBody, ShowInfo, ShowState, StageBody } from "../../../share
 
 export type ShowSummary = Pick<ShowInfo, "id" | "title">;
 
+/** GET /api/shows/:show/timeline: [bucket start (ms since 1970), counted buzzes] per interval. */
+export interface Timeline {
+  show: string;
+  epoch: string;
+  act: string;
+  intervalMs: number;
+  points: Array<[number, number]>;
+}
+
 export class ApiError extends Error {
   override readonly name = "ApiError";
   constructor(
@@ -63,4 +72,5 @@ export const api = {
   putShow: (token: string, id: string, body: PutShowBody) => call<ShowState>("PUT", showPath(id), token, body),
   setStage: (token: string, id: string, body: StageBody) => call<ShowState>("POST", `${showPath(id)}/stage`, token, body),
   reset: (token: string, id: string) => call<ShowState>("POST", `${showPath(id)}/reset`, token),
+  timeline: (id: string, act: string) => call<Timeline>("GET", `${showPath(id)}/timeline?act=${encodeURIComponent(act)}`, null),
 };

@@ -9,13 +9,27 @@ import "uplot/dist/uPlot.min.css";
 
 const HEIGHT = 220;
 
+export interface ChartText {
+  /** Series label. */
+  label: string;
+  /** The aria-label for the data shown (sum and peak of the bars). */
+  describe(sum: number, peak: number): string;
+}
+
+const RATE_TEXT: ChartText = {
+  label: "buzzes/s",
+  describe: (sum, peak) => `Buzzes per second over the last minute: ${sum} in total, peak ${peak} per second`,
+};
+
 export class RateChart {
   readonly #plot: uPlot;
   readonly #host: HTMLElement;
   readonly #resize: ResizeObserver;
+  readonly #text: ChartText;
 
-  constructor(host: HTMLElement) {
+  constructor(host: HTMLElement, text: ChartText = RATE_TEXT) {
     this.#host = host;
+    this.#text = text;
     const axis = {
       stroke: "#a99fc4",
       grid: { stroke: "rgba(255,255,255,0.08)", width: 1 },
@@ -23,7 +37,7 @@ export class RateChart {
     };
     const bars = uPlot.paths.bars?.({ size: [0.9, 40], gap: 1 });
     const series: uPlot.Series = {
-      label: "buzzes/s",
+      label: text.label,
       stroke: "#ff5a66",
       fill: "rgba(225,29,46,0.55)",
       width: 1,
@@ -54,7 +68,7 @@ export class RateChart {
     this.#plot.setData([xs, ys]);
     const sum = ys.reduce((a, b) => a + b, 0);
     const peak = ys.reduce((a, b) => Math.max(a, b), 0);
-    this.#host.setAttribute("aria-label", `Buzzes per second over the last minute: ${sum} in total, peak ${peak} per second`);
+    this.#host.setAttribute("aria-label", this.#text.describe(sum, peak));
   }
 
   destroy(): void {

@@ -15,6 +15,7 @@ import { Board } from "./board.ts";
 import { RateChart } from "./chart.ts";
 import { Editor } from "./editor.ts";
 import { RateSeries } from "./rate-series.ts";
+import { TimelinePanel } from "./timeline.ts";
 import { clearToken, loadToken, saveToken } from "./token-store.ts";
 
 const el = {
@@ -46,6 +47,7 @@ let showId = new URLSearchParams(location.search).get("show") || "demo";
 let client: BuzzClient | null = null;
 let chart: RateChart | null = null;
 const rate = new RateSeries(60);
+const timeline = new TimelinePanel(el.chart.closest("section") ?? el.chart);
 const board = new Board(
   el.acts,
   (act) => void admin((t) => api.setStage(t, showId, { act, open: false }), "Act is on stage. Open voting when ready."),
@@ -191,6 +193,7 @@ function renderStage(): void {
   setText(el.toggle, stage.open ? "Close voting" : "Open voting");
   el.toggle.dataset["open"] = String(stage.open);
   board.setStage(stage);
+  timeline.setStage(stage.act);
   observeRate();
 }
 
@@ -214,6 +217,7 @@ function connect(id: string): void {
     if (c !== client) return;
     setText(el.boardTitle, show.title);
     board.setShow(show, c.totals);
+    timeline.setShow(id, show, c.stage?.act ?? null);
     editor.load(show);
     renderStage();
   });

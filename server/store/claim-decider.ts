@@ -1,0 +1,259 @@
+/**
+ * Decides `once` claims for the whole fleet (SharedStore): one memcached `add` per claim, per tick,
+ * pipelined; the record decides instead once the cache is known to have lost claims.
+ *
+ * Per show epoch, a sentinel key (`<prefix>:os:<show>:<epoch>`) says the cache still holds every
+ * claim made in that epoch. Only the node whose `markClaimEpoch` in the record says "created"
+ * writes it, once; nobody re-creates it. So a sentinel present after a tick's adds means no flush,
+ * restart or expiry hit that epoch's keys since any claim was decided (claim keys live at least as
+ * long as the sentinel: same TTL, written later).
+ *
+ * Guarantees:
+ *  - A claim is decided only by an `add` whose epoch's sentinel is read back present afterwards
+ *    (added -> counted, exists -> duplicate). Sentinel missing after the adds: this tick's answers
+ *    are thrown away and the epoch goes to record mode on this node, for the rest of the epoch.
+ *  - Record mode: claims wait `quietMs` (every node's cache-decided audit rows reach the record),
+ *    then go to the record with the next batch, whose primary key (show, epoch, act, viewer)
+ *    decides; acks wait for that commit (one persist interval).
+ *  - Unknown mode (sentinel missing, marker present: another node is creating it, or the cache lost
+ *    it): claims are held for up to `graceMs`, then record mode.
+ *  - An `add` that timed out may have been applied: its claim is retried, and an "exists" answer is
+ *    checked against the token it carried (ours -> counted), so a timeout neither loses nor doubles.
+ *  - memcached or MySQL unreachable: claims are held (not decided, not acked) and retried each tick.
+ * Not detected: a claim key evicted (memory pressure) or lost on one of several memcached servers
+ * that does not hold the sentinel; the record's primary key then shows it (audit row count 2).
+ */
+import { createHash } from "node:crypto";
+import { CacheError, type Cache } from "../cache/cache.ts";
+import type { Logger } from "../ops/logger.ts";
+import type { Record } from "../record/record.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import { fleetViewer, type Claim } from "./store.ts";
+
+export interface ClaimDeciderOptions {
+  nodeId: string;
+  prefix: string;
+  /** How long to wait for another node's sentinel before deciding in the record. */
+  graceMs: number;
+  /** In record mode, how long a claim waits before going to the record (other nodes persist). */
+  quietMs: number;
+  /** TTL of claim and sentinel keys (seconds). */
+  ttlSec: number;
+  /** Unique per process lifetime: qualifies per-connection viewer keys (store.ts fleetViewer). */
+  processKey: string;
+}
+
+type Mode = "unknown" | "cache" | "record";
+
+interface EpochClaims {
+  readonly show: string;
+  readonly epoch: string;
+  readonly sentinel: string;
+  mode: Mode;
+  /** Unknown: when the sentinel was first found missing; record: when record mode began. */
+  since: number;
+  held: Claim[];
+  retired: boolean;
+}
+
+/** A claim with its show epoch; `state.retired` tells whether the caller has retired that epoch since. */
+export interface EpochClaim {
+  show: string;
+  epoch: string;
+  claim: Claim;
+  /** The claim's viewer as the fleet knows it (per-connection keys qualified): audit rows use it. */
+  viewer: string;
+  state: { readonly retired: boolean };
+}
+
+export class ClaimDecider {
+  readonly counts = { adds: 0, sentinelReads: 0, counted: 0, duplicates: 0, discarded: 0, recordModeEpochs: 0 };
+  private readonly epochs = new Map<string, EpochClaims>();
+  /** Claims whose add timed out, with the token that add carried. */
+  private readonly uncertain = new Map<Claim, string>();
+  private nonce = 0;
+  error: string | null = null;
+
+  constructor(
+    private readonly cache: Cache,
+    private readonly record: Record,
+    private readonly opts: ClaimDeciderOptions,
+    private readonly log: Logger,
+  ) {}
+
+  take(show: string, epoch: string, claims: readonly Claim[]): void {
+    if (claims.length === 0) return;
+    const e = this.entry(show, epoch);
+    for (const c of claims) e.held.push(c);
+  }
+
+  /** The caller will not name this epoch again: drop its state once nothing is held. */
+  retire(show: string, epoch: string): void {
+    const e = this.epochs.get(epochKey(show, epoch));
+    if (e) e.retired = true;
+    this.prune();
+  }
+
+  /** Claims not decided yet (held here; record-mode claims handed to the writer are not counted). */
+  get held(): number {
+    let n = 0;
+    for (const e of this.epochs.values()) n += e.held.length;
+    return n;
+  }
+
+  /** Decide what the cache can decide now; returns the claims counted. Never rejects. */
+  async decide(now: number): Promise<EpochClaim[]> {
+    const active = [...this.epochs.values()].filter((e) => e.held.length > 0 && e.mode !== "record");
+    if (active.length === 0) return [];
+    let failed: unknown = null;
+    try {
+      await this.resolveModes(
+        active.filter((e) => e.mode === "unknown"),
+        now,
+      );
+    } catch (err) {
+      failed = err; // those epochs stay unknown: their claims are held
+    }
+    let counted: EpochClaim[] = [];
+    try {
+      const r = await this.addAll(
+        active.filter((e) => e.mode === "cache"),
+        now,
+      );
+      counted = r.counted;
+      failed ??= r.failed;
+    } catch (err) {
+      failed = err; // the sentinels could not be read back: no answer of this tick is used
+    }
+    this.noteError(failed);
+    this.prune();
+    return counted;
+  }
+
+  private noteError(err: unknown): void {
+    if (err === null) {
+      if (this.error !== null) this.log.info("once claims are decided again");
+      this.error = null;
+      return;
+    }
+    if (this.error === null) this.log.error("once claims cannot be decided now; held (not counted, not acked)", { err });
+    this.error = err instanceof Error ? err.message : JSON.stringify(err);
+  }
+
+  /** Record-mode claims whose quiet period is over, taken out for the record writer. */
+  takeForRecord(now: number): EpochClaim[] {
+    const out: EpochClaim[] = [];
+    for (const e of this.epochs.values()) {
+      if (e.mode !== "record" || e.held.length === 0 || now - e.since < this.opts.quietMs) continue;
+      for (const claim of e.held) out.push({ show: e.show, epoch: e.epoch, claim, viewer: this.viewerOf(claim), state: e });
+      e.held = [];
+    }
+    this.prune();
+    return out;
+  }
+
+  private async resolveModes(unknown: EpochClaims[], now: number): Promise<void> {
+    if (unknown.length === 0) return;
+    this.counts.sentinelReads++;
+    const got = await this.cache.getMany(unknown.map((e) => e.sentinel));
+    for (const e of unknown) {
+      if (got.has(e.sentinel)) {
+        e.mode = "cache";
+        continue;
+      }
+      if ((await this.record.markClaimEpoch(e.show, e.epoch, this.opts.nodeId)) === "created") {
+        await this.cache.add(e.sentinel, this.opts.nodeId, this.opts.ttlSec);
+        e.mode = "cache";
+        continue;
+      }
+      if (e.since === 0) e.since = now;
+      if (now - e.since >= this.opts.graceMs) this.toRecord(e, now, "no sentinel for this epoch in the cache");
+    }
+  }
+
+  /** One pipelined round of adds, then the sentinels read back; answers count only if they are present. */
+  private async addAll(epochs: EpochClaims[], now: number): Promise<{ counted: EpochClaim[]; failed: unknown }> {
+    if (epochs.length === 0) return { counted: [], failed: null };
+    const answers = new Map<Claim, "counted" | "duplicate">();
+    let failed: unknown = null;
+    await Promise.all(
+      epochs.flatMap((e) =>
+        e.held.map(async (claim) => {
+          const key = this.claimKey(e, claim);
+          const token = `${this.opts.nodeId}/${++this.nonce}`;
+          this.counts.adds++;
+          try {
+            if (await this.cache.add(key, token, this.opts.ttlSec)) answers.set(claim, "counted");
+            else {
+              const earlier = this.uncertain.get(claim);
+              const mine = earlier !== undefined && (await this.cache.get(key)) === earlier;
+              answers.set(claim, mine ? "counted" : "duplicate");
+            }
+          } catch (err) {
+            if (err instanceof CacheError && err.code === "timeout" && !this.uncertain.has(claim)) this.uncertain.set(claim, token);
+            failed = err;
+          }
+        }),
+      ),
+    );
+    this.counts.sentinelReads++;
+    const present = await this.cache.getMany(epochs.map((e) => e.sentinel));
+    const counted: EpochClaim[] = [];
+    for (const e of epochs) {
+      if (!present.has(e.sentinel)) {
+        this.counts.discarded += e.held.filter((c) => answers.has(c)).length;
+        for (const c of e.held) this.uncertain.delete(c);
+        this.toRecord(e, now, "the cache lost this epoch's claims (sentinel gone)");
+        continue;
+      }
+      const still: Claim[] = [];
+      for (const c of e.held) {
+        const a = answers.get(c);
+        if (a === undefined) {
+          still.push(c);
+          continue;
+        }
+        this.uncertain.delete(c);
+        c.outcome = a;
+        if (a === "counted") {
+          this.counts.counted++;
+          counted.push({ show: e.show, epoch: e.epoch, claim: c, viewer: this.viewerOf(c), state: e });
+        } else this.counts.duplicates++;
+      }
+      e.held = still;
+    }
+    return { counted, failed };
+  }
+
+  private toRecord(e: EpochClaims, now: number, why: string): void {
+    e.mode = "record";
+    e.since = now;
+    this.counts.recordModeEpochs++;
+    this.log.warn("once claims of this epoch are decided by the record from now on", { show: e.show, epoch: e.epoch, why });
+  }
+
+  private claimKey(e: EpochClaims, c: Claim): string {
+    const h = createHash("sha256")
+      .update(JSON.stringify([e.show, e.epoch, c.act, this.viewerOf(c)]))
+      .digest("base64url");
+    return `${this.opts.prefix}:o:${h}`;
+  }
+
+  private viewerOf(c: Claim): string {
+    return fleetViewer(c.viewer, this.opts.processKey);
+  }
+
+  private entry(show: string, epoch: string): EpochClaims {
+    const k = epochKey(show, epoch);
+    let e = this.epochs.get(k);
+    if (!e) {
+      e = { show, epoch, sentinel: `${this.opts.prefix}:os:${show}:${epoch}`, mode: "unknown", since: 0, held: [], retired: false };
+      this.epochs.set(k, e);
+    }
+    return e;
+  }
+
+  private prune(): void {
+    for (const [k, e] of this.epochs) if (e.retired && e.held.length === 0) this.epochs.delete(k);
+  }
+}

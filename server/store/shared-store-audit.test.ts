@@ -1,0 +1,96 @@
+/**
+ * SharedStore with an audit log (durable record): who cast each counted buzz reaches the record in
+ * the batch that persists its count, so per act the audit rows always add up to the count rows;
+ * record-decided claims are counted by the record itself and join the live total afterwards.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DualCache } from "../cache/dual-cache.ts";
+import { MemoryCache } from "../cache/memory-cache.ts";
+import { silentLogger } from "../ops/logger.ts";
+import { MemoryRecord } from "../record/memory-record.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import { SharedStore } from "./shared-store.ts";
+import type { Claim } from "./store.ts";
+
+async function auditedNode(global: MemoryCache, record: MemoryRecord, nodeId: string): Promise<SharedStore> {
+  const s = new SharedStore(
+    new DualCache(global, { l1TtlMs: 0 }),
+    global,
+    record,
+    { nodeId, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable: true, tickMs: 10 },
+    silentLogger,
+  );
+  await s.start();
+  return s;
+}
+const obj = (m: Map<string, number>) => Object.fromEntries(m);
+
+test("unlimited: one audit row per viewer, act and batch, committed with the counts", async () => {
+  const record = new MemoryRecord();
+  const s = await auditedNode(new MemoryCache(), record, "n1");
+  assert.equal(s.auditsViewers, true);
+  await s.flush([
+    {
+      show: "s",
+      epoch: "e",
+      deltas: [
+        {
+          act: "a",
+          delta: 5,
+          viewers: new Map([
+            ["c1", 3],
+            ["c2", 2],
+          ]),
+        },
+      ],
+      acts: ["a"],
+    },
+  ]);
+  await s.flush([{ show: "s", epoch: "e", deltas: [{ act: "a", delta: 4, viewers: new Map([["c1", 4]]) }], acts: ["a"] }]);
+  await s.writer.writeOnce();
+  assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 9 });
+  assert.deepEqual(obj(await record.auditTotals("s", "e")), { a: 9 });
+  const { rows } = await record.auditPage("s", "e", null, 10);
+  assert.deepEqual(
+    rows.map((r) => [r.viewer, r.count]).sort(),
+    [
+      ["c1", 7],
+      ["c2", 2],
+    ],
+    "c1's buzzes of two ticks are one row of this batch",
+  );
+  await s.close();
+});
+
+test("once: cache-decided claims get audit rows; record-decided ones are counted by the record, then live", async () => {
+  const record = new MemoryRecord();
+  const cache = new MemoryCache();
+  const s = await auditedNode(cache, record, "n1");
+  const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: Date.now(), outcome: "pending" });
+  const first = [claim("v:x"), claim("v:y")];
+  const totals = await s.flush([{ show: "s", epoch: "e", deltas: [], claims: first, acts: ["a"] }]);
+  assert.equal(totals.get(epochKey("s", "e"))?.get("a"), 2, "counted claims are in the totals of the deciding flush");
+  await s.writer.writeOnce();
+  assert.deepEqual(obj(await record.auditTotals("s", "e")), { a: 2 });
+
+  // The cache loses everything: this node's claims now go to the record, after the quiet period (0 here).
+  await cache.delete("bc:os:s:e");
+  const later = [claim("v:x"), claim("v:z")];
+  await s.flush([{ show: "s", epoch: "e", deltas: [], claims: later, acts: ["a"] }]);
+  assert.deepEqual(
+    later.map((c) => c.outcome),
+    ["pending", "pending"],
+  );
+  await s.writer.writeOnce();
+  assert.deepEqual(
+    later.map((c) => c.outcome),
+    ["duplicate", "counted"],
+    "the record's primary key decides",
+  );
+  assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 3 });
+  assert.deepEqual(obj(await record.auditTotals("s", "e")), { a: 3 });
+  const t = await s.flush([{ show: "s", epoch: "e", deltas: [], acts: ["a"] }]);
+  assert.equal(t.get(epochKey("s", "e"))?.get("a"), 3, "the record-decided claim joins the live total");
+  await s.close();
+});

@@ -1,0 +1,67 @@
+/**
+ * SharedStore's metric families (read at scrape time; nothing per buzz).
+ */
+import type { Family } from "../ops/metrics.ts";
+import type { SharedStore } from "./shared-store.ts";
+import { storeFamilies } from "./store-metrics.ts";
+
+export function sharedStoreFamilies(s: SharedStore): Family[] {
+  const g = (name: string, help: string, value: number): Family => ({ name, help, kind: "gauge", samples: [{ value }] });
+  const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
+  const cl = s.claims.counts;
+  const w = s.writer.stats;
+  return [
+    ...storeFamilies(s),
+    g(
+      "buzzcast_once_claims_held",
+      "Once claims waiting for a decision in the store (cache or record unreachable, or record mode).",
+      s.claims.held + s.writer.claimsInFlight,
+    ),
+    c("buzzcast_once_claim_adds_total", "memcached adds of once claim keys (one per claim per attempt).", cl.adds),
+    c(
+      "buzzcast_once_claim_sentinel_reads_total",
+      "Pipelined reads of claim sentinels (at most two per tick with claims).",
+      cl.sentinelReads,
+    ),
+    {
+      name: "buzzcast_once_claims_decided_total",
+      help: "Once claims decided, by who decided and the outcome.",
+      kind: "counter",
+      samples: [
+        { labels: { by: "cache", outcome: "counted" }, value: cl.counted },
+        { labels: { by: "cache", outcome: "duplicate" }, value: cl.duplicates },
+        { labels: { by: "record", outcome: "counted" }, value: w.claimsAccepted },
+        { labels: { by: "record", outcome: "duplicate" }, value: w.claimsRefused },
+      ],
+    },
+    c("buzzcast_once_claims_discarded_total", "Cache answers thrown away because the epoch's sentinel was gone.", cl.discarded),
+    c(
+      "buzzcast_once_record_mode_epochs_total",
+      "Show epochs whose claims this node decides in the record (the cache lost them).",
+      cl.recordModeEpochs,
+    ),
+    c("buzzcast_record_audit_rows_total", "Audit rows written in record batches.", w.auditRows),
+    g("buzzcast_store_uncached_buzzes", "Buzzes counted here but not yet in the global cache.", s.counters.uncached()),
+    g("buzzcast_store_unpersisted_buzzes", "Buzzes counted here but not yet committed to the record.", s.counters.unpersisted()),
+    c("buzzcast_record_batches_total", "Record batches committed (one transaction each).", s.writer.stats.batches),
+    c("buzzcast_record_rows_total", "Count rows upserted into the record.", s.writer.stats.rows),
+    c("buzzcast_record_errors_total", "Record writes or pings that failed.", s.writer.stats.errors),
+    c("buzzcast_cache_seeds_total", "Global counters re-created from the record.", s.counts.seeds),
+    c(
+      "buzzcast_cache_seed_conflicts_total",
+      "Re-seeds another node made first (own unpersisted buzzes added to it).",
+      s.counts.seedConflicts,
+    ),
+    c(
+      "buzzcast_cache_seeds_deferred_total",
+      "Re-seeds put off because the record was unreachable (deltas retained).",
+      s.counts.seedDeferred,
+    ),
+    c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", s.counts.cacheErrors),
+    c(
+      "buzzcast_cache_incr_uncertain_buzzes_total",
+      "Buzzes in increments that timed out (taken as applied; reconciled from the record).",
+      s.counts.assumedApplied,
+    ),
+  ];
+}
