@@ -1,0 +1,119 @@
+/**
+ * The fault API the fault tests and the soak drive: start a fault, stop it later (faults may
+ * overlap), and a log of what was injected when. A seeded schedule only has to call start/stop.
+ *
+ * Kinds:
+ *  - partition {from, to, oneWay}: blackhole routes between two hosts (oneWay: only from -> to).
+ *  - latency {node, link, ms}: extra one-way delay on a node's link to memcached ("mc") or MariaDB ("db").
+ *  - loss {node, link, pct}: emulated segment loss on that link (see docs/fault-testing.md).
+ *  - pause {target}: SIGSTOP; stop() sends SIGCONT.
+ *  - signal {target, signal: SIGKILL|SIGTERM}: instantaneous; stop() starts the process again.
+ *  - restart {target: "mc"|"db"}: instantaneous (stop() is a no-op).
+ * Guarantees: start() resolves once the fault is in force, stop() once it is healed; every call
+ * is logged with wall-clock times (ms since 1970) and the result of stop() for kills (restarted).
+ */
+import type { LinkShape, Partitions, ShapingProxy } from "./link-faults.ts";
+import type { HostNet } from "./netns.ts";
+
+export type FaultSpec =
+  | { kind: "partition"; from: string; to: string; oneWay?: boolean }
+  | { kind: "latency"; node: string; link: "mc" | "db"; ms: number }
+  | { kind: "loss"; node: string; link: "mc" | "db"; pct: number }
+  | { kind: "pause"; target: string }
+  | { kind: "signal"; target: string; signal: "SIGKILL" | "SIGTERM" }
+  | { kind: "restart"; target: "mc" | "db" };
+
+export interface FaultRecord {
+  id: number;
+  spec: FaultSpec;
+  startedAt: number;
+  stoppedAt: number | null;
+}
+
+/** What the faults act on, provided by the deployment (hosts.ts). */
+export interface FaultTargets {
+  host(name: string): HostNet;
+  proxy(node: string): ShapingProxy;
+  partitions: Partitions;
+  /** Base one-way delay of every proxied link. */
+  baseDelayMs: number;
+  signal(target: string, sig: NodeJS.Signals): Promise<void>;
+  /** Start a killed process again (same host, same config). */
+  revive(target: string): Promise<void>;
+  restart(target: "mc" | "db"): Promise<void>;
+}
+
+export class Faults {
+  readonly log: FaultRecord[] = [];
+  private readonly active = new Map<number, FaultRecord>();
+
+  constructor(private readonly t: FaultTargets) {}
+
+  async start(spec: FaultSpec): Promise<number> {
+    const rec: FaultRecord = { id: this.log.length + 1, spec, startedAt: Date.now(), stoppedAt: null };
+    this.log.push(rec);
+    this.active.set(rec.id, rec);
+    switch (spec.kind) {
+      case "partition":
+        this.t.partitions.add(this.t.host(spec.from), this.t.host(spec.to), spec.oneWay ?? false);
+        break;
+      case "latency":
+      case "loss":
+        await this.reshape(spec.node, spec.link);
+        break;
+      case "pause":
+        await this.t.signal(spec.target, "SIGSTOP");
+        break;
+      case "signal":
+        await this.t.signal(spec.target, spec.signal);
+        break;
+      case "restart":
+        await this.t.restart(spec.target);
+        this.active.delete(rec.id);
+        rec.stoppedAt = Date.now();
+        break;
+    }
+    return rec.id;
+  }
+
+  async stop(id: number): Promise<void> {
+    const rec = this.active.get(id);
+    if (!rec) return;
+    this.active.delete(id);
+    const spec = rec.spec;
+    switch (spec.kind) {
+      case "partition":
+        this.t.partitions.remove(this.t.host(spec.from), this.t.host(spec.to), spec.oneWay ?? false);
+        break;
+      case "latency":
+      case "loss":
+        await this.reshape(spec.node, spec.link);
+        break;
+      case "pause":
+        await this.t.signal(spec.target, "SIGCONT");
+        break;
+      case "signal":
+        await this.t.revive(spec.target);
+        break;
+      case "restart":
+        break;
+    }
+    rec.stoppedAt = Date.now();
+  }
+
+  /** Heals every active fault, newest first. */
+  async stopAll(): Promise<void> {
+    for (const id of [...this.active.keys()].reverse()) await this.stop(id);
+  }
+
+  /** Active latency faults add up; the highest active loss wins. */
+  private async reshape(node: string, link: "mc" | "db"): Promise<void> {
+    const shape: Required<LinkShape> = { delayMs: this.t.baseDelayMs, lossPct: 0, rtoMs: 200 };
+    for (const { spec } of this.active.values()) {
+      if ((spec.kind !== "latency" && spec.kind !== "loss") || spec.node !== node || spec.link !== link) continue;
+      if (spec.kind === "latency") shape.delayMs += spec.ms;
+      else shape.lossPct = Math.max(shape.lossPct, spec.pct);
+    }
+    await this.t.proxy(node).set(link, shape);
+  }
+}
