@@ -46,7 +46,7 @@ export function quantile(values: readonly number[], q: number): number | null {
 
 /**
  * Ack -> audit row committed. Rows are matched to acks in order: the k-th counted ack's row is taken
- * as committed at the first poll that saw at least k rows (polls every ~25 ms through the HTTP
+ * as committed at the first poll that saw at least k rows (polls every ~100 ms through the HTTP
  * audit endpoint, so each lag is over-estimated by up to one poll). A row never seen counts as
  * Infinity (the p99 then says so).
  */
