@@ -29,12 +29,15 @@ function hashBytes(bytes: Uint8Array, start: number, len: number): number {
 export class ActTable {
   private readonly byHash = new Map<number, Entry>();
   private readonly byId = new Map<string, TallySlot>();
+  /** Slots in definition order: protocol v2 names acts by this index. */
+  private readonly byIndex: TallySlot[] = [];
 
   /** The slots of `acts` in `tally` (created there when new; existing slots keep their deltas). */
   constructor(acts: readonly string[], tally: Tally) {
     for (const act of acts) {
       const slot = tally.slot(act);
       this.byId.set(act, slot);
+      this.byIndex.push(slot);
       const bytes = Buffer.from(act, "latin1");
       const h = hashBytes(bytes, 0, bytes.length);
       this.byHash.set(h, { bytes, slot, next: this.byHash.get(h) ?? null });
@@ -51,6 +54,11 @@ export class ActTable {
       if (i === len) return e.slot;
     }
     return null;
+  }
+
+  /** The slot of the act at `index` of the definition (v2's act table), or null past its end. */
+  at(index: number): TallySlot | null {
+    return this.byIndex[index] ?? null;
   }
 
   /** The slot of `act`, or null when it is not in the definition (the general, parsed path). */

@@ -64,8 +64,7 @@ export class V2Input {
   private buzz(ws: WebSocket<Conn>, c: Conn, index: number, seq: number): void {
     const counts = c.counts;
     if (counts === null) return this.sink.close(ws, c, "hello_required", "send hello before buzzing");
-    const act = counts.show.info.acts[index];
-    this.sink.buzz(ws, c, counts, act === undefined ? null : counts.table.get(act.id), seq);
+    this.sink.buzz(ws, c, counts, counts.table.at(index), seq);
   }
 }
 
