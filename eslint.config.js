@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "client/dist/**", "bench/reports/**", "test-artifacts/**", "**/*.mjs", "eslint.config.js"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "client/dist/**",
+      "dist/**",
+      "client/sdk-dist/**",
+      "bench/reports/**",
+      "test-artifacts/**",
+      "**/*.mjs",
+      "eslint.config.js",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

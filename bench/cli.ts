@@ -114,6 +114,8 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 
 // viewer-burst (issue 10) starts its own memcached, MariaDB and nodes and writes its own report.
 if (process.argv[2] === "viewer-burst") await import("./scenarios/viewer-burst.ts").then((m) => m.runViewerBurstCli(process.argv.slice(3)));
+// storm (issue 12) starts its own nodes, drains or kills one, and writes its own report.
+if (process.argv[2] === "storm") await import("./scenarios/storm.ts").then((m) => m.runStormCli(process.argv.slice(3)));
 
 let opts: BenchOptions;
 try {

@@ -2,6 +2,7 @@
  * The whole configuration: one zod schema over the environment, parsed once at start and frozen.
  * A bad value stops the process with a message naming the variable (exit code 2, see main.ts).
  */
+import { isIP } from "node:net";
 import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 
@@ -27,6 +28,10 @@ const Env = z.object({
   /** uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core. */
   WORKERS: int(1, 256).default(availableParallelism()),
   TICK_MS: int(10, 10_000).default(100),
+  /** Phase 2 (read totals, publish) runs this long after each aligned tick instant; default TICK_MS / 5. */
+  PUBLISH_OFFSET_MS: int(0, 9_999).optional(),
+  /** Share of the period the tick's own work may take before publishing slows down (overload). */
+  TICK_BUDGET_PCT: int(1, 100).default(50),
   ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").max(256).optional(),
   BUZZ_POLICY: z.enum(["once", "unlimited"]).default("once"),
   /** Buzzes per second per connection; 0 turns the limiter off (benchmarks). */
@@ -43,6 +48,34 @@ const Env = z.object({
   IDLE_TIMEOUT_SEC: int(8, 960).default(120),
   HELLO_TIMEOUT_MS: int(100, 600_000).default(10_000),
   DRAIN_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  /** A drain closes its connections in batches over this long (0 = all at once); see drainSpreadMs. */
+  DRAIN_SPREAD_MS: int(0, 60_000).default(2_000),
+  /** New connections per second this node admits (token bucket, burst = 2 s); 0 = no limit. */
+  MAX_CONNECT_RATE: int(0, 10_000_000).default(1000 * availableParallelism()),
+  /** New connections per second from one client address (burst = 2 s); 0 = no limit (the default: see docs/operations.md). */
+  MAX_CONNECT_RATE_PER_IP: int(0, 1_000_000).default(0),
+  /** Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs); unset: the peer is the client. */
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    )
+    .refine((l) => l.every(isAddressOrCidr), "comma-separated IPv4/IPv6 addresses or CIDRs (10.0.0.0/8, ::1)")
+    .optional(),
+  /** Origins allowed to open a WebSocket (comma-separated, e.g. https://tv.example); unset: any. No Origin header is always allowed. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim().toLowerCase().replace(/\/+$/, ""))
+        .filter((s) => s !== ""),
+    )
+    .refine((l) => l.every((o) => o === "*" || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/.test(o)), "comma-separated origins: scheme://host[:port]")
+    .optional(),
   /** Stable id of this node: names its rows in the record. Must differ between nodes. */
   NODE_ID: z
     .string()
@@ -75,6 +108,24 @@ const Env = z.object({
 
 export type Config = Readonly<z.infer<typeof Env>>;
 
+/**
+ * The drain spread actually used: DRAIN_SPREAD_MS, but at most half of DRAIN_TIMEOUT_MS, so the
+ * final flush and persist always fit before the hard-exit timer.
+ */
+export function drainSpreadMs(cfg: Pick<Config, "DRAIN_SPREAD_MS" | "DRAIN_TIMEOUT_MS">): number {
+  return Math.min(cfg.DRAIN_SPREAD_MS, Math.floor(cfg.DRAIN_TIMEOUT_MS / 2));
+}
+
+function isAddressOrCidr(v: string): boolean {
+  const [addr, bits, extra] = v.split("/");
+  if (extra !== undefined || addr === undefined) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
+
 /** Never echoed in an error message. */
 const SECRET_VARS: ReadonlySet<string> = new Set(["ADMIN_TOKEN", "VIEWER_TOKEN_SECRET", "EXPORT_SIGNING_KEY", "EXPORT_PSEUDONYM_KEY"]);
 
@@ -94,6 +145,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const shown = (key: string) => (SECRET_VARS.has(key) ? "(redacted)" : JSON.stringify(picked[key] ?? ""));
     const lines = r.error.issues.map((i) => `  ${i.path.join(".")}=${shown(String(i.path[0]))}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const offset = r.data.PUBLISH_OFFSET_MS;
+  if (offset !== undefined && offset >= r.data.TICK_MS) {
+    throw new ConfigError(`invalid configuration:\n  PUBLISH_OFFSET_MS=${offset}: must be less than TICK_MS (${r.data.TICK_MS})`);
   }
   return Object.freeze(r.data);
 }

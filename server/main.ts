@@ -17,6 +17,8 @@ import { assertNativeUws } from "./transport/uws.ts";
 /** Build the pages if they are missing (first `npm start` on a fresh checkout). */
 async function ensurePages(cfg: Config, log: Logger): Promise<void> {
   if (existsSync(join(cfg.STATIC_DIR, "index.html"))) return;
+  // Compiled (npm run build) there is no TypeScript loader to run client/build.ts with.
+  if (!import.meta.url.endsWith(".ts")) return log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
   const buildScript = resolve("client/build.ts");
   if (!existsSync(buildScript)) return log.warn("pages not built and no client/build.ts found");
   log.info("building pages", { outDir: cfg.STATIC_DIR });

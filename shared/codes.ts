@@ -3,7 +3,8 @@
  * without pulling in the schemas of shared/protocol.ts (which re-exports the constants below).
  * A client decides what to do from these tables alone: `reconnect` says whether (and how) it may
  * come back after a close.
- *   - "immediate": the server is draining or restarting; reconnect now, with a little jitter.
+ *   - "immediate": the server is draining or restarting; reconnect now, with a little jitter, or
+ *                  after the `retryAfterMs` its error frame carried (a paced drain).
  *   - "backoff":   transient trouble; reconnect with exponential backoff and jitter.
  *   - "never":     the client broke the protocol or asked for something that does not exist;
  *                  reconnecting would only repeat the failure.
@@ -98,11 +99,31 @@ export type RejectReason = keyof typeof REJECT;
 export const REJECT_REASONS = Object.keys(REJECT) as RejectReason[];
 
 /**
+ * Why an HTTP upgrade to the WebSocket endpoint was refused before any WebSocket was set up
+ * (admission control, server/transport/admission.ts). The answer is `status` with a JSON body
+ * `{"error":{"code":<name>,"message"}}`; 503s carry `Retry-After` (seconds). Counted in
+ * `buzzcast_upgrades_refused_total{reason}`. A browser's WebSocket API does not expose the status:
+ * it sees a failed connection (1006) and backs off ("backoff" rule).
+ */
+export const UPGRADE_REFUSED = {
+  /** The node accepts at most MAX_CONNECT_RATE new connections per second. */
+  connect_rate: { status: 503 },
+  /** One client address opened more than MAX_CONNECT_RATE_PER_IP connections per second. */
+  connect_rate_ip: { status: 503 },
+  /** The `Origin` of the upgrade is not in ALLOWED_ORIGINS (cross-site WebSocket hijacking). */
+  origin_forbidden: { status: 403 },
+} as const;
+export type UpgradeRefusal = keyof typeof UPGRADE_REFUSED;
+
+/**
  * The one reconnect rule (docs/protocol.md quotes it; client/lib/backoff.ts applies it):
  *  - after a "backoff" close, attempt n (0 = first retry after a live connection was lost) waits
  *    uniformly in [0, min(maxMs, baseMs * 2^n)) ("full jitter": a reconnect storm spreads over
  *    the whole window instead of arriving in waves);
  *  - after an "immediate" close (a drain) it waits uniformly in [0, immediateJitterMs);
+ *  - whatever the rule (except "never"), an error frame that carried `retryAfterMs` replaces the
+ *    jitter: the client waits exactly that long (capped at maxMs). A draining server spreads its
+ *    clients' returns over a window sized to their number, so they do not all come back at once;
  *  - after a "fresh_token" close it backs off like "backoff", and the client fetches a new token
  *    before that attempt (a client that cannot get one must not reconnect).
  */
@@ -121,15 +142,19 @@ export interface BackoffPolicy {
 
 /**
  * Delay (whole ms) before reconnect attempt `attempt` after a close with rule `rule`, or null when
- * the rule forbids reconnecting. Pure: `random` returns a number in [0, 1).
+ * the rule forbids reconnecting. Pure: `random` returns a number in [0, 1). `retryAfterMs`: what
+ * the error frame before the close asked for (absent: the jitter of the rule).
  */
 export function reconnectDelayMs(
   rule: ReconnectRule,
   attempt: number,
   random: () => number,
   policy: BackoffPolicy = RECONNECT_BACKOFF,
+  retryAfterMs?: number,
 ): number | null {
   if (rule === "never") return null;
+  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs >= 0)
+    return Math.min(Math.floor(retryAfterMs), policy.maxMs);
   // "fresh_token" waits like "backoff": a whole audience whose tokens expired together must not
   // hit the token backend and this server in the same millisecond.
   const window = rule === "immediate" ? policy.immediateJitterMs : backoffCeilingMs(attempt, policy);

@@ -25,6 +25,10 @@ export type ShowInfo = z.infer<typeof ShowInfo>;
 export const Stage = z.object({ act: Id.nullable(), open: z.boolean() });
 export type Stage = z.infer<typeof Stage>;
 
+/** A stage change scheduled on the show clock: it takes effect at `at` (ms since 1970, a multiple of `tickMs`) on every node. */
+export const ScheduledStage = Stage.extend({ at: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export type ScheduledStage = z.infer<typeof ScheduledStage>;
+
 /** act id -> total buzzes counted in the current epoch. */
 export const Totals = z.record(z.string(), Count);
 export type Totals = z.infer<typeof Totals>;
@@ -62,12 +66,19 @@ export const Welcome = z.object({
   totals: Totals,
   /** Buzz policy in force: "once" (one counted buzz per viewer per act) or "unlimited". */
   policy: z.enum(["once", "unlimited"]).optional(),
+  /** A stage change scheduled for later (as in the `stage` frame). */
+  next: ScheduledStage.optional(),
+  /** Viewers of the show, fleet-wide, as in the last totals frame (absent before the first). */
+  watching: Count.optional(),
 });
 export type Welcome = z.infer<typeof Welcome>;
 
 /**
- * One per show per tick in which a total changed, and at least one in every 1,000 ms window
- * otherwise. Complete totals: one entry per act of the show as it is now.
+ * One per show per tick in which a total (or the audience) changed, and at least one in every
+ * 1,000 ms window otherwise. Complete totals: one entry per act of the show as it is now.
+ * `ts` is the aligned tick instant (a multiple of the welcome's tickMs, the same on every server
+ * process for the same tick). `tickMs`: the effective period (larger than the welcome's while the
+ * server is overloaded). `watching`: viewers of the show, fleet-wide. Both absent from older servers.
  */
 export const TotalsFrame = z.object({
   type: z.literal("totals"),
@@ -76,10 +87,13 @@ export const TotalsFrame = z.object({
   seq: Seq,
   ts: z.number(),
   totals: Totals,
+  tickMs: z.number().int().positive().optional(),
+  watching: Count.optional(),
 });
 export type TotalsFrame = z.infer<typeof TotalsFrame>;
 
-export const StageFrame = z.object({ type: z.literal("stage"), act: Id.nullable(), open: z.boolean() });
+/** The stage now; `next`: the change scheduled for later (absent: none pending; a later frame without it cancels it). */
+export const StageFrame = z.object({ type: z.literal("stage"), act: Id.nullable(), open: z.boolean(), next: ScheduledStage.optional() });
 export type StageFrame = z.infer<typeof StageFrame>;
 
 /** Sent when the producer edits the show's title or acts, or resets it (new epoch). `show` is the whole show. */
@@ -104,8 +118,16 @@ export const Ack = z.object({
 });
 export type Ack = z.infer<typeof Ack>;
 
-/** Sent just before a close that the client caused (or a drain). `code` is a key of CLOSE. */
-export const ErrorFrame = z.object({ type: z.literal("error"), code: z.string(), message: z.string() });
+/**
+ * Sent just before a close that the client caused (or a drain). `code` is a key of CLOSE.
+ * `retryAfterMs` (a drain): reconnect after exactly this long instead of the rule's own jitter.
+ */
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  code: z.string(),
+  message: z.string(),
+  retryAfterMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+});
 export type ErrorFrame = z.infer<typeof ErrorFrame> & { code: CloseName | (string & {}) };
 
 export const ServerMessage = z.discriminatedUnion("type", [Welcome, TotalsFrame, StageFrame, ShowFrame, Ack, ErrorFrame]);
@@ -116,7 +138,12 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 export const PutShowBody = z.object({ title: z.string().min(1).max(200), acts: z.array(Act).min(1).max(100) });
 export type PutShowBody = z.infer<typeof PutShowBody>;
 
-export const StageBody = Stage;
+/**
+ * `at` (optional, ms since 1970, in the future): apply the change at that instant on every node
+ * instead of now; rounded up to the next multiple of TICK_MS (the answer's `next.at` is the
+ * effective instant). Without `at` the change is immediate and cancels any scheduled one.
+ */
+export const StageBody = Stage.extend({ at: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional() });
 export type StageBody = z.infer<typeof StageBody>;
 
 /** GET /api/shows/:show */
@@ -129,5 +156,9 @@ export const ShowState = z.object({
   totals: Totals,
   /** Totals in the durable record (lag the live ones by at most the persist interval). */
   durable: Totals.optional(),
+  /** The stage change scheduled for later, if any. */
+  next: ScheduledStage.optional(),
+  /** Viewers of the show, fleet-wide, as in the last totals frame. */
+  watching: Count.optional(),
 });
 export type ShowState = z.infer<typeof ShowState>;

@@ -65,6 +65,7 @@ async function serverTotal(act: string): Promise<number> {
 const TOTAL = '[data-testid="act-total"]';
 const STATUS = '[data-testid="buzz-status"]';
 const VOTING = '[data-testid="voting"]';
+const AUDIENCE = '[data-testid="audience"]';
 
 before(async () => {
   dist = await mkdtemp(join(tmpdir(), "buzzcast-dist-"));
@@ -121,6 +122,7 @@ test("a viewer presses the buzzer: pressed, confirmed, total up; a second viewer
   assert.equal(await viewerA.locator("#buzz").getAttribute("data-state"), "confirmed");
   await seeText(viewerB, TOTAL, "1");
   await seeText(producer, '[data-testid="total-act-1"]', "1");
+  for (const p of [viewerA, viewerB]) await seeText(p, AUDIENCE, /^1 buzz( · [\d,]+ watching)?$/);
 
   await viewerA.getByRole("button", { name: /Buzz/ }).click();
   await seeText(viewerA, STATUS, /Already buzzed/);
@@ -160,6 +162,18 @@ test("the producer closes voting and both buzzer pages show it", async () => {
   for (const p of [viewerA, viewerB]) await seeText(p, VOTING, "Voting open");
 });
 
+test("the buzzer page and the console show how many are watching, as the server counts them", async () => {
+  assert.ok(server);
+  const url = `${server.url}/api/shows/demo`;
+  const st = (await (await fetch(url)).json()) as { watching?: unknown };
+  assert.equal(typeof st.watching, "number", "GET /api/shows/:show carries `watching`");
+  // Connected to demo now: viewerA, viewerB and the console (each said hello).
+  const total = await serverTotal("act-1");
+  for (const p of [viewerA, viewerB]) await seeText(p, AUDIENCE, `${total.toLocaleString("en-US")} buzzes · 3 watching`);
+  await seeText(producer, '[data-testid="console-watching"]', "3 watching");
+  await viewerA.screenshot({ path: join(ARTIFACTS, "buzzer-watching-390.png"), fullPage: true });
+});
+
 test("a server restart mid-show: pages reconnect, a buzz made meanwhile counts once, totals match", async () => {
   assert.ok(server);
   const viewerC = await openPage("/", 360, 740);
@@ -186,8 +200,10 @@ test("a server restart mid-show: pages reconnect, a buzz made meanwhile counts o
 });
 
 test("the console draws any act's timeline from the record, live and after voting closes", async () => {
-  // The embedded server keeps no record: the card says so instead of drawing.
+  // The embedded server keeps no record: the cards say so instead of drawing or exporting.
   await seeText(producer, '[data-testid="timeline-total"]', /no durable record/);
+  await seeText(producer, '[data-testid="results-note"]', /no durable record/);
+  assert.equal(await producer.locator('[data-testid="export-csv"]').isDisabled(), true, "no export without a record");
 
   const db = await startMariaDb();
   const rec = await startServer({ STATIC_DIR: dist, MYSQL_URL: db.url, PERSIST_INTERVAL_MS: "200", TICK_MS: "50" });

@@ -14,6 +14,7 @@ import { closeName } from "../../shared/codes.ts";
 import { type Hello, PROTOCOL_VERSION, TotalsFrame, Welcome } from "../../shared/protocol.ts";
 import { V2_SUBPROTOCOL, encodeClientFrame } from "../../shared/v2/index.ts";
 import { newLatencyHistogram, recordMs } from "../stats/histogram.ts";
+import { FrameReceiptLog } from "../stats/frame-spread.ts";
 import { BuzzFrames, SEQ_BASE } from "./buzz-frames.ts";
 import { dialectByName } from "./dialect.ts";
 import { V2Reader } from "./audience-v2.ts";
@@ -51,6 +52,8 @@ export class Audience implements LeanEvents {
   readonly conns: BenchConnection[] = [];
   readonly latencyHist = newLatencyHistogram();
   readonly visibleHist = newLatencyHistogram();
+  /** Receipt latency per frame `ts`, for the receipt spread (stats/frame-spread.ts). */
+  readonly receipts = new FrameReceiptLog();
   readonly connectHist = newLatencyHistogram();
   connecting = 0;
   readyCount = 0;
@@ -243,7 +246,10 @@ export class Audience implements LeanEvents {
       return "sender";
     }
     this.observerFrames++;
-    if (!Number.isNaN(ts)) recordMs(this.latencyHist, t - ts);
+    if (!Number.isNaN(ts)) {
+      recordMs(this.latencyHist, t - ts);
+      this.receipts.record(ts, t - ts);
+    }
     if (c.lastSeq >= 0 && !Number.isNaN(seq)) {
       if (seq > c.lastSeq + 1) this.framesMissed += seq - c.lastSeq - 1;
       else if (seq <= c.lastSeq) this.seqRegressions++;

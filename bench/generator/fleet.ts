@@ -8,6 +8,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { mergeEncoded, newLatencyHistogram } from "../stats/histogram.ts";
+import { FrameSpread } from "../stats/frame-spread.ts";
 import { tsxExecArgv } from "../run/tsx-args.ts";
 import type { LoadPlan, RunnerToWorker, WorkerPlan, WorkerStats, WorkerToRunner } from "./ipc.ts";
 
@@ -82,6 +83,8 @@ export class Fleet {
   /** Histograms over the current measurement window (see beginWindow). */
   windowLatency = newLatencyHistogram();
   windowVisible = newLatencyHistogram();
+  /** Receipt spread of the same frame over every client, in the window (stats/frame-spread.ts). */
+  readonly windowSpread = new FrameSpread();
   /** Connect+handshake+welcome times over the whole run. */
   readonly connectTimes = newLatencyHistogram();
   /** Since the last takeSample(): for the timeline. */
@@ -152,6 +155,7 @@ export class Fleet {
     this.windowTickGapMaxMs = Math.max(this.windowTickGapMaxMs, s.tickGapMaxMs);
     this.windowLatency = mergeEncoded([s.latencyHist], this.windowLatency);
     this.windowVisible = mergeEncoded([s.visibleHist], this.windowVisible);
+    this.windowSpread.add(s.frameReceipts);
     mergeEncoded([s.connectHist], this.connectTimes);
     mergeEncoded([s.latencyHist], this.sampleLatency);
   }
@@ -190,6 +194,7 @@ export class Fleet {
   beginWindow(): void {
     this.windowLatency = newLatencyHistogram();
     this.windowVisible = newLatencyHistogram();
+    this.windowSpread.reset();
     this.windowTickGapMaxMs = 0;
   }
 

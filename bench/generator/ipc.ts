@@ -8,6 +8,7 @@
 import type { DialectName } from "./dialect.ts";
 import type { WireProtocol } from "./wire-protocol.ts";
 import type { Target } from "./lean-connection.ts";
+import type { FrameReceipts } from "../stats/frame-spread.ts";
 
 export interface WorkerPlan {
   worker: number;
@@ -99,6 +100,8 @@ export interface WorkerStats {
   latencyHist: string;
   visibleHist: string;
   connectHist: string;
+  /** Receipt latencies per frame ts (stats/frame-spread.ts). */
+  frameReceipts?: FrameReceipts;
   // process
   cpuUserUs: number;
   cpuSystemUs: number;

@@ -57,6 +57,7 @@ function takeStats(a: Audience, d: LoadDriver, p: WorkerPlan): WorkerStats {
     latencyHist: encodeHistogram(a.latencyHist),
     visibleHist: encodeHistogram(a.visibleHist),
     connectHist: encodeHistogram(a.connectHist),
+    frameReceipts: a.receipts.take(),
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     rssBytes: process.memoryUsage.rss(),

@@ -46,6 +46,8 @@ export interface RunFigures extends CoreFigures {
   latencySamples: number;
   /** show scenario: tick-to-receipt next to the buzz-to-visible headline. */
   tickLatencyMs?: Omit<LatencyMs, "count">;
+  /** show, fanout: for each receipt, its time minus the first receipt of the same frame (`ts`) by any client; pooled. */
+  receiptSpreadMs?: Omit<LatencyMs, "count"> & { frames: number };
   connectionsRequested: number;
   /** ingest: connections that buzzed, and connections that only watched (tick figures are theirs). */
   senders?: number;

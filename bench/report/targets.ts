@@ -49,6 +49,17 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
         tickRatio >= 0.9,
       ),
     );
+    // Observers' totals frames: receipt time - the frame's ts (issue 12: frames on time under a flood).
+    const lateTicks = r.latencyMs.p99 / tickMs;
+    rows.push(
+      row(
+        "totals receipt lateness under the flood (observers), p99",
+        `<= 2 ticks (${fmt(2 * tickMs)} ms)`,
+        `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (${lateTicks.toFixed(1)} ticks)${uws ? `; bare uWS p99 ${uws.latencyMs.p99} ms` : ""}`,
+        lateTicks / 2,
+        lateTicks <= 2,
+      ),
+    );
   }
   if (r.scenario === "ingest" && r.mode === "paced") {
     const ratio = vs(r.serverCpuUsPerBuzz, uws?.serverCpuUsPerBuzz);
@@ -94,6 +105,18 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
     );
   }
   if (r.scenario === "connections") {
+    // Meaningful with --connect-rate 0: both sides accept as fast as they can (upgrade + hello + welcome;
+    // the bare uWS baseline answers hello with its welcome, its first frame).
+    const rate = vs(r.connectRatePerSec, uws?.connectRatePerSec);
+    rows.push(
+      row(
+        "connect rate incl. hello/welcome",
+        ">= 0.8 x bare uWS accept + first frame, same run",
+        `${fmt(r.connectRatePerSec ?? 0)}/s${uws ? ` vs ${fmt(uws.connectRatePerSec ?? 0)}/s` : ` (${need("uws")})`}`,
+        rate,
+        rate === null ? null : rate >= 0.8,
+      ),
+    );
     rows.push(
       row(
         "connections held",

@@ -78,6 +78,7 @@ export const USAGE = `usage: npm run bench -- <ingest|fanout|connections|show> [
   --acts N                  fanout: a fresh show with N acts (needs the admin token: --start or --admin-token)
   --seed-total N            with --acts: flood each act up to N buzzes first (e.g. 1000000: 7-digit totals)
   --tick-ms MS              TICK_MS for started servers (default 100)
+storm: npm run bench -- storm [--viewers 15000] [--nodes 3] [--faults drain,kill] [--pacing on,off]  (own deployment and report)
 viewer-burst: npm run bench -- viewer-burst [--viewers 20000] [--nodes 3] [--acts 2] [--spread-ms 1000]
               [--persist-ms 1000] [--runs tokens+audit,anon+audit,tokens-noaudit]  (own deployment and report)
   --json FILE  --html FILE  --out DIR (default bench/reports)

@@ -66,6 +66,8 @@ export async function startServerProcess(
       ? {
           BUZZ_POLICY: "unlimited",
           RATE_LIMIT_PER_SEC: "0",
+          // Admission control off: a bench measures capacity (the storm scenario sets its own).
+          MAX_CONNECT_RATE: "0",
           LOG_LEVEL: "info",
           NODE_ID: `bench-${process.pid}-${live.size}`,
           ADMIN_TOKEN: adminToken!,

@@ -55,6 +55,7 @@ export async function runFanout(opts: BenchOptions, sut: SystemUnderTest, label:
         w.serverCpuSec !== null && w.deliveries > 0 ? Math.round((w.serverCpuSec / w.deliveries) * 1e6 * 1000) / 1000 : null,
       latencyMs: strip(latency),
       latencyKind: "tick-to-receipt",
+      receiptSpreadMs: strip(s.fleet.windowSpread.summary()),
       latencySamples: latency.count,
       countedVia: counted === null ? "none" : "http",
       limitedBy: limitedBy(w, sut.serverThreads, b.fleet.workers, 2),

@@ -82,6 +82,7 @@ export async function runShow(opts: BenchOptions, sut: SystemUnderTest, label: s
       latencyKind: "buzz-to-visible",
       latencySamples: visible.count,
       tickLatencyMs: strip(tickLatency),
+      receiptSpreadMs: strip(s.fleet.windowSpread.summary()),
       countedVia: "http",
       countsExact: exact,
       countCheck,

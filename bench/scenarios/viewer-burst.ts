@@ -137,6 +137,7 @@ async function runOne(name: RunName, o: Opts): Promise<RunResult> {
     TICK_MS: "100",
     PERSIST_INTERVAL_MS: String(o.persistMs),
     WORKERS: "1",
+    MAX_CONNECT_RATE: "0", // the hello/connect rate is measured here, not admission control
     ...(tokens ? { VIEWER_TOKEN_SECRET: SECRET } : {}),
     ...(record ? {} : { MYSQL_URL: "" }),
   });

@@ -13,7 +13,7 @@
  *    (duplicates, voting closing), which is how the server's policies behave.
  */
 import { REJECT_REASONS, type RejectReason } from "../../shared/codes.ts";
-import type { Ack } from "../../shared/protocol.ts";
+import type { Ack } from "./protocol-types.ts";
 
 export type AckOutcome = "counted" | RejectReason | "unconfirmed";
 

@@ -16,8 +16,15 @@ export const DEFAULT_RECONNECT: Readonly<ReconnectOptions> = Object.freeze({
 
 /**
  * Delay before reconnect attempt number `attempt` (0 = first retry after a live connection was lost),
- * or `null` when the rule forbids reconnecting.
+ * or `null` when the rule forbids reconnecting. `retryAfterMs`: what the server's error frame before
+ * the close asked for (a paced drain); it replaces the rule's jitter (capped at `maxMs`).
  */
-export function reconnectDelay(rule: ReconnectRule, attempt: number, opts: ReconnectOptions, random: () => number): number | null {
-  return reconnectDelayMs(rule, attempt, random, opts);
+export function reconnectDelay(
+  rule: ReconnectRule,
+  attempt: number,
+  opts: ReconnectOptions,
+  random: () => number,
+  retryAfterMs?: number,
+): number | null {
+  return reconnectDelayMs(rule, attempt, random, opts, retryAfterMs);
 }

@@ -20,9 +20,12 @@
  *  - With `getToken`, every connection attempt first fetches a token and sends it in `hello`. A close
  *    `unauthorized` (4012) is retried with backoff only when getToken is given (the retry fetches a
  *    fresh one); without it the client stops.
+ *  - State events: one `reconnecting` per lost connection or failed attempt (the attempt it
+ *    schedules emits nothing more); a server drain is that state with reason "draining", never an
+ *    `error` event.
  */
-import { CLOSE_ABNORMAL, reconnectRule, type ReconnectRule } from "../../shared/codes.ts";
-import type { Ack, ServerMessage, ShowInfo, Stage, Totals, Welcome } from "../../shared/protocol.ts";
+import { CLOSE_ABNORMAL, closeName, reconnectRule, type CloseName, type ReconnectRule } from "../../shared/codes.ts";
+import type { Ack, ServerMessage, ShowInfo, Stage, Totals, Welcome } from "./protocol-types.ts";
 import { AckLedger } from "./ack-ledger.ts";
 import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectOptions } from "./backoff.ts";
 import type { BuzzClientEvents, BuzzClientOptions, BuzzOutcome, ConnectionState, StateChange } from "./client-types.ts";
@@ -38,6 +41,8 @@ import type { ProtocolName, Wire } from "./wire.ts";
 
 /** A buzz is sent on at most this many connections (a connection that dies on every buzz ends it). */
 const MAX_SENDS = 3;
+/** The close (and error frame) name of a server drain: reported as a state, not an error. */
+const DRAINING = "draining" satisfies CloseName;
 
 export class BuzzClient {
   readonly #opts: Required<Omit<BuzzClientOptions, "viewer" | "reconnect" | "getToken">> & {
@@ -58,6 +63,10 @@ export class BuzzClient {
   #lastFrameAt = 0;
   /** Whether the current socket got its welcome (a drain before that is retried with backoff). */
   #wasLive = false;
+  /** What the current socket's error frame asked for: come back after this long (a paced drain). */
+  #retryAfterMs: number | undefined;
+  /** Audience size from the latest frame that carried one (absent from servers that send none). */
+  #watching: number | undefined;
   #welcome: Welcome | null = null;
   /** The current connection's wire, set when its socket opens (null before). */
   #wire: Wire | null = null;
@@ -163,8 +172,13 @@ export class BuzzClient {
 
   // ------------------------------------------------------------------ connection lifecycle
 
+  /**
+   * One attempt. The first connect announces "connecting"; a reconnect attempt announces nothing:
+   * the `reconnecting` event that scheduled it (with its code, reason and delay) already did, so
+   * each lost connection or failed attempt is one `reconnecting` event.
+   */
   #open(state: "connecting" | "reconnecting"): void {
-    this.#setState({ state, attempt: this.#attempt });
+    if (state === "connecting") this.#setState({ state, attempt: this.#attempt });
     const id = ++this.#attemptId;
     this.#connectTimer = setTimeout(() => this.#connectTimedOut(id), this.#opts.connectTimeoutMs);
     const getToken = this.#opts.getToken;
@@ -255,10 +269,13 @@ export class BuzzClient {
     clearInterval(this.#staleTimer);
   }
 
-  #closed(code: number, reason: string, forced: ReconnectRule | undefined): void {
+  #closed(code: number, closeReason: string, forced: ReconnectRule | undefined): void {
+    const reason = closeName(code) === DRAINING ? DRAINING : closeReason;
     let rule = this.#backoff === false ? "never" : (forced ?? this.#ruleFor(code));
     if (rule === "immediate" && !this.#wasLive) rule = "backoff"; // no tight loop against a server that keeps draining
-    const delay = this.#backoff === false ? null : reconnectDelay(rule, this.#attempt, this.#backoff, this.#opts.random);
+    const retryAfterMs = this.#retryAfterMs;
+    this.#retryAfterMs = undefined;
+    const delay = this.#backoff === false ? null : reconnectDelay(rule, this.#attempt, this.#backoff, this.#opts.random, retryAfterMs);
     this.#settleInflight(delay !== null);
     if (delay === null) {
       this.#held.failAll();
@@ -299,9 +316,13 @@ export class BuzzClient {
     switch (msg.type) {
       case "welcome":
         return this.#onWelcome(msg);
-      case "totals":
-        if (this.#view.applyFrame(msg.epoch, msg.seq, msg.totals)) this.#emitTotals();
+      case "totals": {
+        // A frame may change only the audience size: that is news too.
+        const audience = msg.watching !== undefined && msg.watching !== this.#watching;
+        if (msg.watching !== undefined) this.#watching = msg.watching;
+        if (this.#view.applyFrame(msg.epoch, msg.seq, msg.totals) || audience) this.#emitTotals();
         return;
+      }
       case "stage":
         if (this.#welcome) this.#welcome.stage = { act: msg.act, open: msg.open };
         return this.#events.emit("stage", { act: msg.act, open: msg.open });
@@ -313,6 +334,10 @@ export class BuzzClient {
       case "ack":
         return this.#onAck(msg);
       case "error":
+        this.#retryAfterMs = msg.retryAfterMs;
+        // A drain is the server's doing, not a fault: the close that follows reports it as a state
+        // (`reconnecting`, reason "draining"), never as an error.
+        if (msg.code === DRAINING) return;
         return this.#events.emit("error", new BuzzClientError(msg.code, msg.message));
     }
   }
@@ -323,6 +348,7 @@ export class BuzzClient {
     this.#attempt = 0;
     this.#wasLive = true;
     this.#view.applySnapshot(w.epoch, w.seq, w.totals);
+    this.#watching = w.watching;
     this.#setState({ state: "live" });
     this.#events.emit("welcome", w);
     this.#events.emit("show", { show: w.show, epoch: w.epoch });
@@ -348,7 +374,9 @@ export class BuzzClient {
 
   #emitTotals(): void {
     const epoch = this.#view.epoch;
-    if (epoch !== null) this.#events.emit("totals", { epoch, seq: this.#view.seq, totals: this.#view.totals });
+    if (epoch === null) return;
+    const w = this.#watching;
+    this.#events.emit("totals", { epoch, seq: this.#view.seq, totals: this.#view.totals, ...(w !== undefined ? { watching: w } : {}) });
   }
 
   #onAck(ack: Ack): void {

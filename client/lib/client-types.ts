@@ -1,5 +1,5 @@
 /** The client library's public types: states, events, options and buzz outcomes. */
-import type { Ack, ShowInfo, Stage, Totals, Welcome } from "../../shared/protocol.ts";
+import type { Ack, ShowInfo, Stage, Totals, Welcome } from "./protocol-types.ts";
 import type { AckOutcome } from "./ack-ledger.ts";
 import type { ReconnectOptions } from "./backoff.ts";
 import type { BuzzClientError } from "./errors.ts";
@@ -15,10 +15,17 @@ export type ConnectionState = "idle" | "connecting" | "live" | "reconnecting" | 
  */
 export type BuzzOutcome = AckOutcome | "not_sent";
 
+/**
+ * A state event. `connecting` once per connect(); `reconnecting` exactly once per lost connection or
+ * failed attempt (it announces the next attempt and its delay; the attempt itself emits nothing);
+ * `live` at every welcome; `closed` at the end. A server drain is a state, not an error: the close
+ * comes as `reconnecting` with reason "draining" (code 1001) and no `error` event.
+ */
 export interface StateChange {
   state: ConnectionState;
   /** Close code of the connection that just ended (reconnecting / closed). */
   code?: number;
+  /** Why it ended: "draining" for a server drain, else the close frame's reason text. */
   reason?: string;
   /** reconnecting: delay before the next attempt (ms), and how many attempts preceded it. */
   retryInMs?: number;
@@ -29,6 +36,8 @@ export interface TotalsUpdate {
   epoch: string;
   seq: number;
   totals: Readonly<Totals>;
+  /** Viewers of the show, fleet-wide, from the latest frame that carried it; absent when the server sends none. */
+  watching?: number;
 }
 
 export interface BuzzClientEvents {

@@ -6,7 +6,7 @@
  * `strictFrameCheck` (strict-check.ts), which runs the shared zod `ServerMessage` schema itself;
  * frame-check.test.ts checks both agree on valid and invalid frames.
  */
-import type { ServerMessage, ShowInfo, Stage, Totals } from "../../shared/protocol.ts";
+import type { ServerMessage, ShowInfo, Stage, Totals } from "./protocol-types.ts";
 
 /** Returns the frame typed, or a short reason why it is not a protocol v1 server frame. */
 export type FrameCheck = (data: unknown) => ServerMessage | string;

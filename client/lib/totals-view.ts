@@ -9,7 +9,7 @@
  *  - A snapshot (`welcome`) re-bases `seq` (a new connection, possibly to another node, has its own
  *    sequence), so frames that follow it apply even if their seq is below the old connection's.
  */
-import type { Totals } from "../../shared/protocol.ts";
+import type { Totals } from "./protocol-types.ts";
 
 const RETIRED_KEEP = 16;
 

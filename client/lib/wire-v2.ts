@@ -12,7 +12,7 @@
  *    in the table the server last announced on this connection.
  */
 import { closeName } from "../../shared/codes.ts";
-import type { Ack, ServerMessage, ShowInfo, Stage } from "../../shared/protocol.ts";
+import type { Ack, ServerMessage, ShowInfo, Stage } from "./protocol-types.ts";
 import {
   TotalsTracker,
   V2DecodeError,
@@ -84,7 +84,16 @@ export class V2Wire implements Wire {
         if (r === "gap") return { messages: [], reply: KEYFRAME_REQUEST };
         const epoch = this.#tracker.epoch;
         if (r !== "applied" || epoch === null || this.#show === null) return NOTHING;
-        return one({ type: "totals", show: this.#show.id, epoch, seq: this.#tracker.seq, ts: f.ts, totals: this.#tracker.snapshot() });
+        const watching = f.watching !== undefined ? { watching: f.watching } : {};
+        return one({
+          type: "totals",
+          show: this.#show.id,
+          epoch,
+          seq: this.#tracker.seq,
+          ts: f.ts,
+          totals: this.#tracker.snapshot(),
+          ...watching,
+        });
       }
       case "stage":
         return one({ type: "stage", ...this.#stage(f) });
@@ -97,7 +106,12 @@ export class V2Wire implements Wire {
         return one(ack);
       }
       case "error":
-        return one({ type: "error", code: closeName(f.close) ?? String(f.close), message: f.message });
+        return one({
+          type: "error",
+          code: closeName(f.close) ?? String(f.close),
+          message: f.message,
+          ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}),
+        });
     }
   }
 

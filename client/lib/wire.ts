@@ -6,7 +6,7 @@
  *  - V2Wire (wire-v2.ts): binary frames through the shared codec, translated to the v1 shapes.
  */
 import { PROTOCOL_VERSION } from "../../shared/codes.ts";
-import type { Buzz, Hello, ServerMessage } from "../../shared/protocol.ts";
+import type { Buzz, Hello, ServerMessage } from "./protocol-types.ts";
 import type { FrameCheck } from "./frame-check.ts";
 
 export type ProtocolName = "v1" | "v2";

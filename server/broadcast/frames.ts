@@ -30,7 +30,7 @@ export function ackFrame(a: AckState): string {
   return '{"type":"ack","seq":' + a.lastSeq + ',"counted":' + a.counted + ',"rejected":' + rejected + '},"last":"' + a.last + '"}';
 }
 
-export function errorFrame(code: ErrorFrame["code"], message: string): string {
-  const f: ErrorFrame = { type: "error", code, message };
+export function errorFrame(code: ErrorFrame["code"], message: string, retryAfterMs?: number): string {
+  const f: ErrorFrame = retryAfterMs === undefined ? { type: "error", code, message } : { type: "error", code, message, retryAfterMs };
   return JSON.stringify(f);
 }

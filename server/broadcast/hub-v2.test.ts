@@ -10,6 +10,9 @@ import { Show, type ShowHandle } from "../shows/show.ts";
 import { Hub } from "./hub.ts";
 import { KEYFRAME_REQUEST_GAP_MS, V2Show } from "./v2-show.ts";
 
+/** A tick stamp at full rate with no audience (the base period is the hub's tickMs). */
+const at = (ts: number, tickMs = 100, watching = 0) => ({ ts, tickMs, watching });
+
 const rec = (acts: string[], version: number, epoch = "e1", stage: ShowRecord["stage"] = { act: null, open: false }): ShowRecord => ({
   show: { id: "s", title: "S", acts: acts.map((id) => ({ id, name: id.toUpperCase() })) },
   stage,
@@ -51,7 +54,7 @@ function setup(opts: { tickMs?: number; v2Subscribers?: number } = {}) {
   let now = 1_000_000;
   const run = (fresh?: Record<string, number>, stepMs = tickMs) => {
     tick++;
-    hub.totals(h.show, fresh && new Map(Object.entries(fresh)), (now += stepMs));
+    hub.totals(h.show, fresh && new Map(Object.entries(fresh)), at((now += stepMs), tickMs));
   };
   const totals = () => v2.filter((s) => s.frame.type === "keyframe" || s.frame.type === "delta");
   return { hub, h, v1, v2, totals, run, metrics, setSubscribers: (n: number) => (v2Subscribers = n), now: () => now };
@@ -161,7 +164,7 @@ test("v2: join subscribes to the v2 topic and sends the binary welcome (act tabl
   const { hub } = setup();
   const hs = Show.create(rec(["a", "b", "c"], 1, "e1", { act: "c", open: true }));
   hub.showChanged(hs.show, new Set(["show", "stage", "epoch"]));
-  hub.totals(hs.show, new Map([["b", 4]]), 2_000_000);
+  hub.totals(hs.show, new Map([["b", 4]]), at(2_000_000));
   const log: Array<string | Uint8Array> = [];
   const ws = {
     subscribe: (topic: string) => (log.push(`subscribe ${topic}`), true),
@@ -200,6 +203,21 @@ test("V2Show: a total that went down (a hub bug) throws V2EncodeError once; the 
   assert.throws(() => v2.totalsFrame(2, 1100, { a: 4 }, 850), V2EncodeError);
   const retry = decodeServerFrame(v2.totalsFrame(2, 1100, { a: 4 }, 850));
   assert.deepEqual([retry.type, (retry as { totals: number[] }).totals], ["keyframe", [4]]);
+});
+
+test("V2Show: tag 1 tickMs when given; tag 2 watching when it changed, and at least once per window", () => {
+  const h = Show.create(rec(["a"], 1));
+  const v2 = new V2Show("s");
+  v2.redefine(h.show);
+  const ext = (seq: number, ts: number, e: { tickMs?: number; watching?: number }) => {
+    const f = decodeServerFrame(v2.totalsFrame(seq, ts, { a: seq }, 850, e)) as { tickMs?: number; watching?: number };
+    return [f.tickMs, f.watching];
+  };
+  assert.deepEqual(ext(1, 1000, { watching: 5 }), [undefined, 5]);
+  assert.deepEqual(ext(2, 1100, { watching: 5 }), [undefined, undefined], "unchanged: left out");
+  assert.deepEqual(ext(3, 1200, { watching: 6, tickMs: 200 }), [200, 6]);
+  assert.deepEqual(ext(4, 1400, { watching: 6, tickMs: 200 }), [200, undefined]);
+  assert.deepEqual(ext(5, 2100, { watching: 6 }), [undefined, 6], "repeated once the window passed");
 });
 
 test("wire metrics: frames and bytes published by protocol", async () => {

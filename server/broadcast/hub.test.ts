@@ -8,6 +8,9 @@ import { Show, type ShowHandle } from "../shows/show.ts";
 import type { ShowRecord } from "../record/record.ts";
 import { Hub } from "./hub.ts";
 
+/** A tick stamp at full rate with no audience (the base period is the hub's tickMs). */
+const at = (ts: number, tickMs = 100, watching = 0) => ({ ts, tickMs, watching });
+
 const rec = (acts: string[], version: number, epoch = "e1"): ShowRecord => ({
   show: { id: "s", title: "S", acts: acts.map((id) => ({ id, name: id.toUpperCase() })) },
   stage: { act: null, open: false },
@@ -39,7 +42,7 @@ test("heartbeat: with ticks 100-149 ms apart, no gap between totals frames reach
   let now = 1_000_000;
   for (let i = 0; i < 400; i++) {
     now += 100 + ((i * 37) % 50);
-    hub.totals(h.show, undefined, now);
+    hub.totals(h.show, undefined, at(now));
   }
   const ts = totals().map((f) => f.ts);
   assert.ok(ts.length > 10);
@@ -51,7 +54,7 @@ test("heartbeat: with ticks 100-149 ms apart, no gap between totals frames reach
 test("totals never decrease in an epoch; removed acts leave the frame and come back where they were; a reset restarts at zero", () => {
   const { hub, h, totals } = setup();
   let now = 0;
-  const tick = (fresh?: Record<string, number>) => hub.totals(h.show, fresh && new Map(Object.entries(fresh)), (now += 100));
+  const tick = (fresh?: Record<string, number>) => hub.totals(h.show, fresh && new Map(Object.entries(fresh)), at((now += 100)));
   tick({ a: 5, b: 2 });
   assert.deepEqual(totals().at(-1)?.totals, { a: 5, b: 2 });
   tick({ a: 3, b: 2 }); // a lower store value (another node's stale view) never lowers what was shown
@@ -107,11 +110,50 @@ test("join subscribes, then sends one corked welcome; the welcome is cached unti
   assert.equal(log[3], log[1], "the same serialized welcome");
   const w = JSON.parse(log[1]!.slice("corked ".length)) as Welcome;
   assert.deepEqual([w.type, w.seq, w.totals, w.tickMs, w.policy], ["welcome", 0, { a: 0, b: 0 }, 100, "once"]);
-  hub.totals(h.show, new Map([["a", 1]]), 100);
+  hub.totals(h.show, new Map([["a", 1]]), at(100, 100, 7));
   hub.join(ws, h.show, 1);
-  assert.equal((JSON.parse(log[5]!.slice("corked ".length)) as Welcome).seq, 1, "a new totals frame invalidates the welcome");
+  const w2 = JSON.parse(log[5]!.slice("corked ".length)) as Welcome;
+  assert.deepEqual([w2.seq, w2.watching], [1, 7], "a new totals frame invalidates the welcome, which carries the audience");
   hub.ack(ws, { lastSeq: 3, counted: 1, rejected: { duplicate: 2 }, last: "duplicate" }, 1);
   assert.equal(log[6], 'corked {"type":"ack","seq":3,"counted":1,"rejected":{"duplicate":2},"last":"duplicate"}');
   hub.close(ws, "bad_frame", "nope", 1);
   assert.deepEqual(log.slice(7), ['corked {"type":"error","code":"bad_frame","message":"nope"}', "corked end 4000"]);
+});
+
+test("totals frames carry the aligned tick instant, the effective period and the audience; an audience change alone publishes", () => {
+  const { hub, h, totals } = setup(100);
+  hub.totals(h.show, new Map([["a", 1]]), at(1_000_000, 100, 3));
+  hub.totals(h.show, new Map([["a", 1]]), at(1_000_100, 100, 3));
+  hub.totals(h.show, new Map([["a", 1]]), at(1_000_200, 200, 4));
+  assert.deepEqual(
+    totals().map((f) => [f.ts, f.tickMs, f.watching, f.totals.a]),
+    [
+      [1_000_000, 100, 3, 1],
+      [1_000_200, 200, 4, 1],
+    ],
+  );
+  assert.equal(hub.snapshot(h.show).watching, 4);
+});
+
+test("heartbeat at a degraded period: frames 800 ms apart still leave no 1,000 ms gap", () => {
+  const { hub, h, totals } = setup(100);
+  for (let i = 0; i < 20; i++) hub.totals(h.show, undefined, at(1_000_000 + i * 800, 800));
+  const ts = totals().map((f) => f.ts);
+  const gaps = ts.slice(1).map((t, i) => t - ts[i]!);
+  assert.equal(ts.length, 20, "every degraded tick publishes");
+  assert.ok(Math.max(...gaps) < 1000);
+});
+
+test("local audience: the show's subscribers on both protocols", () => {
+  const counts: Record<string, number> = { "show/s": 5, "show/s/v2": 2 };
+  const hub = new Hub(
+    { publish: () => {}, subscribers: (topic) => counts[topic] ?? 0 },
+    new Metrics(),
+    { tickMs: 100, heartbeatMs: 1000, policy: "once" },
+    silentLogger,
+  );
+  const h: ShowHandle = Show.create(rec(["a"], 1));
+  assert.equal(hub.localWatching(h.show), 0, "a show the hub never announced has no viewers here");
+  hub.showChanged(h.show, new Set(["show", "stage", "epoch"]));
+  assert.equal(hub.localWatching(h.show), 7);
 });

@@ -14,8 +14,11 @@
  *    kept for every act seen this epoch, so an act removed and added back resumes where it was.
  *    Acts not in the current definition are not published (removed from the next frame on).
  *  - At least one totals frame per show in every `heartbeatMs` window while ticks run on time:
- *    a show with no change publishes as soon as the next tick (tickMs later, with up to tickMs/2
- *    of jitter) could fall outside the window. The same rule, counted from the last v2 keyframe,
+ *    a show with no change publishes as soon as the next publishing tick (one effective period
+ *    later, with up to half of it of jitter) could fall outside the window.
+ *  - Every totals frame carries the aligned tick instant as `ts` (the same on every worker and
+ *    node for the same tick), the effective period `tickMs` and the fleet-wide audience
+ *    `watching`; a change of the audience alone publishes a frame. The same rule, counted from the last v2 keyframe,
  *    makes at least one v2 keyframe per window (the frame is published even without a change).
  *  - `seq` grows by one per totals frame per show, across epochs.
  *  - A welcome is serialized once per (seq, stage, definition) and protocol, and shared by every
@@ -54,6 +57,18 @@ export interface HubOptions {
 export interface LiveTotals {
   readonly seq: number;
   readonly totals: Readonly<Totals>;
+  /** Viewers of the show, fleet-wide, as in the last totals frame (absent before the first). */
+  readonly watching?: number;
+}
+
+/** What a totals frame carries besides the totals (counting/tick-loop.ts's PublishedTick). */
+export interface TickStamp {
+  /** The aligned tick instant: a multiple of TICK_MS. */
+  readonly ts: number;
+  /** The effective period (TICK_MS x the overload factor). */
+  readonly tickMs: number;
+  /** Viewers of the show, fleet-wide. */
+  readonly watching: number;
 }
 
 interface Live {
@@ -65,6 +80,8 @@ interface Live {
   lastPublishAt: number;
   /** A totals frame is due at the next tick whatever the store says (reset, definition edit). */
   due: boolean;
+  /** Audience as last published (undefined before the first totals frame). */
+  watching?: number;
   welcome: string | null;
   readonly v2: V2Show;
 }
@@ -75,8 +92,6 @@ type Ws = WebSocket<unknown>;
 export class Hub {
   readonly wire: WireMetrics;
   private readonly live = new Map<string, Live>();
-  /** Publish when this much has passed since the last totals frame (see the heartbeat guarantee). */
-  private readonly heartbeatDueMs: number;
   // Argument slots for `sendCorked`, so a corked send allocates no closure.
   private corkWs: Ws | null = null;
   private corkFrame: string | Uint8Array = "";
@@ -88,7 +103,6 @@ export class Hub {
     private readonly opts: HubOptions,
     private readonly log: Logger,
   ) {
-    this.heartbeatDueMs = Math.max(0, opts.heartbeatMs - opts.tickMs * 1.5);
     this.wire = new WireMetrics(metrics);
   }
 
@@ -115,10 +129,11 @@ export class Hub {
       this.publishText(show.topic, JSON.stringify(f));
       this.publishV2(v2, () => v2.redefine(show));
     }
-    if (changes.has("stage")) {
-      const f: StageFrame = { type: "stage", act: show.stage.act, open: show.stage.open };
+    if (changes.has("stage") || changes.has("schedule")) {
+      // `next` announces a scheduled change; a frame without it after one had it: none pending now.
+      const f: StageFrame = { type: "stage", act: show.stage.act, open: show.stage.open, ...(show.next ? { next: show.next } : {}) };
       this.publishText(show.topic, JSON.stringify(f));
-      this.publishV2(v2, () => v2.stageFrame(show));
+      if (changes.has("stage")) this.publishV2(v2, () => v2.stageFrame(show));
     }
   }
 
@@ -129,12 +144,17 @@ export class Hub {
 
   /**
    * One tick's totals from the store for the show's current epoch (undefined: none this tick).
-   * Publishes a totals frame when a total rose, a frame is due, or the heartbeat window demands.
+   * Publishes a totals frame when a total rose, the audience changed, a frame is due, or the
+   * heartbeat window demands (counted with the effective period `at.tickMs`). The frame's `ts` is
+   * the aligned tick instant, the same on every unit. Returns the deliveries (subscribers of the
+   * frames published; 0 when none was).
    */
-  totals(show: Show, fresh: ReadonlyMap<string, number> | undefined, nowMs: number): void {
+  totals(show: Show, fresh: ReadonlyMap<string, number> | undefined, at: TickStamp): number {
     const l = this.live.get(show.id);
-    if (!l) return;
-    let changed = l.due;
+    if (!l) return 0;
+    const nowMs = at.ts;
+    const heartbeatDueMs = Math.max(0, this.opts.heartbeatMs - at.tickMs * 1.5);
+    let changed = l.due || l.watching !== at.watching;
     if (fresh) {
       for (const [act, v] of fresh) {
         if (v <= (l.best.get(act) ?? 0)) continue;
@@ -145,37 +165,56 @@ export class Hub {
         }
       }
     }
-    if (!changed && nowMs - l.lastPublishAt < this.heartbeatDueMs && !l.v2.keyframeDue(nowMs, this.heartbeatDueMs)) return;
+    if (!changed && nowMs - l.lastPublishAt < heartbeatDueMs && !l.v2.keyframeDue(nowMs, heartbeatDueMs)) return 0;
     l.seq++;
     l.lastPublishAt = nowMs;
     l.due = false;
+    l.watching = at.watching;
     l.welcome = null;
     l.v2.welcome = null;
-    const frame: TotalsFrame = { type: "totals", show: show.id, epoch: show.epoch, seq: l.seq, ts: nowMs, totals: l.totals };
+    const frame: TotalsFrame = {
+      type: "totals",
+      show: show.id,
+      epoch: show.epoch,
+      seq: l.seq,
+      ts: nowMs,
+      totals: l.totals,
+      tickMs: at.tickMs,
+      watching: at.watching,
+    };
     this.publishText(show.topic, JSON.stringify(frame));
     this.metrics.framesPublished++;
-    this.v2Totals(l, nowMs);
+    this.v2Totals(l, at, heartbeatDueMs);
+    return this.localWatching(show);
   }
 
   /** The v2 frame of this tick: one encode for every v2 subscriber, none when there is none. */
-  private v2Totals(l: Live, nowMs: number): void {
+  private v2Totals(l: Live, at: TickStamp, heartbeatDueMs: number): void {
     const v2 = l.v2;
-    if (this.pub.subscribers(v2.topic) === 0) return v2.skip(nowMs);
+    if (this.pub.subscribers(v2.topic) === 0) return v2.skip(at.ts);
+    // Tag 1 only when the period differs from the welcome's (absent: the welcome's tickMs).
+    const ext = { tickMs: at.tickMs === this.opts.tickMs ? undefined : at.tickMs, watching: at.watching };
     let bytes: Uint8Array;
     try {
-      bytes = v2.totalsFrame(l.seq, nowMs, l.totals, this.heartbeatDueMs);
+      bytes = v2.totalsFrame(l.seq, at.ts, l.totals, heartbeatDueMs, ext);
     } catch (err) {
       // A total went down within an epoch: a hub bug. Counted, logged; the retry is a keyframe.
       this.encodeFailed(err, v2);
-      bytes = v2.totalsFrame(l.seq, nowMs, l.totals, this.heartbeatDueMs);
+      bytes = v2.totalsFrame(l.seq, at.ts, l.totals, heartbeatDueMs, ext);
     }
     this.publishBinary(v2.topic, bytes);
   }
 
-  /** Seq and totals as last published (zero totals for a show not announced yet). */
+  /** Seq, totals and audience as last published (zero totals for a show not announced yet). */
   snapshot(show: Show): LiveTotals {
     const l = this.live.get(show.id);
     return l ?? { seq: 0, totals: Object.fromEntries(show.info.acts.map((a) => [a.id, 0])) };
+  }
+
+  /** Connections of this App that said hello to the show (its subscribers, both protocols). */
+  localWatching(show: Show): number {
+    const l = this.live.get(show.id);
+    return l ? this.pub.subscribers(show.topic) + this.pub.subscribers(l.v2.topic) : 0;
   }
 
   // ------------------------------------------------------------------ one connection
@@ -203,16 +242,16 @@ export class Hub {
     this.sendCorked(ws, protocol === 2 ? v2Ack(a) : ackFrame(a));
   }
 
-  /** Error frame, then close with the table's code, in one corked write. */
-  close(ws: Ws, name: CloseName, message: string, protocol: WireProtocol): void {
-    const frame = protocol === 2 ? v2Error(name, message) : errorFrame(name, message);
+  /** Error frame (with `retryAfterMs`: when to come back), then close with the table's code, in one corked write. */
+  close(ws: Ws, name: CloseName, message: string, protocol: WireProtocol, retryAfterMs?: number): void {
+    const frame = protocol === 2 ? v2Error(name, message, retryAfterMs) : errorFrame(name, message, retryAfterMs);
     ws.cork(() => {
       ws.send(frame, protocol === 2, false);
       ws.end(CLOSE[name].code, name);
     });
   }
 
-  private welcome(show: Show, l: LiveTotals): string {
+  private welcome(show: Show, l: Live): string {
     const w: Welcome = {
       type: "welcome",
       protocol: PROTOCOL_VERSION,
@@ -223,6 +262,8 @@ export class Hub {
       seq: l.seq,
       totals: l.totals,
       policy: this.opts.policy,
+      ...(show.next ? { next: show.next } : {}),
+      ...(l.watching === undefined ? {} : { watching: l.watching }),
     };
     return JSON.stringify(w);
   }

@@ -32,6 +32,12 @@ import type { AckState } from "./frames.ts";
  *  every frame a keyframe; a gap lasts at most this long plus a tick). */
 export const KEYFRAME_REQUEST_GAP_MS = 250;
 
+/** Optional fields of a v2 totals frame (extension tags 1 and 2). */
+export interface V2TotalsExtras {
+  tickMs?: number | undefined;
+  watching?: number | undefined;
+}
+
 export class V2Show {
   readonly topic: string;
   /** Act table: index i in v2 frames is actIds[i]. */
@@ -43,6 +49,9 @@ export class V2Show {
   lastKeyAt = -Infinity;
   private keyRequested = false;
   private encoder = new TotalsEncoder();
+  /** Audience in the last v2 frame that carried it, and when (hub clock). */
+  private sentWatching = -1;
+  private sentWatchingAt = -Infinity;
 
   constructor(showId: string) {
     this.topic = `show/${showId}/v2`;
@@ -93,11 +102,27 @@ export class V2Show {
   /**
    * This tick's totals frame. Throws V2EncodeError only if a total decreased within the epoch (a
    * hub bug): the encoder is then replaced, so the next call (the caller retries) is a keyframe.
+   * Extensions: `tickMs` (tag 1) when the hub gives one (the period differs from the welcome's);
+   * `watching` (tag 2) when it changed since the last frame that carried it, and at least once
+   * every `everyMs` (a client keeps the last value it saw).
    */
-  totalsFrame(seq: number, nowMs: number, totals: Readonly<Totals>, everyMs: number): Uint8Array {
+  totalsFrame(seq: number, nowMs: number, totals: Readonly<Totals>, everyMs: number, ext: V2TotalsExtras = {}): Uint8Array {
     if (this.keyframeDue(nowMs, everyMs)) this.encoder.requestKeyframe();
+    const w = ext.watching;
+    const watching = w !== undefined && (w !== this.sentWatching || nowMs - this.sentWatchingAt >= everyMs) ? w : undefined;
     try {
-      return this.sent(this.encoder.encode({ seq, ts: nowMs, totals }), nowMs);
+      const bytes = this.encoder.encode({
+        seq,
+        ts: nowMs,
+        totals,
+        ...(ext.tickMs === undefined ? {} : { tickMs: ext.tickMs }),
+        ...(watching === undefined ? {} : { watching }),
+      });
+      if (watching !== undefined) {
+        this.sentWatching = watching;
+        this.sentWatchingAt = nowMs;
+      }
+      return this.sent(bytes, nowMs);
     } catch (err) {
       this.encoder = new TotalsEncoder();
       this.encoder.setTable(this.actIds, this.epoch);
@@ -141,6 +166,9 @@ export function v2Ack(a: AckState): Uint8Array {
 }
 
 /** The v2 error frame sent before a close: the numeric close code of `name`. */
-export function v2Error(name: CloseName, message: string): Uint8Array {
-  return encodeServerFrame({ type: "error", close: CLOSE[name].code, message });
+export function v2Error(name: CloseName, message: string, retryAfterMs?: number): Uint8Array {
+  const close = CLOSE[name].code;
+  return encodeServerFrame(
+    retryAfterMs === undefined ? { type: "error", close, message } : { type: "error", close, message, retryAfterMs },
+  );
 }

@@ -27,7 +27,9 @@ export type ToSupervisor =
   /** This tick's new `once` claims, all at once (store/claim-book.ts decides them). */
   | { type: "claim-request"; id: number; claims: ClaimKey[] }
   /** After this worker's last add to these keys (retired epoch, removed act, store closed). */
-  | { type: "slot-release"; keys: SlotKey[] };
+  | { type: "slot-release"; keys: SlotKey[] }
+  /** This worker's viewers per show, when they changed (store/audience-book.ts). */
+  | { type: "audience"; counts: Array<[string, number]> };
 
 export type ToWorker =
   | { type: "metrics-snapshot-request"; id: number }
@@ -39,5 +41,7 @@ export type ToWorker =
   /** One answer per claim of the request, in order: true = counted, false = duplicate. */
   | { type: "claims"; id: number; counted: boolean[]; error?: string }
   | { type: "node-health"; ready: boolean; checks: Record<string, string> }
+  /** The node's viewers per show, summed over the live workers, when the sums changed. */
+  | { type: "audience"; sums: Array<[string, number]> }
   | { type: "drain" }
   | { type: "crash" };

@@ -14,6 +14,7 @@ import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
 import { ClaimBook } from "../store/claim-book.ts";
+import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 
@@ -37,6 +38,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
   const shows = new Map<string, ShowRecord>();
   const table = counters ? new SlotTable(new BigInt64Array(counters), (show, epoch) => shows.get(show)?.epoch === epoch) : null;
   const claimBook = counters ? new ClaimBook((show, epoch) => shows.get(show)?.epoch === epoch) : null;
+  const audience = counters ? new AudienceBook() : null;
   const slots: Slot[] = Array.from({ length: cfg.WORKERS }, (_, index) => ({
     index,
     worker: null,
@@ -177,6 +179,10 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");
         table.release(s.holder, m.keys);
         return;
+      case "audience":
+        if (!audience) return noteUnexpected(s, m.type, "shared mode sums the audience in memcached");
+        if (audience.report(s.holder, m.counts)) broadcast({ type: "audience", sums: audience.sums() });
+        return;
       default:
         return noteUnexpected(s, (m as { type?: unknown }).type, "unknown message type");
     }
@@ -208,6 +214,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
       w.on("exit", (code) => {
         // Every add this thread made has landed and it makes no more: its slots may be freed.
         table?.dropHolder(holder);
+        if (audience?.drop(holder)) broadcast({ type: "audience", sums: audience.sums() });
         s.holder = 0;
         s.worker = null;
         s.ready = false;

@@ -14,6 +14,7 @@ import { createLogger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { SlotClient } from "../store/atomic-store.ts";
 import { chooseBackends, type Backends } from "../store/choose-backends.ts";
+import { AudienceRelay } from "../store/audience-book.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 import { RpcError, ThreadRpc } from "./thread-rpc.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
@@ -39,6 +40,7 @@ let node: NodeHandle | null = null;
 let healthTimer: NodeJS.Timeout | undefined = undefined; // set once the node is up
 let nodeHealth: Readiness = { ready: true, checks: {} };
 let threadShows: ThreadShowSource | null = null;
+const audience = new AudienceRelay((counts) => post({ type: "audience", counts }));
 
 process.on("uncaughtException", (err) => {
   log.error("worker failed; closing its connections", { err });
@@ -61,6 +63,9 @@ port.on("message", (m: ToWorker) => {
       return;
     case "node-health":
       nodeHealth = { ready: m.ready, checks: m.checks };
+      return;
+    case "audience":
+      audience.receive(m.sums);
       return;
     case "drain":
       void drain();
@@ -116,6 +121,7 @@ async function backends(): Promise<Backends> {
       if (r.type !== "claims" || r.counted.length !== claims.length) throw unexpected("claim-request", r);
       return r.counted;
     },
+    audience: (local) => audience.local(local),
   };
   return chooseBackends(cfg, log, { counters: data.counters, slots, shows: threadShows });
 }

@@ -39,7 +39,10 @@ export class BuzzIntake {
     private readonly metrics: Metrics,
   ) {}
 
-  /** `slot`: the act's slot in `counts.table`, or null when the show has no such act. */
+  /**
+   * `slot`: the act's slot in `counts.table`, or null when the show has no such act. `nowMs`: when
+   * the buzz was received (ms since 1970), or 0 when the caller did not read the clock.
+   */
   buzz(b: Buzzer, counts: ShowCounts, slot: TallySlot | null, seq: number, nowMs: number): IntakeResult {
     this.metrics.buzzesReceived++;
     if (seq <= b.lastSeq) {
@@ -56,7 +59,9 @@ export class BuzzIntake {
     const show = counts.show;
     if (rate === "limited") reason = "rate_limited";
     else if (slot === null) reason = "unknown_act";
-    else if (!show.votingOpen(slot.act)) reason = "voting_closed";
+    // The receipt time decides against a scheduled stage change (the clock is read here only
+    // when one is pending and the rate limiter did not read it already).
+    else if (!show.votingOpen(slot.act, nowMs > 0 || show.dueAt === Infinity ? nowMs : Date.now())) reason = "voting_closed";
     else {
       const admission = this.policy.admit(show.epochKey, slot.act, b.viewerKey);
       if (admission === "duplicate") reason = "duplicate";

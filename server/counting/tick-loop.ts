@@ -1,40 +1,85 @@
 /**
- * One tick: acknowledge the buzzes received since the last tick, drain every tally into the store,
- * and hand each show's fresh totals to the broadcast hub (which publishes a totals frame when they
- * changed, and as a heartbeat).
+ * One tick, in the two phases the Ticker fires at aligned instants (tick k = k x TICK_MS since the
+ * Unix epoch, the same instants on every worker and node):
+ *   phase 1 (flush, at k x TICK_MS): acknowledge the buzzes received since the last tick, report
+ *     this unit's audience, and drain every tally into the store (deltas and `once` claims);
+ *   phase 2 (publish, PUBLISH_OFFSET_MS later): read the totals, which now include every unit's
+ *     phase-1 deltas (Store.readTotals), and hand each show's totals to the broadcast hub with the
+ *     tick instant as `ts`, the effective period and the audience.
  *
  * Guarantees:
- *  - One store flush in flight at a time; a tick that finds one in flight leaves the deltas in the
- *    tallies for the next tick (nothing is dropped, totals just lag a tick).
+ *  - One tick in flight at a time (flush, then read and publish); a flush phase that finds one
+ *    in flight leaves the deltas in the tallies for the next tick (nothing is dropped, totals just
+ *    lag a tick). A publish waits for its own tick's flush: it never publishes before its deltas
+ *    are in the store.
  *  - Every drained delta is handed to the store exactly once; the Store contract (store.ts) says
  *    what it keeps across backend failures. A rejected flush is counted and logged; totals are
- *    then not updated this tick.
- *  - Fresh totals are matched to the show's epoch current when the flush completes
+ *    then not published this tick.
+ *  - Fresh totals are matched to the show's epoch current when they are published
  *    (`show.epochKey`): totals of an epoch replaced meanwhile are never published.
- *  - New `once` claims go to the store with the same flush as the deltas; decisions are applied to
- *    their buzzers (claims.ts) after every flush, once the totals that include them are published,
- *    and the acks they held back go out at the next tick.
+ *  - `once` decisions are applied to their buzzers (claims.ts) after a publish, once the totals
+ *    that include them are out; the acks they held back go out at the next tick.
+ *  - Overload (tick-rate.ts): flushes and acks run every tick; only the publish is spaced out to
+ *    every factor-th aligned tick, and frames say so (`tickMs`).
  */
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show } from "../shows/show.ts";
-import type { FlushResult, ShowFlush, Store } from "../store/store.ts";
+import type { FlushResult, ShowFlush, Store, TotalsWant } from "../store/store.ts";
 import { ClaimBoard } from "./claims.ts";
 import type { Counting } from "./show-counts.ts";
 import type { ClaimTicket } from "./tally.ts";
+import { FanoutCost } from "./fanout-cost.ts";
+import { TickRate } from "./tick-rate.ts";
+
+/** What a totals frame says besides the totals. */
+export interface PublishedTick {
+  /** The aligned tick instant (ms since the Unix epoch, a multiple of TICK_MS). */
+  ts: number;
+  /** The effective period: TICK_MS x the overload factor. */
+  tickMs: number;
+  /** Viewers of the show, fleet-wide as last summed. */
+  watching: number;
+}
 
 /** Where a tick's output goes (transport's ack queue, the broadcast hub). */
 export interface TickOutput {
   /** Send the pending cumulative acks (at most one per connection per tick). */
   flushAcks(): void;
-  /** The store's totals for the show's current epoch (undefined: none this tick). */
-  totals(show: Show, fresh: ReadonlyMap<string, number> | undefined, nowMs: number): void;
+  /** Connections of this unit that said hello to the show. */
+  localWatching(show: Show): number;
+  /** The store's totals for the show's current epoch (undefined: none this tick); returns the deliveries (0: nothing published). */
+  totals(show: Show, fresh: ReadonlyMap<string, number> | undefined, at: PublishedTick): number;
+}
+
+export interface TickLoopOptions {
+  tickMs: number;
+  /** TICK_BUDGET_PCT: share of the period the tick's work may take before publishing slows. */
+  budgetPct: number;
+  /** Messages received so far (Ticker.messages): tells fan-out measurements from incoming traffic. */
+  messages?: () => number;
+}
+
+interface Run {
+  readonly tick: number;
+  readonly shows: Show[];
+  readonly wants: TotalsWant[];
+  state: "flushing" | "flushed" | "failed" | "reading";
+  /** What flush returned (published if the store cannot read separately). */
+  result: FlushResult | null;
+  /** Set by the publish phase: whether this tick publishes. */
+  publish: boolean | undefined;
 }
 
 export class TickLoop {
-  private inFlight: Promise<void> | null = null;
   readonly claims: ClaimBoard;
+  readonly rate: TickRate;
+  readonly fanout: FanoutCost;
+  private run: Run | null = null;
+  private inFlight: Promise<void> | null = null;
+  private fleet: ReadonlyMap<string, number> = new Map();
+  private local: ReadonlyMap<string, number> = new Map();
 
   constructor(
     private readonly counting: Counting,
@@ -42,57 +87,137 @@ export class TickLoop {
     private readonly out: TickOutput,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly opts: TickLoopOptions,
   ) {
     this.claims = new ClaimBoard(metrics);
+    this.rate = new TickRate({ tickMs: opts.tickMs, budgetPct: opts.budgetPct });
+    // The deliveries uWS makes after a publish are tick work too (counted in the period they land in).
+    this.fanout = new FanoutCost(opts.messages ?? (() => 0), (ms) => this.rate.worked(ms));
   }
 
-  /** Run one tick (called by the Ticker). */
-  tick(lagMs: number, fromMessagePath: boolean): void {
+  /** Viewers per show id: this unit's, and fleet-wide as last summed. */
+  watching(): { local: ReadonlyMap<string, number>; fleet: ReadonlyMap<string, number> } {
+    return { local: this.local, fleet: this.fleet };
+  }
+
+  /** Phase 1 of tick k (called by the Ticker). */
+  flushPhase(tick: number, lagMs: number, fromMessagePath: boolean): void {
     const t0 = performance.now();
     this.out.flushAcks();
-    if (this.inFlight) this.metrics.storeSkippedTicks++;
-    else this.inFlight = this.flush();
-    this.metrics.observeTick((performance.now() - t0) / 1000, lagMs / 1000, fromMessagePath);
+    this.audience(tick * this.opts.tickMs);
+    if (this.run) this.metrics.storeSkippedTicks++;
+    else this.run = this.startFlush(tick);
+    const ms = performance.now() - t0;
+    this.rate.flushed(ms);
+    this.metrics.observeTick(ms / 1000, lagMs / 1000, fromMessagePath);
   }
 
-  /** Flush everything now and wait for it (shutdown, and before reconciling). */
+  /** Phase 2 of tick k (called by the Ticker). */
+  publishPhase(tick: number): void {
+    const run = this.run;
+    if (!run || run.tick !== tick || run.publish !== undefined) return; // skipped tick, or an older one still in flight
+    const t0 = performance.now();
+    run.publish = this.rate.publishes(tick);
+    this.advance(run);
+    if (!run.publish) this.rate.worked(performance.now() - t0);
+  }
+
+  /** Flush everything now, publish, and wait for it (start-up, shutdown). */
   async flushNow(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+    await this.settle();
     this.out.flushAcks();
-    this.inFlight = this.flush();
-    if (this.inFlight) await this.inFlight;
+    this.audience(Date.now());
+    this.run = this.startFlush(Math.floor(Date.now() / this.opts.tickMs));
+    await this.settle();
   }
 
-  /** Drain every tally into the store; null when it completed synchronously. */
-  private flush(): Promise<void> | null {
+  /** Finish the tick in flight, publishing it now if its publish phase has not come yet. */
+  private async settle(): Promise<void> {
+    while (this.run) {
+      const r = this.run;
+      if (r.publish === undefined) {
+        r.publish = true;
+        this.advance(r);
+      }
+      if (this.run !== r) continue;
+      if (this.inFlight) await this.inFlight;
+      else this.run = null; // cannot happen (a run that is not done has a promise); never spin
+    }
+  }
+
+  /** This unit's viewers per show, and the fleet's as the store last summed them. */
+  private audience(nowMs: number): void {
+    const local = new Map<string, number>();
+    for (const c of this.counting.all()) local.set(c.show.id, this.out.localWatching(c.show));
+    this.local = local;
+    this.fleet = this.store.watching?.(local, nowMs) ?? local;
+  }
+
+  /** Drain every tally into the store. */
+  private startFlush(tick: number): Run {
     const batch: ShowFlush[] = [];
     for (const t of this.counting.takeRetired()) {
       batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [] });
     }
-    const shows: Show[] = [];
+    const run: Run = { tick, shows: [], wants: [], state: "flushing", result: null, publish: undefined };
     for (const c of this.counting.all()) {
       const s = c.show;
-      shows.push(s);
+      run.shows.push(s);
       const claims = this.claimsOf(c.tally.drainClaims());
-      batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), claims, acts: s.info.acts.map((a) => a.id) });
+      const acts = s.info.acts.map((a) => a.id);
+      batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), claims, acts });
+      run.wants.push({ show: s.id, epoch: c.tally.epoch, acts });
     }
     const t0 = performance.now();
     this.metrics.storeFlushes++;
     const sync = this.store.flushSync?.(batch) ?? null;
     if (sync !== null) {
-      this.publish(shows, sync);
+      run.result = sync;
+      run.state = "flushed";
       this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
-      return null;
+      return run;
     }
-    return this.store
+    this.inFlight = this.store
       .flush(batch)
-      .then((result) => this.publish(shows, result))
-      .catch((err: unknown) => {
-        this.metrics.storeFlushErrors++;
-        this.log.error("store flush failed", { err });
-      })
+      .then(
+        (result) => {
+          run.result = result;
+          run.state = "flushed";
+        },
+        (err: unknown) => {
+          run.state = "failed";
+          this.metrics.storeFlushErrors++;
+          this.log.error("store flush failed", { err });
+        },
+      )
       .finally(() => {
         this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
+        this.inFlight = null;
+        this.advance(run);
+      });
+    return run;
+  }
+
+  /** Move a run on once both its flush is done and its publish phase has come. */
+  private advance(run: Run): void {
+    if (this.run !== run || run.state === "flushing" || run.state === "reading" || run.publish === undefined) return;
+    if (run.state === "failed" || !run.publish) {
+      this.run = null;
+      return;
+    }
+    run.state = "reading";
+    const read = this.store.readTotals ? this.store.readTotals(run.wants) : run.result!;
+    if (!(read instanceof Promise)) return this.publish(run, read);
+    this.inFlight = read
+      .then(
+        (totals) => this.publish(run, totals),
+        (err: unknown) => {
+          this.metrics.storeFlushErrors++;
+          this.log.error("reading totals failed; publishing what the flush returned", { err });
+          this.publish(run, run.result!);
+        },
+      )
+      .finally(() => {
         this.inFlight = null;
       });
   }
@@ -102,9 +227,23 @@ export class TickLoop {
     return tickets;
   }
 
-  private publish(shows: readonly Show[], result: FlushResult): void {
-    const now = Date.now();
-    for (const s of shows) this.out.totals(s, result.get(s.epochKey), now);
+  private publish(run: Run, totals: FlushResult): void {
+    const t0 = performance.now();
+    const tickMs = this.rate.periodMs;
+    const ts = run.tick * this.opts.tickMs;
+    let deliveries = 0;
+    for (const s of run.shows)
+      deliveries += this.out.totals(s, totals.get(s.epochKey), { ts, tickMs, watching: this.fleet.get(s.id) ?? 0 });
     this.claims.settle();
+    this.run = null;
+    this.fanout.published(deliveries);
+    const change = this.rate.published(performance.now() - t0);
+    if (change > 0) {
+      this.log.warn("tick over budget: publishing less often", { tickMs: this.rate.periodMs, workRatio: round(this.rate.lastRatio) });
+    } else if (change < 0) this.log.info("tick load down: publishing more often", { tickMs: this.rate.periodMs });
   }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }

@@ -1,32 +1,61 @@
 /**
- * Fires `run` every `tickMs`, whether the event loop is idle or flooded.
+ * Fires the two phases of every tick at wall-clock instants, whether the event loop is idle or
+ * flooded. Tick k is the instant k x tickMs since the Unix epoch (Date.now(), so every worker and
+ * every node with a synchronized clock ticks at the same instants):
+ *   phase 1, `flush(k)`,   at k x tickMs:              acks, then every unit hands its deltas over;
+ *   phase 2, `publish(k)`, at k x tickMs + offsetMs:   every unit reads the totals and publishes.
+ * The offset is what lets every unit's flush land before any unit reads (docs/architecture.md).
  *
  * Under an ingest flood the socket loop starves Node's timers (a plain setInterval measured at
  * 0-0.2 Hz here). So besides a timer, the message path calls `poke()`: every CHECK_EVERY messages
- * it reads the clock and runs the tick if it is due. Whichever comes first runs it; the other sees
- * it is not due yet. A tick never runs twice for one due time; late ticks are not replayed (the
- * cadence restarts from now), so a stall produces one catch-up tick, not a burst.
+ * it reads the clock and runs the phase if it is due. Whichever comes first runs it; the other sees
+ * it is not due yet.
+ *
+ * Guarantees: phases alternate strictly (flush k, publish k, flush k' > k, ...); each runs once per
+ * tick; late ticks are not replayed: after a stall the next flush is the latest instant already
+ * passed (one catch-up tick, not a burst), and its publish follows at its own offset.
  */
-import { performance } from "node:perf_hooks";
 
 const CHECK_EVERY = 32;
 
-export type TickFn = (lagMs: number, fromMessagePath: boolean) => void;
+/** `lagMs`: how late the phase runs after its instant. */
+export type PhaseFn = (tick: number, lagMs: number, fromMessagePath: boolean) => void;
+
+export interface TickPhases {
+  flush: PhaseFn;
+  publish: PhaseFn;
+}
+
+/** The first tick instant strictly after `nowMs`. */
+export function nextTickAfter(nowMs: number, tickMs: number): number {
+  return Math.floor(nowMs / tickMs) + 1;
+}
 
 export class Ticker {
-  private nextDue = 0;
+  /** The tick whose next phase is due. */
+  private tick = 0;
+  private phase: "flush" | "publish" = "flush";
+  private due = 0;
   private timer: NodeJS.Timeout | null = null;
   private countdown = CHECK_EVERY;
   private running = false;
+  /** Messages received (pokes): lets the tick tell its own work from incoming traffic (fanout-cost.ts). */
+  messages = 0;
 
   constructor(
-    private readonly tickMs: number,
-    private readonly run: TickFn,
-  ) {}
+    readonly tickMs: number,
+    readonly offsetMs: number,
+    private readonly phases: TickPhases,
+    private readonly clock: () => number = Date.now,
+  ) {
+    if (!(offsetMs >= 0 && offsetMs < tickMs)) throw new RangeError(`publish offset ${offsetMs} must be in [0, ${tickMs})`);
+  }
 
   start(): void {
     this.running = true;
-    this.nextDue = performance.now() + this.tickMs;
+    this.tick = nextTickAfter(this.clock(), this.tickMs);
+    this.phase = "flush";
+    this.due = this.tick * this.tickMs;
     this.schedule();
   }
 
@@ -38,9 +67,10 @@ export class Ticker {
 
   /** Called once per received message: a counter decrement, and a clock read every CHECK_EVERY calls. */
   poke(): void {
+    this.messages++;
     if (--this.countdown > 0) return;
     this.countdown = CHECK_EVERY;
-    if (this.running && performance.now() >= this.nextDue) this.fire(true);
+    if (this.running && this.clock() >= this.due) this.fire(true);
   }
 
   private schedule(): void {
@@ -52,16 +82,33 @@ export class Ticker {
         this.fire(false);
         this.schedule();
       },
-      Math.max(0, this.nextDue - performance.now()),
+      Math.max(0, this.due - this.clock()),
     );
   }
 
+  /** Runs every phase that is due (at most a flush and its publish), then points at the next one. */
   private fire(fromMessagePath: boolean): void {
-    const now = performance.now();
-    if (now < this.nextDue) return;
-    const lag = now - this.nextDue;
-    this.nextDue += this.tickMs;
-    if (this.nextDue <= now) this.nextDue = now + this.tickMs;
-    this.run(lag, fromMessagePath);
+    let now = this.clock();
+    while (this.running && now >= this.due) {
+      if (this.phase === "flush") {
+        // After a stall, the latest instant already passed (the ones in between are not replayed).
+        const latest = Math.floor(now / this.tickMs);
+        if (latest > this.tick) this.tick = latest;
+        this.due = this.tick * this.tickMs;
+      }
+      const k = this.tick;
+      const lag = now - this.due;
+      if (this.phase === "flush") {
+        this.phase = "publish";
+        this.due = k * this.tickMs + this.offsetMs;
+        this.phases.flush(k, lag, fromMessagePath);
+      } else {
+        this.tick = k + 1;
+        this.phase = "flush";
+        this.due = this.tick * this.tickMs;
+        this.phases.publish(k, lag, fromMessagePath);
+      }
+      now = this.clock();
+    }
   }
 }

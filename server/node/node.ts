@@ -2,18 +2,20 @@
  * One buzzcast server (an App, its tick loop and its sweeps) over the backends it is given.
  * main.ts chooses the backends; workers (WORKERS>1) each run one of these on the same port.
  *
- * Shutdown order (drain): stop listening -> send pending acks and close every socket with the drain
- * code (one synchronous step) -> final store flush -> store.close() persists everything retained.
+ * Shutdown order (drain): stop listening -> close every socket with the drain code, paced over
+ * DRAIN_SPREAD_MS, each sent its pending ack just before its close (ticks go on meanwhile) -> stop
+ * the ticker -> final store flush -> store.close() persists everything retained.
  */
 import { Hub } from "../broadcast/hub.ts";
 import { BuzzIntake } from "../counting/buzz-intake.ts";
 import { createPolicy } from "../counting/buzz-policy.ts";
 import { RateLimiter } from "../counting/rate-limiter.ts";
 import { Counting } from "../counting/show-counts.ts";
-import type { Backends } from "../store/choose-backends.ts";
+import { backendMode, type Backends } from "../store/choose-backends.ts";
 import { TickLoop } from "../counting/tick-loop.ts";
 import { Ticker } from "../counting/ticker.ts";
-import type { Config } from "../config.ts";
+import { tickFamilies } from "./tick-metrics.ts";
+import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
 import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
@@ -23,6 +25,8 @@ import { attachHttp } from "../transport/http-api.ts";
 import { StaticFiles } from "../transport/static-files.ts";
 import { uWS, type us_listen_socket } from "../transport/uws.ts";
 import { WsEndpoint } from "../transport/ws-handlers.ts";
+import { Fanout } from "../transport/fanout.ts";
+import { wsPolicy } from "../transport/ws-policy.ts";
 
 export interface NodeHandle {
   port: number;
@@ -54,7 +58,7 @@ export interface NodeExtras {
 export async function startNode(cfg: Config, adminToken: string, log: Logger, b: Backends, extra: NodeExtras = {}): Promise<NodeHandle> {
   const metrics = new Metrics();
   if (b.metrics) metrics.addCollector(b.metrics);
-  const shows = new ShowRegistry(b.showSource);
+  const shows = new ShowRegistry(b.showSource, { tickMs: cfg.TICK_MS, log });
   // Several processes count (workers, nodes): `once` claims go to the store, which decides fleet-wide.
   const policy = createPolicy(cfg.BUZZ_POLICY, b.store.decidesClaims === true);
   metrics.addCollector(() => [
@@ -75,22 +79,20 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   // uWS crashes on publish before the App is listening (seen with this build): frames published
   // before then are dropped; nobody can be subscribed before it listens anyway.
   let listening = false;
-  const hub = new Hub(
-    {
-      publish: (topic, frame, binary) => {
-        if (listening) app.publish(topic, frame, binary, false);
-      },
-      subscribers: (topic) => (listening ? app.numSubscribers(topic) : 0),
-    },
-    metrics,
-    { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY },
-    log,
-  );
+  // app.publish, or direct sends when a tick fires inside uWS's message path (transport/fanout.ts).
+  const fanout = new Fanout(app, () => listening);
+  const hub = new Hub(fanout, metrics, { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY }, log);
   let tickLoop: TickLoop | null = null;
-  const ticker = new Ticker(cfg.TICK_MS, (lag, fromMsg) => tickLoop?.tick(lag, fromMsg));
+  // Aligned two-phase ticks (docs/architecture.md, "Ticks and the clock"): flush at k x TICK_MS,
+  // read and publish PUBLISH_OFFSET_MS later, on every worker and node alike.
+  const ticker = new Ticker(cfg.TICK_MS, publishOffsetMs(cfg), {
+    flush: (k, lag, fromMsg) => tickLoop?.flushPhase(k, lag, fromMsg),
+    publish: (k) => tickLoop?.publishPhase(k),
+  });
   const ws = new WsEndpoint(
-    { shows, counting, intake, limiter, ticker, hub, metrics, log, tokens },
+    { shows, counting, intake, limiter, ticker, hub, metrics, log, tokens, fanout },
     {
+      ...wsPolicy(cfg),
       maxConnections: cfg.MAX_CONNECTIONS,
       maxBackpressure: cfg.MAX_BACKPRESSURE,
       idleTimeoutSec: cfg.IDLE_TIMEOUT_SEC,
@@ -103,11 +105,14 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     b.store,
     {
       flushAcks: () => ws.flushAcks(),
-      totals: (show, fresh, now) => hub.totals(show, fresh, now),
+      localWatching: (show) => hub.localWatching(show),
+      totals: (show, fresh, at) => hub.totals(show, fresh, at),
     },
     metrics,
     log,
+    { tickMs: cfg.TICK_MS, budgetPct: cfg.TICK_BUDGET_PCT, messages: () => ticker.messages },
   );
+  metrics.addCollector(() => tickFamilies(tickLoop));
   const claimBoard = tickLoop.claims;
   metrics.addCollector(() => [
     {
@@ -139,7 +144,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   let draining = false;
   const readiness = (): Readiness => {
     const h = b.store.health();
-    return { ready: !draining && h.ready, checks: { ...h.checks, node: draining ? "draining" : "ok" } };
+    const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    return {
+      ready: !draining && !shedding && h.ready,
+      checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
+    };
   };
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
@@ -190,11 +199,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     uWS.us_listen_socket_close(listenSocket);
     clearInterval(sweepTimer);
     if (pollTimer) clearInterval(pollTimer);
+    // Closes paced over DRAIN_SPREAD_MS, each connection acked just before its close; ticks go on
+    // meanwhile for those still connected. Then hand the last deltas to the store and persist.
+    await ws.drainAll(drainSpreadMs(cfg));
     ticker.stop();
-    // In one synchronous step (no message can arrive in between): ack everything received, then
-    // close every socket with the drain code. Then hand the last deltas to the store and persist.
-    ws.flushAcks();
-    ws.drainAll();
+    shows.close();
     await tickLoop.flushNow();
     await b.store.close();
     await ws.whenAllClosed(1000);
@@ -205,10 +214,23 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     clearInterval(sweepTimer);
     if (pollTimer) clearInterval(pollTimer);
     ticker.stop();
+    shows.close();
     uWS.us_listen_socket_close(listenSocket);
     ws.closeAll();
     b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
   };
 
   return { port, metrics, shows, readiness, drain, abort };
+}
+
+/**
+ * PUBLISH_OFFSET_MS, or by default what must land between the phases: nothing in a single process
+ * (0: it reads its own flush), the other worker threads' `Atomics.add` behind their timers' jitter
+ * (TICK_MS / 10), the other nodes' memcached increments behind a round trip and their clocks' skew
+ * (TICK_MS / 5).
+ */
+export function publishOffsetMs(cfg: Config): number {
+  if (cfg.PUBLISH_OFFSET_MS !== undefined) return cfg.PUBLISH_OFFSET_MS;
+  if (backendMode(cfg) === "shared") return Math.round(cfg.TICK_MS / 5);
+  return cfg.WORKERS > 1 ? Math.round(cfg.TICK_MS / 10) : 0;
 }

@@ -4,7 +4,7 @@
  * Guarantees: every method applies atomically (no await inside a mutation). Durability: none,
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
-import { checkShowRecord, normalizeBatch, stageChanged } from "./normalize.ts";
+import { checkShowRecord, historyRow, normalizeBatch } from "./normalize.ts";
 import {
   bucketOf,
   checkClaimEpoch,
@@ -48,6 +48,7 @@ function copyShow(r: ShowRecord): ShowRecord {
     stage: { act: r.stage.act, open: r.stage.open },
     epoch: r.epoch,
     version: r.version,
+    ...(r.next ? { next: { act: r.next.act, open: r.next.open, at: r.next.at } } : {}),
   };
 }
 
@@ -192,15 +193,8 @@ export class MemoryRecord implements Record {
     const prev = this.shows.get(next.show.id) ?? null;
     if (prev !== null && prev.version >= next.version) return;
     this.shows.set(next.show.id, next);
-    if (stageChanged(prev, next)) {
-      child(this.history, next.show.id, () => []).push({
-        epoch: next.epoch,
-        act: next.stage.act,
-        open: next.stage.open,
-        version: next.version,
-        at: Date.now(),
-      });
-    }
+    const row = historyRow(prev, next, Date.now());
+    if (row !== null) child(this.history, next.show.id, () => []).push({ epoch: next.epoch, ...row, version: next.version });
   }
 
   async loadShow(id: string): Promise<ShowRecord | null> {

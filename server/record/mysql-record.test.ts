@@ -33,7 +33,7 @@ describe("MysqlRecord on MariaDB", () => {
     const applied = await fx.db.query<{ version: number }[]>(`SELECT version FROM \`${dbName(url)}\`.schema_migrations`);
     assert.deepEqual(
       applied.map((r) => r.version),
-      [1, 2],
+      [1, 2, 3],
     );
     await a.persistCounts({ node: "n1", batchSeq: 1, rows: [{ show: "s", epoch: "e", act: "a", delta: 1 }] });
     assert.equal((await b.countTotals("s", "e")).get("a"), 1);

@@ -17,7 +17,7 @@ import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkShowRecord, compareRowKeys, normalizeBatch, stageChanged, type NormalRow } from "./normalize.ts";
+import { checkShowRecord, compareRowKeys, historyRow, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import {
@@ -31,7 +31,7 @@ import {
   type ShowRecord,
   type StageChange,
 } from "./record.ts";
-import { rowToShow } from "./show-row.ts";
+import { SHOW_COLUMNS, rowStageState, rowToShow } from "./show-row.ts";
 
 export interface MysqlRecordOptions {
   /** Pool size (connections). Default 4. */
@@ -184,50 +184,59 @@ export class MysqlRecord implements Record {
   async saveShow(rec: ShowRecord): Promise<void> {
     const next = checkShowRecord(rec);
     await this.runner.run("saveShow", true, async (q) => {
-      const [cur] = await q<RowDataPacket[]>("SELECT version, epoch, stage_act, stage_open FROM shows WHERE id = ? FOR UPDATE", [
-        next.show.id,
-      ]);
-      const prev = cur
-        ? {
-            epoch: String(cur.epoch),
-            stage: { act: cur.stage_act === null ? null : String(cur.stage_act), open: Number(cur.stage_open) === 1 },
-          }
-        : null;
+      const [cur] = await q<RowDataPacket[]>(
+        "SELECT version, epoch, stage_act, stage_open, next_act, next_open, next_at FROM shows WHERE id = ? FOR UPDATE",
+        [next.show.id],
+      );
+      const prev = cur ? rowStageState(cur) : null;
       if (cur && Number(cur.version) >= next.version) return;
-      const fields = [next.show.title, JSON.stringify(next.show.acts), next.epoch, next.stage.act, next.stage.open ? 1 : 0, next.version];
+      const n = next.next ?? null;
+      const fields = [
+        next.show.title,
+        JSON.stringify(next.show.acts),
+        next.epoch,
+        next.stage.act,
+        next.stage.open ? 1 : 0,
+        next.version,
+        n === null ? null : n.act,
+        n === null ? null : n.open ? 1 : 0,
+        n === null ? null : n.at,
+      ];
       if (cur) {
         await q(
-          "UPDATE shows SET title = ?, acts = ?, epoch = ?, stage_act = ?, stage_open = ?, version = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
+          "UPDATE shows SET title = ?, acts = ?, epoch = ?, stage_act = ?, stage_open = ?, version = ?, next_act = ?, next_open = ?, next_at = ?, " +
+            "updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
           [...fields, next.show.id],
         );
       } else {
         await q(
-          "INSERT INTO shows (id, title, acts, epoch, stage_act, stage_open, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))",
+          "INSERT INTO shows (id, title, acts, epoch, stage_act, stage_open, version, next_act, next_open, next_at, updated_at) " +
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))",
           [next.show.id, ...fields],
         );
       }
-      if (stageChanged(prev, next)) {
-        await q("INSERT INTO stage_history (show_id, version, epoch, act, is_open, at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", [
-          next.show.id,
-          next.version,
-          next.epoch,
-          next.stage.act,
-          next.stage.open ? 1 : 0,
-        ]);
+      // An immediate change is stamped by the record's clock; a scheduled one with its instant.
+      const row = historyRow(prev, next, 0);
+      if (row !== null) {
+        await q(
+          "INSERT INTO stage_history (show_id, version, epoch, act, is_open, at) " +
+            "VALUES (?, ?, ?, ?, ?, COALESCE(TIMESTAMP('1970-01-01') + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3)))",
+          [next.show.id, next.version, next.epoch, row.act, row.open ? 1 : 0, n === null ? null : row.at * 1000],
+        );
       }
     });
   }
 
   async loadShow(id: string): Promise<ShowRecord | null> {
     return this.runner.run("loadShow", false, async (q) => {
-      const [r] = await q<RowDataPacket[]>("SELECT id, title, acts, epoch, stage_act, stage_open, version FROM shows WHERE id = ?", [id]);
+      const [r] = await q<RowDataPacket[]>(`SELECT ${SHOW_COLUMNS} FROM shows WHERE id = ?`, [id]);
       return r ? rowToShow(r) : null;
     });
   }
 
   async listShows(): Promise<ShowRecord[]> {
     return this.runner.run("listShows", false, async (q) => {
-      const rows = await q<RowDataPacket[]>("SELECT id, title, acts, epoch, stage_act, stage_open, version FROM shows ORDER BY id");
+      const rows = await q<RowDataPacket[]>(`SELECT ${SHOW_COLUMNS} FROM shows ORDER BY id`);
       return rows.map(rowToShow);
     });
   }

@@ -2,7 +2,7 @@
  * Input rules shared by every Record implementation, so they accept and reject exactly the same
  * batches and shows. Pure functions; nothing here touches storage.
  */
-import { ShowInfo, Stage } from "../../shared/protocol.ts";
+import { ScheduledStage, ShowInfo, Stage } from "../../shared/protocol.ts";
 import { RecordError, type CountBatch, type ShowRecord } from "./record.ts";
 
 /** Longest node id and epoch the record stores (MySQL column widths). */
@@ -72,15 +72,47 @@ export function checkShowRecord(rec: ShowRecord): ShowRecord {
   if (!Number.isSafeInteger(rec.version) || rec.version < 0) {
     throw new RecordError("query", `version must be a non-negative safe integer, got ${String(rec.version)}`);
   }
+  let next: ScheduledStage | null = null;
+  if (rec.next !== undefined && rec.next !== null) {
+    const n = ScheduledStage.safeParse(rec.next);
+    if (!n.success) throw new RecordError("query", `invalid scheduled stage: ${n.error.message}`);
+    next = { act: n.data.act, open: n.data.open, at: n.data.at };
+  }
   return {
     show: { id: show.data.id, title: show.data.title, acts: show.data.acts.map((a) => ({ id: a.id, name: a.name })) },
     stage: { act: stage.data.act, open: stage.data.open },
     epoch: rec.epoch,
     version: rec.version,
+    ...(next !== null ? { next } : {}),
   };
 }
 
-/** Whether saving `next` over `prev` (null = first save) appends a stage history row. */
-export function stageChanged(prev: { stage: Stage; epoch: string } | null, next: ShowRecord): boolean {
-  return prev === null || prev.epoch !== next.epoch || prev.stage.act !== next.stage.act || prev.stage.open !== next.stage.open;
+/** The stored stage state of a show, as saveShow compares it. */
+export interface StageState {
+  stage: Stage;
+  epoch: string;
+  next?: ScheduledStage | null;
+}
+
+/**
+ * The stage history row that saving `next` over `prev` (null = first save) appends, or null.
+ * `next.version` is the commit instant (versions are wall-clock ms): a change `prev` scheduled at or
+ * before it has taken effect. A row is due when the epoch, or the stage the show is heading for
+ * (`next` if scheduled, else `stage`) or its instant changed; `at` is that instant, or `nowMs`
+ * (the record's clock) for an immediate change.
+ */
+export function historyRow(
+  prev: StageState | null,
+  next: ShowRecord,
+  nowMs: number,
+): { act: string | null; open: boolean; at: number } | null {
+  const to = next.next ?? null;
+  const target = to ?? next.stage;
+  if (prev !== null && prev.epoch === next.epoch) {
+    const pending = prev.next !== undefined && prev.next !== null && prev.next.at > next.version ? prev.next : null;
+    const from = pending ?? prev.next ?? prev.stage;
+    const sameTarget = from.act === target.act && from.open === target.open;
+    if (sameTarget && (pending?.at ?? null) === (to?.at ?? null)) return null;
+  }
+  return { act: target.act, open: target.open, at: to?.at ?? nowMs };
 }

@@ -219,6 +219,41 @@ export function recordContract(name: string, make: MakeRecord): void {
       });
     });
 
+    test("a scheduled stage change is stored with the show; its history row carries its instant", async () => {
+      await withRecord(async (r) => {
+        const t0 = 1_700_000_000_000; // versions are wall-clock ms: a change at or after `at` finds it applied
+        const sched = showRec(t0 + 10, { next: { act: "a1", open: false, at: t0 + 1000 } });
+        await r.saveShow(showRec(t0));
+        await r.saveShow(sched);
+        assert.deepEqual(await r.loadShow("s1"), sched);
+        assert.deepEqual(
+          (await r.listShows()).find((s) => s.show.id === "s1"),
+          sched,
+        );
+        await r.saveShow(showRec(t0 + 20, { next: { act: "a1", open: false, at: t0 + 1000 } })); // the same schedule: no row
+        await r.saveShow(showRec(t0 + 500)); // replaced before its instant: stays open
+        assert.deepEqual(await r.loadShow("s1"), showRec(t0 + 500), "an immediate change clears the schedule");
+        await r.saveShow(showRec(t0 + 600, { next: { act: "a1", open: false, at: t0 + 800 } }));
+        await r.saveShow(showRec(t0 + 900, { stage: { act: "a1", open: false }, show: { id: "s1", title: "Edited", acts: [] } })); // after it: no row
+        const h = (await r.stageHistory("s1")).map(({ act, open, version, at }) => ({
+          act,
+          open,
+          version,
+          at: at - t0 < 10_000 ? at - t0 : "now",
+        }));
+        assert.deepEqual(h, [
+          { act: "a1", open: true, version: t0, at: "now" },
+          { act: "a1", open: false, version: t0 + 10, at: 1000 },
+          { act: "a1", open: true, version: t0 + 500, at: "now" },
+          { act: "a1", open: false, version: t0 + 600, at: 800 },
+        ]);
+        await assert.rejects(
+          r.saveShow(showRec(t0 + 1000, { next: { act: "a1", open: false, at: -5 } })),
+          (e: unknown) => e instanceof RecordError && e.code === "query",
+        );
+      });
+    });
+
     test("after close every method rejects with RecordError unreachable", async () => {
       const { record, cleanup } = await make();
       try {

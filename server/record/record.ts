@@ -5,7 +5,7 @@
  * Counts are stored as one row per (show, epoch, act, node): no row is hot, a show's total is the
  * sum over nodes. Each node writes only its own rows.
  */
-import type { ShowInfo, Stage } from "../../shared/protocol.ts";
+import type { ScheduledStage, ShowInfo, Stage } from "../../shared/protocol.ts";
 
 export interface CountRow {
   show: string;
@@ -82,6 +82,12 @@ export interface ShowRecord {
   epoch: string;
   /** Increases with every change to the show or its stage; newer versions win everywhere. */
   version: number;
+  /**
+   * A stage change scheduled for `next.at` (ms since 1970); `stage` is the stage until then. Every
+   * node applies it at that instant by its own clock; after it, the record is read as if `stage`
+   * were `next` (shows/stage-schedule.ts `stateAt`). Absent or null: nothing scheduled.
+   */
+  next?: ScheduledStage | null;
 }
 
 /** One row of a show's stage history: the stage as it became at `version`. */
@@ -90,7 +96,11 @@ export interface StageChange {
   act: string | null;
   open: boolean;
   version: number;
-  /** When the record stored it (ms since the Unix epoch, the record's clock). */
+  /**
+   * When the stage became so (ms since the Unix epoch): the record's clock for an immediate change,
+   * the scheduled instant for a scheduled one. A scheduled row took effect unless a later row (higher
+   * version) was stored before its instant (version < its `at`): that one replaced it.
+   */
   at: number;
 }
 
@@ -129,7 +139,8 @@ export interface Record {
   /**
    * Store a show's definition, stage and epoch, atomically, only if `version` is newer than the
    * stored one (an equal or older version changes nothing, so a stale writer never wins). Appends
-   * to stage history on the first save and whenever the stage (act, open) or the epoch changed.
+   * to stage history on the first save and whenever the stage (act, open) the show is heading for
+   * (`next` if scheduled, else `stage`), its instant, or the epoch changed (normalize.ts `historyRow`).
    */
   saveShow(rec: ShowRecord): Promise<void>;
   loadShow(id: string): Promise<ShowRecord | null>;

@@ -12,14 +12,21 @@
  * not once per tick or per viewer.
  */
 import { z } from "zod";
-import { ShowInfo, Stage } from "../../shared/protocol.ts";
+import { ScheduledStage, ShowInfo, Stage } from "../../shared/protocol.ts";
 import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record, ShowRecord } from "../record/record.ts";
 import type { ShowSource } from "./show-source.ts";
 
-const StoredShow = z.object({ show: ShowInfo, stage: Stage, epoch: z.string(), version: z.number() });
+/** `next`: a scheduled stage change travels with the show (absent in entries written before it existed). */
+const StoredShow = z.object({
+  show: ShowInfo,
+  stage: Stage,
+  epoch: z.string(),
+  version: z.number(),
+  next: ScheduledStage.nullable().optional(),
+});
 const FULL_SCAN_MS = 5000;
 
 /** Failures since start, by what failed. */
@@ -169,7 +176,10 @@ export class SharedShowSource implements ShowSource {
   private parse(raw: string): ShowRecord | null {
     try {
       const r = StoredShow.safeParse(JSON.parse(raw));
-      if (r.success) return r.data;
+      if (r.success) {
+        const { next, ...rec } = r.data;
+        return next ? { ...rec, next } : rec;
+      }
     } catch {
       // not JSON: reported below with the schema failures
     }

@@ -23,7 +23,7 @@
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { ClaimKey } from "./claim-book.ts";
-import type { Claim, FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
+import type { Claim, FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export const SLOT_BYTES = 8;
 
@@ -41,6 +41,11 @@ export interface SlotClient {
   release(keys: readonly SlotKey[]): void;
   /** Decide `once` claims for the whole node, in order: true = counted, false = duplicate. */
   claim(claims: readonly ClaimKey[]): Promise<boolean[]>;
+  /**
+   * This worker's viewers per show (sent to the supervisor when they changed, at most once per
+   * call); answers the node's sums as last relayed (audience-book.ts).
+   */
+  audience?(local: ReadonlyMap<string, number>): ReadonlyMap<string, number>;
 }
 
 interface EpochSlots {
@@ -189,13 +194,8 @@ export class AtomicStore implements Store {
       const key = epochKey(f.show, f.epoch);
       const e = this.epochs.get(key);
       if (!e) continue;
-      const totals = new Map<string, number>();
-      for (const act of f.acts) {
-        const s = e.slots.get(act);
-        totals.set(act, (s === undefined ? 0 : Number(Atomics.load(this.counters, s))) + (e.pending.get(act) ?? 0));
-      }
       walked += f.acts.length;
-      out.set(key, totals);
+      out.set(key, this.totalsOf(e, f.acts));
       if (e.slots.size > f.acts.length) this.releaseRemoved(e, f.acts);
     }
     for (const [key, e] of this.epochs) {
@@ -205,6 +205,35 @@ export class AtomicStore implements Store {
     }
     this.walked = walked;
     return out;
+  }
+
+  /**
+   * Phase 2: every worker's adds of this tick have landed (they flushed at the tick instant, this
+   * runs the publish offset later), so a load sees them all. Synchronous, no message.
+   */
+  readTotals(wants: readonly TotalsWant[]): FlushResult {
+    const out: FlushResult = new Map();
+    for (const w of wants) {
+      const key = epochKey(w.show, w.epoch);
+      const e = this.epochs.get(key);
+      if (e) out.set(key, this.totalsOf(e, w.acts));
+    }
+    return out;
+  }
+
+  /** The node's viewers per show, summed by the supervisor (a worker alone: its own). */
+  watching(local: ReadonlyMap<string, number>): ReadonlyMap<string, number> {
+    return this.client.audience?.(local) ?? local;
+  }
+
+  /** Shared counter + what this worker still retains, per act. */
+  private totalsOf(e: EpochSlots, acts: readonly string[]): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const act of acts) {
+      const s = e.slots.get(act);
+      totals.set(act, (s === undefined ? 0 : Number(Atomics.load(this.counters, s))) + (e.pending.get(act) ?? 0));
+    }
+    return totals;
   }
 
   /** Acts no longer in a live epoch's show (and with nothing retained) give their slots back. */

@@ -5,7 +5,7 @@
  * live show epochs.
  */
 import { epochKey } from "../shows/epoch-key.ts";
-import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
+import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export class MemoryStore implements Store {
   private readonly counts = new Map<string, Map<string, number>>();
@@ -33,6 +33,17 @@ export class MemoryStore implements Store {
       walked += f.deltas.length + f.acts.length;
     }
     this.walked = walked;
+    return out;
+  }
+
+  /** The totals as applied (one process: what flush answered, plus nothing else). */
+  readTotals(wants: readonly TotalsWant[]): FlushResult {
+    const out: FlushResult = new Map();
+    for (const w of wants) {
+      const key = epochKey(w.show, w.epoch);
+      const m = this.counts.get(key);
+      out.set(key, new Map(w.acts.map((a) => [a, m?.get(a) ?? 0])));
+    }
     return out;
   }
 

@@ -58,6 +58,13 @@ export function sharedStoreFamilies(s: SharedStore): Family[] {
       s.counts.seedDeferred,
     ),
     c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", s.counts.cacheErrors),
+    c("buzzcast_cache_phase2_reads_total", "Counter reads of the publish phase (one pipelined read per tick).", s.phase2.reads),
+    c(
+      "buzzcast_audience_cache_ops_total",
+      "memcached operations spent summing the audience (about two per show per second).",
+      s.audience.counts.ops,
+    ),
+    c("buzzcast_audience_sync_errors_total", "Audience syncs with memcached that failed (last sums kept).", s.audience.counts.errors),
     c(
       "buzzcast_cache_incr_uncertain_buzzes_total",
       "Buzzes in increments that timed out (taken as applied; reconciled from the record).",

@@ -31,7 +31,9 @@ import { CounterTable, counterKey, queueViewers, type CounterState } from "./cou
 import { RecordWriter } from "./record-writer.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
-import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats } from "./store.ts";
+import { SharedAudience } from "./shared-audience.ts";
+import { SharedRead } from "./shared-read.ts";
+import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export interface SharedStoreOptions {
   nodeId: string;
@@ -64,6 +66,8 @@ export class SharedStore implements Store {
   readonly counts = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0, assumedApplied: 0 };
 
   private readonly reconciles = new Set<NodeJS.Timeout>();
+  readonly phase2: SharedRead;
+  readonly audience: SharedAudience;
 
   /** `cache` is the dual cache; `global` the cache behind it (reconciliation reads must be fresh). */
   constructor(
@@ -78,6 +82,8 @@ export class SharedStore implements Store {
     this.auditsViewers = opts.durable;
     const tickMs = opts.tickMs ?? 100;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
+    this.audience = new SharedAudience(global, prefix, log);
+    this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
     this.claims = new ClaimDecider(
       global,
@@ -133,7 +139,9 @@ export class SharedStore implements Store {
     for (const f of batch) {
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);
-        if (c.arrived === c.cached) reads.push(c);
+        // Two-phase ticks read every live counter in phase 2; phase 1 reads only the ones not
+        // read there yet (new, or found missing: the read below notices and seeds them).
+        if (c.arrived === c.cached && !this.phase2.fresh.has(c)) reads.push(c);
       }
     }
     const incrs = this.counters.needingCache();
@@ -198,6 +206,16 @@ export class SharedStore implements Store {
     }
     this.counters.prune();
     return out;
+  }
+
+  /** Phase 2: every live counter, fresh from memcached (shared-read.ts). */
+  readTotals(wants: readonly TotalsWant[]): Promise<FlushResult> {
+    return this.phase2.totals(wants);
+  }
+
+  /** Viewers per show over every node, summed in memcached once per second (shared-audience.ts). */
+  watching(local: ReadonlyMap<string, number>, nowMs: number): ReadonlyMap<string, number> {
+    return this.audience.watching(local, nowMs);
   }
 
   /**

@@ -156,6 +156,27 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     }
   });
 
+  test(`${name}: two-phase tick: after both flushed, each one's readTotals has both deltas at once`, async () => {
+    const { store, peer, cleanup } = await make();
+    try {
+      const want = [{ show: "s", epoch: "tp", acts: ["a", "b"] }];
+      await store.flush([{ show: "s", epoch: "tp", deltas: [], acts: ["a", "b"] }]);
+      await peer.flush([{ show: "s", epoch: "tp", deltas: [], acts: ["a", "b"] }]);
+      for (let round = 1; round <= 3; round++) {
+        // Phase 1 on both units, then phase 2: no polling, the first read has everything.
+        await store.flush([{ show: "s", epoch: "tp", deltas: [{ act: "a", delta: 2 }], acts: ["a", "b"] }]);
+        await peer.flush([{ show: "s", epoch: "tp", deltas: [{ act: "b", delta: 3 }], acts: ["a", "b"] }]);
+        for (const st of [store, peer]) {
+          const r = await st.readTotals?.(want);
+          assert.ok(r, "a sharing store reads totals separately");
+          assert.deepEqual(Object.fromEntries(r.get("s/tp") ?? []), { a: 2 * round, b: 3 * round }, `round ${round}`);
+        }
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
   test(`${name}: a retired epoch's last deltas reach a peer still on that epoch`, async () => {
     const { store, peer, cleanup } = await make();
     try {

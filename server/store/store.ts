@@ -57,6 +57,9 @@ export interface ShowFlush {
   acts: readonly string[];
 }
 
+/** A show epoch whose totals the publish phase reads (acts of the show's current definition). */
+export type TotalsWant = Pick<ShowFlush, "show" | "epoch" | "acts">;
+
 /** act -> total, for each show epoch that asked for totals, keyed by `epochKey` (shows/epoch-key.ts). */
 export type FlushResult = Map<string, Map<string, number>>;
 
@@ -100,6 +103,21 @@ export interface Store {
    * loop from running promise callbacks promptly.
    */
   flushSync?(batch: readonly ShowFlush[]): FlushResult | null;
+  /**
+   * Two-phase ticks, phase 2: the global totals of these show epochs as they are now, read a fixed
+   * offset after every unit's phase-1 flush of the same aligned tick, so they include every
+   * unit's deltas of that tick (not only this unit's, as flush's answer may). Synchronous when no
+   * I/O is needed. Never rejects: on a backend error it answers the best totals it knows (never
+   * lower than what it answered before). Without it, the tick publishes what flush returned.
+   */
+  readTotals?(wants: readonly TotalsWant[]): FlushResult | Promise<FlushResult>;
+  /**
+   * Audience, once per tick in phase 1: `local` is this unit's viewers per show id (connections
+   * that said hello to it). Returns the fleet-wide sums as last known, without waiting (the sum
+   * is shared in the background, no per-connection work); a show missing from the answer has not
+   * been summed yet. A store without it is a fleet of one: the local counts are the fleet's.
+   */
+  watching?(local: ReadonlyMap<string, number>, nowMs: number): ReadonlyMap<string, number>;
   /**
    * Totals in the durable record for a show epoch; null when this store keeps no durable record
    * (MemoryStore, AtomicStore, SharedStore without MYSQL_URL).

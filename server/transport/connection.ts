@@ -32,6 +32,8 @@ export interface Conn {
   overLimitSweeps: number;
   /** `once` claims of this connection the store has not decided yet (counting/claims.ts); no ack while > 0. */
   undecided: number;
+  /** Topics the hub subscribed it to (fanout.ts's member lists); empty before the welcome. */
+  topics: readonly string[];
 }
 
 let nextId = 1;
@@ -54,5 +56,6 @@ export function newConn(now: number, bucket: BucketState, protocol: WireProtocol
     bucket,
     overLimitSweeps: 0,
     undecided: 0,
+    topics: [],
   };
 }

@@ -24,7 +24,7 @@ const MAX_BODY = 64 * 1024;
 export interface HttpDeps {
   shows: ShowRegistry;
   /** Seq and totals as last published to viewers (the broadcast hub's). */
-  live(show: Show): { readonly seq: number; readonly totals: Readonly<Record<string, number>> };
+  live(show: Show): { readonly seq: number; readonly totals: Readonly<Record<string, number>>; readonly watching?: number };
   store: Store;
   metrics: Metrics;
   log: Logger;
@@ -141,8 +141,13 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     "/api/shows/:show/stage",
     admin(async (g, id) => {
       const body = parseBody(StageBody, await readBody(g, MAX_BODY));
-      const show = await d.shows.setStage(id, body);
-      d.log.info("stage changed", { show: id, act: body.act, open: body.open });
+      const show = await d.shows.setStage(id, { act: body.act, open: body.open }, body.at);
+      d.log.info(body.at === undefined ? "stage changed" : "stage change scheduled", {
+        show: id,
+        act: body.act,
+        open: body.open,
+        at: show.next?.at,
+      });
       sendJson(g, 200, state(show, d.live(show), null));
     }),
   );
@@ -203,6 +208,8 @@ export function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<
 function state(show: Show, live: ReturnType<HttpDeps["live"]>, durable: Map<string, number> | null): ShowState {
   const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: live.seq, totals: { ...live.totals } };
   if (durable !== null) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
+  if (show.next !== null) s.next = show.next;
+  if (live.watching !== undefined) s.watching = live.watching;
   return s;
 }
 

@@ -9,9 +9,12 @@
  * its bytes (fast-buzz.ts) and its act bytes matched in the show's act table (no string per buzz);
  * any other frame gets one JSON.parse and one zod parse. Bad input is counted in metrics and never
  * touches a count. What is settled before any handler runs (negotiation, uWS's own drops): ws-wire.ts.
+ * Around it: admission control at the upgrade (upgrade.ts, admission.ts), hello -> welcome
+ * (ws-hello.ts), the paced drain (drain-pacer.ts), and frames of a tick fired from the message path
+ * sent at once (fanout.ts).
  */
 import { CLOSE_ABNORMAL, type CloseName } from "../../shared/codes.ts";
-import { ClientMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH, type Hello } from "../../shared/protocol.ts";
+import { ClientMessage, MAX_FRAME_BYTES, WS_PATH, type Hello } from "../../shared/protocol.ts";
 import type { Hub } from "../broadcast/hub.ts";
 import type { BuzzIntake } from "../counting/buzz-intake.ts";
 import type { RateLimiter } from "../counting/rate-limiter.ts";
@@ -21,13 +24,17 @@ import type { Ticker } from "../counting/ticker.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
-import type { Show } from "../shows/show.ts";
 import type { ViewerTokens } from "../auth/viewer-tokens.ts";
+import { Admission, type AdmissionOptions } from "./admission.ts";
 import { newConn, type Conn } from "./connection.ts";
+import { DrainPacer } from "./drain-pacer.ts";
 import { fastBuzz } from "./fast-buzz.ts";
+import type { Fanout } from "./fanout.ts";
+import { upgrade } from "./upgrade.ts";
+import { Greeter } from "./ws-hello.ts";
 import { uWS, type TemplatedApp, type WebSocket } from "./uws.ts";
 import { V2Input, type FrameSink } from "./ws-v2.ts";
-import { negotiateSubprotocol, protocolOf, uwsDrop } from "./ws-wire.ts";
+import { uwsDrop } from "./ws-wire.ts";
 
 export interface WsOptions {
   maxConnections: number;
@@ -35,6 +42,10 @@ export interface WsOptions {
   idleTimeoutSec: number;
   /** Hard frame limit enforced by uWS itself; ours (MAX_FRAME_BYTES) is checked first. */
   hardPayloadLimit: number;
+  /** Admission control at the upgrade (ws-policy.ts); absent: every upgrade is admitted. */
+  admission?: AdmissionOptions;
+  /** Reconnect rate a paced drain sizes its window for (per second; ws-policy.ts). */
+  drainReconnectRatePerSec?: number;
 }
 
 export interface WsDeps {
@@ -48,25 +59,38 @@ export interface WsDeps {
   log: Logger;
   /** Viewer tokens (VIEWER_TOKEN_SECRET): hello must carry a valid one. Absent/null: anonymous viewer ids. */
   tokens?: ViewerTokens | null;
+  /** The hub's publisher (fanout.ts): frames of a tick fired from the message path go out at once. */
+  fanout?: Fanout;
 }
 
 const decoder = new TextDecoder();
-const LOOKUP_LOG_MS = 10_000;
 
 export class WsEndpoint implements FrameSink {
   /** Every open connection (drain, sweeps). */
   private readonly sockets = new Set<WebSocket<Conn>>();
   private ackQueue: WebSocket<Conn>[] = [];
   private accepting = true;
-  private lookupFailures = 0;
-  private lookupLoggedAt = -Infinity;
   private readonly v2: V2Input;
+  private readonly greeter: Greeter;
+  private readonly admission: Admission | null;
+  private pacer: DrainPacer<WebSocket<Conn>> | null = null;
 
   constructor(
     private readonly deps: WsDeps,
     private readonly opts: WsOptions,
   ) {
     this.v2 = new V2Input(this, deps.hub);
+    this.greeter = new Greeter(deps, this);
+    this.admission = opts.admission ? new Admission(opts.admission) : null;
+    const admission = this.admission;
+    if (admission) deps.metrics.addCollector(() => admission.metrics());
+    const fanout = deps.fanout;
+    if (fanout) deps.metrics.addCollector(() => fanout.metrics());
+  }
+
+  /** True while admission control refuses upgrades over the node's connect rate (/readyz). */
+  shedding(now: number): boolean {
+    return this.admission?.shedding(now) ?? false;
   }
 
   attach(app: TemplatedApp): void {
@@ -77,16 +101,8 @@ export class WsEndpoint implements FrameSink {
       maxBackpressure: this.opts.maxBackpressure,
       idleTimeout: this.opts.idleTimeoutSec,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => {
-        const sub = negotiateSubprotocol(req.getHeader("sec-websocket-protocol"));
-        res.upgrade(
-          newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocolOf(sub)),
-          req.getHeader("sec-websocket-key"),
-          sub,
-          req.getHeader("sec-websocket-extensions"),
-          context,
-        );
-      },
+      upgrade: (res, req, context) =>
+        upgrade(res, req, context, this.admission, (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol)),
       open: (ws) => {
         const c = ws.getUserData();
         c.open = true;
@@ -94,14 +110,19 @@ export class WsEndpoint implements FrameSink {
         metrics.connections++;
         metrics.connectionsTotal++;
         this.deps.hub.wire.connections[c.protocol]++;
-        if (!this.accepting) return this.close(ws, c, "draining", "server is shutting down");
+        if (!this.accepting) return this.drainClose(ws, this.pacer?.lateRetryMs());
         if (metrics.connections > this.opts.maxConnections) {
           metrics.connectionsRefused++;
           return this.close(ws, c, "server_full", "server is at its connection limit");
         }
       },
       message: (ws, data, isBinary) => {
+        // A tick fired from here publishes while uWS's iteration runs: fanout.ts sends it at once.
+        const fanout = this.deps.fanout;
+        if (fanout) fanout.inMessagePath = true;
         this.deps.ticker.poke();
+        if (fanout) fanout.inMessagePath = false;
+        this.pacer?.poke();
         const c = ws.getUserData();
         if (c.protocol === 2) return this.v2.message(ws, c, data, isBinary);
         if (isBinary) return this.close(ws, c, "binary_unsupported", "binary frames are not part of protocol v1");
@@ -133,6 +154,7 @@ export class WsEndpoint implements FrameSink {
         const c = ws.getUserData();
         c.open = false;
         this.sockets.delete(ws);
+        this.deps.fanout?.left(ws, c);
         metrics.connections--;
         this.deps.hub.wire.connections[c.protocol]--;
         const dropped = code === CLOSE_ABNORMAL ? uwsDrop(message) : undefined;
@@ -188,10 +210,31 @@ export class WsEndpoint implements FrameSink {
     this.deps.metrics.backpressuredConnections = over;
   }
 
-  /** Close every connection with the drain code (reconnect immediately elsewhere). */
-  drainAll(): void {
+  /**
+   * Stop accepting and close every connection with the drain code, paced (drain-pacer.ts): in
+   * batches over `spreadMs`, each told when to come back (`retryAfterMs`), each sent its pending
+   * cumulative ack just before its close. Ticks may go on meanwhile. Resolves when every
+   * connection is closed (0: all at once, synchronously).
+   */
+  drainAll(spreadMs = 0): Promise<void> {
     this.accepting = false;
-    for (const ws of [...this.sockets]) this.close(ws, ws.getUserData(), "draining", "server is restarting; reconnect");
+    if (this.pacer) return this.pacer.done;
+    const rate = this.opts.drainReconnectRatePerSec ?? 0;
+    this.pacer = new DrainPacer(this.sockets, spreadMs, rate, { close: (ws, retryAfterMs) => this.drainClose(ws, retryAfterMs) });
+    return this.pacer.done;
+  }
+
+  /** One connection's drain close: its pending ack (unless a claim holds it back), then error frame + 1001. */
+  private drainClose(ws: WebSocket<Conn>, retryAfterMs: number | undefined): void {
+    const c = ws.getUserData();
+    if (!c.open) return;
+    if (c.ackPending && c.undecided === 0) {
+      c.ackPending = false;
+      this.deps.hub.ack(ws, c, c.protocol);
+    }
+    this.deps.metrics.countClose("draining");
+    c.open = false;
+    this.deps.hub.close(ws, "draining", "server is restarting; reconnect", c.protocol, retryAfterMs);
   }
 
   /**
@@ -216,80 +259,9 @@ export class WsEndpoint implements FrameSink {
     }
   }
 
-  /** Hello of either protocol (v2's is mapped to this shape by ws-v2.ts): one path for both. */
+  /** Hello of either protocol (v2's is mapped to this shape by ws-v2.ts): one path for both (ws-hello.ts). */
   hello(ws: WebSocket<Conn>, c: Conn, msg: Hello): void {
-    if (c.counts !== null || c.greeting) return this.close(ws, c, "hello_required", "hello may be sent only once");
-    if (msg.protocol !== PROTOCOL_VERSION)
-      return this.close(ws, c, "unsupported_protocol", `this server speaks protocol ${PROTOCOL_VERSION}`);
-    const tokens = this.deps.tokens;
-    if (tokens) return this.verifyToken(ws, c, msg, tokens);
-    this.admit(ws, c, msg, msg.viewer);
-  }
-
-  /**
-   * With viewer tokens: the viewer id is the token's `sub` (`hello.viewer` is ignored). Until the
-   * token is verified the hello is not complete (`greeting`): a buzz gets hello_required.
-   */
-  private verifyToken(ws: WebSocket<Conn>, c: Conn, msg: Hello, tokens: ViewerTokens): void {
-    c.greeting = true;
-    tokens.verify(msg.token, msg.show).then(
-      (r) => {
-        c.greeting = false;
-        if (!c.open) return;
-        if (r.ok) this.admit(ws, c, msg, r.viewer);
-        else this.close(ws, c, "unauthorized", r.message);
-      },
-      (err: unknown) => {
-        c.greeting = false;
-        this.deps.log.error("viewer token check failed", { err });
-        if (c.open) this.close(ws, c, "server_error", "could not check the viewer token; try again");
-      },
-    );
-  }
-
-  private admit(ws: WebSocket<Conn>, c: Conn, msg: Hello, viewer: string | undefined): void {
-    if (viewer !== undefined) c.viewerKey = `v:${viewer}`;
-    const show = this.deps.shows.get(msg.show);
-    if (show) return this.join(ws, c, show);
-    // Not known here: it may have been created on another node a moment ago. The answer arrives
-    // outside any uWS callback: the hub corks what it sends.
-    c.greeting = true;
-    this.deps.shows.find(msg.show).then(
-      (found) => {
-        c.greeting = false;
-        if (!c.open) return;
-        if (found) this.join(ws, c, found);
-        else this.close(ws, c, "unknown_show", `no show ${msg.show}`);
-      },
-      (err: unknown) => {
-        c.greeting = false;
-        this.lookupFailed(err, msg.show);
-        if (c.open) this.close(ws, c, "server_error", "could not look up the show; try again");
-      },
-    );
-  }
-
-  /**
-   * A hello's show lookup failed (the viewer is closed with server_error, counted in
-   * buzzcast_closes_total). The reason is logged at most once per LOOKUP_LOG_MS, with how many
-   * failed since the last line: an outage of the show source makes every new viewer fail.
-   */
-  private lookupFailed(err: unknown, show: string): void {
-    this.lookupFailures++;
-    const now = Date.now();
-    if (now - this.lookupLoggedAt < LOOKUP_LOG_MS) return;
-    this.deps.log.warn("show lookup failed; viewers asking for it are closed with server_error", {
-      err,
-      show,
-      failures: this.lookupFailures,
-    });
-    this.lookupLoggedAt = now;
-    this.lookupFailures = 0;
-  }
-
-  private join(ws: WebSocket<Conn>, c: Conn, show: Show): void {
-    c.counts = this.deps.counting.of(show);
-    this.deps.hub.join(ws, show, c.protocol);
+    this.greeter.hello(ws, c, msg);
   }
 
   /** Error frame, then close with the table's code. Safe to call on a closing connection. */

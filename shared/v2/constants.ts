@@ -26,6 +26,8 @@ export type FrameName = keyof typeof FRAME;
 
 /** Extension tags of totals frames (keyframe and delta). Tag 0 is never valid. */
 export const TOTALS_EXT = { tickMs: 1, watching: 2 } as const;
+/** Extension tags of the error frame: `retryAfterMs` (varint, ms) tells the client when to come back. */
+export const ERROR_EXT = { retryAfterMs: 1 } as const;
 /** Extension tags of the hello frame. `token` (a signed viewer token) is text: UTF-8 bytes. */
 export const HELLO_EXT = { token: 1 } as const;
 

@@ -6,6 +6,7 @@
  * and whatever follows the fixed fields a well-formed extension section (ext.ts).
  */
 import {
+  ERROR_EXT,
   FRAME,
   HELLO_EXT,
   HELLO_HAS_VIEWER,
@@ -24,6 +25,7 @@ import { Reader } from "./io.ts";
 const TOTALS_EXT_NAMES = Object.keys(TOTALS_EXT) as Array<keyof V2TotalsExt>;
 const NO_EXT: readonly string[] = [];
 const HELLO_EXT_NAMES = Object.keys(HELLO_EXT) as Array<keyof typeof HELLO_EXT>;
+const ERROR_EXT_NAMES = Object.keys(ERROR_EXT) as Array<keyof typeof ERROR_EXT>;
 const HELLO_TEXT: ReadonlySet<string> = new Set(["token"]);
 
 function id(r: Reader, what: string): string {
@@ -155,8 +157,11 @@ function server(r: Reader, actCount: number | undefined): V2ServerFrame {
     case FRAME.error: {
       const close = r.varint();
       const message = r.str();
-      noExtensions(r);
-      return { type: "error", close, message };
+      const ext: { retryAfterMs?: number } = {};
+      readExtensions(r, ERROR_EXT_NAMES, ext);
+      return ext.retryAfterMs === undefined
+        ? { type: "error", close, message }
+        : { type: "error", close, message, retryAfterMs: ext.retryAfterMs };
     }
     default:
       return r.fail("unknown_type", `0x${type.toString(16).padStart(2, "0")} is not a server frame type`, 0);

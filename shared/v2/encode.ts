@@ -5,6 +5,7 @@
  * the previous totals; encodeServerFrame encodes a given keyframe/delta as is.
  */
 import {
+  ERROR_EXT,
   FRAME,
   HELLO_EXT,
   HELLO_HAS_VIEWER,
@@ -23,6 +24,7 @@ import { assertVarint, varintSize, writeVarint } from "./varint.ts";
 
 const TOTALS_EXT_NAMES = Object.keys(TOTALS_EXT) as Array<keyof V2TotalsExt>;
 const HELLO_EXT_NAMES = Object.keys(HELLO_EXT) as Array<keyof typeof HELLO_EXT>;
+const ERROR_EXT_NAMES = Object.keys(ERROR_EXT) as Array<keyof typeof ERROR_EXT>;
 
 function id(out: Out, s: string, what: string): void {
   if (typeof s !== "string" || !ID_PATTERN.test(s)) throw new V2EncodeError(`${what} must match ${ID_PATTERN}: ${String(s)}`);
@@ -143,6 +145,7 @@ function server(f: V2ServerFrame, out: Out): void {
       out.byte(FRAME.error);
       out.varint(f.close, "close code");
       out.str(f.message);
+      writeExtensions(out, ERROR_EXT_NAMES, f);
       return;
     default:
       throw new V2EncodeError(`unknown server frame type ${String((f as { type: unknown }).type)}`);

@@ -111,6 +111,8 @@ export interface V2Error {
   type: "error";
   close: number;
   message: string;
+  /** Reconnect after exactly this long (ms; a paced drain); extension tag 1. */
+  retryAfterMs?: number;
 }
 
 export type V2TotalsFrame = V2Keyframe | V2Delta;

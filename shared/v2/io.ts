@@ -31,7 +31,9 @@ export class Sizer implements Out {
   }
 }
 
-const utf8Encoder = new TextEncoder();
+// Created on first use, not at import: a runtime without TextEncoder/TextDecoder (older React
+// Native) can still import the package and speak v1; v2 needs them (or a polyfill).
+let utf8Encoder: TextEncoder | undefined;
 
 export class Writer implements Out {
   readonly buf: Uint8Array;
@@ -48,7 +50,7 @@ export class Writer implements Out {
   str(s: string): void {
     const n = utf8Length(s);
     this.pos = writeVarint(this.buf, this.pos, n);
-    this.pos += utf8Encoder.encodeInto(s, this.buf.subarray(this.pos, this.pos + n)).written;
+    this.pos += (utf8Encoder ??= new TextEncoder()).encodeInto(s, this.buf.subarray(this.pos, this.pos + n)).written;
   }
 }
 
@@ -63,7 +65,7 @@ export function encodeWith<F>(frame: F, fields: (f: F, out: Out) => void): Uint8
 }
 
 /** fatal: invalid UTF-8 is an error, not U+FFFD; ignoreBOM: a leading U+FEFF is kept, not eaten. */
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+let utf8Decoder: TextDecoder | undefined;
 
 export class Reader {
   pos = 0;
@@ -96,7 +98,7 @@ export class Reader {
     const bytes = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     try {
-      return utf8Decoder.decode(bytes);
+      return (utf8Decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })).decode(bytes);
     } catch {
       throw new V2DecodeError("bad_utf8", "string is not valid UTF-8", at);
     }

@@ -99,6 +99,7 @@ const server: Array<[string, V2ServerFrame, number?]> = [
   ["ack: edge values", { type: "ack", seq: MAX, counted: MAX, rejected: { voting_closed: 128 }, last: "voting_closed" }],
   ["error: bad_frame", { type: "error", close: 4000, message: "bad v2 frame" }],
   ["error: draining, empty message", { type: "error", close: 1001, message: "" }],
+  ["error: draining with retryAfterMs 1500", { type: "error", close: 1001, message: "bye", retryAfterMs: 1500 }],
 ];
 
 /** Bytes that decode, but not to their own canonical encoding: forward-compatible input. */

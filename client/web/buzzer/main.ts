@@ -7,12 +7,13 @@
  */
 import "../common/base.css";
 import "./buzzer.css";
-import { BuzzClient, type BuzzOutcome } from "../../lib/index.ts";
+import { BuzzClient, type BuzzOutcome, type TotalsUpdate } from "../../lib/index.ts";
 import { CLOSE } from "../../../shared/codes.ts";
 import { connectionLabel } from "../common/connection-label.ts";
 import { byId, formatCount, setText } from "../common/dom.ts";
 import { fragmentToken } from "../common/fragment-token.ts";
 import { viewerId } from "../common/viewer-id.ts";
+import { audienceText, watchingOf } from "../common/watching.ts";
 import { outcomeText, type ButtonState } from "./outcome-text.ts";
 
 const params = new URLSearchParams(location.search);
@@ -28,6 +29,7 @@ const el = {
   buttonAct: byId("buzz-act"),
   status: byId("buzz-status"),
   total: byId("act-total"),
+  audience: byId("audience"),
   foot: document.querySelector<HTMLElement>(".foot p"),
 };
 
@@ -86,9 +88,12 @@ function renderButton(): void {
 }
 
 let shownTotal = -1;
+/** Audience size from the latest totals update; null when the server sends none (then hidden). */
+let watching: number | null = null;
 function renderTotal(): void {
   const act = client.stage?.act ?? null;
   const n = act === null ? 0 : client.total(act);
+  setText(el.audience, audienceText(n, watching));
   if (n === shownTotal) return;
   if (n > shownTotal && shownTotal >= 0) {
     el.total.classList.remove("bump");
@@ -161,7 +166,10 @@ client.on("welcome", (w) => {
   }
 });
 client.on("stage", renderStage);
-client.on("totals", renderTotal);
+client.on("totals", (u: TotalsUpdate) => {
+  watching = watchingOf(u);
+  renderTotal();
+});
 client.on("error", (err) => {
   // Shown to the developer; the viewer sees the connection state instead.
   console.warn(`buzzcast: ${err.code}: ${err.message}`);

@@ -21,6 +21,15 @@ const RATE_TEXT: ChartText = {
   describe: (sum, peak) => `Buzzes per second over the last minute: ${sum} in total, peak ${peak} per second`,
 };
 
+/** HH:MM:SS per tick; MM:SS.t (tenths) when ticks are less than a second apart (sub-second intervals). */
+function timeLabels(splits: number[]): string[] {
+  const tenths = splits.some((t) => Math.abs(t - Math.round(t)) > 1e-6);
+  return splits.map((t) => {
+    const clock = new Date(Math.floor(t) * 1000).toLocaleTimeString("en-GB", { hour12: false });
+    return tenths ? `${clock.slice(3)}.${Math.floor((t - Math.floor(t)) * 10 + 1e-6)}` : clock;
+  });
+}
+
 export class RateChart {
   readonly #plot: uPlot;
   readonly #host: HTMLElement;
@@ -52,7 +61,7 @@ export class RateChart {
         cursor: { show: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.15))] } },
         axes: [
-          { ...axis, values: (_u, splits) => splits.map((t) => new Date(t * 1000).toLocaleTimeString("en-GB", { hour12: false })) },
+          { ...axis, values: (_u, splits) => timeLabels(splits) },
           { ...axis, size: 44 },
         ],
         series: [{}, series],

@@ -10,11 +10,13 @@ import type { ShowState } from "../../../shared/protocol.ts";
 import { BuzzClient } from "../../lib/index.ts";
 import { connectionLabel } from "../common/connection-label.ts";
 import { byId, h, setText } from "../common/dom.ts";
+import { watchingOf, watchingText } from "../common/watching.ts";
 import { ApiError, api } from "./api.ts";
 import { Board } from "./board.ts";
 import { RateChart } from "./chart.ts";
 import { Editor } from "./editor.ts";
 import { RateSeries } from "./rate-series.ts";
+import { ResultsPanel } from "./results.ts";
 import { TimelinePanel } from "./timeline.ts";
 import { clearToken, loadToken, saveToken } from "./token-store.ts";
 
@@ -29,6 +31,7 @@ const el = {
   token: byId<HTMLInputElement>("token"),
   desk: byId("desk"),
   boardTitle: byId("board-h"),
+  watching: byId("watching"),
   picker: byId<HTMLFormElement>("picker"),
   showInput: byId<HTMLInputElement>("show-id"),
   showList: byId<HTMLDataListElement>("show-list"),
@@ -48,6 +51,11 @@ let client: BuzzClient | null = null;
 let chart: RateChart | null = null;
 const rate = new RateSeries(60);
 const timeline = new TimelinePanel(el.chart.closest("section") ?? el.chart);
+const results = new ResultsPanel(timeline.card, {
+  token: () => token,
+  onError: reportError,
+  showTimeline: (act) => timeline.pick(act),
+});
 const board = new Board(
   el.acts,
   (act) => void admin((t) => api.setStage(t, showId, { act, open: false }), "Act is on stage. Open voting when ready."),
@@ -171,14 +179,23 @@ async function openShow(id: string): Promise<void> {
   if (location.pathname + location.search !== url) history.replaceState(null, "", url);
   connect(id);
   void refreshShowList();
+  renderWatching(null);
   try {
-    editor.load((await api.getShow(id)).show, true);
+    const st = await api.getShow(id);
+    editor.load(st.show, true);
+    if (id === showId) renderWatching(watchingOf(st));
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       editor.load(null, true);
       notice(`Show “${id}” does not exist yet: give it a title and acts below, then save to create it.`);
     } else reportError(err);
   }
+}
+
+/** The open show's audience size (fleet-wide); hidden when the server does not send it. */
+function renderWatching(n: number | null): void {
+  el.watching.hidden = n === null;
+  if (n !== null) setText(el.watching, watchingText(n));
 }
 
 function renderStage(): void {
@@ -194,6 +211,7 @@ function renderStage(): void {
   el.toggle.dataset["open"] = String(stage.open);
   board.setStage(stage);
   timeline.setStage(stage.act);
+  results.setStage(stage);
   observeRate();
 }
 
@@ -212,9 +230,13 @@ function connect(id: string): void {
     el.conn.dataset["state"] = s.state;
     setText(el.connText, connectionLabel(s));
     if (s.state === "closed" && s.code === 4002) setText(el.boardTitle, `“${id}” — not created yet`);
+    if (s.state !== "live") results.resync(); // the next welcome's stage is a snapshot, not a change
   });
-  c.on("show", ({ show }) => {
+  c.on("welcome", (w) => c === client && results.setEpoch(id, w.epoch));
+  c.on("show", ({ show, epoch }) => {
     if (c !== client) return;
+    results.setEpoch(id, epoch);
+    results.setShow(id, show);
     setText(el.boardTitle, show.title);
     board.setShow(show, c.totals);
     timeline.setShow(id, show, c.stage?.act ?? null);
@@ -222,9 +244,12 @@ function connect(id: string): void {
     renderStage();
   });
   c.on("stage", () => c === client && renderStage());
-  c.on("totals", ({ totals }) => {
+  c.on("totals", (u) => {
     if (c !== client) return;
+    const { totals } = u;
     board.setTotals(totals);
+    results.setTotals(totals);
+    renderWatching(watchingOf(u));
     observeRate();
   });
   c.on("error", (err) => console.warn(`buzzcast: ${err.code}: ${err.message}`));

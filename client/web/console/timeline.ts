@@ -22,10 +22,11 @@ export class TimelinePanel {
   #picked: string | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #seq = 0;
+  readonly card: HTMLElement;
 
   /** Builds the card and puts it after `anchor`. */
   constructor(anchor: HTMLElement) {
-    const card = h(
+    const card = (this.card = h(
       "section",
       { class: "card chart-card timeline-card", "aria-labelledby": "timeline-h" },
       h("p", { class: "eyebrow" }, "Timeline from the record"),
@@ -34,7 +35,7 @@ export class TimelinePanel {
       this.#select,
       this.#summary,
       this.#host,
-    );
+    ));
     anchor.after(card);
     this.#select.addEventListener("change", () => {
       this.#picked = this.#select.value;
@@ -53,6 +54,15 @@ export class TimelinePanel {
       describe: (sum, peak) => `Counted buzzes per interval: ${sum} in total, peak ${peak} in one interval`,
     });
     if (this.#timer === undefined) this.#timer = setInterval(() => void this.#refresh(), REFRESH_MS);
+    void this.#refresh();
+  }
+
+  /** The producer asked for this act's curve (from the results table): pin it and bring the card into view. */
+  pick(act: string): void {
+    if (![...this.#select.options].some((o) => o.value === act)) return;
+    this.#picked = act;
+    this.#select.value = act;
+    this.card.scrollIntoView({ block: "nearest" });
     void this.#refresh();
   }
 
@@ -84,6 +94,11 @@ export class TimelinePanel {
     const sum = t.points.reduce((s, [, n]) => s + n, 0);
     setText(this.#summary, `${formatCount(sum)} counted in the record · ${t.points.length} intervals of ${t.intervalMs} ms`);
     this.#summary.dataset["total"] = String(sum);
-    this.#chart?.update([t.points.map(([at]) => at / 1000), t.points.map(([, n]) => n)]);
+    // An empty interval on each side: the curve starts and ends at zero, and a single interval still has an x range.
+    const first = t.points[0]?.[0];
+    const last = t.points.at(-1)?.[0];
+    const pts: Array<[number, number]> =
+      first === undefined || last === undefined ? [] : [[first - t.intervalMs, 0], ...t.points, [last + t.intervalMs, 0]];
+    this.#chart?.update([pts.map(([at]) => at / 1000), pts.map(([, n]) => n)]);
   }
 }

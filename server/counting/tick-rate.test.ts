@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { TickRate } from "./tick-rate.ts";
+
+/** Runs `ticks` aligned ticks with `workMs` of work each (split between flush and publish). */
+function run(rate: TickRate, from: number, ticks: number, workMs: number): number[] {
+  const periods: number[] = [];
+  for (let k = from; k < from + ticks; k++) {
+    rate.flushed(workMs / 2);
+    if (rate.publishes(k)) {
+      rate.published(workMs / 2);
+      periods.push(rate.periodMs);
+    } else rate.worked(workMs / 2);
+  }
+  return periods;
+}
+
+test("over budget: the period doubles (after two periods over), on aligned multiples, up to 1 s", () => {
+  const rate = new TickRate({ tickMs: 100, budgetPct: 50 });
+  assert.equal(rate.maxFactor, 8);
+  run(rate, 0, 2, 80);
+  assert.equal(rate.factor, 2, "80% of each 100 ms tick: publish every 200 ms");
+  assert.ok(!rate.publishes(3) && rate.publishes(4), "publishing ticks are multiples of the factor");
+  run(rate, 2, 200, 80);
+  assert.equal(rate.factor, 8, "flush work alone keeps it over budget: capped at 1 s");
+  assert.equal(rate.periodMs, 800);
+});
+
+test("a heavy publish is amortized: the factor settles where the work fits the budget", () => {
+  const rate = new TickRate({ tickMs: 100, budgetPct: 50 });
+  // 140 ms per publish, 2 ms per flush: ratio 1.42 at x1, 0.71 at x2, 0.36 at x4.
+  for (let k = 0; k < 100; k++) {
+    rate.flushed(2);
+    if (rate.publishes(k)) rate.published(140);
+  }
+  assert.equal(rate.factor, 4);
+});
+
+test("recovery with hysteresis: back one halving at a time after 1 s under 40% of the budget", () => {
+  const rate = new TickRate({ tickMs: 100, budgetPct: 50 });
+  run(rate, 0, 20, 90);
+  assert.equal(rate.factor, 8);
+  run(rate, 20, 40, 25); // 25%: under budget but not under 40% of it: stays
+  assert.equal(rate.factor, 8);
+  const periods = run(rate, 60, 60, 1);
+  assert.deepEqual([...new Set(periods)], [800, 400, 200, 100], "halved step by step");
+  assert.equal(rate.factor, 1);
+  assert.equal(rate.changes, 6);
+});
+
+test("the longest period is one tick when the tick is long", () => {
+  const rate = new TickRate({ tickMs: 2000, budgetPct: 50 });
+  run(rate, 0, 10, 1900);
+  assert.equal(rate.factor, 1);
+});

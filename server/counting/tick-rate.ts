@@ -1,0 +1,105 @@
+/**
+ * Overload control of one unit's publishing (issue 12 §4): when the tick's own work (acks, flush,
+ * totals read and publish, measured on this thread) takes more than `budgetPct` of the period,
+ * the unit publishes on every second aligned tick, then every fourth..., instead of falling
+ * behind; it returns to full rate, one halving at a time, once the load drops.
+ *
+ * Guarantees:
+ *  - Flushing is never slowed: deltas and acks go every tick whatever the factor; only reading
+ *    and publishing totals are spaced out.
+ *  - Publishing ticks are the multiples of the factor (k % factor === 0): aligned instants that
+ *    every unit at full rate also publishes on, so the screens of a degraded unit still change
+ *    together with the others, every factor-th time.
+ *  - The effective period never exceeds `maxPeriodMs` (default 1 s: the heartbeat and audience
+ *    guarantees hold at any factor).
+ *  - Hysteresis: up after 2 consecutive periods over budget; down after periods under 40% of the
+ *    budget for at least 1 s. At 40% the halved period costs at most 80% of the budget, so the
+ *    rate does not oscillate under a steady load.
+ */
+
+export interface TickRateOptions {
+  tickMs: number;
+  /** Share of the effective period the tick's work may take, in percent (1-100). */
+  budgetPct: number;
+  /** Longest effective period (default 1000 ms, and never less than one tick). */
+  maxPeriodMs?: number;
+}
+
+const UP_AFTER = 2;
+const DOWN_BELOW = 0.4;
+const DOWN_AFTER_MS = 1000;
+
+export class TickRate {
+  /** Publish on every factor-th aligned tick; a power of two. */
+  factor = 1;
+  readonly maxFactor: number;
+  /** Times the factor changed (up or down), for metrics. */
+  changes = 0;
+  /** Work ratio of the last completed period (work / period), for metrics. */
+  lastRatio = 0;
+  private workMs = 0;
+  private ticks = 0;
+  private over = 0;
+  private underMs = 0;
+  private readonly budget: number;
+
+  constructor(private readonly opts: TickRateOptions) {
+    this.budget = opts.budgetPct / 100;
+    let f = 1;
+    while (f * 2 * opts.tickMs <= (opts.maxPeriodMs ?? 1000)) f *= 2;
+    this.maxFactor = f;
+  }
+
+  /** The effective period: what totals frames announce as `tickMs`. */
+  get periodMs(): number {
+    return this.opts.tickMs * this.factor;
+  }
+
+  /** Whether tick k reads and publishes totals. */
+  publishes(tick: number): boolean {
+    return tick % this.factor === 0;
+  }
+
+  /** One tick's flush phase ran; `ms` of work. */
+  flushed(ms: number): void {
+    this.ticks++;
+    this.workMs += ms;
+  }
+
+  /** Work done outside the phases' own turns (a publish after an asynchronous flush). */
+  worked(ms: number): void {
+    this.workMs += ms;
+  }
+
+  /**
+   * A publishing tick finished (`ms` of publish work): the period ends here. Returns the change
+   * made: +1 slowed down, -1 back up, 0 none.
+   */
+  published(ms: number): -1 | 0 | 1 {
+    this.workMs += ms;
+    const ratio = this.ticks === 0 ? 0 : this.workMs / (this.ticks * this.opts.tickMs);
+    const periodMs = this.ticks * this.opts.tickMs;
+    this.lastRatio = ratio;
+    this.workMs = 0;
+    this.ticks = 0;
+    if (ratio > this.budget) {
+      this.underMs = 0;
+      if (++this.over >= UP_AFTER && this.factor < this.maxFactor) return this.change(this.factor * 2, 1);
+      return 0;
+    }
+    this.over = 0;
+    if (ratio < this.budget * DOWN_BELOW && this.factor > 1) {
+      this.underMs += periodMs;
+      if (this.underMs >= DOWN_AFTER_MS) return this.change(this.factor / 2, -1);
+    } else this.underMs = 0;
+    return 0;
+  }
+
+  private change(factor: number, dir: -1 | 1): -1 | 1 {
+    this.factor = factor;
+    this.changes++;
+    this.over = 0;
+    this.underMs = 0;
+    return dir;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Metric families of the tick loop: the effective period and overload state, and the audience per
+ * show. Read at scrape time (nothing per tick or per connection). In a multi-worker node the
+ * supervisor merges the workers' families: the fleet-wide audience and the period take the max
+ * (every worker knows the same sums; the slowest worker's period), the local audience sums.
+ */
+import type { TickLoop } from "../counting/tick-loop.ts";
+import type { Family } from "../ops/metrics.ts";
+
+export function tickFamilies(loop: TickLoop): Family[] {
+  const { local, fleet } = loop.watching();
+  const rate = loop.rate;
+  return [
+    {
+      name: "buzzcast_tick_period_ms",
+      help: "Effective publishing period: TICK_MS x the overload factor.",
+      kind: "gauge",
+      merge: "max",
+      samples: [{ value: rate.periodMs }],
+    },
+    {
+      name: "buzzcast_tick_work_ratio",
+      help: "Tick work (acks, flush, publish) over the last period, as a share of it (overload when above TICK_BUDGET_PCT).",
+      kind: "gauge",
+      merge: "max",
+      samples: [{ value: rate.lastRatio }],
+    },
+    {
+      name: "buzzcast_tick_rate_changes_total",
+      help: "Times the publishing period was doubled (overload) or halved (recovery).",
+      kind: "counter",
+      samples: [{ value: rate.changes }],
+    },
+    {
+      name: "buzzcast_show_watching",
+      help: "Viewers of the show (connections that said hello to it), fleet-wide, as last summed.",
+      kind: "gauge",
+      merge: "max",
+      samples: [...fleet].map(([show, n]) => ({ labels: { show }, value: n })),
+    },
+    {
+      name: "buzzcast_show_watching_local",
+      help: "Viewers of the show on this node.",
+      kind: "gauge",
+      samples: [...local].map(([show, n]) => ({ labels: { show }, value: n })),
+    },
+  ];
+}

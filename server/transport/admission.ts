@@ -1,0 +1,252 @@
+/**
+ * Admission control at the HTTP upgrade of the WebSocket endpoint, decided before any WebSocket
+ * is set up (no socket state, no Conn, no hello): an upgrade is refused with a status from
+ * shared/codes.ts's UPGRADE_REFUSED and counted in `buzzcast_upgrades_refused_total{reason}`.
+ *
+ * Checks, in this order (a refused upgrade takes no token from a later check):
+ *  1. `origin_forbidden` (403): ALLOWED_ORIGINS is set and the `Origin` header is present and not
+ *     in it. No Origin header = not a browser (native apps, servers): allowed.
+ *  2. `connect_rate_ip` (503): the client address took more than MAX_CONNECT_RATE_PER_IP tokens
+ *     (burst 2 s). IPv6 addresses are keyed by their /64 (one subscriber's prefix).
+ *  3. `connect_rate` (503): the node took more than its share of MAX_CONNECT_RATE (burst 2 s: a
+ *     spike is absorbed, a sustained storm is held to the rate).
+ * A 503 carries `Retry-After` (whole seconds, jittered over the time the refused clients need to be
+ * admitted at the configured rate, so they do not return as one wave).
+ *
+ * The client address is the TCP peer, unless the peer is one of TRUSTED_PROXIES: then it is the
+ * right-most address of X-Forwarded-For that is not a trusted proxy (the proxy must replace any
+ * X-Forwarded-For the client sent; docs/operations.md). PROXY protocol is not read.
+ *
+ * Memory: one small entry per client address seen in the last few seconds; full buckets are pruned,
+ * and past MAX_TRACKED addresses the table is cleared (counted), never grown without bound.
+ */
+import { BlockList, isIP } from "node:net";
+import { UPGRADE_REFUSED, type UpgradeRefusal } from "../../shared/codes.ts";
+import type { Family } from "../ops/metrics.ts";
+
+export interface AdmissionOptions {
+  /** This App's share of MAX_CONNECT_RATE (per second); 0 = no limit. */
+  ratePerSec: number;
+  /** MAX_CONNECT_RATE_PER_IP (this App's share); 0 = no limit. */
+  ratePerIpPerSec: number;
+  trustedProxies: readonly string[];
+  /** Lower-case origins; undefined or containing "*": any origin. */
+  allowedOrigins: readonly string[] | undefined;
+  random?: () => number;
+}
+
+export interface Refusal {
+  reason: UpgradeRefusal;
+  status: number;
+  /** Seconds for Retry-After (503 only). */
+  retryAfterSec: number | null;
+}
+
+/** A refusal of the node bucket keeps /readyz not ready this long (HAProxy sends new viewers elsewhere). */
+export const SHED_HOLD_MS = 2000;
+const MAX_TRACKED = 100_000;
+const PRUNE_EVERY_MS = 5000;
+const MAX_RETRY_AFTER_SEC = 30;
+
+/** Token bucket over a wall clock: `take` spends one token if there is one. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly ratePerSec: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+  take(now: number): boolean {
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+  giveBack(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
+  /** Whether the bucket is full (nothing to remember about this key). */
+  full(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= this.burst;
+  }
+  private refill(now: number): void {
+    if (now > this.last) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSec);
+    this.last = now;
+  }
+}
+
+export class Admission {
+  readonly refused: Record<UpgradeRefusal, number> = { connect_rate: 0, connect_rate_ip: 0, origin_forbidden: 0 };
+  trackedCleared = 0;
+  /** Whether `check` reads the peer address (per-address limits on). */
+  readonly needsPeer: boolean;
+  private readonly node: TokenBucket | null;
+  private readonly perIp = new Map<string, TokenBucket>();
+  private readonly trusted: BlockList | null;
+  private readonly anyOrigin: boolean;
+  private readonly origins: ReadonlySet<string>;
+  private readonly random: () => number;
+  private lastShedAt = -Infinity;
+  private prunedAt = 0;
+  /** Node-bucket refusals in the current second (sizes the Retry-After window). */
+  private windowStart = 0;
+  private windowRefused = 0;
+
+  constructor(
+    private readonly opts: AdmissionOptions,
+    now = Date.now(),
+  ) {
+    this.node = opts.ratePerSec > 0 ? new TokenBucket(opts.ratePerSec, Math.max(1, opts.ratePerSec * 2), now) : null;
+    this.trusted = opts.trustedProxies.length > 0 ? blockListOf(opts.trustedProxies) : null;
+    this.anyOrigin = opts.allowedOrigins === undefined || opts.allowedOrigins.includes("*");
+    this.origins = new Set(opts.allowedOrigins ?? []);
+    this.random = opts.random ?? Math.random;
+    this.needsPeer = opts.ratePerIpPerSec > 0;
+  }
+
+  /** null: admit. `peer` is the TCP peer's address as uWS prints it; `forwardedFor` the X-Forwarded-For header. */
+  check(origin: string, peer: string, forwardedFor: string, now: number): Refusal | null {
+    if (origin !== "" && !this.anyOrigin && !this.origins.has(origin.toLowerCase())) return this.refuse("origin_forbidden", null);
+    let ipBucket: TokenBucket | null = null;
+    if (this.opts.ratePerIpPerSec > 0) {
+      ipBucket = this.bucketOf(this.clientKey(peer, forwardedFor), now);
+      if (!ipBucket.take(now)) return this.refuse("connect_rate_ip", this.retryAfter(1 / this.opts.ratePerIpPerSec));
+    }
+    if (this.node !== null && !this.node.take(now)) {
+      ipBucket?.giveBack();
+      this.lastShedAt = now;
+      if (now - this.windowStart >= 1000) {
+        this.windowStart = now;
+        this.windowRefused = 0;
+      }
+      this.windowRefused++;
+      return this.refuse("connect_rate", this.retryAfter(this.windowRefused / this.opts.ratePerSec));
+    }
+    return null;
+  }
+
+  /** True while the node bucket refused an upgrade in the last SHED_HOLD_MS. */
+  shedding(now: number): boolean {
+    return now - this.lastShedAt < SHED_HOLD_MS;
+  }
+
+  /** The client address an upgrade is keyed by (see the header comment). */
+  clientAddress(peer: string, forwardedFor: string): string {
+    const p = normalizeAddress(peer);
+    if (this.trusted === null || p === null || !this.isTrusted(p) || forwardedFor === "") return p ?? peer;
+    const hops = forwardedFor.split(",");
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const a = normalizeAddress(hops[i]!.trim());
+      if (a === null) return p; // a malformed hop: trust nothing beyond the proxy
+      if (!this.isTrusted(a)) return a;
+    }
+    return p;
+  }
+
+  metrics(): Family[] {
+    return [
+      {
+        name: "buzzcast_upgrades_refused_total",
+        help: "WebSocket upgrades refused by admission control, by reason (503 connect_rate*, 403 origin_forbidden).",
+        kind: "counter",
+        samples: (Object.keys(this.refused) as UpgradeRefusal[]).map((reason) => ({ labels: { reason }, value: this.refused[reason] })),
+      },
+      {
+        name: "buzzcast_admission_shedding",
+        help: "1 while the node refuses upgrades over MAX_CONNECT_RATE (and /readyz says so).",
+        kind: "gauge",
+        merge: "max",
+        samples: [{ value: this.shedding(Date.now()) ? 1 : 0 }],
+      },
+      {
+        name: "buzzcast_admission_addresses_cleared_total",
+        help: "Times the per-address table reached its size limit and was cleared.",
+        kind: "counter",
+        samples: [{ value: this.trackedCleared }],
+      },
+    ];
+  }
+
+  private clientKey(peer: string, forwardedFor: string): string {
+    const a = this.clientAddress(peer, forwardedFor);
+    return isIP(a) === 6 ? a.split(":").slice(0, 4).join(":") + "::/64" : a;
+  }
+
+  private isTrusted(a: string): boolean {
+    return this.trusted!.check(a, isIP(a) === 6 ? "ipv6" : "ipv4");
+  }
+
+  private bucketOf(key: string, now: number): TokenBucket {
+    let b = this.perIp.get(key);
+    if (b !== undefined) return b;
+    if (now - this.prunedAt >= PRUNE_EVERY_MS || this.perIp.size >= MAX_TRACKED) this.prune(now);
+    const rate = this.opts.ratePerIpPerSec;
+    b = new TokenBucket(rate, Math.max(1, rate * 2), now);
+    this.perIp.set(key, b);
+    return b;
+  }
+
+  private prune(now: number): void {
+    this.prunedAt = now;
+    for (const [k, b] of this.perIp) if (b.full(now)) this.perIp.delete(k);
+    if (this.perIp.size >= MAX_TRACKED) {
+      this.perIp.clear();
+      this.trackedCleared++;
+    }
+  }
+
+  private retryAfter(windowSec: number): number {
+    const span = Math.min(MAX_RETRY_AFTER_SEC, Math.max(1, Math.ceil(windowSec)));
+    return 1 + Math.floor(this.random() * span);
+  }
+
+  private refuse(reason: UpgradeRefusal, retryAfterSec: number | null): Refusal {
+    this.refused[reason]++;
+    return { reason, status: UPGRADE_REFUSED[reason].status, retryAfterSec };
+  }
+}
+
+function blockListOf(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const e of entries) {
+    const [addr, bits] = e.split("/") as [string, string | undefined];
+    const type = isIP(addr) === 6 ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+  return list;
+}
+
+/**
+ * An address in canonical text: IPv4 dotted, IPv6 as Node prints it; an IPv4-mapped IPv6 address
+ * (uWS prints a dual-stack peer as 16 bytes in hex) becomes its IPv4. null: not an address.
+ */
+export function normalizeAddress(text: string): string | null {
+  const t = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const family = isIP(t);
+  if (family === 4) return t;
+  if (family !== 6) return null;
+  const mapped = /^(?:0{1,4}:){5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(t) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(t);
+  if (mapped) {
+    const hi = parseInt(mapped[1]!, 16);
+    const lo = parseInt(mapped[2]!, 16);
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(t);
+  if (dotted) return dotted[1]!;
+  return expandIpv6(t);
+}
+
+/** Full 8-group lower-case form, so one address has one key. */
+function expandIpv6(t: string): string {
+  const [head, tail] = t.toLowerCase().split("::") as [string, string | undefined];
+  const h = head === "" ? [] : head.split(":");
+  const tl = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - tl.length).fill("0"), ...tl];
+  return groups.map((g) => g.padStart(4, "0")).join(":");
+}
