@@ -2,9 +2,9 @@
  * BuzzClient: one viewer's (or console's) connection to a show, for browsers, React Native and Node.
  *
  * Guarantees:
- *  - Reconnects by the close-code table (shared/codes.ts): never after a "never" close, at once (with
- *    jitter) after a drain, with exponential backoff and jitter otherwise. Each (re)connection sends
- *    `hello` and takes the server's snapshot before anything else is applied.
+ *  - Reconnects by the close-code table (shared/codes.ts; connection.ts): never after a "never" close,
+ *    at once (with jitter) after a drain, with exponential backoff and jitter otherwise. Each
+ *    (re)connection sends `hello` and takes the server's snapshot before anything else is applied.
  *  - `totals` events never go backwards within an epoch (TotalsView); a new epoch replaces them.
  *  - Every `buzz()` promise settles exactly once, with the server's outcome, or "not_sent" (it never
  *    left this device: queue disabled/full/timed out, or the client was closed), or "unconfirmed" (it
@@ -24,57 +24,33 @@
  *    schedules emits nothing more); a server drain is that state with reason "draining", never an
  *    `error` event.
  */
-import { CLOSE_ABNORMAL, closeName, reconnectRule, type CloseName, type ReconnectRule } from "../../shared/codes.ts";
 import type { Ack, ServerMessage, ShowInfo, Stage, Totals, Welcome } from "./protocol-types.ts";
 import { AckLedger } from "./ack-ledger.ts";
-import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectOptions } from "./backoff.ts";
+import { DEFAULT_RECONNECT } from "./backoff.ts";
 import type { BuzzClientEvents, BuzzClientOptions, BuzzOutcome, ConnectionState, StateChange } from "./client-types.ts";
+import { Connection, DRAINING, type ResolvedOptions } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
 import { BuzzClientError } from "./errors.ts";
 import { basicFrameCheck } from "./frame-check.ts";
 import { HeldBuzzes, type Pending } from "./held-buzzes.ts";
-import { fetchToken } from "./negotiate.ts";
-import { openSocket, protocolUnavailable } from "./socket-attempt.ts";
-import { OPEN, defaultWebSocket, toWsUrl, type WebSocketLike } from "./socket.ts";
+import { OPEN, defaultWebSocket, toWsUrl } from "./socket.ts";
 import { TotalsView } from "./totals-view.ts";
-import type { ProtocolName, Wire } from "./wire.ts";
+import type { ProtocolName } from "./wire.ts";
 
 /** A buzz is sent on at most this many connections (a connection that dies on every buzz ends it). */
 const MAX_SENDS = 3;
-/** The close (and error frame) name of a server drain: reported as a state, not an error. */
-const DRAINING = "draining" satisfies CloseName;
 
 export class BuzzClient {
-  readonly #opts: Required<Omit<BuzzClientOptions, "viewer" | "reconnect" | "getToken">> & {
-    viewer: string | undefined;
-    getToken: BuzzClientOptions["getToken"];
-  };
-  readonly #backoff: ReconnectOptions | false;
+  readonly #opts: ResolvedOptions;
+  readonly #conn: Connection;
   readonly #events: Emitter<BuzzClientEvents>;
   readonly #view = new TotalsView();
   readonly #ledger = new AckLedger<Pending>();
   readonly #held: HeldBuzzes;
-  #sock: WebSocketLike | null = null;
   #state: ConnectionState = "idle";
-  #attempt = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #connectTimer: ReturnType<typeof setTimeout> | undefined;
-  #staleTimer: ReturnType<typeof setInterval> | undefined;
-  #lastFrameAt = 0;
-  /** Whether the current socket got its welcome (a drain before that is retried with backoff). */
-  #wasLive = false;
-  /** What the current socket's error frame asked for: come back after this long (a paced drain). */
-  #retryAfterMs: number | undefined;
   /** Audience size from the latest frame that carried one (absent from servers that send none). */
   #watching: number | undefined;
   #welcome: Welcome | null = null;
-  /** The current connection's wire, set when its socket opens (null before). */
-  #wire: Wire | null = null;
-  #lastProtocol: ProtocolName | null = null;
-  /** Bumped by every attempt and by close(): a token arriving for an older attempt is dropped. */
-  #attemptId = 0;
-  /** The next attempt offers no subprotocol ("auto" after a WebSocket refused a v1 answer). */
-  #fallbackNext = false;
 
   constructor(opts: BuzzClientOptions) {
     this.#opts = {
@@ -93,7 +69,13 @@ export class BuzzClient {
       random: opts.random ?? Math.random,
     };
     this.#held = new HeldBuzzes(this.#opts.queueTimeoutMs, (p, o) => this.#settle(p, o));
-    this.#backoff = opts.reconnect === false ? false : { ...DEFAULT_RECONNECT, ...opts.reconnect };
+    this.#conn = new Connection(this.#opts, opts.reconnect === false ? false : { ...DEFAULT_RECONNECT, ...opts.reconnect }, {
+      setState: (change) => this.#setState(change),
+      error: (err) => this.#events.emit("error", err),
+      data: (data) => this.#onData(data),
+      lost: (willReconnect) => this.#settleInflight(willReconnect),
+      failHeld: () => this.#held.failAll(),
+    });
     this.#events = new Emitter<BuzzClientEvents>((err, event) => {
       if (event === "error")
         queueMicrotask(() => {
@@ -122,7 +104,7 @@ export class BuzzClient {
   }
   /** Protocol of the current (or last) connection, once its socket opened; null before. */
   get protocol(): ProtocolName | null {
-    return this.#lastProtocol;
+    return this.#conn.lastProtocol;
   }
   get tickMs(): number | null {
     return this.#welcome?.tickMs ?? null;
@@ -140,22 +122,13 @@ export class BuzzClient {
   /** Starts connecting (no-op unless idle or closed). */
   connect(): void {
     if (this.#state !== "idle" && this.#state !== "closed") return;
-    this.#attempt = 0;
-    this.#open("connecting");
+    this.#conn.connect();
   }
 
   /** Closes for good: held buzzes settle "not_sent", buzzes still awaiting their ack "unconfirmed". */
   close(): void {
     if (this.#state === "closed") return;
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#connectTimer);
-    this.#attemptId++;
-    const sock = this.#sock;
-    if (sock !== null) {
-      this.#detach();
-      sock.close(1000, "client closed");
-      this.#settleInflight(false);
-    }
+    this.#conn.shutdown();
     this.#held.failAll();
     this.#setState({ state: "closed" });
   }
@@ -164,135 +137,10 @@ export class BuzzClient {
     return new Promise<BuzzOutcome>((resolve) => {
       const p: Pending = { act, resolve };
       if (this.#state === "closed") return this.#settle(p, "not_sent");
-      if (this.#state === "live" && this.#sock?.readyState === OPEN) return this.#send(p);
+      if (this.#state === "live" && this.#conn.sock?.readyState === OPEN) return this.#send(p);
       if (!this.#opts.queueWhileDisconnected || this.#held.size >= this.#opts.maxQueued) return this.#settle(p, "not_sent");
       this.#held.hold(p);
     });
-  }
-
-  // ------------------------------------------------------------------ connection lifecycle
-
-  /**
-   * One attempt. The first connect announces "connecting"; a reconnect attempt announces nothing:
-   * the `reconnecting` event that scheduled it (with its code, reason and delay) already did, so
-   * each lost connection or failed attempt is one `reconnecting` event.
-   */
-  #open(state: "connecting" | "reconnecting"): void {
-    if (state === "connecting") this.#setState({ state, attempt: this.#attempt });
-    const id = ++this.#attemptId;
-    this.#connectTimer = setTimeout(() => this.#connectTimedOut(id), this.#opts.connectTimeoutMs);
-    const getToken = this.#opts.getToken;
-    if (getToken === undefined) return this.#openSocket(undefined);
-    fetchToken(getToken).then(
-      (token) => {
-        if (id === this.#attemptId) this.#openSocket(token);
-      },
-      (err: unknown) => {
-        if (id !== this.#attemptId) return;
-        clearTimeout(this.#connectTimer);
-        this.#events.emit("error", new BuzzClientError("token_unavailable", "getToken() failed", { cause: err }));
-        this.#closed(CLOSE_ABNORMAL, "token unavailable", "backoff");
-      },
-    );
-  }
-
-  #connectTimedOut(id: number): void {
-    if (id !== this.#attemptId) return;
-    const message = `no welcome within ${this.#opts.connectTimeoutMs} ms`;
-    if (this.#sock !== null) return this.#drop("connect_timeout", message);
-    this.#attemptId++; // still waiting for getToken(): its answer is dropped
-    this.#events.emit("error", new BuzzClientError("connect_timeout", `${message} (getToken() did not answer)`));
-    this.#closed(CLOSE_ABNORMAL, "connect_timeout", "backoff");
-  }
-
-  #openSocket(token: string | undefined): void {
-    const fallback = this.#fallbackNext;
-    this.#fallbackNext = false;
-    const o = this.#opts;
-    let sock: WebSocketLike;
-    try {
-      sock = openSocket({ ...o, fallback }, (s) => s === this.#sock, {
-        open: (wire) => {
-          if (wire === null) return this.#v2Unavailable(sock);
-          this.#wire = wire;
-          this.#lastProtocol = wire.protocol;
-          sock.send(wire.hello({ show: o.show, viewer: o.viewer, token }));
-        },
-        data: (data) => this.#onData(data),
-        error: (err) => this.#events.emit("error", err),
-        close: (code, reason, refusedOffer) => {
-          this.#detach();
-          if (refusedOffer && o.protocol === "auto") return this.#retryWithoutOffer(code);
-          this.#closed(code, reason, undefined);
-        },
-      });
-    } catch (err) {
-      clearTimeout(this.#connectTimer);
-      this.#events.emit("error", new BuzzClientError("socket_error", `cannot open ${o.url}`, { cause: err }));
-      return this.#closed(CLOSE_ABNORMAL, "socket constructor threw", "never"); // a bad URL: retrying cannot help
-    }
-    this.#sock = sock;
-    this.#wasLive = false;
-    this.#wire = null;
-  }
-
-  /** protocol "v2" and the server answered without it: not this server, maybe another (backoff). */
-  #v2Unavailable(sock: WebSocketLike): void {
-    this.#events.emit("error", protocolUnavailable());
-    this.#detach();
-    sock.close(1000, "protocol_unavailable");
-    this.#closed(CLOSE_ABNORMAL, "protocol_unavailable", "backoff");
-  }
-
-  /** "auto" on a WebSocket that refused the server's v1 answer: at once again, offering nothing. */
-  #retryWithoutOffer(code: number): void {
-    this.#fallbackNext = true;
-    // Armed before the event: a listener that calls close() must be able to cancel it.
-    this.#retryTimer = setTimeout(() => this.#open("reconnecting"), 0);
-    this.#setState({ state: "reconnecting", code, reason: "server speaks v1 only", retryInMs: 0, attempt: this.#attempt });
-  }
-
-  /** Abandons the current socket (timeout, stale) and reconnects with backoff. */
-  #drop(code: "connect_timeout" | "stale_connection", message: string): void {
-    const sock = this.#sock;
-    if (sock === null) return;
-    this.#events.emit("error", new BuzzClientError(code, message));
-    this.#detach();
-    sock.close(1000, code);
-    this.#closed(1006, code, "backoff");
-  }
-
-  /** Stops listening to the current socket (its late events are ignored) and clears its timers. */
-  #detach(): void {
-    this.#sock = null;
-    clearTimeout(this.#connectTimer);
-    clearInterval(this.#staleTimer);
-  }
-
-  #closed(code: number, closeReason: string, forced: ReconnectRule | undefined): void {
-    const reason = closeName(code) === DRAINING ? DRAINING : closeReason;
-    let rule = this.#backoff === false ? "never" : (forced ?? this.#ruleFor(code));
-    if (rule === "immediate" && !this.#wasLive) rule = "backoff"; // no tight loop against a server that keeps draining
-    const retryAfterMs = this.#retryAfterMs;
-    this.#retryAfterMs = undefined;
-    const delay = this.#backoff === false ? null : reconnectDelay(rule, this.#attempt, this.#backoff, this.#opts.random, retryAfterMs);
-    this.#settleInflight(delay !== null);
-    if (delay === null) {
-      this.#held.failAll();
-      return this.#setState({ state: "closed", code, reason });
-    }
-    if (!this.#opts.queueWhileDisconnected) this.#held.failAll();
-    if (rule === "backoff") this.#attempt++;
-    // Armed before the event: a listener that calls close() must be able to cancel it.
-    this.#retryTimer = setTimeout(() => this.#open("reconnecting"), delay);
-    this.#setState({ state: "reconnecting", code, reason, retryInMs: delay, attempt: this.#attempt });
-  }
-
-  /** The close table's rule; "fresh_token" (4012 unauthorized): back off and fetch a new token, if getToken can. */
-  #ruleFor(code: number): ReconnectRule {
-    const rule = reconnectRule(code);
-    if (rule === "fresh_token") return this.#opts.getToken !== undefined ? "backoff" : "never";
-    return rule;
   }
 
   #setState(change: StateChange): void {
@@ -303,12 +151,11 @@ export class BuzzClient {
   // ------------------------------------------------------------------ frames
 
   #onData(data: unknown): void {
-    this.#lastFrameAt = Date.now();
-    const wire = this.#wire;
+    const wire = this.#conn.wire;
     if (wire === null) return; // nothing can arrive before open; a stray frame has nothing to apply to
     const r = wire.decode(data);
     if (typeof r === "string") return this.#events.emit("error", new BuzzClientError("bad_server_frame", r));
-    if (r.reply !== null) this.#sock?.send(r.reply);
+    if (r.reply !== null) this.#conn.sock?.send(r.reply);
     for (const msg of r.messages) this.#dispatch(msg);
   }
 
@@ -334,7 +181,7 @@ export class BuzzClient {
       case "ack":
         return this.#onAck(msg);
       case "error":
-        this.#retryAfterMs = msg.retryAfterMs;
+        this.#conn.retryAfterMs = msg.retryAfterMs;
         // A drain is the server's doing, not a fault: the close that follows reports it as a state
         // (`reconnecting`, reason "draining"), never as an error.
         if (msg.code === DRAINING) return;
@@ -343,10 +190,8 @@ export class BuzzClient {
   }
 
   #onWelcome(w: Welcome): void {
-    clearTimeout(this.#connectTimer);
+    this.#conn.welcomed();
     this.#welcome = { ...w, stage: { ...w.stage } };
-    this.#attempt = 0;
-    this.#wasLive = true;
     this.#view.applySnapshot(w.epoch, w.seq, w.totals);
     this.#watching = w.watching;
     this.#setState({ state: "live" });
@@ -354,17 +199,7 @@ export class BuzzClient {
     this.#events.emit("show", { show: w.show, epoch: w.epoch });
     this.#events.emit("stage", { ...w.stage });
     this.#emitTotals();
-    this.#lastFrameAt = Date.now();
-    const stale = this.#opts.staleAfterMs;
-    clearInterval(this.#staleTimer);
-    if (stale > 0) {
-      this.#staleTimer = setInterval(
-        () => {
-          if (Date.now() - this.#lastFrameAt > stale) this.#drop("stale_connection", `no frame for ${stale} ms`);
-        },
-        Math.max(50, Math.floor(stale / 4)),
-      );
-    }
+    this.#conn.watchStale();
     for (const p of this.#held.take()) {
       // A resend into another epoch could count a press that already counted in the old one.
       if (p.sentEpoch !== undefined && p.sentEpoch !== w.epoch) this.#settle(p, "unconfirmed");
@@ -389,12 +224,12 @@ export class BuzzClient {
   // ------------------------------------------------------------------ buzzes
 
   #send(p: Pending): void {
-    const sock = this.#sock;
+    const sock = this.#conn.sock;
     if (sock === null || sock.readyState !== OPEN) return this.#held.hold(p);
     if (this.#welcome !== null && !this.#welcome.show.acts.some((a) => a.id === p.act)) {
       return this.#settle(p, "unknown_act"); // the server would refuse it too; not worth a round trip
     }
-    const wire = this.#wire;
+    const wire = this.#conn.wire;
     if (wire === null) return this.#held.hold(p);
     p.sends = (p.sends ?? 0) + 1;
     p.sentEpoch = this.#view.epoch ?? undefined;

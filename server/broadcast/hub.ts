@@ -23,17 +23,15 @@
  *  - `seq` grows by one per totals frame per show, across epochs.
  *  - A welcome is serialized once per (seq, stage, definition) and protocol, and shared by every
  *    hello until one of them changes.
- *  - Direct sends are corked (one syscall per connection per call, also from timers and promise
- *    callbacks); nested in an already corked socket (a uWS callback) they simply send. Published
- *    frames are corked per subscriber by uWS itself (this App build has no App-level cork).
+ *  - Direct sends are corked (direct-send.ts).
  */
-import type { WebSocket } from "uWebSockets.js";
-import { CLOSE, type CloseName } from "../../shared/codes.ts";
+import type { CloseName } from "../../shared/codes.ts";
 import { PROTOCOL_VERSION, type ShowFrame, type StageFrame, type Totals, type TotalsFrame, type Welcome } from "../../shared/protocol.ts";
 import { V2EncodeError } from "../../shared/v2/index.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show, ShowChange } from "../shows/show.ts";
+import { DirectSend, type Ws } from "./direct-send.ts";
 import { ackFrame, errorFrame, type AckState } from "./frames.ts";
 import { V2Show, v2Ack, v2Error } from "./v2-show.ts";
 import { WireMetrics, type WireProtocol } from "./wire-metrics.ts";
@@ -86,16 +84,10 @@ interface Live {
   readonly v2: V2Show;
 }
 
-// The socket's user data is transport's business; the hub only sends.
-type Ws = WebSocket<unknown>;
-
 export class Hub {
   readonly wire: WireMetrics;
   private readonly live = new Map<string, Live>();
-  // Argument slots for `sendCorked`, so a corked send allocates no closure.
-  private corkWs: Ws | null = null;
-  private corkFrame: string | Uint8Array = "";
-  private readonly corkedSend = (): void => this.send(this.corkWs!, this.corkFrame);
+  private readonly direct: DirectSend;
 
   constructor(
     private readonly pub: Publisher,
@@ -104,6 +96,7 @@ export class Hub {
     private readonly log: Logger,
   ) {
     this.wire = new WireMetrics(metrics);
+    this.direct = new DirectSend(metrics);
   }
 
   // ------------------------------------------------------------------ topics
@@ -191,7 +184,7 @@ export class Hub {
   /** The v2 frame of this tick: one encode for every v2 subscriber, none when there is none. */
   private v2Totals(l: Live, at: TickStamp, heartbeatDueMs: number): void {
     const v2 = l.v2;
-    if (this.pub.subscribers(v2.topic) === 0) return v2.skip(at.ts);
+    if (this.pub.subscribers(v2.topic) === 0) return v2.skipFrame(at.ts);
     // Tag 1 only when the period differs from the welcome's (absent: the welcome's tickMs).
     const ext = { tickMs: at.tickMs === this.opts.tickMs ? undefined : at.tickMs, watching: at.watching };
     let bytes: Uint8Array;
@@ -231,24 +224,21 @@ export class Hub {
     }
     if (protocol === 2) {
       ws.subscribe(l.v2.topic);
-      return this.sendCorked(ws, (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy)));
+      return this.direct.corked(ws, (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy)));
     }
     ws.subscribe(show.topic);
-    this.sendCorked(ws, (l.welcome ??= this.welcome(show, l)));
+    this.direct.corked(ws, (l.welcome ??= this.welcome(show, l)));
   }
 
   /** The connection's cumulative ack. */
   ack(ws: Ws, a: AckState, protocol: WireProtocol): void {
-    this.sendCorked(ws, protocol === 2 ? v2Ack(a) : ackFrame(a));
+    this.direct.corked(ws, protocol === 2 ? v2Ack(a) : ackFrame(a));
   }
 
   /** Error frame (with `retryAfterMs`: when to come back), then close with the table's code, in one corked write. */
   close(ws: Ws, name: CloseName, message: string, protocol: WireProtocol, retryAfterMs?: number): void {
     const frame = protocol === 2 ? v2Error(name, message, retryAfterMs) : errorFrame(name, message, retryAfterMs);
-    ws.cork(() => {
-      ws.send(frame, protocol === 2, false);
-      ws.end(CLOSE[name].code, name);
-    });
+    this.direct.closeWith(ws, name, frame);
   }
 
   private welcome(show: Show, l: Live): string {
@@ -293,19 +283,5 @@ export class Hub {
     if (!(err instanceof V2EncodeError)) throw err;
     this.wire.v2EncodeErrors++;
     this.log.error("v2 frame not encodable; v2 viewers get a keyframe instead", { err, topic: v2.topic });
-  }
-
-  private sendCorked(ws: Ws, frame: string | Uint8Array): void {
-    this.corkWs = ws;
-    this.corkFrame = frame;
-    ws.cork(this.corkedSend);
-    this.corkWs = null;
-    this.corkFrame = "";
-  }
-
-  private send(ws: Ws, frame: string | Uint8Array): void {
-    const r = ws.send(frame, typeof frame !== "string", false);
-    if (r === 2) this.metrics.sendDropped++;
-    else if (r === 0) this.metrics.sendBackpressured++;
   }
 }

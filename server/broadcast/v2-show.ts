@@ -93,7 +93,7 @@ export class V2Show {
    * Nobody listens on v2 this tick: nothing is encoded. The next frame is a keyframe (the encoder
    * also sees the seq jump); a viewer joining meanwhile starts from its welcome.
    */
-  skip(nowMs: number): void {
+  skipFrame(nowMs: number): void {
     this.encoder.requestKeyframe();
     this.keyRequested = false;
     this.lastKeyAt = nowMs;

@@ -27,8 +27,9 @@ import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
-import { CounterTable, counterKey, queueViewers, type CounterState } from "./counter-state.ts";
+import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
+import { reconcileFromRecord, seedCounter } from "./reseed.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
@@ -187,7 +188,7 @@ export class SharedStore implements Store {
     for (const c of missing) {
       if (failed !== null) break;
       try {
-        await this.seed(c);
+        await seedCounter(this, c);
       } catch (err) {
         failed = err;
       }
@@ -218,33 +219,6 @@ export class SharedStore implements Store {
     return this.audience.watching(local, nowMs);
   }
 
-  /**
-   * Re-create a missing global counter from the record plus this node's unpersisted buzzes.
-   * Waits until no record batch is unresolved, so `persisted` is exactly what the record holds.
-   */
-  private async seed(c: CounterState): Promise<void> {
-    if (!(await this.writer.settle())) {
-      this.counts.seedDeferred++;
-      return; // record unreachable: keep the deltas, try again next tick
-    }
-    const recorded = (await this.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
-    const own = c.arrived - c.persisted;
-    if (await this.cache.add(c.key, String(recorded + own))) {
-      this.counts.seeds++;
-      c.cached = c.arrived;
-      c.lastKnown = Math.max(c.lastKnown, recorded + own);
-      return;
-    }
-    // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
-    // not in that seed (they are not in the record yet), so add them.
-    this.counts.seedConflicts++;
-    if (own === 0) return;
-    const v = await this.cache.incr(c.key, own);
-    if (v === null) return; // lost again already; next tick seeds once more
-    c.cached = c.arrived;
-    c.lastKnown = Math.max(c.lastKnown, v);
-  }
-
   private noteCache(err: unknown): void {
     if (err === null) {
       if (this.cacheError !== null) this.log.info("global cache reachable again");
@@ -266,32 +240,11 @@ export class SharedStore implements Store {
   }
 
   /**
-   * Raise live totals to the record where the record has more (buzzes a lost key took with it).
-   * One node does it per (show, epoch, version): the one whose `add` of the lock key succeeds.
-   * It adds the difference with `incr`, so increments racing with it are kept; it never lowers a
-   * total (clients never see one decrease).
+   * Raise live totals to the record where the record has more (reseed.ts: one node per
+   * (show, epoch, version); never lowers a total). Returns how much was added.
    */
-  async reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number> {
-    const prefix = this.opts.keyPrefix ?? "bc";
-    if (!(await this.global.add(`${prefix}:rl:${show}:${epoch}:${version}`, this.opts.nodeId, 3600))) return 0;
-    await this.writer.settle();
-    const recorded = await this.record.countTotals(show, epoch);
-    let raised = 0;
-    for (const act of acts) {
-      // find, not get: a retired epoch's counters may be pruned already; never re-create them.
-      const key = counterKey(prefix, show, epoch, act);
-      const want = recorded.get(act) ?? 0;
-      const raw = await this.global.get(key);
-      const have = raw === null ? 0 : Number(raw);
-      if (raw !== null && want > have) {
-        const v = await this.global.incr(key, want - have);
-        const c = this.counters.find(show, epoch, act);
-        if (v !== null && c) c.lastKnown = Math.max(c.lastKnown, v);
-        raised += want - have;
-        this.log.warn("live total raised to the record", { show, epoch, act, from: have, to: want });
-      }
-    }
-    return raised;
+  reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number> {
+    return reconcileFromRecord(this, this.opts.keyPrefix ?? "bc", this.opts.nodeId, this.log, { show, epoch, acts, version });
   }
 
   async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {

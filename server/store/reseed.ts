@@ -1,0 +1,89 @@
+/**
+ * Repairs of the shared Store's global counters from the durable record: re-seeding a counter key
+ * memcached lost (flush, restart, eviction, new epoch), and the reconciliation at voting close that
+ * raises live totals to the record (other nodes' buzzes a lost key took with it).
+ *
+ * Guarantees: neither ever lowers a global total (clients never see one decrease); a seed counts
+ * this node's unpersisted buzzes exactly once, whether its `add` wins or another node seeded first.
+ */
+import type { Cache } from "../cache/cache.ts";
+import type { Logger } from "../ops/logger.ts";
+import type { Record } from "../record/record.ts";
+import { counterKey, type CounterState, type CounterTable } from "./counter-state.ts";
+import type { RecordWriter } from "./record-writer.ts";
+
+/** What the repairs use of the SharedStore (its public fields). */
+export interface ReseedDeps {
+  /** The dual cache (seeds go through it). */
+  readonly cache: Cache;
+  /** The cache behind it (reconciliation reads must be fresh). */
+  readonly global: Cache;
+  readonly record: Record;
+  readonly writer: RecordWriter;
+  readonly counters: CounterTable;
+  readonly counts: { seeds: number; seedConflicts: number; seedDeferred: number };
+}
+
+/** The voting close being reconciled; `version` makes each close its own lock. */
+export interface ReconcileTarget {
+  show: string;
+  epoch: string;
+  acts: readonly string[];
+  version: number;
+}
+
+/**
+ * Re-create a missing global counter from the record plus this node's unpersisted buzzes.
+ * Waits until no record batch is unresolved, so `persisted` is exactly what the record holds.
+ */
+export async function seedCounter(s: ReseedDeps, c: CounterState): Promise<void> {
+  if (!(await s.writer.settle())) {
+    s.counts.seedDeferred++;
+    return; // record unreachable: keep the deltas, try again next tick
+  }
+  const recorded = (await s.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
+  const own = c.arrived - c.persisted;
+  if (await s.cache.add(c.key, String(recorded + own))) {
+    s.counts.seeds++;
+    c.cached = c.arrived;
+    c.lastKnown = Math.max(c.lastKnown, recorded + own);
+    return;
+  }
+  // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
+  // not in that seed (they are not in the record yet), so add them.
+  s.counts.seedConflicts++;
+  if (own === 0) return;
+  const v = await s.cache.incr(c.key, own);
+  if (v === null) return; // lost again already; next tick seeds once more
+  c.cached = c.arrived;
+  c.lastKnown = Math.max(c.lastKnown, v);
+}
+
+/**
+ * Raise live totals to the record where the record has more (buzzes a lost key took with it).
+ * One node does it per (show, epoch, version): the one whose `add` of the lock key succeeds.
+ * It adds the difference with `incr`, so increments racing with it are kept; it never lowers a
+ * total (clients never see one decrease).
+ */
+export async function reconcileFromRecord(s: ReseedDeps, prefix: string, nodeId: string, log: Logger, t: ReconcileTarget): Promise<number> {
+  const { show, epoch, acts, version } = t;
+  if (!(await s.global.add(`${prefix}:rl:${show}:${epoch}:${version}`, nodeId, 3600))) return 0;
+  await s.writer.settle();
+  const recorded = await s.record.countTotals(show, epoch);
+  let raised = 0;
+  for (const act of acts) {
+    // find, not get: a retired epoch's counters may be pruned already; never re-create them.
+    const key = counterKey(prefix, show, epoch, act);
+    const want = recorded.get(act) ?? 0;
+    const raw = await s.global.get(key);
+    const have = raw === null ? 0 : Number(raw);
+    if (raw !== null && want > have) {
+      const v = await s.global.incr(key, want - have);
+      const c = s.counters.find(show, epoch, act);
+      if (v !== null && c) c.lastKnown = Math.max(c.lastKnown, v);
+      raised += want - have;
+      log.warn("live total raised to the record", { show, epoch, act, from: have, to: want });
+    }
+  }
+  return raised;
+}
