@@ -49,6 +49,8 @@ export class RecordWriter {
   private seq = 0;
   private pending: InFlight | null = null;
   private running: Promise<void> | null = null;
+  /** Seeds in progress: no batch forms while any holds (see whileSettled). */
+  private holds = 0;
   readonly stats: RecordWriterStats = {
     batches: 0,
     rows: 0,
@@ -80,6 +82,7 @@ export class RecordWriter {
    * Concurrent calls share the same run. Never rejects: failures are kept for the next call.
    */
   writeOnce(includeUncached = false): Promise<void> {
+    if (this.holds > 0) return Promise.resolve(); // a seed is reading `persisted`: the next interval writes
     this.running ??= this.run(includeUncached).finally(() => {
       this.running = null;
     });
@@ -98,6 +101,25 @@ export class RecordWriter {
       await this.idle();
     }
     return this.pending === null;
+  }
+
+  /**
+   * Runs `fn` once no batch is in flight or unresolved, and forms no new batch until `fn` is done:
+   * all through `fn`, `persisted` is exactly what the record holds for this node. Without the
+   * hold, a batch committed while a seed awaits memcached would be both in the record another node
+   * seeds from and in this node's "unpersisted" share added on top (an over-count the soak found).
+   * Resolves `{ ran: false }` without running `fn` when a failed batch stays unresolved.
+   */
+  async whileSettled<T>(fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    if (!(await this.settle())) return { ran: false };
+    this.holds++;
+    try {
+      await this.idle(); // a batch formed between settle() and the hold
+      if (this.pending !== null) return { ran: false };
+      return { ran: true, value: await fn() };
+    } finally {
+      this.holds--;
+    }
   }
 
   /** Record-decided claims in the batch in flight or waiting for a retry. */

@@ -34,13 +34,16 @@ export interface ReconcileTarget {
 
 /**
  * Re-create a missing global counter from the record plus this node's unpersisted buzzes.
- * Waits until no record batch is unresolved, so `persisted` is exactly what the record holds.
+ * Runs while the record writer is settled and held, so `persisted` is exactly what the record
+ * holds from the read to the last cache operation: nothing this node adds as its own share can be
+ * in a record another node seeded from.
  */
 export async function seedCounter(s: ReseedDeps, c: CounterState): Promise<void> {
-  if (!(await s.writer.settle())) {
-    s.counts.seedDeferred++;
-    return; // record unreachable: keep the deltas, try again next tick
-  }
+  const r = await s.writer.whileSettled(() => seedHeld(s, c));
+  if (!r.ran) s.counts.seedDeferred++; // record unreachable: keep the deltas, try again next tick
+}
+
+async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
   const recorded = (await s.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
   const own = c.arrived - c.persisted;
   if (await s.cache.add(c.key, String(recorded + own))) {

@@ -154,6 +154,38 @@ test("both nodes find the key missing: the loser adds its unpersisted buzzes to 
   );
 });
 
+test("a batch due while a seed awaits memcached waits for it: another node's seed from the record is never counted twice", async () => {
+  const global = new MemoryCache();
+  const record = new MemoryRecord();
+  await record.migrate();
+  // b's `add` stops at a gate, as a slow memcached link would hold it.
+  let openGate!: () => void;
+  let atGate!: () => void;
+  const reachedGate = new Promise<void>((r) => (atGate = r));
+  const gated = Object.create(global) as MemoryCache;
+  let armed = false;
+  gated.add = async (key: string, value: string, ttl?: number) => {
+    if (!armed) return global.add(key, value, ttl);
+    armed = false;
+    atGate();
+    await new Promise<void>((r) => (openGate = r));
+    return global.add(key, value, ttl);
+  };
+  const [a, b] = [await node(global, record, "a"), await node(gated, record, "b")];
+  assert.equal(await total(b, 5), 5, "b's 5 buzzes are in memcached, not yet in the record");
+  await global.delete("bc:c:s:e:a"); // memcached lost the key
+  armed = true;
+  const bSeeds = total(b, 1); // b's incr finds it missing: b seeds record (0) + its own 6
+  await reachedGate;
+  await b.writer.writeOnce(); // b's persist interval comes round while its seed is in flight
+  assert.equal(await total(a), (await record.countTotals("s", "e")).get("a") ?? 0, "a seeds from the record as it stands");
+  openGate();
+  await bSeeds; // b lost the add: it adds its own unpersisted share to a's seed
+  assert.equal(await global.get("bc:c:s:e:a"), "6", "6 buzzes in all, none counted twice");
+  await b.writer.writeOnce();
+  assert.equal((await record.countTotals("s", "e")).get("a"), 6);
+});
+
 test("a timed-out increment is taken as applied (a stalled memcached applies it later), never re-sent", async () => {
   const inner = new MemoryCache();
   let stall = false;
