@@ -1,0 +1,138 @@
+/**
+ * The soak's end-of-phase check, with voting closed and the system settled (waiting on conditions
+ * only). Per show and act, with A = acks counted, U = buzzes unconfirmed (in flight when their
+ * connection died; each may or may not have counted), and live/record/logged from
+ * GET /api/shows/:show/audit on every node:
+ *  - every node reports the same live, record and logged; record == logged (the audit log);
+ *  - zero over-counts: live <= A + U and record <= A + U;
+ *  - record <= live (live keeps a killed node's buzzes that reached memcached; see docs/soak.md);
+ *  - lost = max(0, A - record), summed over acts, <= the sum of the phase's SIGKILL bounds (0 without kills);
+ *  - without a SIGKILL in the phase: live == record, and == A where U == 0.
+ * Under `once`: no audit_once row above 1, no viewer with two counted acks for one act.
+ */
+import { doubleCounted } from "../harness/count-audit.ts";
+import type { SimDeployment } from "../harness/hosts.ts";
+import { auditOf, type AuditReply } from "../harness/sim-checks.ts";
+import { waitFor } from "../harness/wait.ts";
+import type { Tally } from "./tally.ts";
+
+export interface ActVerdict {
+  show: string;
+  act: string;
+  live: number;
+  record: number;
+  logged: number;
+  acked: number;
+  unconfirmed: number;
+}
+
+export interface PhaseVerdict {
+  acts: ActVerdict[];
+  acked: number;
+  counted: number;
+  record: number;
+  lost: number;
+  overCounted: number;
+  duplicateViewers: number;
+  violations: string[];
+}
+
+async function auditsOf(d: SimDeployment, show: string): Promise<AuditReply[]> {
+  return Promise.all(d.nodes.map((_, i) => auditOf(d, i, show)));
+}
+
+/** Waits until, for every show, every node's audit is complete, agrees, matches its log and is stable. */
+export async function settle(
+  d: SimDeployment,
+  shows: readonly string[],
+  killed: boolean,
+  timeoutMs: number,
+): Promise<Record<string, AuditReply>> {
+  let last = "";
+  let out: Record<string, AuditReply> = {};
+  await waitFor(
+    async () => {
+      const now: Record<string, AuditReply> = {};
+      for (const show of shows) {
+        const all = await auditsOf(d, show);
+        const first = JSON.stringify(all[0]!.acts);
+        if (!all.every((a) => JSON.stringify(a.acts) === first)) return false;
+        for (const x of Object.values(all[0]!.acts)) {
+          if (x.live === null || x.record !== x.logged || (!killed && x.live !== x.record)) return false;
+        }
+        now[show] = all[0]!;
+      }
+      const json = JSON.stringify(now);
+      const stable = json === last;
+      last = json;
+      out = now;
+      return stable;
+    },
+    { what: "settled audits on every node", timeoutMs, intervalMs: 500 },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last audits: ${JSON.stringify(out)}`);
+  });
+  return out;
+}
+
+export async function verifyPhase(
+  d: SimDeployment,
+  audits: Record<string, AuditReply>,
+  tally: Tally,
+  opts: { once: boolean; killBound: number; killed: boolean },
+): Promise<PhaseVerdict> {
+  const violations: string[] = [];
+  const acts: ActVerdict[] = [];
+  for (const [show, a] of Object.entries(audits)) {
+    for (const [act, x] of Object.entries(a.acts)) {
+      const k = `${show}/${act}`;
+      acts.push({
+        show,
+        act,
+        live: x.live ?? 0,
+        record: x.record,
+        logged: x.logged,
+        acked: tally.acked.get(k) ?? 0,
+        unconfirmed: tally.unconfirmed.get(k) ?? 0,
+      });
+    }
+  }
+  let overCounted = 0;
+  let lost = 0;
+  for (const v of acts) {
+    const k = `${v.show}/${v.act}`;
+    const most = v.acked + v.unconfirmed;
+    const over = Math.max(0, v.live - most, v.record - most);
+    overCounted += over;
+    if (over > 0)
+      violations.push(
+        `${k}: over-counted by ${over} (live ${v.live}, record ${v.record}, acked ${v.acked} + unconfirmed ${v.unconfirmed})`,
+      );
+    if (v.record !== v.logged) violations.push(`${k}: record ${v.record} != audit log ${v.logged}`);
+    if (v.record > v.live) violations.push(`${k}: record ${v.record} above live ${v.live}`);
+    if (!opts.killed && v.live !== v.record) violations.push(`${k}: live ${v.live} != record ${v.record} with no SIGKILL`);
+    if (!opts.killed && v.unconfirmed === 0 && v.live !== v.acked)
+      violations.push(`${k}: live ${v.live} != acked ${v.acked} with no SIGKILL`);
+    lost += Math.max(0, v.acked - v.record);
+  }
+  if (lost > opts.killBound) violations.push(`lost ${lost} above the SIGKILL bound ${opts.killBound}`);
+  let duplicateViewers = 0;
+  if (opts.once) {
+    const rows = (await Promise.all(Object.keys(audits).map((s) => doubleCounted(d.cluster, s)))).reduce((a, b) => a + b, 0);
+    const twice = tally.countedTwice();
+    duplicateViewers = rows + twice.length;
+    if (rows > 0) violations.push(`${rows} audit_once rows count a viewer twice`);
+    if (twice.length > 0) violations.push(`acks say counted twice: ${twice.slice(0, 10).join(", ")}`);
+  }
+  const sum = (f: (v: ActVerdict) => number): number => acts.reduce((n, v) => n + f(v), 0);
+  return {
+    acts,
+    acked: sum((v) => v.acked),
+    counted: sum((v) => v.live),
+    record: sum((v) => v.record),
+    lost,
+    overCounted,
+    duplicateViewers,
+    violations,
+  };
+}
