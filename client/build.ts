@@ -7,8 +7,9 @@
  * Run directly: `tsx client/build.ts [outDir]` prints each bundle's size, raw and gzipped.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -27,8 +28,15 @@ const TARGET = ["es2020", "chrome90", "firefox90", "safari14.1"];
 /** Source files (paths relative to the repository root) that went into each page's script. */
 export type BundleInputs = Record<string, string[]>;
 
-export async function buildClient(outDir = "client/dist"): Promise<BundleInputs> {
+/**
+ * Builds the pages into a staging folder and swaps it in with a directory rename, so several
+ * processes building at once (servers starting together on a fresh checkout) never see or leave a
+ * half-written folder. `keepExisting`: when pages appeared meanwhile (another builder won), keep
+ * theirs rather than swapping underneath a server that may be reading them.
+ */
+export async function buildClient(outDir = "client/dist", opts: { keepExisting?: boolean } = {}): Promise<BundleInputs> {
   const out = resolve(root, outDir);
+  const staging = `${out}.staging-${process.pid}-${Date.now().toString(36)}`;
   const result = await build({
     entryPoints: PAGES.map((p) => ({ in: join(here, "web", p.entry), out: p.name })),
     outdir: out,
@@ -43,11 +51,10 @@ export async function buildClient(outDir = "client/dist"): Promise<BundleInputs>
     logLevel: "warning",
     metafile: true,
   });
-  await rm(out, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
+  await mkdir(staging, { recursive: true });
   const versions = new Map<string, string>();
   for (const f of result.outputFiles) {
-    await writeFile(f.path, f.contents);
+    await writeFile(join(staging, relative(out, f.path)), f.contents);
     versions.set(basename(f.path), createHash("sha256").update(f.contents).digest("hex").slice(0, 10));
   }
   for (const p of PAGES) {
@@ -58,13 +65,30 @@ export async function buildClient(outDir = "client/dist"): Promise<BundleInputs>
       if (v === undefined) throw new Error(`build produced no ${file}`);
       html = html.replace(`"/${file}"`, `"/${file}?v=${v}"`);
     }
-    await writeFile(join(out, p.html), html);
+    await writeFile(join(staging, p.html), html);
   }
+  await swapIn(staging, out, opts.keepExisting === true);
   const inputs: BundleInputs = {};
   for (const [file, meta] of Object.entries(result.metafile.outputs)) {
     if (file.endsWith(".js")) inputs[basename(file, ".js")] = Object.keys(meta.inputs);
   }
   return inputs;
+}
+
+async function swapIn(staging: string, out: string, keepExisting: boolean): Promise<void> {
+  if (keepExisting && existsSync(join(out, "index.html"))) return rm(staging, { recursive: true, force: true });
+  const old = `${staging}.old`;
+  await rename(out, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT") throw err;
+  });
+  try {
+    await rename(staging, out);
+  } catch (err) {
+    // Another builder of the same sources swapped in first: theirs is as good as ours.
+    if ((err as NodeJS.ErrnoException).code !== "ENOTEMPTY" && (err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    await rm(staging, { recursive: true, force: true });
+  }
+  await rm(old, { recursive: true, force: true });
 }
 
 export interface BundleSize {

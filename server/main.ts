@@ -22,8 +22,10 @@ async function ensurePages(cfg: Config, log: Logger): Promise<void> {
   const buildScript = resolve("client/build.ts");
   if (!existsSync(buildScript)) return log.warn("pages not built and no client/build.ts found");
   log.info("building pages", { outDir: cfg.STATIC_DIR });
-  const mod = (await import(pathToFileURL(buildScript).href)) as { buildClient(outDir?: string): Promise<unknown> };
-  await mod.buildClient(cfg.STATIC_DIR);
+  const mod = (await import(pathToFileURL(buildScript).href)) as {
+    buildClient(outDir?: string, opts?: { keepExisting?: boolean }): Promise<unknown>;
+  };
+  await mod.buildClient(cfg.STATIC_DIR, { keepExisting: true });
 }
 
 async function main(): Promise<void> {
