@@ -13,12 +13,11 @@
  *
  *   npm run bench -- storm [--viewers 15000] [--nodes 3] [--faults drain,kill] [--pacing on,off]
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { startServerProcess, type StartedServer } from "../run/server-process.ts";
-import { tsxExecArgv } from "../run/tsx-args.ts";
+import { ForkedWorkers } from "../run/forked-workers.ts";
 import { machineBusySec } from "../stats/machine-cpu.ts";
 import { cpuPct, sampleProcessTree, type ProcSample } from "../stats/proc-sampler.ts";
 import type { StormCommand, StormReport } from "./storm-worker.ts";
@@ -79,38 +78,6 @@ function parse(argv: string[]): Opts {
   };
 }
 
-class Workers {
-  readonly procs: ChildProcess[] = [];
-  private readonly replies: Array<(m: unknown) => void> = [];
-  constructor(count: number) {
-    for (let w = 0; w < count; w++) {
-      const p = fork(new URL("./storm-worker.ts", import.meta.url), [], {
-        execArgv: tsxExecArgv(),
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-      });
-      p.on("message", (m) => this.replies[w]?.(m));
-      this.procs.push(p);
-    }
-  }
-  all<T>(cmd: (w: number) => StormCommand): Promise<T[]> {
-    return Promise.all(
-      this.procs.map(
-        (p, w) =>
-          new Promise<T>((resolve) => {
-            this.replies[w] = resolve as (m: unknown) => void;
-            p.send(cmd(w));
-          }),
-      ),
-    );
-  }
-  tell(cmd: StormCommand): void {
-    for (const p of this.procs) p.send(cmd);
-  }
-  close(): void {
-    for (const p of this.procs) if (p.connected) p.send({ type: "close" } satisfies StormCommand);
-  }
-}
-
 /** Peak CPU over 250 ms windows, per process and for the machine, while `running`. */
 class PeakCpu {
   readonly peaks: number[];
@@ -154,7 +121,7 @@ async function runOne(o: Opts, fault: Fault, pacing: Pacing): Promise<StormRun> 
   // Node 0 holds 40%, the others share the rest.
   const homes = Array.from({ length: o.viewers }, (_, i) => (i % 10 < 4 ? 0 : 1 + (i % (o.nodes - 1))));
   const workerCount = Math.max(1, Math.ceil(o.viewers / PER_WORKER));
-  const workers = new Workers(workerCount);
+  const workers = new ForkedWorkers<StormCommand>(new URL("./storm-worker.ts", import.meta.url), workerCount);
   const per = Math.ceil(o.viewers / workerCount);
   try {
     await workers.all((w) => {
@@ -203,7 +170,7 @@ async function runOne(o: Opts, fault: Fault, pacing: Pacing): Promise<StormRun> 
       env,
     };
   } finally {
-    workers.close();
+    workers.close({ type: "close" });
     await Promise.all(nodes.map((n) => n.stop(5000)));
   }
 }

@@ -14,12 +14,11 @@
  *   npm run bench -- viewer-burst [--viewers 20000] [--nodes 3] [--acts 2] [--spread-ms 1000]
  *                                 [--runs tokens+audit,anon+audit,tokens-noaudit] [--persist-ms 1000]
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startCluster, type Cluster } from "../../test/harness/cluster.ts";
 import { admin } from "../../test/harness/server.ts";
-import { tsxExecArgv } from "../run/tsx-args.ts";
+import { ForkedWorkers } from "../run/forked-workers.ts";
 import { burstTargets, persistLag, quantile, type ActFigures, type RunResult } from "./viewer-burst-figures.ts";
 import type { BurstCommand, BuzzReply, ConnectReply } from "./viewer-burst-worker.ts";
 
@@ -77,36 +76,6 @@ function parse(argv: string[]): Opts {
   };
 }
 
-class Workers {
-  readonly procs: ChildProcess[] = [];
-  private readonly replies: Array<(m: unknown) => void> = [];
-  constructor(count: number) {
-    for (let w = 0; w < count; w++) {
-      const p = fork(new URL("./viewer-burst-worker.ts", import.meta.url), [], {
-        execArgv: tsxExecArgv(),
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-      });
-      p.on("message", (m) => this.replies[w]?.(m));
-      this.procs.push(p);
-    }
-  }
-  /** Send a command to every worker; resolves with each one's next reply. */
-  all<T>(cmd: (w: number) => BurstCommand): Promise<T[]> {
-    return Promise.all(
-      this.procs.map(
-        (p, w) =>
-          new Promise<T>((resolve) => {
-            this.replies[w] = resolve as (m: unknown) => void;
-            p.send(cmd(w));
-          }),
-      ),
-    );
-  }
-  close(): void {
-    for (const p of this.procs) if (p.connected) p.send({ type: "close" } satisfies BurstCommand);
-  }
-}
-
 async function memcachedOps(c: Cluster): Promise<number> {
   const s = await c.memcached.stats();
   return MEMCACHED_OPS.reduce((n, k) => n + Number(s[k] ?? 0), 0);
@@ -141,7 +110,7 @@ async function runOne(name: RunName, o: Opts): Promise<RunResult> {
     ...(tokens ? { VIEWER_TOKEN_SECRET: SECRET } : {}),
     ...(record ? {} : { MYSQL_URL: "" }),
   });
-  const workers = new Workers(Math.ceil(o.viewers / PER_WORKER));
+  const workers = new ForkedWorkers<BurstCommand>(new URL("./viewer-burst-worker.ts", import.meta.url), Math.ceil(o.viewers / PER_WORKER));
   try {
     const acts = Array.from({ length: o.acts }, (_, i) => `a${i + 1}`);
     await admin(cluster.nodes[0]!, "PUT", `/api/shows/${SHOW}`, { title: SHOW, acts: acts.map((id) => ({ id, name: id })) });
@@ -219,7 +188,7 @@ async function runOne(name: RunName, o: Opts): Promise<RunResult> {
       audit: final,
     };
   } finally {
-    workers.close();
+    workers.close({ type: "close" });
     await cluster.stop();
   }
 }
