@@ -7,7 +7,8 @@
  */
 import { closeName } from "../../shared/codes.ts";
 import { FRAME, decodeServerFrame, type V2ServerFrame } from "../../shared/v2/index.ts";
-import type { Audience, BenchConnection } from "./audience.ts";
+import type { Audience } from "./audience.ts";
+import type { BenchConnection } from "./bench-connection.ts";
 import { isTotalsFrame, readTotalsHead, v2ActTotal, type TotalsHead } from "./v2-scan.ts";
 
 const now = (): number => performance.timeOrigin + performance.now();

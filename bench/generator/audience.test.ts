@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Audience, BenchConnection } from "./audience.ts";
+import { Audience } from "./audience.ts";
+import { BenchConnection } from "./bench-connection.ts";
 import { CLOSE } from "../../shared/codes.ts";
 import { encodeServerFrame, type V2ServerFrame } from "../../shared/v2/index.ts";
 import { wsDialect } from "./dialect.ts";

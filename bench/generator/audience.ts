@@ -6,47 +6,23 @@
  * Tick figures (tick-to-receipt latency from `ts`, seq gaps, frames per connection) come from
  * observers only: connections that are not sending. A sender's own socket is busy with its flood;
  * what matters is what the rest of the audience sees. Every frame counts as a delivery.
- * Protocol v1 frames are scanned here (frame-scan.ts), v2 frames by audience-v2.ts; both feed the
- * same counters. Bytes: every byte the sockets read is counted (`rxBytes`, headers included), and
+ * Protocol v1 frames are read by audience-v1.ts, v2 frames by audience-v2.ts; both feed the same
+ * counters. Bytes: every byte the sockets read is counted (`rxBytes`, headers included), and
  * totals frames' size on the wire separately (`totalsWireBytes`).
  */
 import { closeName } from "../../shared/codes.ts";
-import { type Hello, PROTOCOL_VERSION, TotalsFrame, Welcome } from "../../shared/protocol.ts";
+import { type Hello, PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { V2_SUBPROTOCOL, encodeClientFrame } from "../../shared/v2/index.ts";
 import { newLatencyHistogram, recordMs } from "../stats/histogram.ts";
 import { FrameReceiptLog } from "../stats/frame-spread.ts";
-import { BuzzFrames, SEQ_BASE } from "./buzz-frames.ts";
 import { dialectByName } from "./dialect.ts";
+import { V1Reader } from "./audience-v1.ts";
 import { V2Reader } from "./audience-v2.ts";
-import { actTotal, FrameKind, frameKind, key, numberField, sumObjectField } from "./frame-scan.ts";
 import type { WorkerPlan } from "./ipc.ts";
-import { LeanConnection, type LeanEvents } from "./lean-connection.ts";
+import type { LeanConnection, LeanEvents } from "./lean-connection.ts";
+import { BenchConnection } from "./bench-connection.ts";
 import type { VisibilityTracker } from "./visibility.ts";
 import { encodeMaskedFrame, OPCODE } from "./ws-frame.ts";
-
-/** Per-connection bench state, kept as plain fields (no closures, no maps). */
-export class BenchConnection extends LeanConnection {
-  ready = false;
-  openedAt = 0;
-  epoch = "";
-  lastSeq = -1;
-  nextSeq = SEQ_BASE;
-  ackCounted = 0;
-  ackRejected = 0;
-  frames: BuzzFrames | null = null;
-  /** Whether the generator asked for this close (then it is not a failure). */
-  leaving = false;
-  /** Set while the load driver sends on this connection: it is then not an observer. */
-  sending = false;
-}
-
-const K_SEQ = key("seq"),
-  K_TS = key("ts"),
-  K_COUNTED = key("counted"),
-  K_REJECTED = key("rejected"),
-  K_TOTALS = key("totals");
-
-const now = (): number => performance.timeOrigin + performance.now();
 
 export class Audience implements LeanEvents {
   readonly conns: BenchConnection[] = [];
@@ -79,14 +55,15 @@ export class Audience implements LeanEvents {
 
   private reference: BenchConnection | null = null;
   private lastRefFrameAt = 0;
+  private readonly reader: V1Reader | V2Reader;
   private readonly v2: V2Reader | null;
   private started = 0;
   private connectTimer: NodeJS.Timeout | null = null;
   private readonly readBuffer = Buffer.allocUnsafe(256 * 1024);
-  private readonly actKeys = new Map<string, Buffer>();
 
   constructor(private readonly plan: WorkerPlan) {
     this.v2 = plan.protocol === "v2" ? new V2Reader(this) : null;
+    this.reader = this.v2 ?? new V1Reader(this);
   }
 
   /** The act table's index of `act` (v2), or undefined before a welcome named it. */
@@ -155,22 +132,8 @@ export class Audience implements LeanEvents {
 
   message(conn: LeanConnection, data: Buffer, start: number, end: number, binary: boolean): void {
     const c = conn as BenchConnection;
-    if (this.v2 !== null) return binary ? this.v2.message(c, data, start, end) : this.bump("text-frame-on-v2");
-    switch (frameKind(data, start, end)) {
-      case FrameKind.Totals:
-        return this.onTotals(c, data, start, end);
-      case FrameKind.Ack:
-        return this.acked(c, numberField(data, K_COUNTED, start, end), sumObjectField(data, K_REJECTED, start, end));
-      case FrameKind.Welcome:
-        return this.onWelcome(c, data.toString("utf8", start, end));
-      case FrameKind.Error: {
-        const parsed = JSON.parse(data.toString("utf8", start, end)) as { code?: unknown };
-        this.bump(`error:${String(parsed.code)}`);
-        return;
-      }
-      default:
-        return;
-    }
+    if (binary !== (this.v2 !== null)) return this.bump(binary ? "binary-frame-on-v1" : "text-frame-on-v2");
+    this.reader.message(c, data, start, end);
   }
 
   closed(conn: LeanConnection, code: number, _reason: string, error: string | undefined): void {
@@ -204,12 +167,6 @@ export class Audience implements LeanEvents {
     }
     this.ackRejected += rejected - c.ackRejected;
     c.ackRejected = rejected;
-  }
-
-  private onWelcome(c: BenchConnection, text: string): void {
-    const w = Welcome.safeParse(JSON.parse(text));
-    if (!w.success) return this.badWelcome(c);
-    this.welcomed(c, w.data.epoch, w.data.seq);
   }
 
   badWelcome(c: BenchConnection): void {
@@ -264,35 +221,6 @@ export class Audience implements LeanEvents {
     if (gap > this.tickGapMaxMs) this.tickGapMaxMs = gap;
     this.lastRefFrameAt = t;
     return "reference";
-  }
-
-  private onTotals(c: BenchConnection, data: Buffer, start: number, end: number): void {
-    const t = now();
-    const role = this.totalsFrame(c, numberField(data, K_SEQ, start, end), numberField(data, K_TS, start, end), t);
-    if (role === "sender") return;
-    const tracker = this.tracker;
-    if (tracker !== null && this.observers.has(c.id)) {
-      const total = actTotal(data, K_TOTALS, this.actKey(tracker.act), start, end);
-      if (!Number.isNaN(total)) tracker.observed(c.id, total, t);
-    }
-    if (role === "reference") {
-      // One full parse per tick (reference connection only): epoch and per-act totals for the runner.
-      const f = TotalsFrame.safeParse(JSON.parse(data.toString("utf8", start, end)));
-      if (f.success) {
-        const sum = Object.values(f.data.totals).reduce((a, b) => a + b, 0);
-        if (f.data.epoch !== c.epoch) c.epoch = f.data.epoch;
-        this.lastTotals = { epoch: f.data.epoch, seq: f.data.seq, sum, byAct: f.data.totals };
-      } else this.bump("bad-totals");
-    }
-  }
-
-  private actKey(act: string): Buffer {
-    let k = this.actKeys.get(act);
-    if (k === undefined) {
-      k = key(act);
-      this.actKeys.set(act, k);
-    }
-    return k;
   }
 
   bump(reason: string): void {

@@ -94,3 +94,15 @@ function errname(code: number): string {
     return `E${-code}`;
   }
 }
+
+/**
+ * The socket a client connection uses: capped and bound when `sndbuf` and `localAddress` are both
+ * given and the bindings exist, a plain unconnected socket otherwise (sndbuf 0 = not capped).
+ */
+export function clientSocket(opts: { localAddress?: string; sndbuf: number }, onread: net.OnReadOpts): CappedSocketResult {
+  if (opts.sndbuf > 0 && opts.localAddress !== undefined) {
+    const made = cappedSocket(opts.localAddress, opts.sndbuf, onread);
+    if (made !== null) return made;
+  }
+  return { ok: true, socket: new net.Socket({ onread } as unknown as net.SocketConstructorOpts), sndbuf: 0 };
+}

@@ -7,17 +7,15 @@
  * the process (`onread`), copied only when a frame spans two reads. Events go to one `LeanEvents`
  * object per process. `closed` is delivered exactly once per `connect`.
  * Bytes received are counted per connection (`rxBytes`: everything the socket read, WebSocket
- * headers included). With permessage-deflate negotiated, compressed messages are inflated: one
- * synchronous raw inflate per message when the server keeps no context between messages
- * (server_no_context_takeover, what uWS's SHARED_COMPRESSOR negotiates), else through one zlib
- * stream per connection (context takeover), whose output arrives asynchronously but in order.
+ * headers included). With permessage-deflate negotiated, compressed messages are inflated by a
+ * MessageInflater (synchronously without context takeover, asynchronously but in order with it).
  */
 import net from "node:net";
-import zlib from "node:zlib";
-import { cappedSocket } from "./capped-socket.ts";
+import { clientSocket } from "./capped-socket.ts";
 import type { Dialect } from "./dialect.ts";
 import { FrameParser, type FrameSink } from "./frame-parser.ts";
 import { newHandshakeKey, parseUpgradeResponse, upgradeRequest, type Offer } from "./handshake.ts";
+import { MessageInflater } from "./message-inflater.ts";
 import { encodeClose, encodeMaskedFrame, encodeText, OPCODE } from "./ws-frame.ts";
 
 export interface LeanEvents {
@@ -46,8 +44,6 @@ export interface ConnectOptions {
   offer?: Offer;
 }
 
-const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-
 export type ConnState = "idle" | "connecting" | "handshake" | "open" | "closing" | "closed";
 
 const CONN = Symbol("leanConnection");
@@ -67,9 +63,8 @@ export class LeanConnection implements FrameSink {
   private error: string | undefined;
   private target: Target | null = null;
   private offer: Offer = {};
-  private deflate: "off" | "no-context" | "context" = "off";
-  private inflater: zlib.InflateRaw | null = null;
-  private inflated: Buffer[] = [];
+  /** Set when permessage-deflate was negotiated. */
+  private inflater: MessageInflater | null = null;
   /** Bytes read from the socket since connect (handshake and frame headers included). */
   rxBytes = 0;
   /** Messages that were compressed (permessage-deflate). */
@@ -87,22 +82,14 @@ export class LeanConnection implements FrameSink {
     this.key = newHandshakeKey();
     this.target = target;
     this.offer = opts.offer ?? {};
-    const onread = { buffer: opts.readBuffer, callback: onRead };
-    let socket: net.Socket;
-    if (opts.sndbuf > 0 && opts.localAddress !== undefined) {
-      const made = cappedSocket(opts.localAddress, opts.sndbuf, onread);
-      if (made !== null && !made.ok) {
-        this.state = "closed";
-        this.events.closed(this, 1006, "", made.code);
-        return;
-      }
-      if (made !== null) {
-        socket = made.socket;
-        this.sndbuf = made.sndbuf;
-      } else socket = new net.Socket({ onread } as unknown as net.SocketConstructorOpts);
-    } else {
-      socket = new net.Socket({ onread } as unknown as net.SocketConstructorOpts);
+    const made = clientSocket(opts, { buffer: opts.readBuffer, callback: onRead });
+    if (!made.ok) {
+      this.state = "closed";
+      this.events.closed(this, 1006, "", made.code);
+      return;
     }
+    const socket = made.socket;
+    this.sndbuf = made.sndbuf;
     (socket as TaggedSocket)[CONN] = this;
     this.socket = socket;
     this.state = "connecting";
@@ -192,33 +179,14 @@ export class LeanConnection implements FrameSink {
     }
   }
 
-  /** Inflates one compressed message (RFC 7692 7.2.2: append 00 00 ff ff) and delivers it. */
+  /** Inflates one compressed message and delivers it (in order, maybe asynchronously). */
   private inflate(data: Buffer, start: number, end: number, binary: boolean): void {
     this.compressedMessages++;
-    const input = Buffer.concat([data.subarray(start, end), DEFLATE_TAIL]);
     const wire = this.messageWireBytes;
-    if (this.deflate === "no-context") {
-      let plain: Buffer;
-      try {
-        plain = zlib.inflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-      } catch (err) {
-        return this.onProtocolError(`inflate failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      return this.deliverInflated(plain, binary, wire);
-    }
-    if (this.inflater === null) {
-      const inf = zlib.createInflateRaw();
-      inf.on("data", (chunk: Buffer) => this.inflated.push(chunk));
-      inf.on("error", (err) => this.onProtocolError(`inflate failed: ${err.message}`));
-      this.inflater = inf;
-    }
-    const inf = this.inflater;
-    inf.write(input);
-    inf.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-      if (inf !== this.inflater) return; // the connection closed meanwhile
-      const plain = Buffer.concat(this.inflated);
-      this.inflated = [];
-      this.deliverInflated(plain, binary, wire);
+    const inflater = this.inflater;
+    if (inflater === null) return this.onProtocolError("compressed message without permessage-deflate");
+    inflater.inflate(data.subarray(start, end), (plain) => {
+      if (inflater === this.inflater) this.deliverInflated(plain, binary, wire);
     });
   }
 
@@ -289,7 +257,7 @@ export class LeanConnection implements FrameSink {
       this.parser = new FrameParser(this);
       this.parser.allowBinary = this.offer.subprotocol !== undefined;
       this.parser.allowCompressed = r.deflate !== "off";
-      this.deflate = r.deflate;
+      this.inflater = r.deflate === "off" ? null : new MessageInflater(r.deflate, (m) => this.onProtocolError(m));
       if (this.dialect.openOnUpgrade) this.events.open(this);
       if (r.bodyStart < head.length && this.state === "open") this.parser.feed(head, r.bodyStart, head.length);
       return;
@@ -308,7 +276,6 @@ export class LeanConnection implements FrameSink {
     this.head = null;
     this.inflater?.close();
     this.inflater = null;
-    this.inflated = [];
     const socket = this.socket;
     this.socket = null;
     if (socket !== null) (socket as Partial<TaggedSocket>)[CONN] = undefined as unknown as LeanConnection;
@@ -325,7 +292,7 @@ export class LeanConnection implements FrameSink {
     this.sndbuf = 0;
     this.rxBytes = 0;
     this.compressedMessages = 0;
-    this.deflate = "off";
+    this.inflater = null;
   }
 }
 

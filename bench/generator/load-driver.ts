@@ -14,7 +14,7 @@
  * flood at 64 MiB) and the drain after the load stops stays short. Nothing is queued without bound.
  */
 import { readTcpMemLimits, readTcpMemPages } from "../stats/kernel-tcp-memory.ts";
-import type { BenchConnection } from "./audience.ts";
+import type { BenchConnection } from "./bench-connection.ts";
 import { BuzzFrames } from "./buzz-frames.ts";
 import type { LoadPlan } from "./ipc.ts";
 import type { VisibilityTracker } from "./visibility.ts";
