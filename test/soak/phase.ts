@@ -118,6 +118,7 @@ async function drive(d: SimDeployment, o: PhaseOptions, secret: Uint8Array): Pro
     d.faults,
     rng.fork(),
     isStopped,
+    (line) => o.log(`${o.policy}: ${line}`),
   );
   const kills: Array<{ node: string; at: number }> = [];
   const faultErrors: string[] = [];

@@ -38,6 +38,8 @@ export class Prober {
     private readonly faults: Faults,
     rng: Rng,
     private readonly stopped: () => boolean,
+    /** A line per unseen sample (rare): what each side showed, for the run's log. */
+    private readonly log: (line: string) => void = () => {},
   ) {
     this.watchers = nodeUrls.map(
       (url, i) => new SoakViewer({ url, show: PROBE_SHOW, sub: `watcher-${i}`, secret, tally, rng: rng.fork(), stopped, pace: null }),
@@ -63,18 +65,17 @@ export class Prober {
     }
     const { v, life } = c;
     const others = this.watchers
-      .filter((_, j) => j !== i)
-      .map((w) => w.current)
-      .filter((w) => w !== null && w.closeCode === null);
-    const seenNow = Math.max(this.expected, ...others.map((w) => w!.totals[PROBE_ACT] ?? 0), v.totals[PROBE_ACT] ?? 0);
+      .map((w, j) => ({ w: w.current, j }))
+      .filter((o): o is { w: NonNullable<SoakViewer["current"]>; j: number } => o.j !== i && o.w !== null && o.w.closeCode === null);
+    const seenNow = Math.max(this.expected, ...others.map((o) => o.w.totals[PROBE_ACT] ?? 0), v.totals[PROBE_ACT] ?? 0);
     const want = seenNow + 1;
     const t0 = Date.now();
     const seq = v.buzz(PROBE_ACT);
     this.tally.sent++;
     this.vis.probes++;
-    const arrivals = others.map((w) =>
-      w!
-        .until(() => (w!.totals[PROBE_ACT] ?? 0) >= want, "probe seen", SEEN_TIMEOUT_MS)
+    const arrivals = others.map(({ w }) =>
+      w
+        .until(() => (w.totals[PROBE_ACT] ?? 0) >= want, "probe seen", SEEN_TIMEOUT_MS)
         .then(() => Date.now() - t0)
         .catch(() => null),
     );
@@ -90,11 +91,19 @@ export class Prober {
     if (ack.counted !== 1) return; // not counted (e.g. the stage changed): nothing to see
     this.tally.counted(PROBE_SHOW, PROBE_ACT, `probe-${k}`, life.id, Date.now());
     this.expected = want;
-    for (const s of samples) {
+    samples.forEach((s, n) => {
       const ms = s ?? SEEN_TIMEOUT_MS;
-      if (s === null) this.vis.unseen++;
-      (this.faultedBetween(t0, t0 + ms) ? this.vis.during : this.vis.outside).push(ms);
-    }
+      const during = this.faultedBetween(t0, t0 + ms);
+      (during ? this.vis.during : this.vis.outside).push(ms);
+      if (s !== null) return;
+      this.vis.unseen++;
+      const o = others[n]!;
+      const shows = this.watchers.map((w, j) => `n${j + 1}=${w.current === null ? "-" : (w.current.totals[PROBE_ACT] ?? 0)}`).join(" ");
+      this.log(
+        `probe ${k} via n${i + 1} unseen on n${o.j + 1} (${during ? "during" : "outside"} faults): want ${want}, ack ${JSON.stringify(ack)}, ` +
+          `that connection ${o.w.closeCode === null ? "open" : `closed ${o.w.closeCode}`} showing ${o.w.totals[PROBE_ACT] ?? 0}; now ${shows}`,
+      );
+    });
   }
 
   private faultedBetween(from: number, to: number): boolean {
