@@ -21,7 +21,7 @@ export interface ReseedDeps {
   readonly record: Record;
   readonly writer: RecordWriter;
   readonly counters: CounterTable;
-  readonly counts: { seeds: number; seedConflicts: number; seedDeferred: number };
+  readonly counts: { seeds: number; seedConflicts: number; seedDeferred: number; raised: number; reconcilePasses: number };
 }
 
 /** The voting close being reconciled; `version` makes each close its own lock. */
@@ -64,13 +64,29 @@ async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
 
 /**
  * Raise live totals to the record where the record has more (buzzes a lost key took with it).
- * One node does it per (show, epoch, version): the one whose `add` of the lock key succeeds.
- * It adds the difference with `incr`, so increments racing with it are kept; it never lowers a
- * total (clients never see one decrease).
+ * One node does it per (show, epoch, version): the one whose `add` of the lock key succeeds; that
+ * node alone runs every later pass (raiseToRecord) for the same close, one after the other, so two
+ * raises never race each other. Returns how much this first pass added (null: another node won).
  */
-export async function reconcileFromRecord(s: ReseedDeps, prefix: string, nodeId: string, log: Logger, t: ReconcileTarget): Promise<number> {
-  const { show, epoch, acts, version } = t;
-  if (!(await s.global.add(`${prefix}:rl:${show}:${epoch}:${version}`, nodeId, 3600))) return 0;
+export async function reconcileFromRecord(
+  s: ReseedDeps,
+  prefix: string,
+  nodeId: string,
+  log: Logger,
+  t: ReconcileTarget,
+): Promise<number | null> {
+  if (!(await s.global.add(`${prefix}:rl:${t.show}:${t.epoch}:${t.version}`, nodeId, 3600))) return null;
+  return raiseToRecord(s, prefix, log, t);
+}
+
+/**
+ * One pass: for each act, add (record - live) to the global counter where the record has more.
+ * Exact because a node persists only what it already applied to the global counter (counter-state):
+ * every buzz in the record was in memcached before the record read, so record - live is at most
+ * what memcached lost, and the `incr` keeps increments racing with it. Never lowers a total.
+ */
+export async function raiseToRecord(s: ReseedDeps, prefix: string, log: Logger, t: ReconcileTarget): Promise<number> {
+  const { show, epoch, acts } = t;
   await s.writer.settle();
   const recorded = await s.record.countTotals(show, epoch);
   let raised = 0;
@@ -85,8 +101,10 @@ export async function reconcileFromRecord(s: ReseedDeps, prefix: string, nodeId:
       const c = s.counters.find(show, epoch, act);
       if (v !== null && c) c.lastKnown = Math.max(c.lastKnown, v);
       raised += want - have;
+      s.counts.raised += want - have;
       log.warn("live total raised to the record", { show, epoch, act, from: have, to: want });
     }
   }
+  s.counts.reconcilePasses++;
   return raised;
 }

@@ -58,6 +58,17 @@ export function sharedStoreFamilies(s: SharedStore): Family[] {
       s.counts.seedDeferred,
     ),
     c("buzzcast_cache_errors_total", "Ticks whose cache operations failed.", s.counts.cacheErrors),
+    c(
+      "buzzcast_live_raised_to_record_buzzes_total",
+      "Buzzes added to live totals to bring them up to the record after a close.",
+      s.counts.raised,
+    ),
+    c(
+      "buzzcast_reconcile_passes_total",
+      "Reconciliation passes run by this node (several per close it reconciles).",
+      s.counts.reconcilePasses,
+    ),
+    c("buzzcast_reconcile_errors_total", "Reconciliation passes (live raised to the record) that failed.", s.counts.reconcileErrors),
     c("buzzcast_cache_phase2_reads_total", "Counter reads of the publish phase (one pipelined read per tick).", s.phase2.reads),
     c(
       "buzzcast_audience_cache_ops_total",

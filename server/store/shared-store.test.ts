@@ -122,7 +122,7 @@ test("a lost key is re-seeded from the record plus own unpersisted buzzes; recon
   await b.writer.writeOnce();
   assert.equal((await record.countTotals("s", "e")).get("a"), 18, "the record has every buzz");
   assert.equal(await a.reconcile("s", "e", ["a"], 1), 5, "reconciliation raises by what the lost key took");
-  assert.equal(await b.reconcile("s", "e", ["a"], 1), 0, "only one node reconciles a change");
+  assert.equal(await b.reconcile("s", "e", ["a"], 1), null, "only one node reconciles a change");
   await until(
     () => total(b),
     (v) => v === 18,
@@ -228,4 +228,33 @@ test("close commits everything, even buzzes the cache never took", async () => {
   assert.match(a.health().checks.memcached ?? "", /unreachable/);
   await a.close();
   assert.equal((await record.countTotals("s", "e")).get("a"), 9);
+});
+
+test("after a close the reconciling node keeps raising live to the record: a batch that reaches it late is not left out", async () => {
+  const global = new MemoryCache();
+  const record = new MemoryRecord();
+  await record.migrate();
+  const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
+  await total(a, 10);
+  await total(b, 5);
+  await a.writer.writeOnce();
+  await global.delete("bc:c:s:e:a"); // memcached flushed: b's 5 were applied to the lost key only
+  assert.equal(await total(a, 1), 11, "seeded with record 10 + a's unpersisted 1");
+  await a.writer.writeOnce();
+  a.votingClosed("s", "e", ["a"], 1);
+  await until(
+    () => Promise.resolve(a.counts.reconcilePasses),
+    (n) => n >= 1,
+    "a's first pass (the record at 11: nothing to raise)",
+  );
+  assert.equal(a.counts.raised, 0);
+  await b.writer.writeOnce(); // b was cut from the record until now: its 5 arrive after the first pass
+  assert.equal((await record.countTotals("s", "e")).get("a"), 16);
+  await until(
+    () => global.get("bc:c:s:e:a"),
+    (v) => v === "16",
+    "a later pass raises live to the record",
+  );
+  assert.equal(a.counts.raised, 5, "raised by exactly what the lost key took, once");
+  await Promise.all([a.close(), b.close()]);
 });

@@ -29,7 +29,7 @@ import type { Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
 import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
-import { reconcileFromRecord, seedCounter } from "./reseed.ts";
+import { raiseToRecord, reconcileFromRecord, seedCounter, type ReconcileTarget } from "./reseed.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
@@ -50,6 +50,9 @@ export interface SharedStoreOptions {
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
+/** How long after a close its reconciling node keeps raising live totals to the record. */
+const RECONCILE_WINDOW_MS = 30_000;
+const MIN_PASS_EVERY_MS = 250;
 
 export class SharedStore implements Store {
   readonly counters: CounterTable;
@@ -64,7 +67,16 @@ export class SharedStore implements Store {
   private closed = false;
   private walked = 0;
   /** Exported as metrics (see metrics()). */
-  readonly counts = { seeds: 0, seedConflicts: 0, seedDeferred: 0, cacheErrors: 0, assumedApplied: 0 };
+  readonly counts = {
+    seeds: 0,
+    seedConflicts: 0,
+    seedDeferred: 0,
+    cacheErrors: 0,
+    assumedApplied: 0,
+    raised: 0,
+    reconcilePasses: 0,
+    reconcileErrors: 0,
+  };
 
   private readonly reconciles = new Set<NodeJS.Timeout>();
   readonly phase2: SharedRead;
@@ -231,20 +243,50 @@ export class SharedStore implements Store {
     this.cacheError = msg;
   }
 
+  /**
+   * After a close, live totals are raised to the record (reseed.ts) by one node, at
+   * `reconcileDelayMs` and then as often (at least 250 ms apart) for RECONCILE_WINDOW_MS: a batch that
+   * reaches the record late (its node was cut from MySQL or memcached for a while) is still
+   * raised into live. One that reaches it later than that waits for the show's next close.
+   */
   votingClosed(show: string, epoch: string, acts: readonly string[], version: number): void {
-    const t = setTimeout(() => {
-      this.reconciles.delete(t);
-      this.reconcile(show, epoch, acts, version).catch((err: unknown) => this.log.error("reconcile failed", { err, show, epoch }));
-    }, this.opts.reconcileDelayMs);
-    this.reconciles.add(t);
+    const t: ReconcileTarget = { show, epoch, acts, version };
+    this.later(async () => {
+      if ((await this.reconcileWith(t)) !== null) this.laterPasses(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
+    });
   }
 
-  /**
-   * Raise live totals to the record where the record has more (reseed.ts: one node per
-   * (show, epoch, version); never lowers a total). Returns how much was added.
-   */
-  reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number> {
-    return reconcileFromRecord(this, this.opts.keyPrefix ?? "bc", this.opts.nodeId, this.log, { show, epoch, acts, version });
+  /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
+  reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number | null> {
+    return this.reconcileWith({ show, epoch, acts, version });
+  }
+
+  private reconcileWith(t: ReconcileTarget): Promise<number | null> {
+    return reconcileFromRecord(this, this.opts.keyPrefix ?? "bc", this.opts.nodeId, this.log, t);
+  }
+
+  private laterPasses(t: ReconcileTarget, left: number): void {
+    if (left <= 0) return;
+    this.later(async () => {
+      await raiseToRecord(this, this.opts.keyPrefix ?? "bc", this.log, t);
+      this.laterPasses(t, left - 1);
+    }, this.passEveryMs());
+  }
+
+  private passEveryMs(): number {
+    return Math.max(MIN_PASS_EVERY_MS, this.opts.reconcileDelayMs);
+  }
+
+  /** Runs `fn` after `ms` (cancelled by close); a failure is counted and logged. */
+  private later(fn: () => Promise<void>, ms = this.opts.reconcileDelayMs): void {
+    const timer = setTimeout(() => {
+      this.reconciles.delete(timer);
+      fn().catch((err: unknown) => {
+        this.counts.reconcileErrors++;
+        this.log.error("reconcile failed", { err });
+      });
+    }, ms);
+    this.reconciles.add(timer);
   }
 
   async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {

@@ -137,8 +137,9 @@ async function drive(d: SimDeployment, o: PhaseOptions, secret: Uint8Array): Pro
     return { node: k.node, atS: Math.round((k.at - t0) / 100) / 10, bound, connsCut: conns, sinceActOpenMs: k.at - lastOpen };
   });
   const killBound = reports.reduce((n, r) => n + r.bound, 0);
-  const audits = await settle(d, [...Object.keys(SHOWS), PROBE_SHOW], kills.length > 0, 60_000);
+  const { audits, unsettled } = await settle(d, [...Object.keys(SHOWS), PROBE_SHOW], kills.length > 0, 60_000);
   const verdict = await verifyPhase(d, audits, tally, { once: o.policy === "once", killBound, killed: kills.length > 0 });
+  if (unsettled !== null) verdict.violations.push(`not settled: ${unsettled}`);
   if (tally.decreases.length > 0)
     verdict.violations.push(`${tally.decreases.length} totals decreased: ${tally.decreases.slice(0, 5).join("; ")}`);
   verdict.violations.push(...faultErrors);
