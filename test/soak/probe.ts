@@ -29,7 +29,6 @@ export class Prober {
   readonly vis: Visibility = { outside: [], during: [], unseen: 0, probes: 0, probeConnectFailures: 0 };
   private readonly watchers: SoakViewer[];
   readonly done: Promise<void>;
-  private expected = 0;
 
   constructor(
     private readonly nodeUrls: readonly string[],
@@ -67,7 +66,12 @@ export class Prober {
     const others = this.watchers
       .map((w, j) => ({ w: w.current, j }))
       .filter((o): o is { w: NonNullable<SoakViewer["current"]>; j: number } => o.j !== i && o.w !== null && o.w.closeCode === null);
-    const seenNow = Math.max(this.expected, ...others.map((o) => o.w.totals[PROBE_ACT] ?? 0), v.totals[PROBE_ACT] ?? 0);
+    // The baseline is what the screens show now, never what earlier probes' acks imply: a probe
+    // lost in a SIGKILL window was acknowledged but never reaches any screen, and a baseline
+    // counting it would leave every later probe one short of "seen" (a chain of 5 s samples, the
+    // first 30-minute run's p99). A previous probe arriving after this one's buzz (it was unseen
+    // for 5 s) may make this sample short; that one was already counted as unseen.
+    const seenNow = Math.max(...others.map((o) => o.w.totals[PROBE_ACT] ?? 0), v.totals[PROBE_ACT] ?? 0);
     const want = seenNow + 1;
     const t0 = Date.now();
     const seq = v.buzz(PROBE_ACT);
@@ -90,7 +94,6 @@ export class Prober {
     this.tally.answered++;
     if (ack.counted !== 1) return; // not counted (e.g. the stage changed): nothing to see
     this.tally.counted(PROBE_SHOW, PROBE_ACT, `probe-${k}`, life.id, Date.now());
-    this.expected = want;
     samples.forEach((s, n) => {
       const ms = s ?? SEEN_TIMEOUT_MS;
       const during = this.faultedBetween(t0, t0 + ms);
