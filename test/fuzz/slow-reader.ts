@@ -19,29 +19,38 @@ export class SlowReader {
     this.closed = new Promise((r) => (this.markClosed = r));
   }
 
-  static open(port: number, show: string): Promise<SlowReader> {
+  /** Connects and says hello; rejects when the upgrade is refused, the socket ends first, or after `timeoutMs`. */
+  static open(port: number, show: string, timeoutMs = 30_000): Promise<SlowReader> {
     const r = new SlowReader();
     return new Promise((resolve, reject) => {
       const key = newHandshakeKey();
       const s = connect({ port, host: "127.0.0.1" });
       r.sock = s;
       let head = Buffer.alloc(0);
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        s.destroy();
+        reject(new Error(`slow reader: ${why}`));
+      };
+      const timer = setTimeout(() => fail(`no upgrade answer within ${timeoutMs} ms (${head.length} bytes read)`), timeoutMs);
       const onData = (b: Buffer) => {
         head = Buffer.concat([head, b]);
         const h = parseUpgradeResponse(head, key);
         if (h.kind === "incomplete") return;
         s.off("data", onData);
-        if (h.kind === "rejected") return reject(new Error(h.message));
+        if (h.kind === "rejected") return fail(h.message);
+        clearTimeout(timer);
         s.write(encodeText(JSON.stringify({ type: "hello", protocol: 1, show })));
         s.pause();
         resolve(r);
       };
       s.on("data", onData);
       s.on("connect", () => s.write(upgradeRequest(`127.0.0.1:${port}`, "/ws", key)));
-      s.on("error", reject);
+      s.on("error", (err) => fail(err.message));
       s.on("close", () => {
         r.ended = true;
         r.markClosed();
+        fail("closed before the upgrade answer"); // no-op once resolved
       });
     });
   }
