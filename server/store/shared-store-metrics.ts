@@ -68,7 +68,7 @@ export function sharedStoreFamilies(s: SharedStore): Family[] {
       "Reconciliation passes run by this node (several per close it reconciles).",
       s.counts.reconcilePasses,
     ),
-    c("buzzcast_reconcile_errors_total", "Reconciliation passes (live raised to the record) that failed.", s.counts.reconcileErrors),
+    c("buzzcast_reconcile_errors_total", "Reconciliation passes (live raised to the record) that failed.", s.reconciler.errors),
     c("buzzcast_cache_phase2_reads_total", "Counter reads of the publish phase (one pipelined read per tick).", s.phase2.reads),
     c(
       "buzzcast_audience_cache_ops_total",

@@ -29,7 +29,8 @@ import type { Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
 import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
-import { raiseToRecord, reconcileFromRecord, seedCounter, type ReconcileTarget } from "./reseed.ts";
+import { CloseReconciler } from "./close-reconciler.ts";
+import { seedCounter } from "./reseed.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
@@ -50,9 +51,6 @@ export interface SharedStoreOptions {
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
-/** How long after a close its reconciling node keeps raising live totals to the record. */
-const RECONCILE_WINDOW_MS = 30_000;
-const MIN_PASS_EVERY_MS = 250;
 
 export class SharedStore implements Store {
   readonly counters: CounterTable;
@@ -75,10 +73,9 @@ export class SharedStore implements Store {
     assumedApplied: 0,
     raised: 0,
     reconcilePasses: 0,
-    reconcileErrors: 0,
   };
 
-  private readonly reconciles = new Set<NodeJS.Timeout>();
+  readonly reconciler: CloseReconciler;
   readonly phase2: SharedRead;
   readonly audience: SharedAudience;
 
@@ -95,6 +92,7 @@ export class SharedStore implements Store {
     this.auditsViewers = opts.durable;
     const tickMs = opts.tickMs ?? 100;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
+    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: opts.reconcileDelayMs }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
@@ -243,50 +241,14 @@ export class SharedStore implements Store {
     this.cacheError = msg;
   }
 
-  /**
-   * After a close, live totals are raised to the record (reseed.ts) by one node, at
-   * `reconcileDelayMs` and then as often (at least 250 ms apart) for RECONCILE_WINDOW_MS: a batch that
-   * reaches the record late (its node was cut from MySQL or memcached for a while) is still
-   * raised into live. One that reaches it later than that waits for the show's next close.
-   */
+  /** Live totals are raised to the record after the close (close-reconciler.ts). */
   votingClosed(show: string, epoch: string, acts: readonly string[], version: number): void {
-    const t: ReconcileTarget = { show, epoch, acts, version };
-    this.later(async () => {
-      if ((await this.reconcileWith(t)) !== null) this.laterPasses(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
-    });
+    this.reconciler.closed({ show, epoch, acts, version });
   }
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
   reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number | null> {
-    return this.reconcileWith({ show, epoch, acts, version });
-  }
-
-  private reconcileWith(t: ReconcileTarget): Promise<number | null> {
-    return reconcileFromRecord(this, this.opts.keyPrefix ?? "bc", this.opts.nodeId, this.log, t);
-  }
-
-  private laterPasses(t: ReconcileTarget, left: number): void {
-    if (left <= 0) return;
-    this.later(async () => {
-      await raiseToRecord(this, this.opts.keyPrefix ?? "bc", this.log, t);
-      this.laterPasses(t, left - 1);
-    }, this.passEveryMs());
-  }
-
-  private passEveryMs(): number {
-    return Math.max(MIN_PASS_EVERY_MS, this.opts.reconcileDelayMs);
-  }
-
-  /** Runs `fn` after `ms` (cancelled by close); a failure is counted and logged. */
-  private later(fn: () => Promise<void>, ms = this.opts.reconcileDelayMs): void {
-    const timer = setTimeout(() => {
-      this.reconciles.delete(timer);
-      fn().catch((err: unknown) => {
-        this.counts.reconcileErrors++;
-        this.log.error("reconcile failed", { err });
-      });
-    }, ms);
-    this.reconciles.add(timer);
+    return this.reconciler.firstPass({ show, epoch, acts, version });
   }
 
   async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {
@@ -318,7 +280,7 @@ export class SharedStore implements Store {
   /** Shutdown: apply what the cache can take, then commit everything (cached or not) to the record. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    for (const t of this.reconciles) clearTimeout(t);
+    this.reconciler.stop();
     this.closed = true;
     await this.writer.settle();
     // Retry until everything is committed; main's drain timeout bounds how long.

@@ -1,0 +1,76 @@
+/**
+ * The schedule of reconciliation after a close (the passes themselves are in reseed.ts).
+ *
+ * Guarantees: after voting closes, one node (the winner of the close's lock) raises live totals to
+ * the record at `delayMs`, then again every max(250 ms, `delayMs`) for RECONCILE_WINDOW_MS, one
+ * pass after the other (two raises never race). A batch that reaches the record late (its node
+ * was cut from MySQL or memcached for a while) is still raised into live; one that reaches it
+ * later than the window waits for the show's next close. `stop` cancels every pass not started.
+ * A failed pass is counted and logged; the next one still runs.
+ */
+import type { Logger } from "../ops/logger.ts";
+import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
+
+const RECONCILE_WINDOW_MS = 30_000;
+const MIN_PASS_EVERY_MS = 250;
+
+export interface CloseReconcilerOptions {
+  prefix: string;
+  nodeId: string;
+  /** Every node must have seen the close and persisted by then. */
+  delayMs: number;
+}
+
+export class CloseReconciler {
+  errors = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly deps: ReseedDeps,
+    private readonly opts: CloseReconcilerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Voting for these acts closed, as of show `version`. */
+  closed(t: ReconcileTarget): void {
+    this.later(this.opts.delayMs, async () => {
+      if ((await this.firstPass(t)) !== null) this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
+    });
+  }
+
+  /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
+  firstPass(t: ReconcileTarget): Promise<number | null> {
+    return reconcileFromRecord(this.deps, this.opts.prefix, this.opts.nodeId, this.log, t);
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private passes(t: ReconcileTarget, left: number): void {
+    if (left <= 0) return;
+    this.later(this.passEveryMs(), async () => {
+      try {
+        await raiseToRecord(this.deps, this.opts.prefix, this.log, t);
+      } finally {
+        this.passes(t, left - 1);
+      }
+    });
+  }
+
+  private passEveryMs(): number {
+    return Math.max(MIN_PASS_EVERY_MS, this.opts.delayMs);
+  }
+
+  private later(ms: number, fn: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn().catch((err: unknown) => {
+        this.errors++;
+        this.log.error("reconcile failed", { err });
+      });
+    }, ms);
+    this.timers.add(timer);
+  }
+}
