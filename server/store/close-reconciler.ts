@@ -7,6 +7,9 @@
  * was cut from MySQL or memcached for a while) is still raised into live; one that reaches it
  * later than the window waits for the show's next close. `stop` cancels every pass not started.
  * A failed pass is counted and logged; the next one still runs.
+ * A later close of the same act hands it over: this node's remaining passes drop it as soon as
+ * the close reaches it (every node hears every close), so the passes of two closes, which two
+ * different nodes may own, do not race on one act for the rest of the window.
  */
 import type { Logger } from "../ops/logger.ts";
 import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
@@ -24,6 +27,8 @@ export interface CloseReconcilerOptions {
 export class CloseReconciler {
   errors = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Per show: its epoch and the version of each act's latest close (one entry per act). */
+  private readonly latest = new Map<string, { epoch: string; closes: Map<string, number> }>();
 
   constructor(
     private readonly deps: ReseedDeps,
@@ -33,6 +38,9 @@ export class CloseReconciler {
 
   /** Voting for these acts closed, as of show `version`. */
   closed(t: ReconcileTarget): void {
+    let l = this.latest.get(t.show);
+    if (l?.epoch !== t.epoch) this.latest.set(t.show, (l = { epoch: t.epoch, closes: new Map() }));
+    for (const act of t.acts) l.closes.set(act, Math.max(t.version, l.closes.get(act) ?? t.version));
     this.later(this.opts.delayMs, async () => {
       if ((await this.firstPass(t)) !== null) this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
     });
@@ -49,14 +57,23 @@ export class CloseReconciler {
   }
 
   private passes(t: ReconcileTarget, left: number): void {
-    if (left <= 0) return;
+    const acts = this.stillOurs(t);
+    if (left <= 0 || acts.length === 0) return;
     this.later(this.passEveryMs(), async () => {
       try {
-        await raiseToRecord(this.deps, this.opts.prefix, this.log, t);
+        const now = this.stillOurs(t);
+        if (now.length > 0) await raiseToRecord(this.deps, this.opts.prefix, this.log, { ...t, acts: now });
       } finally {
         this.passes(t, left - 1);
       }
     });
+  }
+
+  /** The close's acts that no later close (heard by this node) has taken over. */
+  private stillOurs(t: ReconcileTarget): string[] {
+    const l = this.latest.get(t.show);
+    if (l?.epoch !== t.epoch) return [];
+    return t.acts.filter((act) => (l.closes.get(act) ?? t.version) <= t.version);
   }
 
   private passEveryMs(): number {

@@ -258,3 +258,27 @@ test("after a close the reconciling node keeps raising live to the record: a bat
   assert.equal(a.counts.raised, 5, "raised by exactly what the lost key took, once");
   await Promise.all([a.close(), b.close()]);
 });
+
+test("a later close of the same act hands its reconciliation over: the earlier owner stops raising it", async () => {
+  const global = new MemoryCache();
+  const record = new MemoryRecord();
+  await record.migrate();
+  const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
+  await total(a, 3);
+  a.votingClosed("s", "e", ["a"], 1);
+  await until(
+    () => Promise.resolve(a.counts.reconcilePasses),
+    (n) => n >= 2,
+    "a owns close 1 and passes again",
+  );
+  b.votingClosed("s", "e", ["a"], 2); // b hears close 2 first and wins its lock
+  a.votingClosed("s", "e", ["a"], 2);
+  const aPasses = a.counts.reconcilePasses;
+  await until(
+    () => Promise.resolve(b.counts.reconcilePasses),
+    (n) => n >= 4,
+    "b owns close 2 and passes",
+  );
+  assert.ok(a.counts.reconcilePasses <= aPasses + 1, `a stopped (at most the pass in flight): ${aPasses} -> ${a.counts.reconcilePasses}`);
+  await Promise.all([a.close(), b.close()]);
+});
