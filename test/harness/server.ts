@@ -5,13 +5,22 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const live = new Set<ChildProcess>();
+/**
+ * DATA_DIR of every server this test process starts (journals are named by NODE_ID, so a node
+ * restarted with the same NODE_ID finds its own); removed when the test process exits.
+ */
+const DATA_DIR = mkdtempSync(join(tmpdir(), "buzzcast-data-"));
 process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
+  rmSync(DATA_DIR, { recursive: true, force: true });
 });
 
 export interface RunningServer {
@@ -45,6 +54,7 @@ export async function startServer(
       LOG_LEVEL: "info",
       NODE_ID: `test-${process.pid}-${live.size}`,
       WORKERS: "1",
+      DATA_DIR,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
