@@ -92,8 +92,12 @@ const Env = z.object({
     .optional(),
   /** Local L1 TTL of the dual cache. */
   L1_TTL_MS: int(0, 60_000).default(1000),
-  /** How often each node writes its deltas to the record; also the SIGKILL loss bound. */
+  /** How often each node writes its deltas to the record. */
   PERSIST_INTERVAL_MS: int(50, 600_000).default(1000),
+  /** Local state (the write-ahead journal, with MYSQL_URL): must survive a restart of the node. */
+  DATA_DIR: z.string().min(1).default("data"),
+  /** fdatasync the journal before each tick's acks (off: a process kill keeps acked buzzes, a host crash may not). */
+  JOURNAL_FSYNC: bool.default(true),
   /** Create the demo show when no show exists. */
   DEMO_SHOW: bool.default(true),
   STATIC_DIR: z.string().min(1).default("client/dist"),

@@ -1,17 +1,20 @@
 /**
  * One tick, in the two phases the Ticker fires at aligned instants (tick k = k x TICK_MS since the
  * Unix epoch, the same instants on every worker and node):
- *   phase 1 (flush, at k x TICK_MS): acknowledge the buzzes received since the last tick, report
- *     this unit's audience, and drain every tally into the store (deltas and `once` claims);
+ *   phase 1 (flush, at k x TICK_MS): report this unit's audience, drain every tally into the
+ *     store (deltas and `once` claims; a store with a journal makes the deltas durable first), and
+ *     acknowledge the buzzes just drained;
  *   phase 2 (publish, PUBLISH_OFFSET_MS later): read the totals, which now include every unit's
  *     phase-1 deltas (Store.readTotals), and hand each show's totals to the broadcast hub with the
  *     tick instant as `ts`, the effective period and the audience.
  *
  * Guarantees:
  *  - One tick in flight at a time (flush, then read and publish); a flush phase that finds one
- *    in flight leaves the deltas in the tallies for the next tick (nothing is dropped, totals just
- *    lag a tick). A publish waits for its own tick's flush: it never publishes before its deltas
- *    are in the store.
+ *    in flight leaves the deltas in the tallies, and their acks queued, for the next tick (nothing
+ *    is dropped, totals and acks just lag a tick). A publish waits for its own tick's flush: it
+ *    never publishes before its deltas are in the store.
+ *  - An ack never covers a buzz the store was not handed: the acks go out in the same synchronous
+ *    turn as the drain, after `Store.journal` (when the store has one) made the deltas durable.
  *  - Every drained delta is handed to the store exactly once; the Store contract (store.ts) says
  *    what it keeps across backend failures. A rejected flush is counted and logged; totals are
  *    then not published this tick.
@@ -103,7 +106,6 @@ export class TickLoop {
   /** Phase 1 of tick k (called by the Ticker). */
   flushPhase(tick: number, lagMs: number, fromMessagePath: boolean): void {
     const t0 = performance.now();
-    this.out.flushAcks();
     this.audience(tick * this.opts.tickMs);
     if (this.run) this.metrics.storeSkippedTicks++;
     else this.run = this.startFlush(tick);
@@ -125,7 +127,6 @@ export class TickLoop {
   /** Flush everything now, publish, and wait for it (start-up, shutdown). */
   async flushNow(): Promise<void> {
     await this.settle();
-    this.out.flushAcks();
     this.audience(Date.now());
     this.run = this.startFlush(Math.floor(Date.now() / this.opts.tickMs));
     await this.settle();
@@ -168,6 +169,9 @@ export class TickLoop {
       batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), claims, acts });
       run.wants.push({ show: s.id, epoch: c.tally.epoch, acts });
     }
+    // Durable (with a journal) before the acks of what was just drained go out, in this same turn.
+    this.store.journal?.(batch);
+    this.out.flushAcks();
     const t0 = performance.now();
     this.metrics.storeFlushes++;
     const sync = this.store.flushSync?.(batch) ?? null;

@@ -9,6 +9,9 @@
  *    warning says so); MySQL without memcached is one durable node (an in-process cache stands in
  *    for memcached). Every worker thread is then a node of its own, with its own clients.
  */
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { DualCache } from "../cache/dual-cache.ts";
 import { MemcachedCache } from "../cache/memcached-cache.ts";
 import { MemoryCache } from "../cache/memory-cache.ts";
@@ -24,6 +27,8 @@ import { SharedShowSource } from "../shows/shared-show-source.ts";
 import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
 import { AtomicStore, type SlotClient } from "./atomic-store.ts";
 import { MemoryStore } from "./memory-store.ts";
+import { replayAndOpen } from "./journal-replay.ts";
+import { JournalError, type Journal } from "./journal.ts";
 import { storeFamilies } from "./store-metrics.ts";
 import type { Store } from "./store.ts";
 
@@ -110,6 +115,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       // Every node must have seen the close (one poll) and persisted (one interval), with margin.
       reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
+      ...(cfg.MYSQL_URL ? { journal: () => openJournal(cfg, cfg.MYSQL_URL!, record, log) } : {}),
     },
     log,
   );
@@ -129,6 +135,44 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics()],
     ...(cfg.MYSQL_URL ? { record } : {}),
   };
+}
+
+/**
+ * This node's journal under DATA_DIR, after replaying its previous life's (journal-replay.ts). The
+ * file is named by NODE_ID (every worker thread, NODE_ID-w<i>, has its own) and by the database it
+ * was written for (host, port and name), so a journal is never replayed into another record.
+ */
+async function openJournal(cfg: Config, mysqlUrl: string, record: Record, log: Logger): Promise<Journal> {
+  const u = new URL(mysqlUrl);
+  const target = createHash("sha256")
+    .update(`${u.hostname}:${u.port || "3306"}${u.pathname}`)
+    .digest("hex")
+    .slice(0, 12);
+  const dir = resolve(cfg.DATA_DIR);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `journal-${cfg.NODE_ID}-${target}.wal`);
+  const { journal, buzzes } = await retryValue(
+    () => replayAndOpen(record, { path, node: cfg.NODE_ID, fsync: cfg.JOURNAL_FSYNC }, log),
+    START_RETRY_MS,
+    log,
+    "journal replay",
+  );
+  log.info("journal open", { path, replayed: buzzes, fsync: cfg.JOURNAL_FSYNC });
+  return journal;
+}
+
+/** Retries while the record is unreachable; a JournalError (the journal itself is wrong) is thrown at once. */
+async function retryValue<T>(fn: () => Promise<T>, forMs: number, log: Logger, what: string): Promise<T> {
+  const until = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof JournalError || Date.now() > until) throw err;
+      log.warn(`${what}: record not reachable yet; retrying`, { err });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 async function retry(fn: () => Promise<void>, forMs: number, log: Logger, what: string): Promise<void> {

@@ -15,6 +15,7 @@
  */
 import type { AuditEntry } from "../record/record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
+import type { ShowFlush } from "./store.ts";
 
 export interface CounterState {
   readonly show: string;
@@ -153,11 +154,24 @@ export class CounterTable {
 }
 
 /** `unlimited` audit: queue who cast a delta's buzzes (buzzes without a viewer are queued as viewer "?"). */
-export function queueViewers(c: CounterState, viewers: ReadonlyMap<string, number> | undefined, delta: number, now: number): void {
+export function queueViewers(
+  c: Pick<CounterState, "show" | "epoch" | "act" | "audit">,
+  viewers: ReadonlyMap<string, number> | undefined,
+  delta: number,
+  now: number,
+): void {
   let left = delta;
   for (const [viewer, count] of viewers ?? []) {
     c.audit.push({ show: c.show, epoch: c.epoch, act: c.act, viewer, atMs: now, count, once: false });
     left -= count;
   }
   if (left > 0) c.audit.push({ show: c.show, epoch: c.epoch, act: c.act, viewer: "?", atMs: now, count: left, once: false });
+}
+
+/** The audit entries `queueViewers` queues for a batch's deltas, in the same order (the journal's). */
+export function deltaEntries(batch: readonly ShowFlush[], now: number): QueuedAudit[] {
+  const out: QueuedAudit[] = [];
+  for (const f of batch)
+    for (const d of f.deltas) queueViewers({ show: f.show, epoch: f.epoch, act: d.act, audit: out }, d.viewers, d.delta, now);
+  return out;
 }

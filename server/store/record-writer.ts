@@ -13,8 +13,11 @@
  *    accepted one is counted: arrived, batched and persisted together (the record counted it in
  *    the same transaction), so the next flush adds it to the live total; a refused one is a
  *    duplicate.
- *  - On a crash, what was not committed is lost: at most one interval plus one tick of this node's
- *    buzzes (plus whatever accumulated while the record was unreachable).
+ *  - With a journal: a batch's intent (its rows) is durable in the journal before the batch is
+ *    sent, and the journal hears of every commit, so a restart replays exactly what no committed
+ *    batch took (journal-replay.ts). Without one, a crash loses what was not committed: at most one
+ *    interval plus one tick of this node's buzzes (plus whatever accumulated while the record was
+ *    unreachable).
  */
 import type { AuditEntry, CountBatch, CountRow, Record } from "../record/record.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -36,6 +39,12 @@ export interface RecordWriterStats {
   claimsRefused: number;
   errors: number;
   lastError: string | null;
+}
+
+/** The journal's part in batches (journal.ts): intents before sending, commits after. */
+export interface BatchJournal {
+  intent(seq: number, rows: readonly CountRow[]): Promise<void>;
+  committed(seq: number, rows: readonly CountRow[]): void;
 }
 
 /** Where record-decided claims come from and where their decisions go (SharedStore). */
@@ -69,6 +78,7 @@ export class RecordWriter {
     private readonly log: Logger,
     private readonly audit = false,
     private readonly claims: ClaimHooks | null = null,
+    private readonly journal: BatchJournal | null = null,
   ) {}
 
   /** Continue numbering after the last batch the record holds for this node. */
@@ -133,7 +143,11 @@ export class RecordWriter {
   }
 
   private async run(includeUncached: boolean): Promise<void> {
-    if (!this.pending) this.pending = this.form(includeUncached);
+    if (!this.pending) {
+      const formed = this.form(includeUncached);
+      if (formed && this.journal) await this.journal.intent(formed.batch.batchSeq, formed.batch.rows);
+      this.pending = formed;
+    }
     const p = this.pending;
     if (!p) {
       try {
@@ -146,6 +160,7 @@ export class RecordWriter {
     }
     try {
       const outcome = await this.record.persistCounts(p.batch);
+      this.journal?.committed(p.batch.batchSeq, p.batch.rows);
       for (const [c, n] of p.marks) c.persisted += n;
       this.decide(p.claims, new Set(outcome.refused));
       this.pending = null;

@@ -81,5 +81,45 @@ export function sharedStoreFamilies(s: SharedStore): Family[] {
       "Buzzes in increments that timed out (taken as applied; reconciled from the record).",
       s.counts.assumedApplied,
     ),
+    ...journalFamilies(s),
+  ];
+}
+
+/** The write-ahead journal's (MYSQL_URL only; none without one). */
+function journalFamilies(s: SharedStore): Family[] {
+  const j = s.journaled?.stats();
+  if (!j) return [];
+  return [
+    {
+      name: "buzzcast_journal_syncs_total",
+      help: "fdatasyncs of the journal (about two per tick with counted buzzes).",
+      kind: "counter",
+      samples: [{ value: j.syncs }],
+    },
+    {
+      name: "buzzcast_journal_sync_seconds_total",
+      help: "Time spent in journal fdatasyncs.",
+      kind: "counter",
+      samples: [{ value: j.syncSeconds }],
+    },
+    {
+      name: "buzzcast_journal_sync_seconds_max",
+      help: "Longest journal fdatasync since start.",
+      kind: "gauge",
+      samples: [{ value: j.maxSyncSeconds }],
+    },
+    { name: "buzzcast_journal_bytes_total", help: "Bytes appended to the journal.", kind: "counter", samples: [{ value: j.bytes }] },
+    {
+      name: "buzzcast_journal_compactions_total",
+      help: "Journal files rewritten down to what the record has not committed.",
+      kind: "counter",
+      samples: [{ value: j.compactions }],
+    },
+    {
+      name: "buzzcast_journal_uncommitted_buzzes",
+      help: "Journaled buzzes no committed record batch holds yet (what a restart would replay).",
+      kind: "gauge",
+      samples: [{ value: j.uncommitted }],
+    },
   ];
 }

@@ -20,6 +20,12 @@
  * them; a claim counted is added to its counter before the tick's `incr`, so the totals this flush
  * returns include it. With a durable record, every counted buzz also gets an audit row
  * (record-writer.ts), in the batch that persists its count.
+ *
+ * With a journal (journal.ts; MySQL only): every counted buzz is journaled before it is applied to
+ * memcached and before its ack leaves (the tick loop calls `journal` right before the acks, and a
+ * claim counted here is journaled before this flush's increments; its ack goes at the next tick).
+ * A journal that cannot be written stops the node (`fatal`) before anything unjournaled is
+ * acknowledged or applied.
  */
 import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
@@ -27,7 +33,8 @@ import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
-import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
+import { CounterTable, deltaEntries, queueViewers, type CounterState, type QueuedAudit } from "./counter-state.ts";
+import type { Journal } from "./journal.ts";
 import { RecordWriter } from "./record-writer.ts";
 import { CloseReconciler } from "./close-reconciler.ts";
 import { seedCounter } from "./reseed.ts";
@@ -47,6 +54,10 @@ export interface SharedStoreOptions {
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
+  /** Where counted buzzes are made durable before their acks (absent: no journal). Opened by start(). */
+  journal?: () => Promise<Journal>;
+  /** A journal write failed: stop before acknowledging (default: log and exit the process or worker thread). */
+  fatal?: (err: unknown) => void;
 }
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
@@ -64,6 +75,10 @@ export class SharedStore implements Store {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private walked = 0;
+  /** Set by start() when the options give a journal. */
+  journaled: Journal | null = null;
+  /** The batch `journal` made durable and the instant its audit entries carry (flush queues the same). */
+  private journaledTick: { batch: readonly ShowFlush[]; now: number } | null = null;
   /** Exported as metrics (see metrics()). */
   readonly counts = {
     seeds: 0,
@@ -109,24 +124,54 @@ export class SharedStore implements Store {
       },
       log,
     );
-    this.writer = new RecordWriter(record, opts.nodeId, this.counters, log, opts.durable, {
-      take: () => this.claims.takeForRecord(Date.now()),
-      counter: (e) => {
-        const c = this.counters.get(e.show, e.epoch, e.claim.act);
-        if (e.state.retired) this.counters.retire(e.show, e.epoch);
-        return c;
+    this.writer = new RecordWriter(
+      record,
+      opts.nodeId,
+      this.counters,
+      log,
+      opts.durable,
+      {
+        take: () => this.claims.takeForRecord(Date.now()),
+        counter: (e) => {
+          const c = this.counters.get(e.show, e.epoch, e.claim.act);
+          if (e.state.retired) this.counters.retire(e.show, e.epoch);
+          return c;
+        },
       },
-    });
+      {
+        intent: (seq, rows) => this.journaled?.intent(seq, rows).catch((err: unknown) => this.fatal(err)) ?? Promise.resolve(),
+        committed: (seq, rows) => this.journaled?.committed(seq, rows),
+      },
+    );
   }
 
   async start(): Promise<void> {
+    // The previous life's journal is replayed into the record before the writer numbers its batches.
+    if (this.opts.journal) this.journaled = await this.opts.journal();
     await this.writer.init();
     this.timer = setInterval(() => void this.writer.writeOnce(), this.opts.persistIntervalMs);
     this.timer.unref(); // the server's sockets keep the process alive, not this
   }
 
-  async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
+  /** Journal a tick's deltas, synchronously, right before their acks go out (then `flush(batch)`). */
+  journal(batch: readonly ShowFlush[]): void {
+    if (!this.journaled) return;
     const now = Date.now();
+    try {
+      this.journaled.appendSync(deltaEntries(batch, now));
+    } catch (err) {
+      this.fatal(err);
+      throw err;
+    }
+    this.journaledTick = { batch, now };
+  }
+
+  async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
+    const pre = this.journaledTick?.batch === batch ? this.journaledTick : null;
+    this.journaledTick = null;
+    const now = pre?.now ?? Date.now();
+    // A batch the tick loop did not journal (a direct caller) is journaled with this flush's claims.
+    const unjournaled: QueuedAudit[] = this.journaled && !pre ? deltaEntries(batch, now) : [];
     for (const f of batch) {
       for (const d of f.deltas) {
         const c = this.counters.get(f.show, f.epoch, d.act);
@@ -143,7 +188,27 @@ export class SharedStore implements Store {
       const c = this.counters.get(d.show, d.epoch, d.claim.act);
       this.counters.arrive(c, 1);
       if (this.auditsViewers) {
-        c.audit.push({ show: d.show, epoch: d.epoch, act: d.claim.act, viewer: d.viewer, atMs: d.claim.atMs, count: 1, once: true });
+        const q: QueuedAudit = {
+          show: d.show,
+          epoch: d.epoch,
+          act: d.claim.act,
+          viewer: d.viewer,
+          atMs: d.claim.atMs,
+          count: 1,
+          once: true,
+        };
+        c.audit.push(q);
+        unjournaled.push(q);
+      }
+    }
+    // Durable before anything of this flush reaches memcached (and before the claims' acks, which
+    // wait for this flush to resolve).
+    if (this.journaled && unjournaled.length > 0) {
+      try {
+        await this.journaled.append(unjournaled);
+      } catch (err) {
+        this.fatal(err);
+        throw err;
       }
     }
     const reads: CounterState[] = [];
@@ -229,6 +294,12 @@ export class SharedStore implements Store {
     return this.audience.watching(local, nowMs);
   }
 
+  private fatal(err: unknown): void {
+    if (this.opts.fatal) return this.opts.fatal(err);
+    this.log.error("journal failed: stopping before anything unjournaled is acknowledged", { err });
+    process.exit(EXIT_JOURNAL_FAILED);
+  }
+
   private noteCache(err: unknown): void {
     if (err === null) {
       if (this.cacheError !== null) this.log.info("global cache reachable again");
@@ -288,7 +359,11 @@ export class SharedStore implements Store {
       await this.writer.writeOnce(true);
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
+    this.journaled?.close();
     await this.cache.close();
     await this.record.close();
   }
 }
+
+/** Exit code of a node (or worker thread) stopped because its journal failed. */
+export const EXIT_JOURNAL_FAILED = 75;

@@ -97,6 +97,13 @@ export interface Store {
    */
   flush(batch: readonly ShowFlush[]): Promise<FlushResult>;
   /**
+   * Make a tick's deltas durable, synchronously, before their acks go out: the tick loop calls it
+   * with the batch it just drained, then sends the acks, then calls flush with the same batch.
+   * Throws when it cannot (the node then stops: no ack of them leaves). Absent: the store keeps
+   * nothing across a crash of the process (see its own comment), or journals in flush.
+   */
+  journal?(batch: readonly ShowFlush[]): void;
+  /**
    * The same as flush, done synchronously, for stores that need no I/O this time. It returns null
    * when it cannot (nothing applied then), and the tick loop uses flush.
    * A synchronous tick publishes in the same turn as it drains, even when a flood keeps the event
