@@ -6,7 +6,7 @@
  *    the process after that keeps it: it is in the kernel), then sync it (fdatasync) before
  *    returning or resolving when `fsync` is on, so a crash of the host keeps it too.
  *  - Lines are written in call order; a group of appends made before one sync is committed by it.
- *  - Compaction (once the file has grown by COMPACT_BYTES since the last, at a commit, with no
+ *  - Compaction (once the file has grown by `compactBytes` since the last, at a commit, with no
  *    sync in flight): the file is replaced atomically by a header whose base is the committed seq
  *    and the buzzes no committed batch holds; a crash during it leaves the old file or the new one.
  *  - Any I/O error throws (or rejects with) JournalError "io": the caller must not acknowledge.
@@ -18,7 +18,7 @@ import type { QueuedAudit } from "./counter-state.ts";
 import { JournalError, type Journal, type JournalStats } from "./journal.ts";
 import { appendRecord, encodeRecord, intentRecord, PendingBuzzes, writeJournalFile, type JournalRecord } from "./journal-file.ts";
 
-/** Compact once this many bytes were appended since the last compaction. */
+/** Compact once this many bytes were appended since the last compaction (default). */
 const COMPACT_BYTES = 8 * 1024 * 1024;
 
 export interface FileJournalOptions {
@@ -28,6 +28,8 @@ export interface FileJournalOptions {
   base: number;
   /** fdatasync every append before acknowledging (JOURNAL_FSYNC). Off: a process kill keeps what was written, a host crash may not. */
   fsync: boolean;
+  /** Compact after this many bytes appended (default 8 MiB). */
+  compactBytes?: number;
 }
 
 export class FileJournal implements Journal {
@@ -77,7 +79,7 @@ export class FileJournal implements Journal {
   committed(seq: number, rows: readonly CountRow[]): void {
     this.pending.take(rows);
     this.committedSeq = seq;
-    if (this.sinceCompact >= COMPACT_BYTES && this.syncing === 0) this.compact();
+    if (this.sinceCompact >= (this.opts.compactBytes ?? COMPACT_BYTES) && this.syncing === 0) this.compact();
   }
 
   close(): void {
@@ -133,7 +135,8 @@ export class FileJournal implements Journal {
   }
 
   private compact(): void {
-    writeJournalFile(this.opts.path, [this.header(), this.pending.asRecord()]);
+    const held = this.pending.asRecord();
+    writeJournalFile(this.opts.path, held.e.length > 0 ? [this.header(), held] : [this.header()]);
     closeSync(this.fd);
     this.fd = this.openAppend();
     this.sinceCompact = 0;

@@ -21,6 +21,7 @@ export interface ReplayOptions {
   path: string;
   node: string;
   fsync: boolean;
+  compactBytes?: number;
 }
 
 export interface Replayed {
@@ -63,5 +64,12 @@ export async function replayAndOpen(record: Record, opts: ReplayOptions, log: Lo
     }
     if (pending.shortfall > 0) log.error("journal: committed batches took more than was journaled", { shortfall: pending.shortfall });
   }
-  return { journal: new FileJournal({ path: opts.path, node: opts.node, base: last, fsync: opts.fsync }), buzzes };
+  const journal = new FileJournal({
+    path: opts.path,
+    node: opts.node,
+    base: last,
+    fsync: opts.fsync,
+    ...(opts.compactBytes ? { compactBytes: opts.compactBytes } : {}),
+  });
+  return { journal, buzzes };
 }
