@@ -2,6 +2,7 @@
  * A shared deployment on loopback for end-to-end tests: one real memcached, one real MariaDB and
  * N buzzcast server processes pointed at them. Everything is stopped by `stop()` (and killed on exit).
  */
+import { freshDataDir } from "./data-dir.ts";
 import { startMariaDb, type MariaDb } from "./mariadb.ts";
 import { startMemcached, type RunningMemcached } from "./memcached.ts";
 import { admin, startServer, type RunningServer } from "./server.ts";
@@ -21,7 +22,15 @@ export interface Cluster {
 export async function startCluster(nodeCount: number, env: Record<string, string> = {}): Promise<Cluster> {
   const [memcached, mariadb] = await Promise.all([startMemcached(), startMariaDb()]);
   const mysqlUrl = mariadb.freshUrl();
-  const shared = { MEMCACHED_SERVERS: memcached.address, MYSQL_URL: mysqlUrl, TICK_MS: "50", PERSIST_INTERVAL_MS: "200", ...env };
+  const dataDir = freshDataDir();
+  const shared = {
+    MEMCACHED_SERVERS: memcached.address,
+    MYSQL_URL: mysqlUrl,
+    TICK_MS: "50",
+    PERSIST_INTERVAL_MS: "200",
+    DATA_DIR: dataDir.path,
+    ...env,
+  };
   const nodes: RunningServer[] = [];
   const addNode = async (nodeId: string, extra: Record<string, string> = {}) => {
     const n = await startServer({ ...shared, NODE_ID: nodeId, ...extra });
@@ -41,6 +50,7 @@ export async function startCluster(nodeCount: number, env: Record<string, string
     async stop() {
       await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
       await Promise.all([memcached.stop(), mariadb.stop()]);
+      dataDir.remove();
     },
   };
 }

@@ -11,6 +11,7 @@
  * deployment; its log says what was injected when.
  */
 import type { Cluster } from "./cluster.ts";
+import { freshDataDir } from "./data-dir.ts";
 import { Faults, type FaultTargets } from "./faults.ts";
 import { startHaproxy, type RunningHaproxy } from "./haproxy.ts";
 import { Partitions, netemDelay, startShapingProxy, type ShapingProxy } from "./link-faults.ts";
@@ -100,7 +101,10 @@ async function build(net: Network, opts: SimOptions, stops: Array<() => Promise<
     }),
   );
 
+  const dataDir = freshDataDir();
+  stops.push(async () => dataDir.remove());
   const env = {
+    DATA_DIR: dataDir.path,
     MEMCACHED_SERVERS: `127.0.0.1:${MC_PORT}`,
     MYSQL_URL: viaProxy.toString(),
     TICK_MS: "50",

@@ -5,22 +5,20 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { freshDataDir } from "./data-dir.ts";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const live = new Set<ChildProcess>();
 /**
- * DATA_DIR of every server this test process starts (journals are named by NODE_ID, so a node
- * restarted with the same NODE_ID finds its own); removed when the test process exits.
+ * DATA_DIR of a server started without one (deployments give each of theirs its own: a fresh
+ * database at the same address must not meet an old deployment's journal). Journals are named by
+ * NODE_ID, so a node restarted with the same NODE_ID finds its own.
  */
-const DATA_DIR = mkdtempSync(join(tmpdir(), "buzzcast-data-"));
+const DATA_DIR = freshDataDir().path;
 process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
-  rmSync(DATA_DIR, { recursive: true, force: true });
 });
 
 export interface RunningServer {

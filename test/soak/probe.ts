@@ -62,7 +62,7 @@ export class Prober {
       this.vis.probeConnectFailures++;
       return;
     }
-    const { v, life } = c;
+    const { v } = c;
     const others = this.watchers
       .map((w, j) => ({ w: w.current, j }))
       .filter((o): o is { w: NonNullable<SoakViewer["current"]>; j: number } => o.j !== i && o.w !== null && o.w.closeCode === null);
@@ -93,7 +93,7 @@ export class Prober {
     }
     this.tally.answered++;
     if (ack.counted !== 1) return; // not counted (e.g. the stage changed): nothing to see
-    this.tally.counted(PROBE_SHOW, PROBE_ACT, `probe-${k}`, life.id, Date.now());
+    this.tally.counted(PROBE_SHOW, PROBE_ACT, `probe-${k}`);
     samples.forEach((s, n) => {
       const ms = s ?? SEEN_TIMEOUT_MS;
       const during = this.faultedBetween(t0, t0 + ms);

@@ -1,8 +1,8 @@
 /**
  * What the soak's clients saw, per show and act: buzzes whose ack said counted, buzzes whose
  * outcome never arrived (the connection died with the buzz in flight: it may or may not have
- * counted), per-viewer counted buzzes (for `once`), every counted ack with its arrival time and
- * connection (for SIGKILL bounds), and every total a connection saw decrease within an epoch.
+ * counted), per-viewer counted buzzes (for `once`), every connection's life (which ones a kill
+ * cut), and every total a connection saw decrease within an epoch.
  */
 /** Close code of a connection that ended without a close frame. */
 const DROPPED = 1006;
@@ -22,8 +22,6 @@ export class Tally {
   readonly unconfirmed = new Map<string, number>();
   /** "show/act/viewer" -> counted buzzes of that viewer. */
   readonly byViewer = new Map<string, number>();
-  /** [arrival ms, connection id] of every counted ack. */
-  readonly countedAcks: Array<[number, number]> = [];
   readonly conns: ConnLife[] = [];
   readonly decreases: string[] = [];
   sent = 0;
@@ -34,10 +32,9 @@ export class Tally {
     m.set(k, (m.get(k) ?? 0) + 1);
   }
 
-  counted(show: string, act: string, viewer: string, conn: number, at: number): void {
+  counted(show: string, act: string, viewer: string): void {
     this.bump(this.acked, `${show}/${act}`);
     this.bump(this.byViewer, `${show}/${act}/${viewer}`);
-    this.countedAcks.push([at, conn]);
   }
 
   lostInFlight(show: string, act: string): void {
@@ -60,25 +57,18 @@ export class Tally {
   }
 
   /**
-   * The documented SIGKILL window of a kill at `killedAt`: counted acks that arrived in
-   * [killedAt - windowMs, killedAt] on connections that were open at the kill and dropped (1006, no
-   * close frame) within `attributionMs` after it (through HAProxy a client cannot know its node; the
-   * connections the kill cut are the ones that dropped with it). Returns the bound and how many connections it took.
+   * Connections a kill at `killedAt` cut: open at the kill and dropped (1006, no close frame) within
+   * `attributionMs` after it (through HAProxy a client cannot know its node; the connections the
+   * kill cut are the ones that dropped with it).
    */
-  killBound(killedAt: number, windowMs: number, attributionMs: number): { bound: number; conns: number } {
-    const cut = new Set(
-      this.conns
-        .filter(
-          (c) =>
-            c.openedAt <= killedAt &&
-            c.closeCode === DROPPED &&
-            c.closedAt !== null &&
-            c.closedAt >= killedAt &&
-            c.closedAt <= killedAt + attributionMs,
-        )
-        .map((c) => c.id),
-    );
-    const bound = this.countedAcks.filter(([t, id]) => cut.has(id) && t >= killedAt - windowMs && t <= killedAt).length;
-    return { bound, conns: cut.size };
+  connsCut(killedAt: number, attributionMs: number): number {
+    return this.conns.filter(
+      (c) =>
+        c.openedAt <= killedAt &&
+        c.closeCode === DROPPED &&
+        c.closedAt !== null &&
+        c.closedAt >= killedAt &&
+        c.closedAt <= killedAt + attributionMs,
+    ).length;
   }
 }

@@ -100,7 +100,7 @@ export class SoakViewer {
       if (c !== null) {
         this.connects++;
         this.current = c.v;
-        await this.session(c.v, c.life);
+        await this.session(c.v);
         this.current = null;
         if (c.v.closeCode === null) c.v.ws.terminate();
       }
@@ -109,7 +109,7 @@ export class SoakViewer {
   }
 
   /** Buzzes until the connection closes or the phase stops. */
-  private async session(v: TestViewer, life: ConnLife): Promise<void> {
+  private async session(v: TestViewer): Promise<void> {
     const { ctx } = this;
     let counted = 0;
     const alive = (): boolean => !ctx.stopped() && v.closeCode === null;
@@ -129,7 +129,7 @@ export class SoakViewer {
         return;
       }
       ctx.tally.answered++;
-      if (ack.counted > counted) ctx.tally.counted(ctx.show, act, ctx.sub, life.id, Date.now());
+      if (ack.counted > counted) ctx.tally.counted(ctx.show, act, ctx.sub);
       counted = ack.counted;
       await sleep(ctx.rng.between(ctx.pace[0], ctx.pace[1]));
     }
