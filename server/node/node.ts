@@ -144,9 +144,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   let draining = false;
   const readiness = (): Readiness => {
     const h = b.store.health();
-    const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    // Shedding (over MAX_CONNECT_RATE) is reported, not failed: a flood that reaches every node must
+    // not take every node out of the balancer. The agent check lowers the node's weight instead.
+    const shedding = ws.shedding(Date.now());
     return {
-      ready: !draining && !shedding && h.ready,
+      ready: !draining && h.ready,
       checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
