@@ -121,6 +121,9 @@ export class Hub {
       const f: ShowFrame = { type: "show", show: show.info, epoch: show.epoch };
       this.publishText(show.topic, JSON.stringify(f));
       this.publishV2(v2, () => v2.redefine(show));
+      // v2 names the act on stage by its index in the table: a new table may move it, so the stage
+      // is restated in the new table right after the show frame (clients never map an old index).
+      if (!changes.has("stage")) this.publishV2(v2, () => v2.stageFrame(show));
     }
     if (changes.has("stage") || changes.has("schedule")) {
       // `next` announces a scheduled change; a frame without it after one had it: none pending now.
