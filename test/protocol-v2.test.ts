@@ -140,6 +140,18 @@ test("a v1 viewer and a v2 viewer of one show see the same totals under the same
   for (const v of [one, two, ...buzzers]) v.close();
 });
 
+test("the v2 welcome carries the audience (extension tag 1) once the server knows it", async () => {
+  await admin(srv, "PUT", "/api/shows/aud", { title: "Audience", acts: acts(2) });
+  const a = await TestViewer.join(srv.wsUrl, "aud", "aud-a", v2);
+  await a.until(() => a.v2frames.some((f) => (f.type === "keyframe" || f.type === "delta") && (f.watching ?? 0) >= 1), "a frame with watching");
+  const b = await TestViewer.join(srv.wsUrl, "aud", "aud-b", v2);
+  const w = b.v2frames[0] as V2Welcome;
+  assert.equal(w.type, "welcome");
+  assert.ok((w.watching ?? 0) >= 1, `welcome watching: ${String(w.watching)}`);
+  assert.equal(b.welcome?.watching, w.watching, "the client's v1-shaped welcome carries it too");
+  for (const v of [a, b]) v.close();
+});
+
 test("an edit that moves the act on stage in the table is followed by a stage frame with its new index", async () => {
   await admin(srv, "PUT", "/api/shows/moves", { title: "Moves", acts: acts(3) });
   await admin(srv, "POST", "/api/shows/moves/stage", { act: "act-0", open: true });
