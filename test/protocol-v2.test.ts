@@ -143,7 +143,10 @@ test("a v1 viewer and a v2 viewer of one show see the same totals under the same
 test("the v2 welcome carries the audience (extension tag 1) once the server knows it", async () => {
   await admin(srv, "PUT", "/api/shows/aud", { title: "Audience", acts: acts(2) });
   const a = await TestViewer.join(srv.wsUrl, "aud", "aud-a", v2);
-  await a.until(() => a.v2frames.some((f) => (f.type === "keyframe" || f.type === "delta") && (f.watching ?? 0) >= 1), "a frame with watching");
+  await a.until(
+    () => a.v2frames.some((f) => (f.type === "keyframe" || f.type === "delta") && (f.watching ?? 0) >= 1),
+    "a frame with watching",
+  );
   const b = await TestViewer.join(srv.wsUrl, "aud", "aud-b", v2);
   const w = b.v2frames[0] as V2Welcome;
   assert.equal(w.type, "welcome");

@@ -227,7 +227,10 @@ export class Hub {
     }
     if (protocol === 2) {
       ws.subscribe(l.v2.topic);
-      return this.direct.corked(ws, (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy, l.watching)));
+      return this.direct.corked(
+        ws,
+        (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy, l.watching)),
+      );
     }
     ws.subscribe(show.topic);
     this.direct.corked(ws, (l.welcome ??= this.welcome(show, l)));

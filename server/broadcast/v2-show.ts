@@ -130,7 +130,14 @@ export class V2Show {
     }
   }
 
-  welcomeFrame(show: Show, seq: number, totals: Readonly<Totals>, tickMs: number, policy: "once" | "unlimited", watching?: number): Uint8Array {
+  welcomeFrame(
+    show: Show,
+    seq: number,
+    totals: Readonly<Totals>,
+    tickMs: number,
+    policy: "once" | "unlimited",
+    watching?: number,
+  ): Uint8Array {
     const w: V2Welcome = {
       type: "welcome",
       show: show.info,
