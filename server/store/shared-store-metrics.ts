@@ -92,7 +92,7 @@ function journalFamilies(s: SharedStore): Family[] {
   return [
     {
       name: "buzzcast_journal_syncs_total",
-      help: "fdatasyncs of the journal (about two per tick with counted buzzes).",
+      help: "fdatasyncs of the journal: one per tick with buzzes, one more with counted once claims, one per record batch.",
       kind: "counter",
       samples: [{ value: j.syncs }],
     },
