@@ -69,6 +69,33 @@ async function exact(global: Cache, record: MemoryRecord, nodes: SharedStore[], 
   assert.equal(await live(global), want, "live");
 }
 
+test("record-decided claims of a node cut from memcached: a close's reconciliation never makes live exceed the record", async () => {
+  const { global, record } = await backends();
+  const cut = new LateCache(global);
+  const [a, b] = [await node(cut, record, "a"), await node(global, record, "b")];
+  const early = [claim("v:1"), claim("v:2"), claim("v:3")];
+  await tick(b, early);
+  await tick(a, [claim("v:4")]);
+  await a.writer.writeOnce();
+  await b.writer.writeOnce();
+  await global.flushAll(); // memcached flushed: claim keys, sentinel and counter gone
+  const first = claim("v:5");
+  await tick(a, [first]); // a finds the sentinel gone: this epoch is record-decided on a from now on
+  assert.equal(first.outcome, "pending");
+  cut.cut = true; // a loses memcached
+  const late = [claim("v:6"), claim("v:7"), claim("v:8"), claim("v:9"), claim("v:10")];
+  await tick(a, late);
+  await a.writer.writeOnce(); // the record decides a's 6 claims
+  await tick(a);
+  for (const c of [first, ...late]) assert.equal(c.outcome, "counted", c.viewer);
+  await tick(b); // b re-seeds the lost counter from the record
+  assert.equal(await b.reconcile("s", "e", ["a"], 7), 0, "the close: nothing to raise yet, a's claims are not in the record's counts");
+  cut.cut = false; // a reaches memcached again and applies what it holds
+  await exact(global, record, [a, b], 10);
+  assert.equal(await b.reconcile("s", "e", ["a"], 8), 0);
+  assert.equal(await live(global), 10, "10 viewers, each counted once");
+});
+
 test("a claim whose add landed but whose sentinel read timed out is counted on retry (its own add), not a duplicate", async () => {
   const { global, record } = await backends();
   const slow = new LateCache(global);
