@@ -96,6 +96,31 @@ test("record-decided claims of a node cut from memcached: a close's reconciliati
   assert.equal(await live(global), 10, "10 viewers, each counted once");
 });
 
+test("close then reopen: a pass of the earlier close while counting runs again never over-counts", async () => {
+  const { global, record } = await backends();
+  const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
+  await tick(b, [claim("v:1")]);
+  await tick(a, [claim("v:2")]);
+  await a.writer.writeOnce();
+  await b.writer.writeOnce();
+  await global.flushAll();
+  await tick(a, [claim("v:3")]); // record-decided on a from now on
+  b.votingClosed("s", "e", ["a"], 3); // close (b owns its passes) ...
+  a.votingClosed("s", "e", ["a"], 3);
+  b.votingOpened("s", "e", ["a"], 4); // ... and reopen at once
+  a.votingOpened("s", "e", ["a"], 4);
+  assert.deepEqual(b.reconciler.owned("s", "e"), [], "the reopen ended the close's passes");
+  const more = [claim("v:4"), claim("v:5")];
+  await tick(a, more);
+  await a.writer.writeOnce(); // the record accepts a's claims
+  await tick(b); // b re-seeds the counter
+  // A pass that would still run now (the race reopening used to leave open) raises nothing:
+  assert.equal(await b.reconcile("s", "e", ["a"], 3), 0);
+  await tick(a);
+  for (const c of more) assert.equal(c.outcome, "counted");
+  await exact(global, record, [a, b], 5);
+});
+
 test("a claim whose add landed but whose sentinel read timed out is counted on retry (its own add), not a duplicate", async () => {
   const { global, record } = await backends();
   const slow = new LateCache(global);

@@ -246,6 +246,11 @@ export class SharedStore implements Store {
     this.reconciler.closed({ show, epoch, acts, version });
   }
 
+  /** Voting reopened: the earlier closes' reconciliation passes end for these acts. */
+  votingOpened(show: string, epoch: string, acts: readonly string[], version: number): void {
+    this.reconciler.opened({ show, epoch, acts, version });
+  }
+
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
   reconcile(show: string, epoch: string, acts: readonly string[], version: number): Promise<number | null> {
     return this.reconciler.firstPass({ show, epoch, acts, version });
