@@ -47,7 +47,22 @@ export interface SharedStoreOptions {
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
+  /**
+   * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
+   * (counter-state.ts). Default DOUBT_MS.
+   */
+  doubtMs?: number;
+  /** Clock (ms since the Unix epoch); tests drive it. Default Date.now. */
+  now?: () => number;
 }
+
+/**
+ * A write that timed out is assumed to land within this long or never: memjs drops the connection
+ * of a timed-out request, so a later landing needs a link or middlebox that holds the request past
+ * it (or a memcached stalled that long with the request unread, which the reconciliation's own read
+ * would wait behind). Well inside the 30 s of reconciliation after a close.
+ */
+export const DOUBT_MS = 10_000;
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
@@ -125,8 +140,18 @@ export class SharedStore implements Store {
     this.timer.unref(); // the server's sockets keep the process alive, not this
   }
 
+  /** Until when a write timing out now stays in doubt. */
+  doubtUntil(): number {
+    return this.now() + (this.opts.doubtMs ?? DOUBT_MS);
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
-    const now = Date.now();
+    const now = this.now();
+    this.counters.settleDoubts(now);
     for (const f of batch) {
       for (const d of f.deltas) {
         const c = this.counters.get(f.show, f.epoch, d.act);
@@ -166,18 +191,16 @@ export class SharedStore implements Store {
         try {
           const v = await this.cache.incr(c.key, amount);
           if (v === null) missing.push(c);
-          else {
-            c.cached += amount;
-            c.lastKnown = Math.max(c.lastKnown, v);
-          }
+          else this.counters.applied(c, amount, v);
         } catch (err) {
           failed = err;
           // A timed-out increment was sent and may still be applied (a stalled memcached applies what
           // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
-          // taken as applied: at worst the live total is short until the reconciliation from the
-          // record (which gets these buzzes as usual) raises it. Never an over-count.
+          // taken as applied, and held in doubt: not persisted until it can no longer land, so a
+          // close's reconciliation (which raises live to the record) cannot count it a second time
+          // when it lands late. At worst the live total is short until that reconciliation.
           if (err instanceof CacheError && err.code === "timeout") {
-            c.cached += amount;
+            this.counters.assumeApplied(c, amount, now + (this.opts.doubtMs ?? DOUBT_MS));
             this.counts.assumedApplied += amount;
           }
         }
