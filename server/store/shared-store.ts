@@ -39,14 +39,14 @@ import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant
 
 export interface SharedStoreOptions {
   nodeId: string;
+  /** TICK_MS, the base tick period (every timing below that is a number of ticks follows it). */
+  tickMs: number;
   persistIntervalMs: number;
-  /** How long after voting closes to reconcile: every node must have seen the close and persisted. */
-  reconcileDelayMs: number;
+  /** Override of sharedTimings' reconcile delay (tests: 0). */
+  reconcileDelayMs?: number;
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
   keyPrefix?: string;
-  /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
-  tickMs?: number;
   /**
    * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
    * (counter-state.ts). Default DOUBT_MS.
@@ -63,6 +63,21 @@ export interface SharedStoreOptions {
  * would wait behind). Well inside the 30 s of reconciliation after a close.
  */
 export const DOUBT_MS = 10_000;
+
+/** The shared store's waits, all derived from TICK_MS and PERSIST_INTERVAL_MS. */
+export interface SharedTimings {
+  /**
+   * After a close, before reconciling (also record-decided claims' quiet period): every node has
+   * seen the close (a show poll is one tick; two for margin) and persisted (two intervals), + 500 ms.
+   */
+  reconcileDelayMs: number;
+  /** How long to wait for another node's claim sentinel before deciding in the record: 10 ticks + 1 s. */
+  claimGraceMs: number;
+}
+
+export function sharedTimings(tickMs: number, persistIntervalMs: number): SharedTimings {
+  return { reconcileDelayMs: 2 * tickMs + 2 * persistIntervalMs + 500, claimGraceMs: 10 * tickMs + 1000 };
+}
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
@@ -91,6 +106,7 @@ export class SharedStore implements Store {
   };
 
   readonly reconciler: CloseReconciler;
+  readonly timing: SharedTimings;
   readonly phase2: SharedRead;
   readonly audience: SharedAudience;
 
@@ -105,9 +121,11 @@ export class SharedStore implements Store {
     const prefix = opts.keyPrefix ?? "bc";
     this.counters = new CounterTable(prefix);
     this.auditsViewers = opts.durable;
-    const tickMs = opts.tickMs ?? 100;
+    const derived = sharedTimings(opts.tickMs, opts.persistIntervalMs);
+    this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
+    const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: opts.reconcileDelayMs }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
@@ -117,8 +135,8 @@ export class SharedStore implements Store {
       {
         nodeId: opts.nodeId,
         prefix,
-        graceMs: 10 * tickMs + 1000,
-        quietMs: opts.reconcileDelayMs,
+        graceMs: this.timing.claimGraceMs,
+        quietMs: reconcileDelayMs,
         ttlSec: CLAIM_TTL_SEC,
         processKey: this.processKey,
       },
