@@ -157,7 +157,7 @@ export class TickLoop {
   private startFlush(tick: number): Run {
     const batch: ShowFlush[] = [];
     for (const t of this.counting.takeRetired()) {
-      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [] });
+      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [], retired: true });
     }
     const run: Run = { tick, shows: [], wants: [], state: "flushing", result: null, publish: undefined };
     for (const c of this.counting.all()) {

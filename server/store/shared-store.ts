@@ -177,7 +177,7 @@ export class SharedStore implements Store {
         if (this.auditsViewers) queueViewers(c, d.viewers, d.delta, now);
       }
       if (f.claims) this.claims.take(f.show, f.epoch, f.claims);
-      if (f.acts.length === 0) {
+      if (f.retired === true) {
         this.counters.retire(f.show, f.epoch);
         this.claims.retire(f.show, f.epoch);
       }
@@ -230,7 +230,7 @@ export class SharedStore implements Store {
         for (const c of reads) {
           const raw = got.get(c.key);
           if (raw === undefined) missing.push(c);
-          else c.lastKnown = Math.max(c.lastKnown, Number(raw));
+          else this.counters.saw(c, Number(raw));
         }
       } catch (err) {
         failed = err;
@@ -248,7 +248,7 @@ export class SharedStore implements Store {
 
     const out: FlushResult = new Map();
     for (const f of batch) {
-      if (f.acts.length === 0) continue;
+      if (f.retired === true) continue;
       const totals = new Map<string, number>();
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);
