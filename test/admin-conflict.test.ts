@@ -19,7 +19,7 @@ import { waitFor } from "./harness/wait.ts";
 
 interface Answer {
   status: number;
-  body: { epoch?: string; version?: number; error?: string; current?: { epoch?: string; version?: number } };
+  body: { epoch?: string; version?: number; error?: { code?: string }; current?: { epoch?: string; version?: number } };
 }
 
 /** One HTTP request on a connection of its own (so requests spread over a node's workers). */
@@ -68,7 +68,7 @@ async function simultaneousResets(urls: readonly string[], reads: number): Promi
   assert.equal(new Set(versions).size, won.length, `two resets answered 200 with one version: ${JSON.stringify(versions)}`);
   assert.equal(new Set(won.map((a) => a.body.epoch)).size, won.length, "each winning reset has its own epoch");
   for (const a of answers.filter((x) => x.status === 409)) {
-    assert.equal(a.body.error, "conflict");
+    assert.equal(a.body.error?.code, "conflict");
     assert.equal(typeof a.body.current?.epoch, "string", "a conflict carries the current state");
     assert.equal(typeof a.body.current?.version, "number");
   }

@@ -97,10 +97,11 @@ async function drain(): Promise<void> {
 async function backends(): Promise<Backends> {
   if (!data.counters) return chooseBackends(cfg, log, null); // shared mode: a node of its own
   threadShows = new ThreadShowSource({
-    save: async (rec) => {
-      const r = await rpc.call((id) => ({ type: "show-save", id, rec }));
+    save: async (rec, base) => {
+      const r = await rpc.call((id) => ({ type: "show-save", id, rec, base }));
       if (r.type !== "show-saved") throw unexpected("show-save", r);
       if (r.error) throw new RpcError("rejected", r.error);
+      return r.ok ? { ok: true } : { ok: false, current: r.current ?? null };
     },
     loadAll: async () => {
       const r = await rpc.call((id) => ({ type: "show-load-all", id }));

@@ -18,7 +18,7 @@ import { tickFamilies } from "./tick-metrics.ts";
 import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
-import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
+import { DEMO_SHOW, ShowConflict, ShowRegistry } from "../shows/show-registry.ts";
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
@@ -133,9 +133,15 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
 
   await shows.load();
   if (cfg.DEMO_SHOW && !shows.get(DEMO_SHOW.id)) {
-    await shows.put(DEMO_SHOW.id, DEMO_SHOW);
-    const first = DEMO_SHOW.acts[0];
-    if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    try {
+      await shows.put(DEMO_SHOW.id, DEMO_SHOW);
+      const first = DEMO_SHOW.acts[0];
+      if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    } catch (err) {
+      // Another process created or staged the demo show at the same moment: theirs stands.
+      if (!(err instanceof ShowConflict)) throw err;
+      log.info("demo show set up by another process at the same moment", { show: DEMO_SHOW.id });
+    }
   }
 
   // Take current totals from the store before the first viewer arrives (a node joining a running show).

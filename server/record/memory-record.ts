@@ -4,7 +4,7 @@
  * Guarantees: every method applies atomically (no await inside a mutation). Durability: none,
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
-import { checkShowRecord, historyRow, normalizeBatch } from "./normalize.ts";
+import { checkShowRecord, historyRow, mayReplace, normalizeBatch } from "./normalize.ts";
 import {
   bucketOf,
   checkClaimEpoch,
@@ -24,6 +24,7 @@ import {
   type CountBatch,
   type PersistOutcome,
   type Record,
+  type SaveShowResult,
   type ShowRecord,
   type StageChange,
 } from "./record.ts";
@@ -187,14 +188,15 @@ export class MemoryRecord implements Record {
     return out;
   }
 
-  async saveShow(rec: ShowRecord): Promise<void> {
+  async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     this.open();
     const next = checkShowRecord(rec);
     const prev = this.shows.get(next.show.id) ?? null;
-    if (prev !== null && prev.version >= next.version) return;
+    if (!mayReplace(prev?.version ?? null, next, base)) return { ok: false, current: prev ? copyShow(prev) : null };
     this.shows.set(next.show.id, next);
     const row = historyRow(prev, next, Date.now());
     if (row !== null) child(this.history, next.show.id, () => []).push({ epoch: next.epoch, ...row, version: next.version });
+    return { ok: true };
   }
 
   async loadShow(id: string): Promise<ShowRecord | null> {

@@ -9,7 +9,9 @@
  *   only adds a larger seq (defence in depth). Rows go in sorted key order, so concurrent nodes
  *   take locks in one order; deadlocks and lock wait timeouts that still happen are retried up to
  *   maxAttempts times and counted in `counters`.
- * - saveShow is one transaction that locks the show row and writes only a newer version.
+ * - saveShow is one transaction that locks the show row (FOR UPDATE) and decides by the stored
+ *   version (normalize.ts `mayReplace`): a compare-and-swap on `base`, so two writers of one base
+ *   serialize on the row lock and the second finds the first's version and is refused.
  * - No call hangs and retries are bounded (see MysqlRunner).
  */
 import type { RowDataPacket } from "mysql2/promise";
@@ -17,7 +19,7 @@ import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkShowRecord, compareRowKeys, historyRow, normalizeBatch, type NormalRow } from "./normalize.ts";
+import { checkBase, checkShowRecord, compareRowKeys, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import {
@@ -28,6 +30,7 @@ import {
   type CountBatch,
   type PersistOutcome,
   type Record,
+  type SaveShowResult,
   type ShowRecord,
   type StageChange,
 } from "./record.ts";
@@ -181,15 +184,13 @@ export class MysqlRecord implements Record {
     return this.runner.run("markClaimEpoch", true, (q) => audit.markClaimEpoch(q, show, epoch, node));
   }
 
-  async saveShow(rec: ShowRecord): Promise<void> {
+  async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     const next = checkShowRecord(rec);
-    await this.runner.run("saveShow", true, async (q) => {
-      const [cur] = await q<RowDataPacket[]>(
-        "SELECT version, epoch, stage_act, stage_open, next_act, next_open, next_at FROM shows WHERE id = ? FOR UPDATE",
-        [next.show.id],
-      );
+    checkBase(next, base);
+    return this.runner.run("saveShow", true, async (q): Promise<SaveShowResult> => {
+      const [cur] = await q<RowDataPacket[]>(`SELECT ${SHOW_COLUMNS} FROM shows WHERE id = ? FOR UPDATE`, [next.show.id]);
+      if (!mayReplace(cur ? Number(cur.version) : null, next, base)) return { ok: false, current: cur ? rowToShow(cur) : null };
       const prev = cur ? rowStageState(cur) : null;
-      if (cur && Number(cur.version) >= next.version) return;
       const n = next.next ?? null;
       const fields = [
         next.show.title,
@@ -224,6 +225,7 @@ export class MysqlRecord implements Record {
           [next.show.id, next.version, next.epoch, row.act, row.open ? 1 : 0, n === null ? null : row.at * 1000],
         );
       }
+      return { ok: true };
     });
   }
 

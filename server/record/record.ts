@@ -90,6 +90,9 @@ export interface ShowRecord {
   next?: ScheduledStage | null;
 }
 
+/** What saveShow decided: stored, or refused with the show as stored (null: no such show). */
+export type SaveShowResult = { ok: true } | { ok: false; current: ShowRecord | null };
+
 /** One row of a show's stage history: the stage as it became at `version`. */
 export interface StageChange {
   epoch: string;
@@ -137,12 +140,16 @@ export interface Record {
    */
   markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists">;
   /**
-   * Store a show's definition, stage and epoch, atomically, only if `version` is newer than the
-   * stored one (an equal or older version changes nothing, so a stale writer never wins). Appends
-   * to stage history on the first save and whenever the stage (act, open) the show is heading for
-   * (`next` if scheduled, else `stage`), its instant, or the epoch changed (normalize.ts `historyRow`).
+   * Store a show's definition, stage and epoch, atomically. With `base` (a compare-and-swap, what
+   * every admin change uses): stored only if the stored version is exactly `base` (null: the show
+   * does not exist yet), and `rec.version` must be above `base` (else RecordError "query"). So of
+   * several writers that read one version, exactly one stores its successor; each other one gets
+   * `{ok: false, current}` and must apply nothing. Without `base`: stored only if `version` is newer
+   * than the stored one (an equal or older version changes nothing). Appends to stage history on
+   * the first save and whenever the stage (act, open) the show is heading for (`next` if scheduled,
+   * else `stage`), its instant, or the epoch changed (normalize.ts `historyRow`).
    */
-  saveShow(rec: ShowRecord): Promise<void>;
+  saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult>;
   loadShow(id: string): Promise<ShowRecord | null>;
   /** All shows, ordered by id. */
   listShows(): Promise<ShowRecord[]>;

@@ -119,7 +119,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     mysql: cfg.MYSQL_URL ? redact(cfg.MYSQL_URL) : null,
     node: cfg.NODE_ID,
   });
-  const showSource = new SharedShowSource(dual, record, log);
+  const showSource = new SharedShowSource(dual, record, log, "bc", cfg.MYSQL_URL !== undefined);
   const recordMetrics = record instanceof MysqlRecord ? () => record.metrics() : (): Family[] => [];
   return {
     store,
