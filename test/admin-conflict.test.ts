@@ -62,7 +62,9 @@ async function simultaneousResets(urls: readonly string[], reads: number): Promi
     },
     { what: `every process on the winner's epoch ${String(last.body.epoch)}`, timeoutMs: 6000, intervalMs: 100 },
   ).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}; answers ${JSON.stringify(answers.map((a) => [a.status, a.body.epoch]))}, seen ${[...new Set(seen)].join(",")}`);
+    throw new Error(
+      `${(err as Error).message}; answers ${JSON.stringify(answers.map((a) => [a.status, a.body.epoch]))}, seen ${[...new Set(seen)].join(",")}`,
+    );
   });
   const versions = won.map((a) => a.body.version);
   assert.equal(new Set(versions).size, won.length, `two resets answered 200 with one version: ${JSON.stringify(versions)}`);

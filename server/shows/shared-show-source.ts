@@ -144,7 +144,8 @@ export class SharedShowSource implements ShowSource {
       if (!verdict.ok) return verdict;
     } else {
       const claim = `${this.prefix}:show-next:${rec.show.id}:${base === null ? "new" : String(base)}`;
-      if (!(await this.cache.add(claim, String(rec.version), SUCCESSOR_TTL_SEC))) return { ok: false, current: await this.load(rec.show.id) };
+      if (!(await this.cache.add(claim, String(rec.version), SUCCESSOR_TTL_SEC)))
+        return { ok: false, current: await this.load(rec.show.id) };
       await this.record.saveShow(rec);
     }
     try {

@@ -73,7 +73,9 @@ export class ShowConflict extends Error {
     /** The show as it is now (applied in this process); null if it does not exist. */
     readonly current: Show | null,
   ) {
-    super(`show ${showId} was changed by another request at the same time; nothing was applied (current version ${String(current?.version ?? "none")})`);
+    super(
+      `show ${showId} was changed by another request at the same time; nothing was applied (current version ${String(current?.version ?? "none")})`,
+    );
     this.name = "ShowConflict";
   }
 }
@@ -134,7 +136,10 @@ export class ShowRegistry {
     const inShow = (act: string | null): boolean => act === null || info.acts.some((a) => a.id === act);
     if (!inShow(stage.act)) stage = { act: null, open: false };
     if (next !== null && !inShow(next.act)) next = null;
-    return this.commit({ show: info, stage, epoch: cur ? cur.epoch : newEpoch(), version, ...(next ? { next } : {}) }, cur?.version ?? null);
+    return this.commit(
+      { show: info, stage, epoch: cur ? cur.epoch : newEpoch(), version, ...(next ? { next } : {}) },
+      cur?.version ?? null,
+    );
   }
 
   /**
@@ -152,7 +157,10 @@ export class ShowRegistry {
     if ("error" in when) throw new ShowError("bad_request", when.error);
     if (when.at <= version) throw new ShowError("bad_request", `at: must be after the show's last change (${version})`);
     const next: ScheduledStage = { ...target, at: when.at };
-    return this.commit({ show: cur.info, stage: stateAt(cur.stage, cur.next, version).stage, epoch: cur.epoch, version, next }, cur.version);
+    return this.commit(
+      { show: cur.info, stage: stateAt(cur.stage, cur.next, version).stage, epoch: cur.epoch, version, next },
+      cur.version,
+    );
   }
 
   /** Start a new epoch: every total restarts from zero; old counts stay in the record. A scheduled change stays. */
