@@ -223,7 +223,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         s.worker = null;
         s.ready = false;
         if (draining) return;
-        reject(new Error(`worker ${s.index} exited with ${code} while starting`));
+        reject(Object.assign(new Error(`worker ${s.index} exited with ${code} while starting`), { exitCode: code }));
         const backoff = Math.min(5000, 100 * 2 ** Math.min(s.restarts, 6));
         s.restarts++;
         log.error("worker died; restarting", { worker: s.index, code, inMs: backoff, restarts: s.restarts });

@@ -151,9 +151,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const readiness = (): Readiness => {
     const h = b.store.health();
     const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    const lease = b.lease?.checks() ?? {};
     return {
-      ready: !draining && !shedding && h.ready,
-      checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
+      ready: !draining && !shedding && h.ready && lease.lease === undefined,
+      checks: { ...h.checks, ...lease, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
   const pages = new StaticFiles(cfg.STATIC_DIR);
@@ -212,6 +213,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     await tickLoop.flushNow();
     await b.store.close();
+    await b.lease?.release(); // after the last commit: a successor with this NODE_ID may start now
     await ws.whenAllClosed(1000);
   };
 
@@ -223,7 +225,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     uWS.us_listen_socket_close(listenSocket);
     ws.closeAll();
-    b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
+    b.store
+      .close()
+      .then(() => b.lease?.release())
+      .catch((err: unknown) => log.error("store close after abort failed", { err }));
   };
 
   return { port, metrics, shows, readiness, drain, abort };

@@ -21,6 +21,7 @@ import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
 import { checkBase, checkShowRecord, compareRowKeys, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
+import { checkLease } from "./lease-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import {
   RecordError,
@@ -28,6 +29,7 @@ import {
   type AuditEntry,
   type AuditRow,
   type CountBatch,
+  type LeaseVerdict,
   type PersistOutcome,
   type Record,
   type SaveShowResult,
@@ -58,6 +60,8 @@ export class MysqlRecord implements Record {
   private readonly queryTimeoutMs: number;
   private readonly rowsPerStatement: number;
   private readonly createDatabase: boolean;
+  /** Node ids whose lease this object took, and the holder named: their batches are fenced by it. */
+  private readonly leases = new Map<string, string>();
 
   constructor(url: string, options: MysqlRecordOptions = {}) {
     this.target = parseMysqlUrl(url);
@@ -107,7 +111,19 @@ export class MysqlRecord implements Record {
     const rows = normalizeBatch(batch);
     const parts = normalizeAudit(batch, rows);
     const per = this.rowsPerStatement;
+    const holder = this.leases.get(batch.node);
     return this.runner.run("persistCounts", true, async (q) => {
+      // The fence: a shared lock on the lease row for the whole transaction, so a takeover
+      // (acquireNodeLease's exclusive lock) commits either before this batch (refused) or after it.
+      if (holder !== undefined) {
+        const [lease] = await q<RowDataPacket[]>("SELECT holder FROM node_leases WHERE node = ? LOCK IN SHARE MODE", [batch.node]);
+        if (lease?.holder !== holder) {
+          throw new RecordError(
+            "lease",
+            `node ${batch.node}'s lease is held by ${String(lease?.holder ?? "nobody")}, not this process: batch refused`,
+          );
+        }
+      }
       await q(
         "INSERT INTO node_batches (node, last_batch_seq, updated_at) VALUES (?, 0, UTC_TIMESTAMP(3)) " +
           "ON DUPLICATE KEY UPDATE last_batch_seq = last_batch_seq",
@@ -141,6 +157,32 @@ export class MysqlRecord implements Record {
         " batch_seq = GREATEST(batch_seq, VALUES(batch_seq))",
       values,
     );
+  }
+
+  async acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict> {
+    checkLease(node, holder, ttlMs);
+    return this.runner.run("acquireNodeLease", true, async (q): Promise<LeaseVerdict> => {
+      const [cur] = await q<RowDataPacket[]>(
+        "SELECT holder, TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), expires_at) DIV 1000 AS left_ms FROM node_leases WHERE node = ? FOR UPDATE",
+        [node],
+      );
+      if (cur && cur.holder !== holder && Number(cur.left_ms) > 0)
+        return { ok: false, holder: String(cur.holder), expiresInMs: Number(cur.left_ms) };
+      // acquired_at first: MariaDB assigns left to right, so it still sees the previous holder.
+      await q(
+        "INSERT INTO node_leases (node, holder, expires_at, acquired_at) VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3)) " +
+          "ON DUPLICATE KEY UPDATE acquired_at = IF(holder = VALUES(holder), acquired_at, VALUES(acquired_at)), holder = VALUES(holder), expires_at = VALUES(expires_at)",
+        [node, holder, ttlMs * 1000],
+      );
+      this.leases.set(node, holder);
+      return { ok: true };
+    });
+  }
+
+  async releaseNodeLease(node: string, holder: string): Promise<void> {
+    checkLease(node, holder, 1);
+    await this.runner.run("releaseNodeLease", false, (q) => q("DELETE FROM node_leases WHERE node = ? AND holder = ?", [node, holder]));
+    this.leases.delete(node);
   }
 
   async lastBatchSeq(node: string): Promise<number> {
