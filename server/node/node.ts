@@ -213,7 +213,6 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     await tickLoop.flushNow();
     await b.store.close();
-    await b.lease?.release(); // after the last commit: a successor with this NODE_ID may start now
     await ws.whenAllClosed(1000);
   };
 
@@ -225,10 +224,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     uWS.us_listen_socket_close(listenSocket);
     ws.closeAll();
-    b.store
-      .close()
-      .then(() => b.lease?.release())
-      .catch((err: unknown) => log.error("store close after abort failed", { err }));
+    b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
   };
 
   return { port, metrics, shows, readiness, drain, abort };

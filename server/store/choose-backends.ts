@@ -37,8 +37,8 @@ export interface Backends {
   metrics?: () => Family[];
   /** The durable record (MYSQL_URL only), read by the audit, timeline and export routes. */
   record?: Record;
-  /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts); released after the store's final commit. */
-  lease?: { checks(): { [check: string]: string }; release(): Promise<void> };
+  /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts; the store releases it after its final commit). */
+  lease?: { checks(): { [check: string]: string } };
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -123,6 +123,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       // Every node must have seen the close (one poll) and persisted (one interval), with margin.
       reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
+      ...(lease ? { lease } : {}),
     },
     log,
   );

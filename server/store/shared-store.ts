@@ -47,6 +47,8 @@ export interface SharedStoreOptions {
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
+  /** This process's lease on `nodeId` (record/node-lease.ts), given up in `close` after the last commit. */
+  lease?: { release(): Promise<void> };
 }
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
@@ -289,6 +291,7 @@ export class SharedStore implements Store {
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
     await this.cache.close();
+    await this.opts.lease?.release(); // after the last commit: a successor with this node id may start now
     await this.record.close();
   }
 }
