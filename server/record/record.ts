@@ -127,7 +127,7 @@ export interface Record {
    * "lease" and nothing applied), so two processes never share the node's batch sequence space.
    */
   acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict>;
-  /** Give the lease up (after the node's last batch): the next process with this node id may take it at once. */
+  /** Give the lease up (after the node's last batch; later batches through this object are refused): the next process with this node id may take it at once. */
   releaseNodeLease(node: string, holder: string): Promise<void>;
   /** Highest batch seq applied for this node (0 when none). A restarted node continues after it. */
   lastBatchSeq(node: string): Promise<number>;
