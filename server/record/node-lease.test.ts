@@ -64,7 +64,8 @@ test("NodeLease waits for a live holder, is refused after its wait, takes an exp
   // The first stops renewing (as a SIGKILLed process does): a waiting successor gets it after expiry.
   await first.release();
   await ra.acquireNodeLease("n", first.holder, 1500); // held again, then no renewals
-  const successor = new NodeLease(rb, "n", { ...opts, waitMs: 5000 });
+  let lostCalls = 0;
+  const successor = new NodeLease(rb, "n", { ...opts, waitMs: 5000, onLost: () => lostCalls++ });
   const t0 = Date.now();
   await successor.acquire();
   assert.ok(Date.now() - t0 >= 1000, "waited for the expiry");
@@ -76,6 +77,7 @@ test("NodeLease waits for a live holder, is refused after its wait, takes an exp
   const until = Date.now() + 5000;
   while (!successor.lost && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(successor.checks(), { lease: "lost" });
+  assert.equal(lostCalls, 1, "told once");
   await successor.release(); // a lost lease is not deleted: the intruder keeps it
   assert.equal((await rb.acquireNodeLease("n", "someone", 1000)).ok, false);
 });

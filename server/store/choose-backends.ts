@@ -102,6 +102,9 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       renewMs: NODE_LEASE_RENEW_MS,
       waitMs: cfg.DRAIN_TIMEOUT_MS + 2 * NODE_LEASE_TTL_MS,
       log,
+      // Another process has this NODE_ID now: take no more buzzes (they could not be persisted).
+      // The whole process drains (ops/lifecycle.ts), worker threads included.
+      onLost: () => process.kill(process.pid, "SIGTERM"),
     });
     await lease.acquire();
     record = mysql;
