@@ -144,8 +144,11 @@ export class SharedShowSource implements ShowSource {
       if (!verdict.ok) return verdict;
     } else {
       const claim = `${this.prefix}:show-next:${rec.show.id}:${base === null ? "new" : String(base)}`;
-      if (!(await this.cache.add(claim, String(rec.version), SUCCESSOR_TTL_SEC)))
-        return { ok: false, current: await this.load(rec.show.id) };
+      // The claim carries the change itself: a loser learns the winner's show even before it is published.
+      if (!(await this.cache.add(claim, JSON.stringify(rec), SUCCESSOR_TTL_SEC))) {
+        const raw = await this.cache.get(claim);
+        return { ok: false, current: (raw === null ? null : this.parse(raw)) ?? (await this.load(rec.show.id)) };
+      }
       await this.record.saveShow(rec);
     }
     try {
