@@ -19,61 +19,80 @@ import { waitFor } from "./harness/wait.ts";
 
 interface Answer {
   status: number;
-  body: { epoch?: string; version?: number; error?: { code?: string }; current?: { epoch?: string; version?: number } };
+  body: {
+    epoch?: string;
+    version?: number;
+    stage?: { act: string | null; open: boolean };
+    error?: { code?: string };
+    current?: { epoch?: string; version?: number };
+  };
 }
 
 /** One HTTP request on a connection of its own (so requests spread over a node's workers). */
-function call(url: string, method: string, path: string): Promise<Answer> {
+function call(url: string, method: string, path: string, body?: unknown): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url + path, { method, agent: false, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }, (res) => {
+    const headers = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "application/json" };
+    const req = request(url + path, { method, agent: false, headers }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Answer["body"] }));
     });
     req.on("error", reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
-/** The epoch each of `reads` fresh connections to each url answers (a node's workers included). */
-async function epochs(urls: readonly string[], reads: number): Promise<string[]> {
+/** The show state each of `reads` fresh connections to each url answers (a node's workers included). */
+async function states(urls: readonly string[], reads: number): Promise<Answer["body"][]> {
   const all = await Promise.all(urls.flatMap((u) => Array.from({ length: reads }, () => call(u, "GET", "/api/shows/demo"))));
-  return all.map((a) => String(a.body.epoch));
+  return all.map((a) => a.body);
 }
 
 /**
- * `urls.length` resets of the demo show at the same moment, one per url. Checks linearizability:
+ * Admin changes of the demo show at the same moment, one per request. Checks linearizability:
  * every answer is 200 or 409; the 200s have distinct versions; every 409 is `conflict` with the
- * current state; every process converges to the epoch of the highest 200 (within the propagation
- * bound). Returns the epochs answered 200.
+ * current state; every process converges to the highest 200 (within the propagation bound).
+ * Returns the answers.
  */
-async function simultaneousResets(urls: readonly string[], reads: number): Promise<string[]> {
-  const answers = await Promise.all(urls.map((u) => call(u, "POST", "/api/shows/demo/reset")));
-  for (const a of answers) assert.ok(a.status === 200 || a.status === 409, `reset answered ${a.status} ${JSON.stringify(a.body)}`);
+async function simultaneous(reqs: ReadonlyArray<{ url: string; path: string; body?: unknown }>, reads: number): Promise<Answer[]> {
+  const answers = await Promise.all(reqs.map((r) => call(r.url, "POST", r.path, r.body)));
+  for (const a of answers) assert.ok(a.status === 200 || a.status === 409, `answered ${a.status} ${JSON.stringify(a.body)}`);
   const won = answers.filter((a) => a.status === 200);
-  assert.ok(won.length >= 1, "at least one reset wins");
+  assert.ok(won.length >= 1, "at least one change wins");
   const last = won.reduce((a, b) => ((a.body.version ?? 0) >= (b.body.version ?? 0) ? a : b));
-  let seen: string[] = [];
+  const urls = [...new Set(reqs.map((r) => r.url))];
+  let seen: Answer["body"][] = [];
   await waitFor(
     async () => {
-      seen = await epochs(urls, reads);
-      return seen.every((e) => e === last.body.epoch);
+      seen = await states(urls, reads);
+      return seen.every((x) => x.epoch === last.body.epoch && JSON.stringify(x.stage) === JSON.stringify(last.body.stage));
     },
-    { what: `every process on the winner's epoch ${String(last.body.epoch)}`, timeoutMs: 6000, intervalMs: 100 },
+    { what: `every process on the winner's state (epoch ${String(last.body.epoch)})`, timeoutMs: 6000, intervalMs: 100 },
   ).catch((err: unknown) => {
-    throw new Error(
-      `${(err as Error).message}; answers ${JSON.stringify(answers.map((a) => [a.status, a.body.epoch]))}, seen ${[...new Set(seen)].join(",")}`,
-    );
+    const got = answers.map((a) => [a.status, a.body.epoch, a.body.stage]);
+    throw new Error(`${(err as Error).message}; answers ${JSON.stringify(got)}, seen ${[...new Set(seen.map((x) => x.epoch))].join(",")}`);
   });
   const versions = won.map((a) => a.body.version);
-  assert.equal(new Set(versions).size, won.length, `two resets answered 200 with one version: ${JSON.stringify(versions)}`);
-  assert.equal(new Set(won.map((a) => a.body.epoch)).size, won.length, "each winning reset has its own epoch");
+  assert.equal(new Set(versions).size, won.length, `two changes answered 200 with one version: ${JSON.stringify(versions)}`);
+  for (const x of seen) assert.equal(x.version, last.body.version, "every process on the winner's version");
   for (const a of answers.filter((x) => x.status === 409)) {
     assert.equal(a.body.error?.code, "conflict");
     assert.equal(typeof a.body.current?.epoch, "string", "a conflict carries the current state");
     assert.equal(typeof a.body.current?.version, "number");
   }
+  return answers;
+}
+
+/** `urls.length` resets at the same moment; returns the epochs answered 200, each its own. */
+async function simultaneousResets(urls: readonly string[], reads: number): Promise<string[]> {
+  const won = (
+    await simultaneous(
+      urls.map((url) => ({ url, path: "/api/shows/demo/reset" })),
+      reads,
+    )
+  ).filter((a) => a.status === 200);
+  assert.equal(new Set(won.map((a) => a.body.epoch)).size, won.length, "each winning reset has its own epoch");
   return won.map((a) => String(a.body.epoch));
 }
 
@@ -110,6 +129,16 @@ test("two nodes, two resets at the same moment: one wins, the other is a 409 app
   const winners = new Set<string>();
   for (let round = 0; round < 5; round++) {
     for (const e of await simultaneousResets([n1.url, n2.url], 1)) winners.add(e);
+  }
+  // Stage changes (one immediate, one scheduled on the show clock) at the same moment.
+  for (let round = 0; round < 3; round++) {
+    await simultaneous(
+      [
+        { url: n1.url, path: "/api/shows/demo/stage", body: { act: "act-2", open: round % 2 === 0 } },
+        { url: n2.url, path: "/api/shows/demo/stage", body: { act: "act-3", open: true, at: Date.now() + 120_000 } },
+      ],
+      1,
+    );
   }
   // Applied nowhere: no viewer on either node ever heard an epoch that did not win.
   for (const v of viewers) {
