@@ -12,10 +12,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { MemcachedCache } from "../server/cache/memcached-cache.ts";
 import { startServer, TEST_ADMIN_TOKEN, type RunningServer } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
 import { startCluster, type Cluster } from "./harness/cluster.ts";
-import { waitFor } from "./harness/wait.ts";
+import { metricValue, waitFor } from "./harness/wait.ts";
 
 interface Answer {
   status: number;
@@ -57,6 +58,9 @@ async function states(urls: readonly string[], reads: number): Promise<Answer["b
  */
 async function simultaneous(reqs: ReadonlyArray<{ url: string; path: string; body?: unknown }>, reads: number): Promise<Answer[]> {
   const answers = await Promise.all(reqs.map((r) => call(r.url, "POST", r.path, r.body)));
+  reqs.forEach((r, i) => {
+    if (answers[i]?.status === 409) conflicts.set(r.url, (conflicts.get(r.url) ?? 0) + 1);
+  });
   for (const a of answers) assert.ok(a.status === 200 || a.status === 409, `answered ${a.status} ${JSON.stringify(a.body)}`);
   const won = answers.filter((a) => a.status === 200);
   assert.ok(won.length >= 1, "at least one change wins");
@@ -83,6 +87,9 @@ async function simultaneous(reqs: ReadonlyArray<{ url: string; path: string; bod
   }
   return answers;
 }
+
+/** 409 answers so far, per url (each node counts its own in buzzcast_admin_conflicts_total). */
+const conflicts = new Map<string, number>();
 
 /** `urls.length` resets at the same moment; returns the epochs answered 200, each its own. */
 async function simultaneousResets(urls: readonly string[], reads: number): Promise<string[]> {
@@ -120,7 +127,7 @@ after(async () => {
   await cluster.stop();
 });
 
-test("two nodes, two resets at the same moment: one wins, the other is a 409 applied nowhere, the fleet converges", async () => {
+test("two nodes, two resets at the same moment: one wins, the other is a 409 applied nowhere, the fleet converges", async (t) => {
   const [n1, n2] = cluster.nodes;
   assert.ok(n1 && n2);
   await skewStoredVersion(cluster, [n1, n2]);
@@ -146,11 +153,21 @@ test("two nodes, two resets at the same moment: one wins, the other is a 409 app
     for (const e of heard) assert.ok(winners.has(e) || start.includes(e), `a viewer heard epoch ${e}, which lost`);
     v.close();
   }
+  for (const n of [n1, n2])
+    assert.equal(await metricValue(n, "buzzcast_admin_conflicts_total"), conflicts.get(n.url) ?? 0, "every 409 counted");
+  t.diagnostic(`409 conflicts: ${[...conflicts.values()].reduce((a, b) => a + b, 0)} of ${2 * 8} changes`);
   // Not in memcached either: the published show is the last winner.
   const final = await call(n1.url, "GET", "/api/shows/demo");
   const db = new URL(cluster.mysqlUrl).pathname.slice(1);
   const [row] = await cluster.mariadb.query<Array<{ epoch: string }>>(`SELECT epoch FROM \`${db}\`.shows WHERE id = 'demo'`);
   assert.equal(row?.epoch, final.body.epoch, "the record holds the epoch every node shows");
+  const mc = new MemcachedCache({ servers: cluster.memcached.address });
+  try {
+    const published = JSON.parse((await mc.get("bc:show:demo")) ?? "null") as { epoch?: string; version?: number } | null;
+    assert.deepEqual([published?.epoch, published?.version], [final.body.epoch, final.body.version], "memcached holds the winner");
+  } finally {
+    await mc.close();
+  }
 });
 
 test("WORKERS=2 on memcached + MariaDB: simultaneous resets on one node's workers converge", async () => {

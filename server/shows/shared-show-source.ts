@@ -152,7 +152,12 @@ export class SharedShowSource implements ShowSource {
       await this.record.saveShow(rec);
     }
     try {
-      await this.cache.set(this.key(rec.show.id), JSON.stringify(rec));
+      // A later change of the show may have been published first (its writer was faster): never
+      // overwrite it with this older one. (Not atomic: a publish racing within this get-then-set
+      // can still leave the older one, which other nodes ignore or replace at the full scan.)
+      const cachedRaw = await this.cache.get(this.key(rec.show.id));
+      const cached = cachedRaw === null ? null : this.parse(cachedRaw);
+      if (cached === null || cached.version < rec.version) await this.cache.set(this.key(rec.show.id), JSON.stringify(rec));
       const raw = await this.cache.get(this.indexKey);
       const ids = new Set<string>(raw ? (JSON.parse(raw) as string[]) : []);
       if (!ids.has(rec.show.id)) {
