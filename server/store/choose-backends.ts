@@ -20,7 +20,7 @@ import type { Family } from "../ops/metrics.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
 import { NODE_LEASE_RENEW_MS, NODE_LEASE_TTL_MS, NodeLease } from "../record/node-lease.ts";
-import type { Record } from "../record/record.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { SharedShowSource } from "../shows/shared-show-source.ts";
 import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
 import { AtomicStore, type SlotClient } from "./atomic-store.ts";
@@ -39,6 +39,8 @@ export interface Backends {
   record?: Record;
   /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts; the store releases it after its final commit). */
   lease?: { checks(): { [check: string]: string } };
+  /** The record's pool for public reads (MYSQL_URL only): the public timeline and durable totals. */
+  publicReads?: PublicRecordReads;
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -92,6 +94,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
   }
   let record: Record;
   let lease: NodeLease | null = null;
+  let publicReads: PublicRecordReads | undefined;
   if (cfg.MYSQL_URL) {
     const mysql = new MysqlRecord(cfg.MYSQL_URL);
     await retry(() => mysql.migrate(), START_RETRY_MS, log, "mysql");
@@ -108,6 +111,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     });
     await lease.acquire();
     record = mysql;
+    publicReads = mysql.publicReads;
   } else {
     log.warn("MEMCACHED_SERVERS without MYSQL_URL: counts are not durable (no record)");
     record = new MemoryRecord();
@@ -127,6 +131,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
       ...(lease ? { lease } : {}),
+      ...(publicReads === undefined ? {} : { publicReads }),
     },
     log,
   );
@@ -144,6 +149,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     showPollMs: pollMs,
     ...(cfg.MYSQL_URL ? { record } : {}),
     ...(lease ? { lease } : {}),
+    ...(publicReads === undefined ? {} : { publicReads }),
     metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics(), ...leaseFamilies(lease)],
   };
 }
