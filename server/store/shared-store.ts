@@ -25,7 +25,7 @@ import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
-import type { Record } from "../record/record.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
 import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
@@ -46,6 +46,8 @@ export interface SharedStoreOptions {
   reconcileDelayMs?: number;
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
+  /** Where durableTotals (a public read) is answered from: MySQL's public pool; default `record`. */
+  publicReads?: Pick<PublicRecordReads, "countTotals">;
   keyPrefix?: string;
   /**
    * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
@@ -54,6 +56,8 @@ export interface SharedStoreOptions {
   doubtMs?: number;
   /** Clock (ms since the Unix epoch); tests drive it. Default Date.now. */
   now?: () => number;
+  /** This process's lease on `nodeId` (record/node-lease.ts), given up in `close` after the last commit. */
+  lease?: { release(): Promise<void> };
 }
 
 /**
@@ -298,7 +302,7 @@ export class SharedStore implements Store {
   }
 
   async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {
-    return this.opts.durable ? this.record.countTotals(show, epoch) : null;
+    return this.opts.durable ? (this.opts.publicReads ?? this.record).countTotals(show, epoch) : null;
   }
 
   stats(): StoreStats {
@@ -335,6 +339,7 @@ export class SharedStore implements Store {
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
     await this.cache.close();
+    await this.opts.lease?.release(); // after the last commit: a successor with this node id may start now
     await this.record.close();
   }
 }
