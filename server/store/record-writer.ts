@@ -3,21 +3,25 @@
  * batches, once per interval.
  *
  * Guarantees:
- *  - A batch carries, per key, what was cached but not yet batched (never more: see counter-state),
+ *  - A batch carries, per key, what was cached (and is not in doubt) but not yet batched (never
+ *    more: see counter-state),
  *    and with an audit log exactly that many buzzes' audit entries, in the same transaction.
  *  - Batches are numbered per node, continuing after the last seq the record holds for this node.
  *  - A failed batch (error or timeout: it may or may not have committed) is retried unchanged, with
  *    the same seq, before any newer batch is formed; the record ignores a seq it already applied,
  *    so a retry never double counts, and it reports the same claim decisions.
  *  - Record-decided `once` claims (claim-decider.ts) ride in the batch; when it commits, each
- *    accepted one is counted: arrived, batched and persisted together (the record counted it in
- *    the same transaction), so the next flush adds it to the live total; a refused one is a
- *    duplicate.
- *  - With a journal: a batch's intent (its rows) is durable in the journal before the batch is
- *    sent, and the journal hears of every commit, so a restart replays exactly what no committed
- *    batch took (journal-replay.ts). Without one, a crash loses what was not committed: at most one
- *    interval plus one tick of this node's buzzes (plus whatever accumulated while the record was
- *    unreachable).
+ *    accepted one (the record reserved its viewer, counting nothing) arrives like a cache-decided
+ *    one: the next flush adds it to the live total, and a later batch persists it with its `once`
+ *    audit row, only once it is cached. A refused one is a duplicate. So what the record counts was
+ *    always given to the live counter first, for these buzzes too (the reconciliation at a close
+ *    relies on it: record > live means memcached lost buzzes, never that some are still coming).
+ *  - With a journal: an accepted record-decided claim is journaled (synchronously, in the turn it
+ *    joins its counter's audit queue) before its outcome can be acknowledged; a batch's intent (its
+ *    rows) is durable in the journal before the batch is sent, and the journal hears of every
+ *    commit, so a restart replays exactly what no committed batch took (journal-replay.ts).
+ *    Without one, a crash loses what was not committed: at most one interval plus one tick of this
+ *    node's buzzes (plus whatever accumulated while the record was unreachable).
  */
 import type { AuditEntry, CountBatch, CountRow, Record } from "../record/record.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -45,6 +49,8 @@ export interface RecordWriterStats {
 export interface BatchJournal {
   intent(seq: number, rows: readonly CountRow[]): Promise<void>;
   committed(seq: number, rows: readonly CountRow[]): void;
+  /** Record-decided claims just accepted, queued for a later batch: durable before this returns. */
+  accepted(entries: readonly QueuedAudit[]): void;
 }
 
 /** Where record-decided claims come from and where their decisions go (SharedStore). */
@@ -161,7 +167,7 @@ export class RecordWriter {
     try {
       const outcome = await this.record.persistCounts(p.batch);
       this.journal?.committed(p.batch.batchSeq, p.batch.rows);
-      for (const [c, n] of p.marks) c.persisted += n;
+      for (const [c, n] of p.marks) this.counters.persistedMore(c, n);
       this.decide(p.claims, new Set(outcome.refused));
       this.pending = null;
       this.healthy = true;
@@ -174,6 +180,7 @@ export class RecordWriter {
   }
 
   private decide(claims: readonly EpochClaim[], refused: ReadonlySet<number>): void {
+    const accepted: QueuedAudit[] = [];
     claims.forEach((e, i) => {
       if (refused.has(i)) {
         e.claim.outcome = "duplicate";
@@ -183,12 +190,26 @@ export class RecordWriter {
       const c = this.claims?.counter(e);
       if (c) {
         this.counters.arrive(c, 1);
-        c.batched += 1;
-        c.persisted += 1;
+        if (this.audit) {
+          const q: QueuedAudit = {
+            show: e.show,
+            epoch: e.epoch,
+            act: e.claim.act,
+            viewer: e.viewer,
+            atMs: e.claim.atMs,
+            count: 1,
+            once: true,
+          };
+          c.audit.push(q);
+          accepted.push(q);
+        }
       }
       e.claim.outcome = "counted";
       this.stats.claimsAccepted++;
     });
+    // Same turn as the queue pushes (the journal's order per key is the queues'), and before any
+    // settle can acknowledge the outcomes set above.
+    if (accepted.length > 0) this.journal?.accepted(accepted);
   }
 
   private fail(err: unknown): void {
@@ -205,12 +226,13 @@ export class RecordWriter {
     const once: AuditEntry[] = [];
     const interval = new Map<string, AuditEntry>();
     for (const c of this.counters.all()) {
-      const upTo = includeUncached ? c.arrived : c.cached;
+      // Never what is in doubt (a timed-out write that may still land), except at shutdown.
+      const upTo = includeUncached ? c.arrived : this.counters.persistable(c);
       if (upTo > c.batched) {
         const delta = upTo - c.batched;
         rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta });
         marks.push([c, delta]);
-        c.batched = upTo;
+        this.counters.batchedUpTo(c, upTo);
         if (this.audit) takeAudit(c, delta, once, interval);
       }
     }
