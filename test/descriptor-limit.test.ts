@@ -7,7 +7,8 @@
  * the HTTP API still answers, the viewers already in still get totals, and while refused upgrades
  * keep arriving the server is mostly asleep: its threads' on-CPU plus run-queue time
  * (/proc/<pid>/task/<tid>/schedstat) over the window is far below the window (a loop on EMFILE
- * is runnable all the time, however busy the box is).
+ * is runnable all the time, however busy the box is). With WORKERS=2 the node's capacity metric
+ * is the sum of the two workers' equal shares.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -157,6 +158,27 @@ test(
     } finally {
       for (const ws of held) ws.terminate();
       for (const v of viewers) v.close();
+      assert.equal(await srv.stop(), 0);
+    }
+  },
+);
+
+test(
+  "with worker threads each takes an equal share of the one descriptor table: the node's capacity is their sum",
+  { timeout: 60_000 },
+  async () => {
+    const limit = 1000;
+    const srv = await startServer({ WORKERS: "2" }, 30_000, { exec: ["prlimit", `--nofile=${limit}:${limit}`, "--"] });
+    try {
+      const share = descriptorBudget(limit, 2).perWorker;
+      assert.equal(share, 468, "floor((1000 - 64) / 2)");
+      await waitFor(
+        async () => new RegExp(`^buzzcast_connection_capacity ${2 * share}$`, "m").test(await (await get(`${srv.url}/metrics`)).text()),
+        {
+          what: `buzzcast_connection_capacity ${2 * share} (both workers' shares)`,
+        },
+      );
+    } finally {
       assert.equal(await srv.stop(), 0);
     }
   },
