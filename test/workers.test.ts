@@ -58,16 +58,16 @@ test("embedded, 2 workers: exact shared totals, node-wide metrics, crash restart
   assert.deepEqual((await showState(srv, "w")).totals, { a: 100, b: all.length });
 
   // Resets retire epochs: every worker releases their counter slots, so the table does not grow.
-  const used = await metric(srv, "buzzcast_counter_slots_used");
+  const used = await metric(srv, "buzzcast_slot_table_used");
   assert.ok(used >= 2, `slots of the live epoch are held (${used})`);
   for (let i = 0; i < 30; i++) await admin(srv, "POST", "/api/shows/w/reset");
   await eventually(
-    () => metric(srv, "buzzcast_counter_slots_used"),
+    () => metric(srv, "buzzcast_slot_table_used"),
     (n) => n === used,
     `slots back to ${used} after 30 resets`,
   );
   // Fewer than 60: an epoch replaced before any worker flushed it never got slots.
-  assert.ok((await metric(srv, "buzzcast_counter_slots_freed_total")) >= 2, "retired epochs' slots were freed");
+  assert.ok((await metric(srv, "buzzcast_slot_table_freed_total")) >= 2, "retired epochs' slots were freed");
 
   const exit = srv.stop("SIGTERM");
   for (const v of all) assert.equal(await v.closed, 1001);
