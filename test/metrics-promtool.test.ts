@@ -33,7 +33,7 @@ async function trafficThenScrape(node: RunningServer): Promise<string> {
       text = await (await fetch(`${node.url}/metrics`)).text();
       return sample(text, "buzzcast_ack_latency_seconds_count") >= 6 && sample(text, "buzzcast_claim_decision_seconds_count") >= 6;
     },
-    { what: "the six acks and claims in /metrics" },
+    { what: "the six acks and claims in /metrics", timeoutMs: 30_000 },
   );
   for (const v of viewers) v.close();
   return text;
@@ -57,7 +57,8 @@ test("single process over memcached and MariaDB: /metrics passes promtool", asyn
 });
 
 test("two worker threads: the aggregated /metrics passes promtool", async () => {
-  const node = await startServer({ WORKERS: "2", BUZZ_POLICY: "once", TICK_MS: "50" });
+  // Two threads each load the TypeScript sources: allow for a busy machine.
+  const node = await startServer({ WORKERS: "2", BUZZ_POLICY: "once", TICK_MS: "50" }, 60_000);
   try {
     const text = await trafficThenScrape(node);
     const verdict = promtoolCheck(text);

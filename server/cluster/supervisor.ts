@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
-import { familyJson, renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
+import { renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
 import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
@@ -127,7 +127,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         },
       );
     }
-    return renderPrometheus(...snaps, own.map(familyJson));
+    return renderPrometheus(...snaps, own);
   };
 
   const onMessage = (s: Slot, m: ToSupervisor): void => {

@@ -13,7 +13,7 @@ test("label values are escaped, never mangled, and the exposition passes promtoo
   const m = new Metrics();
   const show = 'a "quoted" show \\ with\na newline';
   m.addCollector(() => [{ name: "buzzcast_test_viewers", help: "Test family.", kind: "gauge", samples: [{ labels: { show }, value: 7 }] }]);
-  const text = await renderPrometheus(m.snapshot());
+  const text = await renderPrometheus(m.exposition());
   assert.ok(text.includes('buzzcast_test_viewers{show="a \\"quoted\\" show \\\\ with\\na newline"} 7'), text);
   const verdict = promtoolCheck(text);
   assert.ok(verdict.ok, verdict.output);
@@ -31,7 +31,7 @@ test("several threads' snapshots aggregate: counters and histograms sum, max gau
   b.observeTick(0.03, 0.004, true);
   a.ackLatency.observe(0.0007);
   b.ackLatency.observe(0.2);
-  const text = await renderPrometheus(a.snapshot(), b.snapshot());
+  const text = await renderPrometheus(a.exposition(), b.exposition());
   assert.equal(sample(text, "buzzcast_buzzes_received_total"), 7);
   assert.equal(sample(text, 'buzzcast_closes_total{code="flooding"}'), 2);
   assert.equal(sample(text, 'buzzcast_closes_total{code="bad_frame"}'), 1);

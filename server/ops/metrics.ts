@@ -4,7 +4,7 @@
  * Hot-path counters are plain numeric fields (an increment is one property write); latencies are
  * LatencyHistograms (ops/histogram.ts), equally cheap to observe. Components contribute families
  * with `addCollector`, read at scrape time. A scrape turns all of it into prom-client's JSON form
- * (`snapshot`, structured-clone safe), and `renderPrometheus` aggregates any number of snapshots
+ * (`exposition`, structured-clone safe), and `renderPrometheus` aggregates any number of them
  * (one per worker thread, plus the supervisor's own) with prom-client's AggregatorRegistry into the
  * node's one registry and renders it: counters, histograms and gauges sum over threads, gauges
  * marked `merge: "max"` take the largest value. prom-client escapes label values and help text.
@@ -101,8 +101,8 @@ export class Metrics {
     if (lagSeconds > this.tickLagSecondsMax) this.tickLagSecondsMax = lagSeconds;
   }
 
-  /** The field families and every collector's, as Family values. */
-  families(): Family[] {
+  /** The field families and every collector's, as Family values (histograms are in `exposition`). */
+  snapshot(): Family[] {
     const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
     const g = (name: string, help: string, value: number, merge: "sum" | "max" = "sum"): Family => ({
       name,
@@ -164,10 +164,10 @@ export class Metrics {
     ];
   }
 
-  /** Everything this thread reports, in prom-client's JSON form (structured-clone safe). */
-  snapshot(): MetricsSnapshot {
+  /** Everything this thread reports, histograms included, in prom-client's JSON form (structured-clone safe). */
+  exposition(): MetricsSnapshot {
     return [
-      ...this.families().map(familyJson),
+      ...this.snapshot().map(familyJson),
       this.tickDuration.json(),
       this.storeFlushDuration.json(),
       this.ackLatency.json(),
@@ -191,8 +191,8 @@ export function familyJson(f: Family): MetricJson {
  * The Prometheus text of one or more snapshots (a node's worker threads and its supervisor),
  * aggregated family by family and label set by label set with prom-client's AggregatorRegistry.
  */
-export async function renderPrometheus(...snaps: readonly MetricsSnapshot[]): Promise<string> {
-  return AggregatorRegistry.aggregate(snaps.map((s) => [...s])).metrics();
+export async function renderPrometheus(...snaps: ReadonlyArray<ReadonlyArray<MetricJson | Family>>): Promise<string> {
+  return AggregatorRegistry.aggregate(snaps.map((s) => s.map((m) => ("samples" in m ? familyJson(m) : m)))).metrics();
 }
 
 /** Content type of the Prometheus text exposition format. */
