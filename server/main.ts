@@ -11,6 +11,7 @@ import { startNode } from "./node/node.ts";
 import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
 import { createLogger, type Logger } from "./ops/logger.ts";
 import { chooseBackends } from "./store/choose-backends.ts";
+import { startAgentCheck } from "./transport/agent-check.ts";
 import { assertNativeUws } from "./transport/uws.ts";
 
 /** Pages are built by `npm run build` (or by `npm start` from source); the server only serves them. */
@@ -40,10 +41,22 @@ async function main(): Promise<void> {
     return runSupervisor(cfg, adminToken, log, process.env);
   }
   const node = await startNode(cfg, adminToken, log, await chooseBackends(cfg, log, null));
+  const agent =
+    cfg.AGENT_PORT === undefined
+      ? null
+      : await startAgentCheck(cfg.HOST, cfg.AGENT_PORT, () => node.readiness().checks.node === "shedding", log);
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port: node.port, url: `http://${host}:${node.port}`, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
-  runLifecycle({ drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS, log, drain: () => node.drain().then(() => EXIT_OK) });
+  runLifecycle({
+    drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
+    log,
+    drain: async () => {
+      await agent?.close();
+      await node.drain();
+      return EXIT_OK;
+    },
+  });
 }
 
 main().catch((err: unknown) => {

@@ -36,7 +36,7 @@ before(async () => {
       TICK_MS: "50",
       PERSIST_INTERVAL_MS: "200",
     }),
-    startServer({}),
+    startServer({ PUBLIC_READ_RATE_PER_IP: "1" }),
   ]);
   doc = (await (await fetch(`${rec.url}/api/openapi.json`)).json()) as Doc;
 });
@@ -73,7 +73,11 @@ async function call(server: RunningServer, c: Call): Promise<unknown> {
   if (c.admin) headers["authorization"] = `Bearer ${server.adminToken}`;
   const body = c.rawBody ?? (c.body === undefined ? undefined : JSON.stringify(c.body));
   const res = await fetch(server.url + c.url, { method: c.method, headers, ...(body === undefined ? {} : { body }) });
-  const text = await res.text();
+  return check(c, res, await res.text());
+}
+
+/** Check an answer against the document: documented status, content type, and body schema. */
+function check(c: Call, res: Response, text: string): unknown {
   const what = `${c.method} ${c.url} -> ${res.status} ${text.slice(0, 300)}`;
   assert.equal(res.status, c.expect, what);
   const op = doc.paths[c.route]?.[c.method.toLowerCase()];
@@ -250,7 +254,7 @@ test("every route answers with a documented status, content type and body", asyn
   await call(rec, { method: "GET", route: TL, url: "/api/shows/oa/timeline?act=zz", expect: 400, code: "unknown_act" });
   await call(rec, { method: "GET", route: TL, url: "/api/shows/oa/timeline?act=a&intervalMs=5", expect: 400, code: "bad_request" });
   await call(rec, { method: "GET", route: TL, url: "/api/shows/nope/timeline?act=a", expect: 404, code: "unknown_show" });
-  await call(plain, { method: "GET", route: TL, url: "/api/shows/demo/timeline?act=a", expect: 409, code: "no_record" });
+  await call(plain, { method: "GET", route: TL, url: "/api/shows/demo/timeline?act=a", admin: true, expect: 409, code: "no_record" });
   const EX = `${S}/export`;
   const csv = (await call(rec, { method: "GET", route: EX, url: "/api/shows/oa/export", admin: true, expect: 200 })) as string;
   assert.ok(csv.split("\n").length > 3, "csv export has lines");
@@ -277,6 +281,26 @@ test("every route answers with a documented status, content type and body", asyn
   await call(rec, { method: "POST", route: RS, url: "/api/shows/nope/reset", admin: true, expect: 404, code: "unknown_show" });
   await call(rec, { method: "POST", route: RS, url: "/api/shows/bad!id/reset", admin: true, expect: 400, code: "bad_request" });
   await call(rec, { method: "POST", route: RS, url: "/api/shows/oa/reset", admin: true, expect: 200 });
+  // The epoch before the reset: admin only.
+  const past = `/api/shows/oa/timeline?act=a&epoch=${state.epoch}`;
+  await call(rec, { method: "GET", route: TL, url: past, expect: 401, code: "unauthorized" });
+  await call(rec, { method: "GET", route: TL, url: past, admin: true, expect: 200 });
+  await call(rec, { method: "GET", route: TL, url: "/api/shows/oa/timeline?act=a&intervalMs=1500", expect: 400, code: "bad_request" });
+  await call(rec, { method: "GET", route: TL, url: "/api/shows/oa/timeline?act=a&intervalMs=1500", admin: true, expect: 200 });
+
+  // Public reads over PUBLIC_READ_RATE_PER_IP (1/s, burst 2): 429 with Retry-After.
+  const limited = await pollUntil(
+    async () => {
+      const res = await fetch(`${plain.url}/api/shows/demo`);
+      return { res, text: await res.text() };
+    },
+    (r) => r.res.status === 429,
+    "a 429 from the per-address limit",
+    10_000,
+    0,
+  );
+  assert.ok(Number(limited.res.headers.get("retry-after")) >= 1, "Retry-After");
+  check({ method: "GET", route: S, url: "/api/shows/demo", expect: 429, code: "rate_limited" }, limited.res, limited.text);
 
   // The record gone: readiness says so (503) and the audit answers 503 record_unavailable.
   await db.stop();

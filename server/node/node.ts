@@ -22,6 +22,7 @@ import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
+import { PublicReadGate } from "../transport/public-reads.ts";
 import { StaticFiles } from "../transport/static-files.ts";
 import { uWS, type us_listen_socket } from "../transport/uws.ts";
 import { WsEndpoint } from "../transport/ws-handlers.ts";
@@ -144,12 +145,20 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   let draining = false;
   const readiness = (): Readiness => {
     const h = b.store.health();
-    const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    // Shedding (over MAX_CONNECT_RATE) is reported, not failed: a flood that reaches every node must
+    // not take every node out of the balancer. The agent check lowers the node's weight instead.
+    const shedding = ws.shedding(Date.now());
     return {
-      ready: !draining && !shedding && h.ready,
+      ready: !draining && h.ready,
       checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
+  const publicReads = new PublicReadGate({
+    ratePerIpPerSec: cfg.PUBLIC_READ_RATE_PER_IP,
+    trustedProxies: cfg.TRUSTED_PROXIES ?? [],
+    persistIntervalMs: cfg.PERSIST_INTERVAL_MS,
+  });
+  metrics.addCollector(() => publicReads.metrics());
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
   const renderLocal = (): Promise<string> => renderPrometheus(metrics.exposition());
@@ -164,7 +173,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     renderMetrics: extra.renderMetrics ?? renderLocal,
     readiness: () => (extra.combineReadiness ? extra.combineReadiness(readiness()) : readiness()),
     tokens,
-    audit: auditApiDeps(cfg, b.record ?? null, log),
+    audit: auditApiDeps(cfg, b.record ?? null, log, b.publicReads),
+    publicReads,
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

@@ -11,6 +11,9 @@
  *   maxAttempts times and counted in `counters`.
  * - saveShow is one transaction that locks the show row and writes only a newer version.
  * - No call hangs and retries are bounded (see MysqlRunner).
+ * - Public reads (`publicReads`) run on a pool of their own (default 2 connections, 1 s to get one):
+ *   a flood of them never holds a connection that a batch, a claim, a producer's change or the
+ *   readiness ping waits for.
  */
 import type { RowDataPacket } from "mysql2/promise";
 import type { Family } from "../ops/metrics.ts";
@@ -27,6 +30,7 @@ import {
   type AuditRow,
   type CountBatch,
   type PersistOutcome,
+  type PublicRecordReads,
   type Record,
   type ShowRecord,
   type StageChange,
@@ -44,6 +48,10 @@ export interface MysqlRecordOptions {
   maxAttempts?: number;
   /** Rows per multi-row INSERT inside a batch's transaction. Default 500. */
   rowsPerStatement?: number;
+  /** Connections of the separate pool for public reads (`publicReads`). Default 2. */
+  publicPoolSize?: number;
+  /** Bound on waiting for a public-read connection (ms); a public read waits no longer. Default 1000. */
+  publicConnectTimeoutMs?: number;
   /** migrate() creates the database when it is missing. Default true. */
   createDatabase?: boolean;
 }
@@ -51,6 +59,9 @@ export interface MysqlRecordOptions {
 export class MysqlRecord implements Record {
   private readonly target: MysqlTarget;
   private readonly runner: MysqlRunner;
+  /** Public reads only (see PublicRecordReads): never a connection counting or producers need. */
+  private readonly publicRunner: MysqlRunner;
+  readonly publicReads: PublicRecordReads;
   private readonly connectTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private readonly rowsPerStatement: number;
@@ -68,6 +79,19 @@ export class MysqlRecord implements Record {
       queryTimeoutMs: this.queryTimeoutMs,
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
     });
+    this.publicRunner = new MysqlRunner(this.target, {
+      poolSize: Math.max(1, options.publicPoolSize ?? 2),
+      connectTimeoutMs: Math.min(this.connectTimeoutMs, options.publicConnectTimeoutMs ?? 1000),
+      queryTimeoutMs: this.queryTimeoutMs,
+      maxAttempts: 2,
+    });
+    this.publicReads = {
+      countTotals: (show, epoch) => this.publicRunner.run("publicCountTotals", false, (q) => sumCounts(q, show, epoch)),
+      timeline: (show, epoch, act, intervalMs) => {
+        checkInterval(intervalMs);
+        return this.publicRunner.run("publicTimeline", false, (q) => audit.timeline(q, show, epoch, act, intervalMs));
+      },
+    };
   }
 
   /** Retries so far (what `metrics()` exports). */
@@ -148,13 +172,7 @@ export class MysqlRecord implements Record {
   }
 
   async countTotals(show: string, epoch: string): Promise<Map<string, number>> {
-    return this.runner.run("countTotals", false, async (q) => {
-      const rows = await q<RowDataPacket[]>(
-        "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
-        [show, epoch],
-      );
-      return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
-    });
+    return this.runner.run("countTotals", false, (q) => sumCounts(q, show, epoch));
   }
 
   async auditTotals(show: string, epoch: string): Promise<Map<string, number>> {
@@ -262,8 +280,16 @@ export class MysqlRecord implements Record {
   }
 
   async close(): Promise<void> {
-    await this.runner.close();
+    await Promise.all([this.runner.close(), this.publicRunner.close()]);
   }
+}
+
+async function sumCounts(q: Query, show: string, epoch: string): Promise<Map<string, number>> {
+  const rows = await q<RowDataPacket[]>(
+    "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
+    [show, epoch],
+  );
+  return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
 }
 
 /** The batch's count rows plus one per accepted claim, merged per key and in lock order. */

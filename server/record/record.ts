@@ -154,6 +154,17 @@ export interface Record {
   close(): Promise<void>;
 }
 
+/**
+ * The record's reads that answer the public (GET /api/shows/:show's durable totals, the timeline).
+ * MysqlRecord runs them on a pool of their own: however many public callers wait, counting
+ * (persistCounts, claims, reseeds), producers' changes and readiness never wait behind them for a
+ * connection. The MySQL server's CPU is still shared: the callers above keep public reads few.
+ */
+export interface PublicRecordReads {
+  countTotals(show: string, epoch: string): Promise<Map<string, number>>;
+  timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>>;
+}
+
 export type RecordErrorCode = "unreachable" | "deadlock" | "schema" | "query";
 
 export class RecordError extends Error {

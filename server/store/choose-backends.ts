@@ -19,7 +19,7 @@ import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
-import type { Record } from "../record/record.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { SharedShowSource } from "../shows/shared-show-source.ts";
 import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
 import { AtomicStore, type SlotClient } from "./atomic-store.ts";
@@ -36,6 +36,8 @@ export interface Backends {
   metrics?: () => Family[];
   /** The durable record (MYSQL_URL only), read by the audit, timeline and export routes. */
   record?: Record;
+  /** The record's pool for public reads (MYSQL_URL only): the public timeline and durable totals. */
+  publicReads?: PublicRecordReads;
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -88,10 +90,12 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     global = new MemoryCache();
   }
   let record: Record;
+  let publicReads: PublicRecordReads | undefined;
   if (cfg.MYSQL_URL) {
     const mysql = new MysqlRecord(cfg.MYSQL_URL);
     await retry(() => mysql.migrate(), START_RETRY_MS, log, "mysql");
     record = mysql;
+    publicReads = mysql.publicReads;
   } else {
     log.warn("MEMCACHED_SERVERS without MYSQL_URL: counts are not durable (no record)");
     record = new MemoryRecord();
@@ -110,6 +114,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       // Every node must have seen the close (one poll) and persisted (one interval), with margin.
       reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
+      ...(publicReads === undefined ? {} : { publicReads }),
     },
     log,
   );
@@ -126,8 +131,8 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     showSource,
     showPollMs: pollMs,
     ...(cfg.MYSQL_URL ? { record } : {}),
+    ...(publicReads === undefined ? {} : { publicReads }),
     metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics()],
-    ...(cfg.MYSQL_URL ? { record } : {}),
   };
 }
 

@@ -25,7 +25,7 @@ import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
-import type { Record } from "../record/record.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
 import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
@@ -44,6 +44,8 @@ export interface SharedStoreOptions {
   reconcileDelayMs: number;
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
+  /** Where durableTotals (a public read) is answered from: MySQL's public pool; default `record`. */
+  publicReads?: Pick<PublicRecordReads, "countTotals">;
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
@@ -252,7 +254,7 @@ export class SharedStore implements Store {
   }
 
   async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {
-    return this.opts.durable ? this.record.countTotals(show, epoch) : null;
+    return this.opts.durable ? (this.opts.publicReads ?? this.record).countTotals(show, epoch) : null;
   }
 
   stats(): StoreStats {

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { PutShowBody, ShowState, StageBody } from "../../shared/protocol.ts";
 import { AdminSession, ApiError, AuditReport, Health, MintedToken, MintTokenBody, Readiness, ShowList, Timeline } from "./api-schemas.ts";
+import { TIMELINE_INTERVALS_MS } from "./public-reads.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -34,6 +35,7 @@ const ERROR_MEANING: Record<number, string> = {
   404: "`unknown_show`: no show with this id",
   409: "`no_record`: this server keeps no durable record (MYSQL_URL is not set)",
   413: "`too_large`: the request body is over the limit",
+  429: "`rate_limited`: over PUBLIC_READ_RATE_PER_IP requests per second from this address (admin callers are not limited); retry after `Retry-After` seconds",
   500: "`server_error`: an internal fault (logged)",
   503: "`record_unavailable`: the durable record is unreachable; try again",
 };
@@ -49,6 +51,8 @@ interface Operation {
   summary: string;
   tag: "shows" | "audit" | "tokens" | "ops";
   admin?: boolean;
+  /** Public, but the admin token lifts limits (earlier epochs, any interval, no per-address rate). */
+  adminOptional?: boolean;
   /** Path parameters are taken from the path; query parameters here. */
   query?: Array<{ name: string; description: string; schema: JsonSchema; required?: boolean }>;
   body?: SchemaName;
@@ -76,7 +80,7 @@ const ROUTES: Record<string, Record<string, Operation>> = {
       summary: "A show's state: acts, stage, epoch, live totals (and durable totals when the record answered within 1 s)",
       tag: "shows",
       answers: { 200: { description: "The show state.", json: "ShowState" } },
-      errors: [400, 404, 503],
+      errors: [400, 404, 429, 503],
     },
     put: {
       summary: "Create or edit a show",
@@ -119,19 +123,24 @@ const ROUTES: Record<string, Record<string, Operation>> = {
   },
   "/api/shows/{show}/timeline": {
     get: {
-      summary: "Counted buzzes of one act per interval, from the record",
+      summary: "Counted buzzes of one act per interval, from the record (cached 1 s per node)",
       tag: "audit",
+      adminOptional: true,
       query: [
         { name: "act", description: "The act.", schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" }, required: true },
         {
           name: "intervalMs",
-          description: "Bucket width, 100-3,600,000 ms (default PERSIST_INTERVAL_MS).",
+          description: `Bucket width in ms (default PERSIST_INTERVAL_MS). Public: ${TIMELINE_INTERVALS_MS.join(", ")} or PERSIST_INTERVAL_MS; with the admin token any of 100-3,600,000.`,
           schema: { type: "integer", minimum: 100, maximum: 3_600_000 },
         },
-        epochParam,
+        { ...epochParam, description: "An earlier epoch of the show (admin token only; default: the current one)." },
       ],
       answers: { 200: { description: "Non-empty buckets; their counts add up to the act's audit total.", json: "Timeline" } },
-      errors: [400, 404, 409, 503],
+      errors: [400, 401, 404, 409, 429, 503],
+      errorMeaning: {
+        400: "`bad_request`: a malformed show id, act or interval, or an interval outside the public set without the admin token; `unknown_act`: no such act in the show",
+        401: "`unauthorized`: an earlier epoch asked without the admin token",
+      },
     },
   },
   "/api/shows/{show}/export": {
@@ -201,9 +210,12 @@ const ROUTES: Record<string, Record<string, Operation>> = {
       summary: "Readiness: whether this node should get new viewers",
       tag: "ops",
       answers: {
-        200: { description: "Ready (`degraded`: ready with a backend in fallback).", json: "Readiness" },
+        200: {
+          description: "Ready (`degraded`: ready with a backend in fallback, or shedding connections: `checks.node` is `shedding`).",
+          json: "Readiness",
+        },
         503: {
-          description: "Not ready: draining, shedding connections, or a backend it needs is down (`checks` says which).",
+          description: "Not ready: draining, or a backend it needs is down (`checks` says which).",
           json: "Readiness",
         },
       },
@@ -238,7 +250,11 @@ function operation(path: string, method: string, op: Operation): JsonSchema {
   }
   for (const status of [...(op.errors ?? []), ...(op.admin && !op.errors?.includes(401) ? [401] : []), 500]) {
     const meaning = op.errorMeaning?.[status] ?? ERROR_MEANING[status] ?? "an error";
-    responses[String(status)] = { description: meaning, content: { "application/json": { schema: ref("ApiError") } } };
+    responses[String(status)] = {
+      description: meaning,
+      ...(status === 429 ? { headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } } : {}),
+      content: { "application/json": { schema: ref("ApiError") } },
+    };
   }
   const parameters: JsonSchema[] = [];
   for (const m of path.matchAll(/\{(\w+)\}/g))
@@ -257,7 +273,7 @@ function operation(path: string, method: string, op: Operation): JsonSchema {
     tags: [op.tag],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body) } } } } : {}),
-    ...(op.admin ? { security: [{ adminToken: [] }] } : {}),
+    ...(op.admin ? { security: [{ adminToken: [] }] } : op.adminOptional ? { security: [{}, { adminToken: [] }] } : {}),
     responses,
   };
 }
