@@ -219,3 +219,6 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     }
   });
 }
+
+/** The former name of pollUntil (test/harness/wait.ts), same arguments: for tests written against it. */
+export { pollUntil as until } from "../../test/harness/wait.ts";

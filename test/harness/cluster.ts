@@ -84,3 +84,6 @@ export async function openShowOnAll(nodes: readonly RunningServer[], show: strin
     ),
   );
 }
+
+/** The former name of pollUntil (test/harness/wait.ts), same arguments: for tests written against it. */
+export { pollUntil as eventually } from "./wait.ts";
