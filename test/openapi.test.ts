@@ -275,6 +275,26 @@ test("every route answers with a documented status, content type and body", asyn
   await call(rec, { method: "POST", route: VT, url: VT, admin: true, rawBody: `"${"x".repeat(20_000)}"`, expect: 413, code: "too_large" });
   await call(plain, { method: "POST", route: VT, url: VT, admin: true, body: {}, expect: 409, code: "tokens_disabled" });
 
+  // Simultaneous admin changes from one version: at least one is saved, any other is a documented 409 conflict.
+  const racing = await Promise.all(
+    [0, 1, 2, 3].map(async () => {
+      const res = await fetch(`${rec.url}/api/shows/oa/stage`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${rec.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ act: "b", open: true }),
+      });
+      return { res, text: await res.text() };
+    }),
+  );
+  for (const { res, text } of racing) {
+    const expect = res.status === 409 ? 409 : 200;
+    check({ method: "POST", route: ST, url: "/api/shows/oa/stage", expect, ...(expect === 409 ? { code: "conflict" } : {}) }, res, text);
+  }
+  assert.ok(
+    racing.some((r) => r.res.status === 200),
+    "one of the simultaneous changes is saved",
+  );
+
   // Reset (last: it starts a new epoch).
   const RS = `${S}/reset`;
   await call(rec, { method: "POST", route: RS, url: "/api/shows/oa/reset", expect: 401, code: "unauthorized" });

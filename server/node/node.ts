@@ -18,7 +18,7 @@ import { tickFamilies } from "./tick-metrics.ts";
 import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
-import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
+import { DEMO_SHOW, ShowConflict, ShowRegistry } from "../shows/show-registry.ts";
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
@@ -129,14 +129,24 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
       b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
     }
+    const now = show.stage;
+    if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
+      b.store.votingOpened?.(show.id, show.epoch, [now.act], show.version);
+    }
     hub.showChanged(show, changes);
   });
 
   await shows.load();
   if (cfg.DEMO_SHOW && !shows.get(DEMO_SHOW.id)) {
-    await shows.put(DEMO_SHOW.id, DEMO_SHOW);
-    const first = DEMO_SHOW.acts[0];
-    if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    try {
+      await shows.put(DEMO_SHOW.id, DEMO_SHOW);
+      const first = DEMO_SHOW.acts[0];
+      if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    } catch (err) {
+      // Another process created or staged the demo show at the same moment: theirs stands.
+      if (!(err instanceof ShowConflict)) throw err;
+      log.info("demo show set up by another process at the same moment", { show: DEMO_SHOW.id });
+    }
   }
 
   // Take current totals from the store before the first viewer arrives (a node joining a running show).
@@ -148,9 +158,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     // Shedding (over MAX_CONNECT_RATE) is reported, not failed: a flood that reaches every node must
     // not take every node out of the balancer. The agent check lowers the node's weight instead.
     const shedding = ws.shedding(Date.now());
+    const lease = b.lease?.checks() ?? {};
     return {
-      ready: !draining && h.ready,
-      checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
+      ready: !draining && h.ready && lease.lease === undefined,
+      checks: { ...h.checks, ...lease, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
   const publicReads = new PublicReadGate({

@@ -5,12 +5,15 @@
  * handler that drifts from its schema fails that test.
  */
 import { z } from "zod";
-import { Count, Id, ViewerId } from "../../shared/protocol.ts";
+import { Count, Id, ShowState, ViewerId } from "../../shared/protocol.ts";
 
 /** Every 4xx/5xx JSON answer. `code` is stable and machine-readable; `message` is for people. */
 export const ApiError = z.object({
   error: z.object({ code: z.string(), message: z.string() }),
 });
+
+/** 409 `conflict`: another admin change was saved from the same show version first; `current` is the state that won. */
+export const ConflictError = ApiError.extend({ current: ShowState.optional() });
 
 export const Health = z.object({ status: z.literal("ok") });
 

@@ -6,7 +6,18 @@
  */
 import { z } from "zod";
 import { PutShowBody, ShowState, StageBody } from "../../shared/protocol.ts";
-import { AdminSession, ApiError, AuditReport, Health, MintedToken, MintTokenBody, Readiness, ShowList, Timeline } from "./api-schemas.ts";
+import {
+  AdminSession,
+  ApiError,
+  AuditReport,
+  ConflictError,
+  Health,
+  MintedToken,
+  MintTokenBody,
+  Readiness,
+  ShowList,
+  Timeline,
+} from "./api-schemas.ts";
 import { TIMELINE_INTERVALS_MS } from "./public-reads.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -25,6 +36,7 @@ const SCHEMAS: Record<string, [z.ZodType, "input" | "output"]> = {
   Readiness: [Readiness, "output"],
   AdminSession: [AdminSession, "output"],
   ApiError: [ApiError, "output"],
+  ConflictError: [ConflictError, "output"],
 };
 type SchemaName = keyof typeof SCHEMAS;
 
@@ -39,6 +51,10 @@ const ERROR_MEANING: Record<number, string> = {
   500: "`server_error`: an internal fault (logged)",
   503: "`record_unavailable`: the durable record is unreachable; try again",
 };
+
+/** 409 of an admin change (PUT a show, stage, reset): a compare-and-swap on the show's version. */
+const CONFLICT_MEANING =
+  "`conflict`: another change was saved from the same show version first; this one was applied nowhere. `current` is the state that won: decide again from it";
 
 interface Answer {
   description: string;
@@ -59,6 +75,8 @@ interface Operation {
   answers: Record<number, Answer>;
   /** Error statuses (ApiError body) besides 500, which every route may answer. */
   errors?: number[];
+  /** Error bodies other than ApiError, by status. */
+  errorSchema?: Record<number, SchemaName>;
   /** Error meanings that differ from ERROR_MEANING for this route. */
   errorMeaning?: Record<number, string>;
 }
@@ -88,8 +106,12 @@ const ROUTES: Record<string, Record<string, Operation>> = {
       admin: true,
       body: "PutShowBody",
       answers: { 200: { description: "Saved (durable before the answer); the new state.", json: "ShowState" } },
-      errors: [400, 401, 404, 413, 503],
-      errorMeaning: { 400: "`bad_request`: a malformed show id or body, or act ids that are not unique", 404: "`unknown_show`" },
+      errors: [400, 401, 404, 409, 413, 503],
+      errorSchema: { 409: "ConflictError" },
+      errorMeaning: {
+        400: "`bad_request`: a malformed show id or body, or act ids that are not unique",
+        404: "`unknown_show`",
+      },
     },
   },
   "/api/shows/{show}/stage": {
@@ -99,7 +121,8 @@ const ROUTES: Record<string, Record<string, Operation>> = {
       admin: true,
       body: "StageBody",
       answers: { 200: { description: "Applied (or scheduled: `next`); the new state.", json: "ShowState" } },
-      errors: [400, 401, 404, 413, 503],
+      errors: [400, 401, 404, 409, 413, 503],
+      errorSchema: { 409: "ConflictError" },
     },
   },
   "/api/shows/{show}/reset": {
@@ -108,7 +131,8 @@ const ROUTES: Record<string, Record<string, Operation>> = {
       tag: "shows",
       admin: true,
       answers: { 200: { description: "The state in the new epoch.", json: "ShowState" } },
-      errors: [400, 401, 404, 503],
+      errors: [400, 401, 404, 409, 503],
+      errorSchema: { 409: "ConflictError" },
     },
   },
   "/api/shows/{show}/audit": {
@@ -249,11 +273,12 @@ function operation(path: string, method: string, op: Operation): JsonSchema {
     responses[status] = { description: a.description, content };
   }
   for (const status of [...(op.errors ?? []), ...(op.admin && !op.errors?.includes(401) ? [401] : []), 500]) {
-    const meaning = op.errorMeaning?.[status] ?? ERROR_MEANING[status] ?? "an error";
+    const meaning =
+      op.errorMeaning?.[status] ?? (op.errorSchema?.[status] === "ConflictError" ? CONFLICT_MEANING : ERROR_MEANING[status]) ?? "an error";
     responses[String(status)] = {
       description: meaning,
       ...(status === 429 ? { headers: { "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } } : {}),
-      content: { "application/json": { schema: ref("ApiError") } },
+      content: { "application/json": { schema: ref(op.errorSchema?.[status] ?? "ApiError") } },
     };
   }
   const parameters: JsonSchema[] = [];
