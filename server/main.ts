@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ExportSigner, SigningKeyError } from "./audit/export-signer.ts";
 import { ConfigError, parseConfig, type Config } from "./config.ts";
 import { startNode } from "./node/node.ts";
 import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
@@ -28,10 +29,21 @@ async function ensurePages(cfg: Config, log: Logger): Promise<void> {
   await mod.buildClient(cfg.STATIC_DIR, { keepExisting: true });
 }
 
+/** A key file that does not hold an Ed25519 private key is bad configuration (exit 2), not a failure later. */
+function checkSigningKeyFile(path: string): void {
+  try {
+    ExportSigner.fromFile(path);
+  } catch (err) {
+    if (!(err instanceof SigningKeyError)) throw err;
+    throw new ConfigError(`invalid configuration:\n  EXPORT_SIGNING_KEY_FILE=${JSON.stringify(path)}: ${err.message}`);
+  }
+}
+
 async function main(): Promise<void> {
   let cfg: Config;
   try {
     cfg = parseConfig();
+    if (cfg.EXPORT_SIGNING_KEY_FILE !== undefined) checkSigningKeyFile(cfg.EXPORT_SIGNING_KEY_FILE);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`buzzcast: ${err.message}\n`);

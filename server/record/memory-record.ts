@@ -5,6 +5,7 @@
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
 import { checkShowRecord, historyRow, normalizeBatch } from "./normalize.ts";
+import { checkOnAir, checkSecret, compareOnAir } from "./proof-rules.ts";
 import {
   bucketOf,
   checkClaimEpoch,
@@ -22,6 +23,7 @@ import {
   type AuditEntry,
   type AuditRow,
   type CountBatch,
+  type OnAirTotal,
   type PersistOutcome,
   type Record,
   type ShowRecord,
@@ -62,6 +64,9 @@ export class MemoryRecord implements Record {
   /** JSON [show, epoch] -> `unlimited` rows. */
   private readonly intervalRows = new Map<string, StoredAudit[]>();
   private readonly claimEpochs = new Set<string>();
+  /** JSON [show, epoch, act, node] -> the latest on-air row. */
+  private readonly onAir = new Map<string, OnAirTotal>();
+  private readonly secrets = new Map<string, Buffer>();
   private closed = false;
 
   private open(): void {
@@ -211,6 +216,32 @@ export class MemoryRecord implements Record {
   async stageHistory(show: string): Promise<StageChange[]> {
     this.open();
     return (this.history.get(show) ?? []).map((h) => ({ ...h }));
+  }
+
+  async recordOnAir(rows: readonly OnAirTotal[]): Promise<void> {
+    this.open();
+    checkOnAir(rows);
+    for (const r of rows) {
+      const k = JSON.stringify([r.show, r.epoch, r.act, r.node]);
+      const prev = this.onAir.get(k);
+      if (prev === undefined || r.atMs >= prev.atMs) this.onAir.set(k, { ...r });
+    }
+  }
+
+  async onAirTotals(show: string, epoch: string): Promise<OnAirTotal[]> {
+    this.open();
+    return [...this.onAir.values()]
+      .filter((r) => r.show === show && r.epoch === epoch)
+      .sort(compareOnAir)
+      .map((r) => ({ ...r }));
+  }
+
+  async fleetSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    this.open();
+    checkSecret(name, candidate);
+    let s = this.secrets.get(name);
+    if (s === undefined) this.secrets.set(name, (s = Buffer.from(candidate)));
+    return Buffer.from(s);
   }
 
   async ping(): Promise<void> {

@@ -8,6 +8,7 @@ import { MysqlRecord } from "./mysql-record.ts";
 import { mariaDbFixture } from "./mysql-fixture.ts";
 import { RecordError, type CountRow } from "./record.ts";
 import { auditContract } from "./audit.contract.ts";
+import { proofContract } from "./proof.contract.ts";
 import { recordContract } from "./record.contract.ts";
 
 const fx = mariaDbFixture();
@@ -18,6 +19,11 @@ recordContract("MysqlRecord on MariaDB", async () => {
   return { record, cleanup: () => record.close() };
 });
 auditContract("MysqlRecord on MariaDB", async () => {
+  const record = new MysqlRecord(fx.db.freshUrl());
+  return { record, cleanup: () => record.close() };
+});
+
+proofContract("MysqlRecord on MariaDB", async () => {
   const record = new MysqlRecord(fx.db.freshUrl());
   return { record, cleanup: () => record.close() };
 });
