@@ -5,7 +5,8 @@
  *
  * Guarantees:
  *  - At the close the act's value in the last published frame is recorded; then, for WATCH_MS
- *    (longer than the 30 s in which reconciliation may still raise a closed act), every later frame
+ *    (longer than the 30 s in which reconciliation may still raise a closed act; longer still when
+ *    the first reconcile pass comes later, see node.ts), every later frame
  *    that changes it replaces the row. The row's `at_ms` is the frame's tick instant, so the record
  *    ends holding the final frame every screen of this node received for the act.
  *  - A reset (new epoch) ends the watch of the old epoch: its last frame was recorded.
@@ -49,13 +50,15 @@ export class OnAirRecorder {
     private readonly sink: OnAirSink,
     private readonly node: string,
     private readonly log: Logger,
+    /** How long after a close frames are watched: at least WATCH_MS, and past the first reconcile pass. */
+    private readonly watchMs = WATCH_MS,
   ) {}
 
   /** Voting for `act` closed (or the act left the stage, or the epoch ended) at `nowMs`; `onAir` is its value in the last frame. */
   closed(show: string, epoch: string, act: string, nowMs: number, onAir: number | undefined): void {
     const byAct = this.watches.get(show) ?? new Map<string, Watch>();
     this.watches.set(show, byAct);
-    const w: Watch = { epoch, act, closedAtMs: nowMs, untilMs: nowMs + WATCH_MS, last: null };
+    const w: Watch = { epoch, act, closedAtMs: nowMs, untilMs: nowMs + this.watchMs, last: null };
     byAct.set(act, w);
     if (onAir !== undefined) this.note(show, w, onAir, nowMs);
     this.kick(nowMs);

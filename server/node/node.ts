@@ -7,7 +7,7 @@
  * the ticker -> final store flush -> store.close() persists everything retained.
  */
 import { Hub } from "../broadcast/hub.ts";
-import { OnAirRecorder } from "../broadcast/on-air-recorder.ts";
+import { OnAirRecorder, WATCH_MS } from "../broadcast/on-air-recorder.ts";
 import { BuzzIntake } from "../counting/buzz-intake.ts";
 import { createPolicy } from "../counting/buzz-policy.ts";
 import { RateLimiter } from "../counting/rate-limiter.ts";
@@ -85,7 +85,9 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const hub = new Hub(fanout, metrics, { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY }, log);
   let tickLoop: TickLoop | null = null;
   // With a durable record: what this node put on air for each act once its voting closed.
-  const onAir = b.record ? new OnAirRecorder(b.record, cfg.NODE_ID, log) : null;
+  // Watched past the first reconcile pass (choose-backends.ts: 2 ticks + 2 persist intervals + 0.5 s), with 5 s to publish it.
+  const reconcileDelayMs = 2 * cfg.TICK_MS + 2 * cfg.PERSIST_INTERVAL_MS + 500;
+  const onAir = b.record ? new OnAirRecorder(b.record, cfg.NODE_ID, log, Math.max(WATCH_MS, reconcileDelayMs + 5000)) : null;
   if (onAir) metrics.addCollector(() => onAir.metrics());
   // Aligned two-phase ticks (docs/architecture.md, "Ticks and the clock"): flush at k x TICK_MS,
   // read and publish PUBLISH_OFFSET_MS later, on every worker and node alike.
