@@ -37,7 +37,7 @@ export interface AuditApiDeps {
   policy: Config["BUZZ_POLICY"];
 }
 
-/** The audit routes' dependencies from the config and the record (node.ts). The key file was checked by parseConfig. */
+/** The audit routes' dependencies from the config and the record (node.ts). main.ts checked the key file at start (exit 2 if bad). */
 export function auditApiDeps(cfg: Config, record: AuditSource | null, log: Logger): AuditApiDeps {
   const signer = cfg.EXPORT_SIGNING_KEY_FILE === undefined ? null : ExportSigner.fromFile(cfg.EXPORT_SIGNING_KEY_FILE);
   if (record !== null && signer === null) log.warn("no EXPORT_SIGNING_KEY_FILE: exports carry a digest but no signature");
