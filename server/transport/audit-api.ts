@@ -4,6 +4,8 @@
  *  - GET /api/shows/:show/timeline?act= (public, like the totals on air): counted buzzes per interval;
  *    answers are shared per node for TIMELINE_CACHE_MS, so an audience polling it costs the record
  *    one query per (show, epoch, act, interval) per node per second, whatever the number of callers.
+ *    The public may ask only the current epoch and a fixed set of intervals (public-reads.ts), so
+ *    that bound holds whatever they send; queries go to the record's public pool.
  *  - GET /api/shows/:show/export?format=csv|json[&raw=1] (admin): the sealed, streamed export.
  * Each takes `?epoch=` for an earlier epoch (default: the current one). Without a durable record
  * (no MYSQL_URL) they answer 409 `no_record`.
@@ -18,10 +20,12 @@ import { PseudonymKeys } from "../audit/pseudonym.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { RecordError, type PublicRecordReads } from "../record/record.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
 import { streamBody } from "./http-stream.ts";
 import { HttpError, send, sendJson, type Guarded, type Routes } from "./http-util.ts";
+import type { PublicReadGate } from "./public-reads.ts";
 import { TimelineCache } from "./timeline-cache.ts";
 import type { HttpRequest, TemplatedApp } from "./uws.ts";
 
@@ -35,10 +39,17 @@ export interface AuditApiDeps {
   signer: ExportSigner | null;
   pseudonyms: PseudonymKeys;
   policy: Config["BUZZ_POLICY"];
+  /** The record's pool for public reads (the public timeline); default: `source`. */
+  publicSource?: Pick<PublicRecordReads, "timeline">;
 }
 
 /** The audit routes' dependencies from the config and the record (node.ts). main.ts checked the key file at start (exit 2 if bad). */
-export function auditApiDeps(cfg: Config, record: AuditSource | null, log: Logger): AuditApiDeps {
+export function auditApiDeps(
+  cfg: Config,
+  record: AuditSource | null,
+  log: Logger,
+  publicSource?: Pick<PublicRecordReads, "timeline">,
+): AuditApiDeps {
   const signer = cfg.EXPORT_SIGNING_KEY_FILE === undefined ? null : ExportSigner.fromFile(cfg.EXPORT_SIGNING_KEY_FILE);
   if (record !== null && signer === null) log.warn("no EXPORT_SIGNING_KEY_FILE: exports carry a digest but no signature");
   return {
@@ -48,6 +59,7 @@ export function auditApiDeps(cfg: Config, record: AuditSource | null, log: Logge
     signer,
     pseudonyms: new PseudonymKeys(cfg.EXPORT_PSEUDONYM_KEY, record),
     policy: cfg.BUZZ_POLICY,
+    ...(publicSource === undefined ? {} : { publicSource }),
   };
 }
 
@@ -57,6 +69,7 @@ interface Deps {
   metrics: Metrics;
   log: Logger;
   audit: AuditApiDeps | null;
+  publicReads: PublicReadGate;
 }
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
@@ -128,13 +141,19 @@ export function attachAuditRoutes(app: TemplatedApp, r: Routes, d: Deps): void {
   app.get(
     "/api/shows/:show/timeline",
     r.route(async (g, req) => {
+      const adminCaller = r.admitPublic(g, req);
       const query = new URLSearchParams(req.getQuery());
       const { show, epoch, audit, source } = await target(req, query);
+      d.publicReads.checkEpoch(epoch, show.epoch, adminCaller);
       const act = query.get("act") ?? "";
       if (!Id.safeParse(act).success) throw new HttpError(400, "bad_request", "act: 1-64 of A-Z a-z 0-9 _ -");
       if (!show.info.acts.some((a) => a.id === act)) throw new HttpError(400, "unknown_act", `no act ${act} in show ${show.id}`);
       const intervalMs = intervalParam(query.get("intervalMs"), audit.intervalMs);
-      const points = await timelines.get(source, show.id, epoch, act, intervalMs);
+      d.publicReads.checkInterval(intervalMs, adminCaller);
+      const points = await timelines.get(audit.publicSource ?? source, show.id, epoch, act, intervalMs).catch((err: unknown) => {
+        if (err instanceof RecordError && err.code === "unreachable") d.publicReads.recordUnavailable();
+        throw err;
+      });
       sendJson(g, 200, { show: show.id, epoch, act, intervalMs, points });
     }),
   );
