@@ -141,6 +141,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
       // Before the hub hears the change: its published totals are still the closing act's epoch's.
       onAir?.closed(show.id, previous.epoch, was.act, Date.now(), hub.snapshot(show).totals[was.act]);
     }
+    const now = show.stage;
+    if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
+      b.store.votingOpened?.(show.id, show.epoch, [now.act], show.version);
+    }
     hub.showChanged(show, changes);
   });
 
