@@ -178,7 +178,7 @@ export class TickLoop {
     if (sync !== null) {
       run.result = sync;
       run.state = "flushed";
-      this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
+      this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
       return run;
     }
     this.inFlight = this.store
@@ -195,7 +195,7 @@ export class TickLoop {
         },
       )
       .finally(() => {
-        this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
+        this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
         this.inFlight = null;
         this.advance(run);
       });

@@ -184,7 +184,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   metrics.addCollector(() => publicReads.metrics());
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
-  const renderLocal = async () => renderPrometheus(metrics.snapshot());
+  const renderLocal = (): Promise<string> => renderPrometheus(metrics.exposition());
   attachHttp(app, {
     shows,
     live: (show) => hub.snapshot(show),
