@@ -103,7 +103,14 @@ export class WsEndpoint implements FrameSink {
       idleTimeout: this.opts.idleTimeoutSec,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) =>
-        upgrade(res, req, context, this.admission, (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol)),
+        upgrade(
+          res,
+          req,
+          context,
+          this.admission,
+          (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol),
+          () => this.sockets.size,
+        ),
       open: (ws) => {
         const c = ws.getUserData();
         c.open = true;
