@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { ExportSigner, SigningKeyError } from "./audit/export-signer.ts";
 import { ConfigError, parseConfig, type Config } from "./config.ts";
 import { startNode } from "./node/node.ts";
 import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
@@ -21,10 +22,21 @@ function checkPages(cfg: Config, log: Logger): void {
     log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
 }
 
+/** A key file that does not hold an Ed25519 private key is bad configuration (exit 2), not a failure later. */
+function checkSigningKeyFile(path: string): void {
+  try {
+    ExportSigner.fromFile(path);
+  } catch (err) {
+    if (!(err instanceof SigningKeyError)) throw err;
+    throw new ConfigError(`invalid configuration:\n  EXPORT_SIGNING_KEY_FILE=${JSON.stringify(path)}: ${err.message}`);
+  }
+}
+
 async function main(): Promise<void> {
   let cfg: Config;
   try {
     cfg = parseConfig();
+    if (cfg.EXPORT_SIGNING_KEY_FILE !== undefined) checkSigningKeyFile(cfg.EXPORT_SIGNING_KEY_FILE);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`buzzcast: ${err.message}\n`);
