@@ -70,7 +70,12 @@ async function simultaneous(reqs: ReadonlyArray<{ url: string; path: string; bod
   await waitFor(
     async () => {
       seen = await states(urls, reads);
-      return seen.every((x) => x.epoch === last.body.epoch && JSON.stringify(x.stage) === JSON.stringify(last.body.stage));
+      // The version too: a scheduled change that also won leaves the stage as it was, so epoch and
+      // stage alone can match before its version has reached every process.
+      return seen.every(
+        (x) =>
+          x.epoch === last.body.epoch && JSON.stringify(x.stage) === JSON.stringify(last.body.stage) && x.version === last.body.version,
+      );
     },
     { what: `every process on the winner's state (epoch ${String(last.body.epoch)})`, timeoutMs: 6000, intervalMs: 100 },
   ).catch((err: unknown) => {
