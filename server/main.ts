@@ -1,18 +1,25 @@
 /**
- * Composition root: config -> backends -> node -> lifecycle (signals, drain, exit codes).
+ * Composition root: signals first -> config -> backends -> node -> lifecycle (drain, exit codes).
  * Exit codes: 0 after a clean drain, 1 on a start-up failure or a failed/timed-out drain, 2 on bad
  * configuration.
+ *
+ * The SIGTERM/SIGINT handlers are installed before anything else is loaded (the rest comes in by
+ * dynamic import), so a signal at any moment of start-up is held and drains once the node is up,
+ * instead of ending the process by the signal's default action (or, under worker threads, by an
+ * exit that tears down threads still holding sockets).
  */
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { ConfigError, parseConfig, type Config } from "./config.ts";
-import { startNode } from "./node/node.ts";
-import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
-import { createLogger, type Logger } from "./ops/logger.ts";
-import { chooseBackends } from "./store/choose-backends.ts";
-import { assertNativeUws } from "./transport/uws.ts";
+import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, installLifecycle } from "./ops/lifecycle.ts";
+
+const lifecycle = installLifecycle();
+
+const { randomBytes } = await import("node:crypto");
+const { existsSync } = await import("node:fs");
+const { join, resolve } = await import("node:path");
+const { pathToFileURL } = await import("node:url");
+const { ConfigError, parseConfig } = await import("./config.ts");
+const { createLogger } = await import("./ops/logger.ts");
+type Config = import("./config.ts").Config;
+type Logger = import("./ops/logger.ts").Logger;
 
 /** Build the pages if they are missing (first `npm start` on a fresh checkout). */
 async function ensurePages(cfg: Config, log: Logger): Promise<void> {
@@ -40,19 +47,22 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(cfg.LOG_LEVEL, { node: cfg.NODE_ID });
+  const { assertNativeUws } = await import("./transport/uws.ts");
   assertNativeUws();
   await ensurePages(cfg, log);
 
   const adminToken = cfg.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   if (cfg.WORKERS > 1) {
     const { runSupervisor } = await import("./cluster/supervisor.ts");
-    return runSupervisor(cfg, adminToken, log, process.env);
+    return runSupervisor(cfg, adminToken, log, process.env, lifecycle);
   }
+  const { startNode } = await import("./node/node.ts");
+  const { chooseBackends } = await import("./store/choose-backends.ts");
   const node = await startNode(cfg, adminToken, log, await chooseBackends(cfg, log, null));
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port: node.port, url: `http://${host}:${node.port}`, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
-  runLifecycle({ drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS, log, drain: () => node.drain().then(() => EXIT_OK) });
+  lifecycle.ready({ drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS, log, drain: () => node.drain().then(() => EXIT_OK) });
 }
 
 main().catch((err: unknown) => {

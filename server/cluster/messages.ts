@@ -43,5 +43,8 @@ export type ToWorker =
   | { type: "node-health"; ready: boolean; checks: Record<string, string> }
   /** The node's viewers per show, summed over the live workers, when the sums changed. */
   | { type: "audience"; sums: Array<[string, number]> }
+  /** Drain now, or as soon as the node is up if it is still starting. */
   | { type: "drain" }
+  /** The node's drain timed out: drop every connection now and end the thread. */
+  | { type: "abort" }
   | { type: "crash" };

@@ -1,8 +1,8 @@
 /**
  * One tick, in the two phases the Ticker fires at aligned instants (tick k = k x TICK_MS since the
  * Unix epoch, the same instants on every worker and node):
- *   phase 1 (flush, at k x TICK_MS): acknowledge the buzzes received since the last tick, report
- *     this unit's audience, and drain every tally into the store (deltas and `once` claims);
+ *   phase 1 (flush, at k x TICK_MS): report this unit's audience, drain every tally into the store
+ *     (deltas and `once` claims), and acknowledge the buzzes drained once the store holds them;
  *   phase 2 (publish, PUBLISH_OFFSET_MS later): read the totals, which now include every unit's
  *     phase-1 deltas (Store.readTotals), and hand each show's totals to the broadcast hub with the
  *     tick instant as `ts`, the effective period and the audience.
@@ -12,6 +12,8 @@
  *    in flight leaves the deltas in the tallies for the next tick (nothing is dropped, totals just
  *    lag a tick). A publish waits for its own tick's flush: it never publishes before its deltas
  *    are in the store.
+ *  - An ack leaves only after the flush that carries its buzzes resolved (a failed flush queues it
+ *    again): a unit that dies while a flush waits has acknowledged none of that flush's buzzes.
  *  - Every drained delta is handed to the store exactly once; the Store contract (store.ts) says
  *    what it keeps across backend failures. A rejected flush is counted and logged; totals are
  *    then not published this tick.
@@ -45,8 +47,12 @@ export interface PublishedTick {
 
 /** Where a tick's output goes (transport's ack queue, the broadcast hub). */
 export interface TickOutput {
-  /** Send the pending cumulative acks (at most one per connection per tick). */
-  flushAcks(): void;
+  /**
+   * Take the pending cumulative acks (at most one per connection per tick) as they stand, right
+   * before the tallies are drained; call the result once the flush settled: `true` sends them (the
+   * store holds their buzzes), `false` queues them again.
+   */
+  takeAcks(): (stored: boolean) => void;
   /** Connections of this unit that said hello to the show. */
   localWatching(show: Show): number;
   /** The store's totals for the show's current epoch (undefined: none this tick); returns the deliveries (0: nothing published). */
@@ -103,8 +109,8 @@ export class TickLoop {
   /** Phase 1 of tick k (called by the Ticker). */
   flushPhase(tick: number, lagMs: number, fromMessagePath: boolean): void {
     const t0 = performance.now();
-    this.out.flushAcks();
     this.audience(tick * this.opts.tickMs);
+    // A tick in flight keeps this tick's buzzes and acks for the next one.
     if (this.run) this.metrics.storeSkippedTicks++;
     else this.run = this.startFlush(tick);
     const ms = performance.now() - t0;
@@ -125,7 +131,6 @@ export class TickLoop {
   /** Flush everything now, publish, and wait for it (start-up, shutdown). */
   async flushNow(): Promise<void> {
     await this.settle();
-    this.out.flushAcks();
     this.audience(Date.now());
     this.run = this.startFlush(Math.floor(Date.now() / this.opts.tickMs));
     await this.settle();
@@ -155,6 +160,9 @@ export class TickLoop {
 
   /** Drain every tally into the store. */
   private startFlush(tick: number): Run {
+    // Taken right before the drain, in the same synchronous step: the acks cover exactly the
+    // buzzes this run hands to the store.
+    const acks = this.out.takeAcks();
     const batch: ShowFlush[] = [];
     for (const t of this.counting.takeRetired()) {
       batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [] });
@@ -174,6 +182,7 @@ export class TickLoop {
     if (sync !== null) {
       run.result = sync;
       run.state = "flushed";
+      acks(true);
       this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
       return run;
     }
@@ -183,9 +192,11 @@ export class TickLoop {
         (result) => {
           run.result = result;
           run.state = "flushed";
+          acks(true);
         },
         (err: unknown) => {
           run.state = "failed";
+          acks(false);
           this.metrics.storeFlushErrors++;
           this.log.error("store flush failed", { err });
         },
