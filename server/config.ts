@@ -25,7 +25,10 @@ const secretList = z
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
-  /** uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core. */
+  /**
+   * uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core, but 1 with
+   * MYSQL_URL and no MEMCACHED_SERVERS (where more than 1 is refused: see parseConfig).
+   */
   WORKERS: int(1, 256).default(availableParallelism()),
   TICK_MS: int(10, 10_000).default(100),
   /** Phase 2 (read totals, publish) runs this long after each aligned tick instant; default TICK_MS / 5. */
@@ -146,9 +149,22 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = r.error.issues.map((i) => `  ${i.path.join(".")}=${shown(String(i.path[0]))}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
-  const offset = r.data.PUBLISH_OFFSET_MS;
-  if (offset !== undefined && offset >= r.data.TICK_MS) {
-    throw new ConfigError(`invalid configuration:\n  PUBLISH_OFFSET_MS=${offset}: must be less than TICK_MS (${r.data.TICK_MS})`);
+  const data = { ...r.data };
+  // MySQL without memcached: live totals live in an in-process cache that worker threads would not
+  // share (each thread its own totals, the node disagreeing with itself), so one thread by default
+  // and an explicit WORKERS > 1 is refused.
+  if (data.MYSQL_URL !== undefined && data.MEMCACHED_SERVERS === undefined && data.WORKERS > 1) {
+    if (picked.WORKERS !== undefined) {
+      throw new ConfigError(
+        `invalid configuration:\n  WORKERS=${data.WORKERS}: with MYSQL_URL and no MEMCACHED_SERVERS the worker threads would keep ` +
+          `separate live totals; set WORKERS=1 (the default in this configuration), or set MEMCACHED_SERVERS so they share them`,
+      );
+    }
+    data.WORKERS = 1;
   }
-  return Object.freeze(r.data);
+  const offset = data.PUBLISH_OFFSET_MS;
+  if (offset !== undefined && offset >= data.TICK_MS) {
+    throw new ConfigError(`invalid configuration:\n  PUBLISH_OFFSET_MS=${offset}: must be less than TICK_MS (${data.TICK_MS})`);
+  }
+  return Object.freeze(data);
 }

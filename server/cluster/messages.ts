@@ -14,7 +14,18 @@ export interface WorkerData {
   env: Record<string, string>;
   /** Embedded mode: counters shared by every worker (BigInt64Array over it). */
   counters: SharedArrayBuffer | null;
+  /**
+   * The start gate, one Int32 decided once by compare-and-swap: the worker moves it from OPEN to
+   * APP before it makes its uWS App; the supervisor, draining, moves it from OPEN to TERMINATED and
+   * then terminates the thread. A thread is terminated only while it holds no uWS socket (which
+   * would abort the process); once it has an App it is drained instead.
+   */
+  gate: SharedArrayBuffer;
 }
+
+export const GATE_OPEN = 0;
+export const GATE_APP = 1;
+export const GATE_TERMINATED = 2;
 
 export type ToSupervisor =
   | { type: "ready"; port: number }

@@ -16,7 +16,7 @@ import { backendMode } from "../store/choose-backends.ts";
 import { ClaimBook } from "../store/claim-book.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
-import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
+import { GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
 
 const SLOTS = 65_536;
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
@@ -32,6 +32,8 @@ interface Slot {
   /** Deaths in a row, each before the worker had been ready for STABLE_MS (sets the backoff). */
   quickDeaths: number;
   readyAt: number;
+  /** The current thread's start gate (messages.ts). */
+  gate: Int32Array;
 }
 
 /** A worker that stayed ready this long before it died restarts at once; faster deaths back off. */
@@ -54,6 +56,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     restarts: 0,
     quickDeaths: 0,
     readyAt: 0,
+    gate: new Int32Array(1),
   }));
   let draining = false;
   let nextId = 1;
@@ -217,8 +220,10 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
       for (const [k, v] of Object.entries(env)) if (v !== undefined) workerEnv[k] = v;
       workerEnv.PORT = String(port);
       if (!embedded) workerEnv.NODE_ID = `${cfg.NODE_ID}-w${s.index}`;
-      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters };
+      const gate = new SharedArrayBuffer(4);
+      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters, gate };
       const w = new Worker(ENTRY, { workerData: data });
+      s.gate = new Int32Array(gate);
       const holder = nextHolder++;
       s.worker = w;
       s.holder = holder;
@@ -266,7 +271,14 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
       log.info("draining workers", { workers: running.length });
       const codes = await Promise.all(
         running.map((s) => {
-          const exit = exitOf(s.worker!);
+          const w = s.worker!;
+          const exit = exitOf(w);
+          // A thread still loading, with no App yet, is terminated (nothing of uWS to tear down;
+          // its start-up may take seconds); one with an App drains.
+          if (Atomics.compareExchange(s.gate, 0, GATE_OPEN, GATE_TERMINATED) === GATE_OPEN) {
+            void w.terminate();
+            return exit.then(() => 0);
+          }
           send(s, { type: "drain" });
           return exit;
         }),

@@ -12,12 +12,12 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { parseConfig } from "../config.ts";
 import { startNode, type NodeHandle, type Readiness } from "../node/node.ts";
 import { createLogger } from "../ops/logger.ts";
-import { closeEveryApp } from "../transport/uws.ts";
+import { closeEveryApp, gateApps } from "../transport/uws.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { SlotClient } from "../store/atomic-store.ts";
 import { chooseBackends, type Backends } from "../store/choose-backends.ts";
 import { AudienceRelay } from "../store/audience-book.ts";
-import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
+import { GATE_APP, GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
 import { RpcError, ThreadRpc } from "./thread-rpc.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
 
@@ -29,6 +29,10 @@ const log = createLogger(cfg.LOG_LEVEL, { node: cfg.NODE_ID, worker: data.index 
 const post = (m: ToSupervisor): void => port.postMessage(m);
 type Reply = Extract<ToWorker, { id: number }>;
 const rpc = new ThreadRpc<Reply>(port);
+// The start gate (messages.ts): this thread makes an App only if the supervisor has not decided to
+// terminate it first; from then on it is drained, never terminated.
+const gate = new Int32Array(data.gate);
+gateApps(() => Atomics.compareExchange(gate, 0, GATE_OPEN, GATE_APP) !== GATE_TERMINATED);
 
 /** A reply of the wrong type, or to no pending request (late after a timeout): logged and counted. */
 let unexpectedReplies = 0;

@@ -41,9 +41,16 @@ interface ClosableApp {
   close?: () => unknown;
 }
 
-/** A new App of this thread; refused once `closeEveryApp` ran (the thread is on its way out). */
+let gate: () => boolean = () => true;
+
+/** A check every App creation must pass first (a worker thread's start gate, cluster/messages.ts). */
+export function gateApps(allowed: () => boolean): void {
+  gate = allowed;
+}
+
+/** A new App of this thread; refused once `closeEveryApp` ran (the thread is on its way out) or the gate is shut. */
 export function createApp(): TemplatedApp {
-  if (closedForGood) throw new NativeUwsError("uWebSockets.js was closed for good in this thread");
+  if (closedForGood || !gate()) throw new NativeUwsError("uWebSockets.js was closed for good in this thread");
   const app = uWS.App();
   if (typeof (app as unknown as ClosableApp).close !== "function") {
     throw new NativeUwsError("this uWebSockets.js build has no App.close(): a worker could not drop its sockets before it exits");
