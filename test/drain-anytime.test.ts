@@ -90,7 +90,7 @@ test("SIGTERM at seeded moments from start-up on (WORKERS=2): every viewer close
 });
 
 test("20 worker-crash drills under steady buzzing: the node never dies, acked counted == totals within the crashed worker's window", async () => {
-  const srv: RunningServer = await startServer({ WORKERS: "2", TICK_MS: "50", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0" });
+  const srv: RunningServer = await startServer({ WORKERS: "2", TICK_MS: "50", BUZZ_POLICY: "unlimited", RATE_LIMIT_PER_SEC: "0" }, 60_000);
   let stderr = "";
   srv.proc.stderr?.on("data", (b: Buffer) => (stderr += b.toString()));
   const all: TestViewer[] = [];
