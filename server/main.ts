@@ -14,7 +14,7 @@ const lifecycle = installLifecycle();
 
 const { randomBytes } = await import("node:crypto");
 const { existsSync } = await import("node:fs");
-const { join, resolve } = await import("node:path");
+const path = await import("node:path");
 const { pathToFileURL } = await import("node:url");
 const { ConfigError, parseConfig } = await import("./config.ts");
 const { createLogger } = await import("./ops/logger.ts");
@@ -23,10 +23,10 @@ type Logger = import("./ops/logger.ts").Logger;
 
 /** Build the pages if they are missing (first `npm start` on a fresh checkout). */
 async function ensurePages(cfg: Config, log: Logger): Promise<void> {
-  if (existsSync(join(cfg.STATIC_DIR, "index.html"))) return;
+  if (existsSync(path.join(cfg.STATIC_DIR, "index.html"))) return;
   // Compiled (npm run build) there is no TypeScript loader to run client/build.ts with.
   if (!import.meta.url.endsWith(".ts")) return log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
-  const buildScript = resolve("client/build.ts");
+  const buildScript = path.resolve("client/build.ts");
   if (!existsSync(buildScript)) return log.warn("pages not built and no client/build.ts found");
   log.info("building pages", { outDir: cfg.STATIC_DIR });
   const mod = (await import(pathToFileURL(buildScript).href)) as {

@@ -26,8 +26,15 @@ test("MYSQL_URL without MEMCACHED_SERVERS: WORKERS unset runs one exact thread; 
       const res = await fetch(`${srv.url}/api/shows/demo`, { headers: { connection: "close" } });
       reads.push(((await res.json()) as { totals: Record<string, number> }).totals["act-1"] ?? -1);
     }
-    assert.deepEqual(reads, Array.from({ length: 10 }, () => 12), "every read of the node gives the acked total");
-    assert.ok(srv.logs.some((l) => l.msg === "listening" && l.workers === undefined), "one thread (no supervisor)");
+    assert.deepEqual(
+      reads,
+      Array.from({ length: 10 }, () => 12),
+      "every read of the node gives the acked total",
+    );
+    assert.ok(
+      srv.logs.some((l) => l.msg === "listening" && l.workers === undefined),
+      "one thread (no supervisor)",
+    );
   } finally {
     await srv.stop();
   }

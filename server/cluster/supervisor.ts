@@ -39,7 +39,13 @@ interface Slot {
 /** A worker that stayed ready this long before it died restarts at once; faster deaths back off. */
 const STABLE_MS = 1000;
 
-export async function runSupervisor(cfg: Config, adminToken: string, log: Logger, env: NodeJS.ProcessEnv, lifecycle: Lifecycle): Promise<void> {
+export async function runSupervisor(
+  cfg: Config,
+  adminToken: string,
+  log: Logger,
+  env: NodeJS.ProcessEnv,
+  lifecycle: Lifecycle,
+): Promise<void> {
   const embedded = backendMode(cfg) === "embedded";
   const port = cfg.PORT === 0 ? await freePort(cfg.HOST) : cfg.PORT;
   const counters = embedded ? new SharedArrayBuffer(SLOTS * SLOT_BYTES) : null;
@@ -254,7 +260,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
       });
     });
 
-  let healthTimer: NodeJS.Timeout | undefined;
+  let healthTimer: NodeJS.Timeout | undefined = undefined;
   let startFailed = false;
   const exitOf = (w: Worker): Promise<number> => new Promise<number>((r) => w.once("exit", r));
 
