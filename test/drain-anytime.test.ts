@@ -126,7 +126,11 @@ test("20 worker-crash drills under steady buzzing: the node never dies, acked co
         },
       );
       assert.equal(srv.proc.signalCode, null, `drill ${drill}: the node is alive\n${stderr.slice(-3000)}`);
-      await waitFor(async () => (await metricValue(srv, "buzzcast_workers_ready")) === 2, { what: `drill ${drill}: both workers ready` });
+      await waitFor(async () => (await metricValue(srv, "buzzcast_workers_ready")) === 2, {
+        what: `drill ${drill}: both workers ready`,
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       assert.equal(srv.proc.signalCode, null, `drill ${drill}: the node is alive\n${stderr.slice(-3000)}`);
       // Viewers the crash cut off come back, as real clients do.
       await Promise.all(Array.from({ length: 40 - live.size }, join));
