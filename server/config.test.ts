@@ -56,15 +56,3 @@ test("viewer token secrets: comma-separated, each >= 32 bytes, never echoed; exp
     );
   }
 });
-
-test("MYSQL_URL without MEMCACHED_SERVERS: one worker by default, an explicit WORKERS > 1 refused", () => {
-  const url = "mysql://u:p@127.0.0.1:3306/db";
-  assert.equal(parseConfig({ MYSQL_URL: url }).WORKERS, 1);
-  assert.equal(parseConfig({ MYSQL_URL: url, WORKERS: "1" }).WORKERS, 1);
-  assert.throws(
-    () => parseConfig({ MYSQL_URL: url, WORKERS: "2" }),
-    (err: Error) => err instanceof ConfigError && /WORKERS=2/.test(err.message) && /MEMCACHED_SERVERS/.test(err.message),
-  );
-  assert.equal(parseConfig({ MYSQL_URL: url, MEMCACHED_SERVERS: "127.0.0.1:11211", WORKERS: "2" }).WORKERS, 2);
-  assert.equal(parseConfig({ WORKERS: "2" }).WORKERS, 2);
-});

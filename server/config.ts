@@ -25,10 +25,7 @@ const secretList = z
 const Env = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
-  /**
-   * uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core, but 1 with
-   * MYSQL_URL and no MEMCACHED_SERVERS (where more than 1 is refused: see parseConfig).
-   */
+  /** uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core. */
   WORKERS: int(1, 256).default(availableParallelism()),
   TICK_MS: int(10, 10_000).default(100),
   /** Phase 2 (read totals, publish) runs this long after each aligned tick instant; default TICK_MS / 5. */
@@ -57,6 +54,10 @@ const Env = z.object({
   MAX_CONNECT_RATE: int(0, 10_000_000).default(1000 * availableParallelism()),
   /** New connections per second from one client address (burst = 2 s); 0 = no limit (the default: see docs/operations.md). */
   MAX_CONNECT_RATE_PER_IP: int(0, 1_000_000).default(0),
+  /** Public reads of the record (show state, timeline) per second from one client address (burst 2 s); 0 = no limit. */
+  PUBLIC_READ_RATE_PER_IP: int(0, 1_000_000).default(0),
+  /** TCP port of the HAProxy agent check (the node's weight: lowered while it sheds); unset = none. */
+  AGENT_PORT: int(1, 65535).optional(),
   /** Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs); unset: the peer is the client. */
   TRUSTED_PROXIES: z
     .string()
@@ -149,22 +150,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = r.error.issues.map((i) => `  ${i.path.join(".")}=${shown(String(i.path[0]))}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
-  const data = { ...r.data };
-  // MySQL without memcached: live totals live in an in-process cache that worker threads would not
-  // share (each thread its own totals, the node disagreeing with itself), so one thread by default
-  // and an explicit WORKERS > 1 is refused.
-  if (data.MYSQL_URL !== undefined && data.MEMCACHED_SERVERS === undefined && data.WORKERS > 1) {
-    if (picked.WORKERS !== undefined) {
-      throw new ConfigError(
-        `invalid configuration:\n  WORKERS=${data.WORKERS}: with MYSQL_URL and no MEMCACHED_SERVERS the worker threads would keep ` +
-          `separate live totals; set WORKERS=1 (the default in this configuration), or set MEMCACHED_SERVERS so they share them`,
-      );
-    }
-    data.WORKERS = 1;
+  const offset = r.data.PUBLISH_OFFSET_MS;
+  if (offset !== undefined && offset >= r.data.TICK_MS) {
+    throw new ConfigError(`invalid configuration:\n  PUBLISH_OFFSET_MS=${offset}: must be less than TICK_MS (${r.data.TICK_MS})`);
   }
-  const offset = data.PUBLISH_OFFSET_MS;
-  if (offset !== undefined && offset >= data.TICK_MS) {
-    throw new ConfigError(`invalid configuration:\n  PUBLISH_OFFSET_MS=${offset}: must be less than TICK_MS (${data.TICK_MS})`);
-  }
-  return Object.freeze(data);
+  return Object.freeze(r.data);
 }

@@ -5,6 +5,7 @@ import type { MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
 import type { SlotKey } from "../store/atomic-store.ts";
 import type { ClaimKey } from "../store/claim-book.ts";
+import type { CacheOp, CacheReply } from "./thread-cache.ts";
 
 /** What a worker is given at start. */
 export interface WorkerData {
@@ -21,6 +22,8 @@ export interface WorkerData {
    * would abort the process); once it has an App it is drained instead.
    */
   gate: SharedArrayBuffer;
+  /** MySQL without memcached: live totals go through the supervisor's cache (thread-cache.ts). */
+  nodeCache: boolean;
 }
 
 export const GATE_OPEN = 0;
@@ -40,7 +43,9 @@ export type ToSupervisor =
   /** After this worker's last add to these keys (retired epoch, removed act, store closed). */
   | { type: "slot-release"; keys: SlotKey[] }
   /** This worker's viewers per show, when they changed (store/audience-book.ts). */
-  | { type: "audience"; counts: Array<[string, number]> };
+  | { type: "audience"; counts: Array<[string, number]> }
+  /** One operation on the supervisor's cache (MySQL without memcached). */
+  | { type: "cache"; id: number; req: CacheOp };
 
 export type ToWorker =
   | { type: "metrics-snapshot-request"; id: number }
@@ -55,6 +60,7 @@ export type ToWorker =
   /** The node's viewers per show, summed over the live workers, when the sums changed. */
   | { type: "audience"; sums: Array<[string, number]> }
   /** Drain now, or as soon as the node is up if it is still starting. */
+  | { type: "cache-reply"; id: number; reply: CacheReply }
   | { type: "drain" }
   /** The node's drain timed out: drop every connection now and end the thread. */
   | { type: "abort" }

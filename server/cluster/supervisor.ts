@@ -14,6 +14,8 @@ import { EXIT_FAILED, EXIT_OK, type Lifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
 import { ClaimBook } from "../store/claim-book.ts";
+import { MemoryCache } from "../cache/memory-cache.ts";
+import { serveCacheOp } from "./thread-cache.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
 import { GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
@@ -36,6 +38,9 @@ interface Slot {
   gate: Int32Array;
 }
 
+/** The node cache's LRU bound (MySQL without memcached): claim keys must not be evicted. */
+const NODE_CACHE_ENTRIES = 5_000_000;
+
 /** A worker that stayed ready this long before it died restarts at once; faster deaths back off. */
 const STABLE_MS = 1000;
 
@@ -53,6 +58,8 @@ export async function runSupervisor(
   const table = counters ? new SlotTable(new BigInt64Array(counters), (show, epoch) => shows.get(show)?.epoch === epoch) : null;
   const claimBook = counters ? new ClaimBook((show, epoch) => shows.get(show)?.epoch === epoch) : null;
   const audience = counters ? new AudienceBook() : null;
+  // MySQL without memcached: the node's one cache, shared by every worker (thread-cache.ts).
+  const nodeCache = !embedded && cfg.MEMCACHED_SERVERS === undefined ? new MemoryCache({ maxEntries: NODE_CACHE_ENTRIES }) : null;
   const slots: Slot[] = Array.from({ length: cfg.WORKERS }, (_, index) => ({
     index,
     worker: null,
@@ -203,6 +210,10 @@ export async function runSupervisor(
         if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");
         table.release(s.holder, m.keys);
         return;
+      case "cache":
+        if (!nodeCache) return noteUnexpected(s, m.type, "memcached is configured: no node cache");
+        void serveCacheOp(nodeCache, m.req).then((reply) => send(s, { type: "cache-reply", id: m.id, reply }));
+        return;
       case "audience":
         if (!audience) return noteUnexpected(s, m.type, "shared mode sums the audience in memcached");
         if (audience.report(s.holder, m.counts)) broadcast({ type: "audience", sums: audience.sums() });
@@ -227,7 +238,7 @@ export async function runSupervisor(
       workerEnv.PORT = String(port);
       if (!embedded) workerEnv.NODE_ID = `${cfg.NODE_ID}-w${s.index}`;
       const gate = new SharedArrayBuffer(4);
-      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters, gate };
+      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters, gate, nodeCache: nodeCache !== null };
       const w = new Worker(ENTRY, { workerData: data });
       s.gate = new Int32Array(gate);
       const holder = nextHolder++;

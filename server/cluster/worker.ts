@@ -18,6 +18,7 @@ import type { SlotClient } from "../store/atomic-store.ts";
 import { chooseBackends, type Backends } from "../store/choose-backends.ts";
 import { AudienceRelay } from "../store/audience-book.ts";
 import { GATE_APP, GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
+import { ThreadCache } from "./thread-cache.ts";
 import { RpcError, ThreadRpc } from "./thread-rpc.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
 
@@ -128,7 +129,17 @@ async function drain(n: NodeHandle): Promise<void> {
 }
 
 async function backends(): Promise<Backends> {
-  if (!data.counters) return chooseBackends(cfg, log, null); // shared mode: a node of its own
+  if (!data.counters) {
+    // Shared mode: a node of its own; without memcached, over the supervisor's one cache.
+    const nodeCache = data.nodeCache
+      ? new ThreadCache(async (req) => {
+          const r = await rpc.call((id) => ({ type: "cache", id, req }));
+          if (r.type !== "cache-reply") throw unexpected("cache", r);
+          return r.reply;
+        })
+      : null;
+    return chooseBackends(cfg, log, null, nodeCache);
+  }
   threadShows = new ThreadShowSource({
     save: async (rec) => {
       const r = await rpc.call((id) => ({ type: "show-save", id, rec }));
