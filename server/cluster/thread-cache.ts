@@ -54,6 +54,8 @@ export async function serveCacheOp(cache: Cache, m: CacheOp): Promise<CacheReply
 
 /** A worker's view of the supervisor's cache (`call` sends one operation and resolves its reply). */
 export class ThreadCache implements Cache {
+  private closed = false;
+
   constructor(private readonly call: (op: CacheOp) => Promise<CacheReply>) {}
 
   async get(key: string): Promise<string | null> {
@@ -80,10 +82,13 @@ export class ThreadCache implements Cache {
     return (await this.run({ op: "delete", key })) as boolean;
   }
 
-  /** The cache belongs to the supervisor: nothing to release here. */
-  async close(): Promise<void> {}
+  /** This worker stops using the cache (it belongs to the supervisor and lives on); later calls reject. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 
   private async run(op: CacheOp): Promise<CacheValue> {
+    if (this.closed) throw new CacheError("unreachable", "cache closed");
     let reply: CacheReply;
     try {
       reply = await this.call(op);
