@@ -1,14 +1,14 @@
 /**
  * Composition root: signals first -> config -> backends -> node -> lifecycle (drain, exit codes).
  * Exit codes: 0 after a clean drain, 1 on a start-up failure or a failed/timed-out drain, 2 on bad
- * configuration.
+ * configuration, 3 when another live process holds this NODE_ID (record/node-lease.ts).
  *
  * The SIGTERM/SIGINT handlers are installed before anything else is loaded (the rest comes in by
  * dynamic import), so a signal at any moment of start-up is held and drains once the node is up,
  * instead of ending the process by the signal's default action (or, under worker threads, by an
  * exit that tears down threads still holding sockets).
  */
-import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, installLifecycle } from "./ops/lifecycle.ts";
+import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, installLifecycle } from "./ops/lifecycle.ts";
 
 const lifecycle = installLifecycle();
 
@@ -18,6 +18,7 @@ const path = await import("node:path");
 const { pathToFileURL } = await import("node:url");
 const { ConfigError, parseConfig } = await import("./config.ts");
 const { createLogger } = await import("./ops/logger.ts");
+const { NodeIdTaken } = await import("./record/node-lease.ts");
 type Config = import("./config.ts").Config;
 type Logger = import("./ops/logger.ts").Logger;
 
@@ -58,14 +59,31 @@ async function main(): Promise<void> {
   }
   const { startNode } = await import("./node/node.ts");
   const { chooseBackends } = await import("./store/choose-backends.ts");
+  const { startAgentCheck } = await import("./transport/agent-check.ts");
   const node = await startNode(cfg, adminToken, log, await chooseBackends(cfg, log, null));
+  const agent =
+    cfg.AGENT_PORT === undefined
+      ? null
+      : await startAgentCheck(cfg.HOST, cfg.AGENT_PORT, () => node.readiness().checks.node === "shedding", log);
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port: node.port, url: `http://${host}:${node.port}`, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
-  lifecycle.ready({ drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS, log, drain: () => node.drain().then(() => EXIT_OK) });
+  lifecycle.ready({
+    drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
+    log,
+    drain: async () => {
+      await agent?.close();
+      await node.drain();
+      return EXIT_OK;
+    },
+  });
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof NodeIdTaken || (err as { exitCode?: unknown }).exitCode === EXIT_NODE_ID_TAKEN) {
+    process.stderr.write(`buzzcast: refusing to start: ${(err as Error).message}\n`);
+    process.exit(EXIT_NODE_ID_TAKEN);
+  }
   process.stderr.write(`buzzcast: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(EXIT_FAILED);
 });

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { mergeSnapshots, renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
+import { casVerdict } from "../shows/show-source.ts";
 import { EXIT_FAILED, EXIT_OK, type Lifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
@@ -18,6 +19,7 @@ import { MemoryCache } from "../cache/memory-cache.ts";
 import { serveCacheOp } from "./thread-cache.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
+import { startAgentCheck } from "../transport/agent-check.ts";
 import { GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
 
 const SLOTS = 65_536;
@@ -181,14 +183,17 @@ export async function runSupervisor(
         void nodeMetrics().then((text) => send(s, { type: "metrics-text", id: m.id, text }));
         return;
       case "show-save": {
-        const have = shows.get(m.rec.show.id);
-        if (!have || have.version < m.rec.version) {
-          shows.set(m.rec.show.id, m.rec);
-          table?.showChanged(m.rec.show.id, m.rec.epoch);
-          claimBook?.showChanged(m.rec.show.id, m.rec.epoch);
-          broadcast({ type: "show", rec: m.rec });
+        // One message at a time: of two workers' changes from one version, the second finds the first's.
+        const verdict = casVerdict(shows.get(m.rec.show.id) ?? null, m.rec, m.base);
+        if (!verdict.ok) {
+          send(s, { type: "show-saved", id: m.id, ok: false, ...(verdict.current ? { current: verdict.current } : {}) });
+          return;
         }
-        send(s, { type: "show-saved", id: m.id });
+        shows.set(m.rec.show.id, m.rec);
+        table?.showChanged(m.rec.show.id, m.rec.epoch);
+        claimBook?.showChanged(m.rec.show.id, m.rec.epoch);
+        broadcast({ type: "show", rec: m.rec });
+        send(s, { type: "show-saved", id: m.id, ok: true });
         return;
       }
       case "show-load-all":
@@ -260,7 +265,7 @@ export async function runSupervisor(
         s.worker = null;
         s.ready = false;
         if (draining) return resolve();
-        reject(new Error(`worker ${s.index} exited with ${code} while starting`));
+        reject(Object.assign(new Error(`worker ${s.index} exited with ${code} while starting`), { exitCode: code }));
         s.quickDeaths = wasReadyFor >= STABLE_MS ? 0 : s.quickDeaths + 1;
         const backoff = Math.min(5000, 100 * 2 ** Math.min(s.quickDeaths, 6));
         s.restarts++;
@@ -272,7 +277,9 @@ export async function runSupervisor(
     });
 
   let healthTimer: NodeJS.Timeout | undefined = undefined;
-  let startFailed = false;
+  /** The exit code when a worker failed to start (its own code when it says why, e.g. 3: NODE_ID taken). */
+  let startFailed: number | null = null;
+  let agent: { close(): Promise<void> } | null = null;
   const exitOf = (w: Worker): Promise<number> => new Promise<number>((r) => w.once("exit", r));
 
   // The drain works at any moment, start-up included: a worker still starting drains as soon as
@@ -284,6 +291,7 @@ export async function runSupervisor(
     drain: async () => {
       draining = true;
       clearInterval(healthTimer);
+      await agent?.close();
       const running = slots.filter((s) => s.worker);
       log.info("draining workers", { workers: running.length });
       const codes = await Promise.all(
@@ -301,7 +309,8 @@ export async function runSupervisor(
         }),
       );
       log.info("workers stopped", { workerExitCodes: codes });
-      return !startFailed && codes.every((c) => c === 0) ? EXIT_OK : EXIT_FAILED;
+      if (startFailed !== null) return startFailed;
+      return codes.every((c) => c === 0) ? EXIT_OK : EXIT_FAILED;
     },
     // The drain timed out: make every thread drop its sockets and end, so that the exit that follows
     // does not tear a thread down while uWS holds a socket (that aborts the process).
@@ -314,13 +323,15 @@ export async function runSupervisor(
 
   // Worker 0 first (it creates the demo show and migrates the record), then the others together.
   // A worker that dies before it is ready fails the start: the node drains what did start (an exit
-  // under running threads could abort the process) and exits 1.
+  // under running threads could abort the process) and exits 1, or with the worker's own code when
+  // it is more specific (3: NODE_ID taken).
   try {
     await start(slots[0]!);
     await Promise.all(slots.slice(1).map((s) => start(s)));
   } catch (err) {
     log.error("a worker failed to start; stopping the node", { err });
-    startFailed = true;
+    const code = (err as { exitCode?: unknown }).exitCode;
+    startFailed = typeof code === "number" && code > 1 ? code : EXIT_FAILED;
     lifecycle.stop("start-up failure");
     return;
   }
@@ -332,6 +343,12 @@ export async function runSupervisor(
     for (const s of slots) for (const [k, v] of Object.entries(s.health.checks)) if (v !== "ok" && k !== "node") checks[k] = v;
     broadcast({ type: "node-health", ready: down.length === 0, checks });
   }, 500);
+
+  // HAProxy's agent check: a lower weight while any worker sheds (its share of MAX_CONNECT_RATE spent).
+  agent =
+    cfg.AGENT_PORT === undefined
+      ? null
+      : await startAgentCheck(cfg.HOST, cfg.AGENT_PORT, () => slots.some((s) => s.health.checks.node === "shedding"), log);
 
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port, url: `http://${host}:${port}`, workers: cfg.WORKERS, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });

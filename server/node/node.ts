@@ -19,10 +19,11 @@ import { tickFamilies } from "./tick-metrics.ts";
 import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
-import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
+import { DEMO_SHOW, ShowConflict, ShowRegistry } from "../shows/show-registry.ts";
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
+import { PublicReadGate } from "../transport/public-reads.ts";
 import { StaticFiles } from "../transport/static-files.ts";
 import { appsClosedForGood, closeApp, createApp, uWS, type us_listen_socket } from "../transport/uws.ts";
 import { WsEndpoint } from "../transport/ws-handlers.ts";
@@ -134,9 +135,15 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
 
   await shows.load();
   if (cfg.DEMO_SHOW && !shows.get(DEMO_SHOW.id)) {
-    await shows.put(DEMO_SHOW.id, DEMO_SHOW);
-    const first = DEMO_SHOW.acts[0];
-    if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    try {
+      await shows.put(DEMO_SHOW.id, DEMO_SHOW);
+      const first = DEMO_SHOW.acts[0];
+      if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    } catch (err) {
+      // Another process created or staged the demo show at the same moment: theirs stands.
+      if (!(err instanceof ShowConflict)) throw err;
+      log.info("demo show set up by another process at the same moment", { show: DEMO_SHOW.id });
+    }
   }
 
   // Take current totals from the store before the first viewer arrives (a node joining a running show).
@@ -145,12 +152,21 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   let draining = false;
   const readiness = (): Readiness => {
     const h = b.store.health();
-    const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    // Shedding (over MAX_CONNECT_RATE) is reported, not failed: a flood that reaches every node must
+    // not take every node out of the balancer. The agent check lowers the node's weight instead.
+    const shedding = ws.shedding(Date.now());
+    const lease = b.lease?.checks() ?? {};
     return {
-      ready: !draining && !shedding && h.ready,
-      checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
+      ready: !draining && h.ready && lease.lease === undefined,
+      checks: { ...h.checks, ...lease, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
+  const publicReads = new PublicReadGate({
+    ratePerIpPerSec: cfg.PUBLIC_READ_RATE_PER_IP,
+    trustedProxies: cfg.TRUSTED_PROXIES ?? [],
+    persistIntervalMs: cfg.PERSIST_INTERVAL_MS,
+  });
+  metrics.addCollector(() => publicReads.metrics());
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
   const renderLocal = async () => renderPrometheus(metrics.snapshot());
@@ -165,7 +181,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     renderMetrics: extra.renderMetrics ?? renderLocal,
     readiness: () => (extra.combineReadiness ? extra.combineReadiness(readiness()) : readiness()),
     tokens,
-    audit: auditApiDeps(cfg, b.record ?? null, log),
+    audit: auditApiDeps(cfg, b.record ?? null, log, b.publicReads),
+    publicReads,
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

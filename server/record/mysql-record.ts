@@ -9,16 +9,22 @@
  *   only adds a larger seq (defence in depth). Rows go in sorted key order, so concurrent nodes
  *   take locks in one order; deadlocks and lock wait timeouts that still happen are retried up to
  *   maxAttempts times and counted in `counters`.
- * - saveShow is one transaction that locks the show row and writes only a newer version.
+ * - saveShow is one transaction that locks the show row (FOR UPDATE) and decides by the stored
+ *   version (normalize.ts `mayReplace`): a compare-and-swap on `base`, so two writers of one base
+ *   serialize on the row lock and the second finds the first's version and is refused.
  * - No call hangs and retries are bounded (see MysqlRunner).
+ * - Public reads (`publicReads`) run on a pool of their own (default 2 connections, 1 s to get one):
+ *   a flood of them never holds a connection that a batch, a claim, a producer's change or the
+ *   readiness ping waits for.
  */
 import type { RowDataPacket } from "mysql2/promise";
 import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkShowRecord, compareRowKeys, historyRow, normalizeBatch, type NormalRow } from "./normalize.ts";
+import { checkBase, checkShowRecord, compareRowKeys, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
+import { checkLease } from "./lease-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import {
   RecordError,
@@ -26,8 +32,11 @@ import {
   type AuditEntry,
   type AuditRow,
   type CountBatch,
+  type LeaseVerdict,
   type PersistOutcome,
+  type PublicRecordReads,
   type Record,
+  type SaveShowResult,
   type ShowRecord,
   type StageChange,
 } from "./record.ts";
@@ -44,6 +53,10 @@ export interface MysqlRecordOptions {
   maxAttempts?: number;
   /** Rows per multi-row INSERT inside a batch's transaction. Default 500. */
   rowsPerStatement?: number;
+  /** Connections of the separate pool for public reads (`publicReads`). Default 2. */
+  publicPoolSize?: number;
+  /** Bound on waiting for a public-read connection (ms); a public read waits no longer. Default 1000. */
+  publicConnectTimeoutMs?: number;
   /** migrate() creates the database when it is missing. Default true. */
   createDatabase?: boolean;
 }
@@ -51,10 +64,15 @@ export interface MysqlRecordOptions {
 export class MysqlRecord implements Record {
   private readonly target: MysqlTarget;
   private readonly runner: MysqlRunner;
+  /** Public reads only (see PublicRecordReads): never a connection counting or producers need. */
+  private readonly publicRunner: MysqlRunner;
+  readonly publicReads: PublicRecordReads;
   private readonly connectTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private readonly rowsPerStatement: number;
   private readonly createDatabase: boolean;
+  /** Node ids whose lease this object took, and the holder named: their batches are fenced by it. */
+  private readonly leases = new Map<string, string>();
 
   constructor(url: string, options: MysqlRecordOptions = {}) {
     this.target = parseMysqlUrl(url);
@@ -68,6 +86,19 @@ export class MysqlRecord implements Record {
       queryTimeoutMs: this.queryTimeoutMs,
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
     });
+    this.publicRunner = new MysqlRunner(this.target, {
+      poolSize: Math.max(1, options.publicPoolSize ?? 2),
+      connectTimeoutMs: Math.min(this.connectTimeoutMs, options.publicConnectTimeoutMs ?? 1000),
+      queryTimeoutMs: this.queryTimeoutMs,
+      maxAttempts: 2,
+    });
+    this.publicReads = {
+      countTotals: (show, epoch) => this.publicRunner.run("publicCountTotals", false, (q) => sumCounts(q, show, epoch)),
+      timeline: (show, epoch, act, intervalMs) => {
+        checkInterval(intervalMs);
+        return this.publicRunner.run("publicTimeline", false, (q) => audit.timeline(q, show, epoch, act, intervalMs));
+      },
+    };
   }
 
   /** Retries so far (what `metrics()` exports). */
@@ -104,7 +135,19 @@ export class MysqlRecord implements Record {
     const rows = normalizeBatch(batch);
     const parts = normalizeAudit(batch, rows);
     const per = this.rowsPerStatement;
+    const holder = this.leases.get(batch.node);
     return this.runner.run("persistCounts", true, async (q) => {
+      // The fence: a shared lock on the lease row for the whole transaction, so a takeover
+      // (acquireNodeLease's exclusive lock) commits either before this batch (refused) or after it.
+      if (holder !== undefined) {
+        const [lease] = await q<RowDataPacket[]>("SELECT holder FROM node_leases WHERE node = ? LOCK IN SHARE MODE", [batch.node]);
+        if (lease?.holder !== holder) {
+          throw new RecordError(
+            "lease",
+            `node ${batch.node}'s lease is held by ${String(lease?.holder ?? "nobody")}, not this process: batch refused`,
+          );
+        }
+      }
       await q(
         "INSERT INTO node_batches (node, last_batch_seq, updated_at) VALUES (?, 0, UTC_TIMESTAMP(3)) " +
           "ON DUPLICATE KEY UPDATE last_batch_seq = last_batch_seq",
@@ -140,6 +183,32 @@ export class MysqlRecord implements Record {
     );
   }
 
+  async acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict> {
+    checkLease(node, holder, ttlMs);
+    return this.runner.run("acquireNodeLease", true, async (q): Promise<LeaseVerdict> => {
+      const [cur] = await q<RowDataPacket[]>(
+        "SELECT holder, TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), expires_at) DIV 1000 AS left_ms FROM node_leases WHERE node = ? FOR UPDATE",
+        [node],
+      );
+      if (cur && cur.holder !== holder && Number(cur.left_ms) > 0)
+        return { ok: false, holder: String(cur.holder), expiresInMs: Number(cur.left_ms) };
+      // acquired_at first: MariaDB assigns left to right, so it still sees the previous holder.
+      await q(
+        "INSERT INTO node_leases (node, holder, expires_at, acquired_at) VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3)) " +
+          "ON DUPLICATE KEY UPDATE acquired_at = IF(holder = VALUES(holder), acquired_at, VALUES(acquired_at)), holder = VALUES(holder), expires_at = VALUES(expires_at)",
+        [node, holder, ttlMs * 1000],
+      );
+      this.leases.set(node, holder);
+      return { ok: true };
+    });
+  }
+
+  async releaseNodeLease(node: string, holder: string): Promise<void> {
+    checkLease(node, holder, 1);
+    // The fence stays: a batch after the release finds no row naming this holder and is refused.
+    await this.runner.run("releaseNodeLease", false, (q) => q("DELETE FROM node_leases WHERE node = ? AND holder = ?", [node, holder]));
+  }
+
   async lastBatchSeq(node: string): Promise<number> {
     return this.runner.run("lastBatchSeq", false, async (q) => {
       const [r] = await q<RowDataPacket[]>("SELECT last_batch_seq FROM node_batches WHERE node = ?", [node]);
@@ -148,13 +217,7 @@ export class MysqlRecord implements Record {
   }
 
   async countTotals(show: string, epoch: string): Promise<Map<string, number>> {
-    return this.runner.run("countTotals", false, async (q) => {
-      const rows = await q<RowDataPacket[]>(
-        "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
-        [show, epoch],
-      );
-      return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
-    });
+    return this.runner.run("countTotals", false, (q) => sumCounts(q, show, epoch));
   }
 
   async auditTotals(show: string, epoch: string): Promise<Map<string, number>> {
@@ -181,15 +244,13 @@ export class MysqlRecord implements Record {
     return this.runner.run("markClaimEpoch", true, (q) => audit.markClaimEpoch(q, show, epoch, node));
   }
 
-  async saveShow(rec: ShowRecord): Promise<void> {
+  async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     const next = checkShowRecord(rec);
-    await this.runner.run("saveShow", true, async (q) => {
-      const [cur] = await q<RowDataPacket[]>(
-        "SELECT version, epoch, stage_act, stage_open, next_act, next_open, next_at FROM shows WHERE id = ? FOR UPDATE",
-        [next.show.id],
-      );
+    checkBase(next, base);
+    return this.runner.run("saveShow", true, async (q): Promise<SaveShowResult> => {
+      const [cur] = await q<RowDataPacket[]>(`SELECT ${SHOW_COLUMNS} FROM shows WHERE id = ? FOR UPDATE`, [next.show.id]);
+      if (!mayReplace(cur ? Number(cur.version) : null, next, base)) return { ok: false, current: cur ? rowToShow(cur) : null };
       const prev = cur ? rowStageState(cur) : null;
-      if (cur && Number(cur.version) >= next.version) return;
       const n = next.next ?? null;
       const fields = [
         next.show.title,
@@ -224,6 +285,7 @@ export class MysqlRecord implements Record {
           [next.show.id, next.version, next.epoch, row.act, row.open ? 1 : 0, n === null ? null : row.at * 1000],
         );
       }
+      return { ok: true };
     });
   }
 
@@ -262,8 +324,16 @@ export class MysqlRecord implements Record {
   }
 
   async close(): Promise<void> {
-    await this.runner.close();
+    await Promise.all([this.runner.close(), this.publicRunner.close()]);
   }
+}
+
+async function sumCounts(q: Query, show: string, epoch: string): Promise<Map<string, number>> {
+  const rows = await q<RowDataPacket[]>(
+    "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
+    [show, epoch],
+  );
+  return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
 }
 
 /** The batch's count rows plus one per accepted claim, merged per key and in lock order. */

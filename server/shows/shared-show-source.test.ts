@@ -69,8 +69,8 @@ test("a failing cache poll is counted every time, logged once with its reason, a
   const record = new MemoryRecord();
   const { log, lines } = capture();
   const src = new SharedShowSource(cache, record, log);
-  await src.save(rec("s1", 1));
-  await src.save(rec("s1", 2));
+  await src.save(rec("s1", 1), null);
+  await src.save(rec("s1", 2), 1);
   // Keep every poll on the cache path: a full scan is due only 5 s after the last one.
   cache.down = true;
   assert.deepEqual(await src.poll(new Map([["s1", 1]])), [], "the first failing poll finds nothing");
@@ -105,7 +105,7 @@ test("a lookup falls back to the record; when both fail it rejects with the reco
   const record = new MemoryRecord();
   const { log, lines } = capture();
   const src = new SharedShowSource(cache, record, log);
-  await src.save(rec("s2", 1));
+  await src.save(rec("s2", 1), null);
   cache.down = true;
   assert.equal((await src.load("s2"))?.version, 1, "answered by the record");
   assert.equal(src.errors.lookup_cache, 1);
@@ -124,8 +124,23 @@ test("a malformed cache entry is counted and ignored", async () => {
   const record = new MemoryRecord();
   const { log } = capture();
   const src = new SharedShowSource(cache, record, log);
-  await src.save(rec("s4", 1));
+  await src.save(rec("s4", 1), null);
   await cache.set("bc:show:s4", "{not json");
   assert.equal((await src.load("s4"))?.version, 1, "the record answers instead");
   assert.equal(src.errors.malformed, 1);
+});
+
+test("without a shared record, the successor of a version is claimed in the cache: one of two nodes saves it", async () => {
+  const cache = new MemoryCache();
+  const { log } = capture();
+  // Two nodes sharing memcached only: each has its own (in-process) record.
+  const a = new SharedShowSource(cache, new MemoryRecord(), log, "bc", false);
+  const b = new SharedShowSource(cache, new MemoryRecord(), log, "bc", false);
+  assert.deepEqual(await a.save(rec("m", 1), null), { ok: true });
+  assert.equal((await b.current("m"))?.version, 1, "b makes its change from what a published");
+  const [ra, rb] = await Promise.all([a.save({ ...rec("m", 2), epoch: "ea" }, 1), b.save({ ...rec("m", 2), epoch: "eb" }, 1)]);
+  assert.deepEqual(ra, { ok: true });
+  assert.deepEqual(rb, { ok: false, current: { ...rec("m", 2), epoch: "ea" } }, "the loser is told the winner's show");
+  assert.equal((await b.current("m"))?.epoch, "ea", "only the winner was published");
+  assert.deepEqual(await b.save({ ...rec("m", 3), epoch: "eb" }, 2), { ok: true }, "from the winner's version, b's next change passes");
 });

@@ -20,7 +20,8 @@ import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
-import type { Record } from "../record/record.ts";
+import { NODE_LEASE_RENEW_MS, NODE_LEASE_TTL_MS, NodeLease } from "../record/node-lease.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { SharedShowSource } from "../shows/shared-show-source.ts";
 import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
 import { AtomicStore, type SlotClient } from "./atomic-store.ts";
@@ -37,6 +38,10 @@ export interface Backends {
   metrics?: () => Family[];
   /** The durable record (MYSQL_URL only), read by the audit, timeline and export routes. */
   record?: Record;
+  /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts; the store releases it after its final commit). */
+  lease?: { checks(): { [check: string]: string } };
+  /** The record's pool for public reads (MYSQL_URL only): the public timeline and durable totals. */
+  publicReads?: PublicRecordReads;
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -98,10 +103,25 @@ async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache |
     global = nodeCache ?? new MemoryCache();
   }
   let record: Record;
+  let lease: NodeLease | null = null;
+  let publicReads: PublicRecordReads | undefined;
   if (cfg.MYSQL_URL) {
     const mysql = new MysqlRecord(cfg.MYSQL_URL);
     await retry(() => mysql.migrate(), START_RETRY_MS, log, "mysql");
+    // Before the store reads this node's last batch seq: one live process per NODE_ID. The wait
+    // covers a predecessor's drain (it releases after its last commit) or a SIGKILLed one's lease.
+    lease = new NodeLease(mysql, cfg.NODE_ID, {
+      ttlMs: NODE_LEASE_TTL_MS,
+      renewMs: NODE_LEASE_RENEW_MS,
+      waitMs: cfg.DRAIN_TIMEOUT_MS + 2 * NODE_LEASE_TTL_MS,
+      log,
+      // Another process has this NODE_ID now: take no more buzzes (they could not be persisted).
+      // The whole process drains (ops/lifecycle.ts), worker threads included.
+      onLost: () => process.kill(process.pid, "SIGTERM"),
+    });
+    await lease.acquire();
     record = mysql;
+    publicReads = mysql.publicReads;
   } else {
     log.warn("MEMCACHED_SERVERS without MYSQL_URL: counts are not durable (no record)");
     record = new MemoryRecord();
@@ -120,6 +140,8 @@ async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache |
       // Every node must have seen the close (one poll) and persisted (one interval), with margin.
       reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
+      ...(lease ? { lease } : {}),
+      ...(publicReads === undefined ? {} : { publicReads }),
     },
     log,
   );
@@ -129,16 +151,35 @@ async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache |
     mysql: cfg.MYSQL_URL ? redact(cfg.MYSQL_URL) : null,
     node: cfg.NODE_ID,
   });
-  const showSource = new SharedShowSource(dual, record, log);
+  const showSource = new SharedShowSource(dual, record, log, "bc", cfg.MYSQL_URL !== undefined);
   const recordMetrics = record instanceof MysqlRecord ? () => record.metrics() : (): Family[] => [];
   return {
     store,
     showSource,
     showPollMs: pollMs,
     ...(cfg.MYSQL_URL ? { record } : {}),
-    metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics()],
-    ...(cfg.MYSQL_URL ? { record } : {}),
+    ...(lease ? { lease } : {}),
+    ...(publicReads === undefined ? {} : { publicReads }),
+    metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics(), ...leaseFamilies(lease)],
   };
+}
+
+function leaseFamilies(lease: NodeLease | null): Family[] {
+  if (!lease) return [];
+  return [
+    {
+      name: "buzzcast_node_lease_lost",
+      help: "1 once another process took this NODE_ID's lease (this one persists nothing more).",
+      kind: "gauge",
+      samples: [{ value: lease.lost ? 1 : 0 }],
+    },
+    {
+      name: "buzzcast_node_lease_renew_failures_total",
+      help: "NODE_ID lease renewals that failed (record unreachable).",
+      kind: "counter",
+      samples: [{ value: lease.renewFailures }],
+    },
+  ];
 }
 
 async function retry(fn: () => Promise<void>, forMs: number, log: Logger, what: string): Promise<void> {

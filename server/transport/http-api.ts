@@ -1,7 +1,8 @@
 /**
  * HTTP routes on the same App as the WebSocket endpoint: the admin API (Bearer token), public show
  * state, health, readiness, metrics and the pages. Admin writes are durable (through the
- * ShowSource) before they are answered.
+ * ShowSource) before they are answered; one that lost the show's compare-and-swap to a change made
+ * at the same moment is answered 409 `conflict` with the current state, and was applied nowhere.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
@@ -10,12 +11,15 @@ import type { Store } from "../store/store.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { RecordError } from "../record/record.ts";
-import { ShowError, type ShowRegistry } from "../shows/show-registry.ts";
+import { ShowConflict, ShowError, type ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
 import type { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { attachAuditRoutes, type AuditApiDeps } from "./audit-api.ts";
 import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded, type Routes } from "./http-util.ts";
 import { attachTokenRoutes } from "./token-api.ts";
+import { AnswerCache } from "./answer-cache.ts";
+import { forwardedFor } from "./client-address.ts";
+import type { PublicReadGate } from "./public-reads.ts";
 import type { StaticFiles } from "./static-files.ts";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.ts";
 
@@ -38,7 +42,13 @@ export interface HttpDeps {
   tokens?: ViewerTokens | null;
   /** Audit, timeline and export routes; absent: they answer 409 no_record. */
   audit?: AuditApiDeps;
+  /** Bounds on public reads of the record (per-address rate, fixed questions). */
+  publicReads: PublicReadGate;
 }
+
+/** Durable totals are shared per (show, epoch) for this long: one record query per node per second. */
+export const DURABLE_TOTALS_CACHE_MS = 1000;
+const decoder = new TextDecoder();
 
 export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
   const tokenDigest = digest(d.adminToken);
@@ -56,6 +66,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       if (err instanceof HttpError) return sendError(g, err);
       if (err instanceof RecordError && err.code === "unreachable")
         return sendError(g, new HttpError(503, "record_unavailable", "the durable record is unreachable; try again"));
+      if (err instanceof ShowConflict) {
+        d.metrics.adminConflicts++;
+        const cur = err.current;
+        return sendJson(g, 409, {
+          error: { code: err.code, message: err.message },
+          ...(cur ? { current: state(cur, d.live(cur), null) } : {}),
+        });
+      }
       if (err instanceof ShowError) return sendError(g, new HttpError(err.code === "unknown_show" ? 404 : 400, err.code, err.message));
       d.log.error("http handler failed", { err });
       sendError(g, new HttpError(500, "server_error", "internal error"));
@@ -76,7 +94,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       requireAdmin(req);
       return fn(g, showIdParam(req));
     });
-  const routes: Routes = { route, requireAdmin, showIdParam, parseBody };
+  /** Per-address limit of a public read (not for admin callers); synchronous: reads `req`. */
+  const admitPublic = (g: Guarded, req: HttpRequest): boolean => {
+    const adminCaller = isAdmin(req);
+    if (!adminCaller && d.publicReads.needsPeer) d.publicReads.admit(decoder.decode(g.res.getRemoteAddressAsText()), forwardedFor(req));
+    return adminCaller;
+  };
+  const routes: Routes = { route, requireAdmin, isAdmin, admitPublic, showIdParam, parseBody };
+  const durableTotals = new AnswerCache<Map<string, number> | null>(DURABLE_TOTALS_CACHE_MS);
 
   app.get(
     "/healthz",
@@ -112,13 +137,17 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     "/api/shows/:show",
     route(async (g, req) => {
       const id = showIdParam(req);
+      admitPublic(g, req);
       const show = await d.shows.find(id);
       if (!show) throw new HttpError(404, "unknown_show", `no show ${id}`);
       // Live totals always answer (200). `durable` is omitted when the store keeps no record (null),
-      // or when the record failed or did not answer within a second (counted, logged).
-      const durable: Map<string, number> | null = await withTimeout(d.store.durableTotals(show.id, show.epoch), 1000).catch(
+      // or when the record failed or did not answer within a second (counted, logged). One record
+      // query per (show, epoch) per node per DURABLE_TOTALS_CACHE_MS, however many callers.
+      const load = () => d.store.durableTotals(show.id, show.epoch);
+      const durable: Map<string, number> | null = await withTimeout(durableTotals.get(`${show.id}\n${show.epoch}`, load), 1000).catch(
         (err: unknown) => {
           d.metrics.durableTotalsUnavailable++;
+          d.publicReads.recordUnavailable();
           d.log.warn("durable totals unavailable", { err, show: show.id });
           return null;
         },
@@ -160,7 +189,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     }),
   );
   attachTokenRoutes(app, routes, { tokens: d.tokens ?? null, log: d.log });
-  attachAuditRoutes(app, routes, { shows: d.shows, live: (show) => d.live(show), metrics: d.metrics, log: d.log, audit: d.audit ?? null });
+  attachAuditRoutes(app, routes, {
+    shows: d.shows,
+    live: (show) => d.live(show),
+    metrics: d.metrics,
+    log: d.log,
+    audit: d.audit ?? null,
+    publicReads: d.publicReads,
+  });
   app.any(
     "/api/*",
     route(() => {
@@ -206,7 +242,14 @@ export function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<
 
 /** The public show state; `durable` only when there is a record that answered. */
 function state(show: Show, live: ReturnType<HttpDeps["live"]>, durable: Map<string, number> | null): ShowState {
-  const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: live.seq, totals: { ...live.totals } };
+  const s: ShowState = {
+    show: show.info,
+    stage: show.stage,
+    epoch: show.epoch,
+    version: show.version,
+    seq: live.seq,
+    totals: { ...live.totals },
+  };
   if (durable !== null) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
   if (show.next !== null) s.next = show.next;
   if (live.watching !== undefined) s.watching = live.watching;

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const live = new Set<ChildProcess>();
+let started = 0;
 process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
@@ -28,11 +29,14 @@ export interface RunningServer {
 
 export const TEST_ADMIN_TOKEN = "test-admin-token";
 
-/** `exec`: a command prefix, e.g. ["ip", "netns", "exec", ns] to run the node on a simulated host (env HOST = its address). */
+/**
+ * `exec`: a command prefix, e.g. ["ip", "netns", "exec", ns] to run the node on a simulated host (env HOST = its address).
+ * `onLine`: every log line as it arrives, also before the server listens (one still starting, or refusing to).
+ */
 export async function startServer(
   env: Record<string, string> = {},
   timeoutMs = 20_000,
-  opts: { exec?: readonly string[] } = {},
+  opts: { exec?: readonly string[]; onLine?: (rec: Record<string, unknown>) => void } = {},
 ): Promise<RunningServer> {
   const [cmd, ...pre] = [...(opts.exec ?? []), process.execPath];
   const proc = spawn(cmd, [...pre, "--import", "tsx", "server/main.ts"], {
@@ -43,7 +47,8 @@ export async function startServer(
       HOST: "127.0.0.1",
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       LOG_LEVEL: "info",
-      NODE_ID: `test-${process.pid}-${live.size}`,
+      // Never two live processes with one id (the record's lease would make the second wait).
+      NODE_ID: `test-${process.pid}-${started++}`,
       WORKERS: "1",
       ...env,
     },
@@ -67,6 +72,7 @@ export async function startServer(
         rec = { raw: line };
       }
       logs.push(rec);
+      opts.onLine?.(rec);
       if (rec.msg === "listening" && typeof rec.port === "number") {
         clearTimeout(timer);
         resolve(rec.port);
