@@ -15,25 +15,16 @@ const lifecycle = installLifecycle();
 const { randomBytes } = await import("node:crypto");
 const { existsSync } = await import("node:fs");
 const path = await import("node:path");
-const { pathToFileURL } = await import("node:url");
 const { ConfigError, parseConfig } = await import("./config.ts");
 const { createLogger } = await import("./ops/logger.ts");
 const { NodeIdTaken } = await import("./record/node-lease.ts");
 type Config = import("./config.ts").Config;
 type Logger = import("./ops/logger.ts").Logger;
 
-/** Build the pages if they are missing (first `npm start` on a fresh checkout). */
-async function ensurePages(cfg: Config, log: Logger): Promise<void> {
-  if (existsSync(path.join(cfg.STATIC_DIR, "index.html"))) return;
-  // Compiled (npm run build) there is no TypeScript loader to run client/build.ts with.
-  if (!import.meta.url.endsWith(".ts")) return log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
-  const buildScript = path.resolve("client/build.ts");
-  if (!existsSync(buildScript)) return log.warn("pages not built and no client/build.ts found");
-  log.info("building pages", { outDir: cfg.STATIC_DIR });
-  const mod = (await import(pathToFileURL(buildScript).href)) as {
-    buildClient(outDir?: string, opts?: { keepExisting?: boolean }): Promise<unknown>;
-  };
-  await mod.buildClient(cfg.STATIC_DIR, { keepExisting: true });
+/** Pages are built by `npm run build` (or by `npm start` from source); the server only serves them. */
+function checkPages(cfg: Config, log: Logger): void {
+  if (!existsSync(path.join(cfg.STATIC_DIR, "index.html")))
+    log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
 }
 
 async function main(): Promise<void> {
@@ -50,7 +41,7 @@ async function main(): Promise<void> {
   const log = createLogger(cfg.LOG_LEVEL, { node: cfg.NODE_ID });
   const { assertNativeUws } = await import("./transport/uws.ts");
   assertNativeUws();
-  await ensurePages(cfg, log);
+  checkPages(cfg, log);
 
   const adminToken = cfg.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   if (cfg.WORKERS > 1) {

@@ -112,6 +112,8 @@ export const UPGRADE_REFUSED = {
   connect_rate_ip: { status: 503 },
   /** The `Origin` of the upgrade is not in ALLOWED_ORIGINS (cross-site WebSocket hijacking). */
   origin_forbidden: { status: 403 },
+  /** The node holds as many connections as its descriptor limit (RLIMIT_NOFILE) leaves room for. */
+  server_full: { status: 503 },
 } as const;
 export type UpgradeRefusal = keyof typeof UPGRADE_REFUSED;
 

@@ -11,7 +11,7 @@ import { Hub } from "./hub.ts";
 import { KEYFRAME_REQUEST_GAP_MS, V2Show } from "./v2-show.ts";
 
 /** A tick stamp at full rate with no audience (the base period is the hub's tickMs). */
-const at = (ts: number, tickMs = 100, watching = 0) => ({ ts, tickMs, watching });
+const at = (ts: number, publishPeriodMs = 100, watching = 0) => ({ ts, publishPeriodMs, watching });
 
 const rec = (acts: string[], version: number, epoch = "e1", stage: ShowRecord["stage"] = { act: null, open: false }): ShowRecord => ({
   show: { id: "s", title: "S", acts: acts.map((id) => ({ id, name: id.toUpperCase() })) },
@@ -224,7 +224,7 @@ test("wire metrics: frames and bytes published by protocol", async () => {
   const { run, metrics } = setup({ v2Subscribers: 2 });
   run({ a: 1 });
   const { renderPrometheus } = await import("../ops/metrics.ts");
-  const text = renderPrometheus(metrics.snapshot());
+  const text = await renderPrometheus(metrics.exposition());
   const v = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, "m").exec(text)?.[1]);
   assert.ok(v('buzzcast_protocol_frames_published_total{protocol="v2"}') >= 3, "show, stage, keyframe");
   assert.ok(v('buzzcast_protocol_bytes_published_total{protocol="v2"}') > 0);

@@ -130,6 +130,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
       b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
     }
+    const now = show.stage;
+    if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
+      b.store.votingOpened?.(show.id, show.epoch, [now.act], show.version);
+    }
     hub.showChanged(show, changes);
   });
 
@@ -169,7 +173,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   metrics.addCollector(() => publicReads.metrics());
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
-  const renderLocal = async () => renderPrometheus(metrics.snapshot());
+  const renderLocal = (): Promise<string> => renderPrometheus(metrics.exposition());
   attachHttp(app, {
     shows,
     live: (show) => hub.snapshot(show),

@@ -3,16 +3,19 @@
  * batches, once per interval.
  *
  * Guarantees:
- *  - A batch carries, per key, what was cached but not yet batched (never more: see counter-state),
+ *  - A batch carries, per key, what was cached (and is not in doubt) but not yet batched (never
+ *    more: see counter-state),
  *    and with an audit log exactly that many buzzes' audit entries, in the same transaction.
  *  - Batches are numbered per node, continuing after the last seq the record holds for this node.
  *  - A failed batch (error or timeout: it may or may not have committed) is retried unchanged, with
  *    the same seq, before any newer batch is formed; the record ignores a seq it already applied,
  *    so a retry never double counts, and it reports the same claim decisions.
  *  - Record-decided `once` claims (claim-decider.ts) ride in the batch; when it commits, each
- *    accepted one is counted: arrived, batched and persisted together (the record counted it in
- *    the same transaction), so the next flush adds it to the live total; a refused one is a
- *    duplicate.
+ *    accepted one (the record reserved its viewer, counting nothing) arrives like a cache-decided
+ *    one: the next flush adds it to the live total, and a later batch persists it with its `once`
+ *    audit row, only once it is cached. A refused one is a duplicate. So what the record counts was
+ *    always given to the live counter first, for these buzzes too (the reconciliation at a close
+ *    relies on it: record > live means memcached lost buzzes, never that some are still coming).
  *  - On a crash, what was not committed is lost: at most one interval plus one tick of this node's
  *    buzzes (plus whatever accumulated while the record was unreachable).
  */
@@ -146,7 +149,7 @@ export class RecordWriter {
     }
     try {
       const outcome = await this.record.persistCounts(p.batch);
-      for (const [c, n] of p.marks) c.persisted += n;
+      for (const [c, n] of p.marks) this.counters.persistedMore(c, n);
       this.decide(p.claims, new Set(outcome.refused));
       this.pending = null;
       this.healthy = true;
@@ -168,8 +171,8 @@ export class RecordWriter {
       const c = this.claims?.counter(e);
       if (c) {
         this.counters.arrive(c, 1);
-        c.batched += 1;
-        c.persisted += 1;
+        if (this.audit)
+          c.audit.push({ show: e.show, epoch: e.epoch, act: e.claim.act, viewer: e.viewer, atMs: e.claim.atMs, count: 1, once: true });
       }
       e.claim.outcome = "counted";
       this.stats.claimsAccepted++;
@@ -190,12 +193,13 @@ export class RecordWriter {
     const once: AuditEntry[] = [];
     const interval = new Map<string, AuditEntry>();
     for (const c of this.counters.all()) {
-      const upTo = includeUncached ? c.arrived : c.cached;
+      // Never what is in doubt (a timed-out write that may still land), except at shutdown.
+      const upTo = includeUncached ? c.arrived : this.counters.persistable(c);
       if (upTo > c.batched) {
         const delta = upTo - c.batched;
         rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta });
         marks.push([c, delta]);
-        c.batched = upTo;
+        this.counters.batchedUpTo(c, upTo);
         if (this.audit) takeAudit(c, delta, once, interval);
       }
     }

@@ -39,18 +39,48 @@ import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant
 
 export interface SharedStoreOptions {
   nodeId: string;
+  /** TICK_MS, the base tick period (every timing below that is a number of ticks follows it). */
+  tickMs: number;
   persistIntervalMs: number;
-  /** How long after voting closes to reconcile: every node must have seen the close and persisted. */
-  reconcileDelayMs: number;
+  /** Override of sharedTimings' reconcile delay (tests: 0). */
+  reconcileDelayMs?: number;
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
   /** Where durableTotals (a public read) is answered from: MySQL's public pool; default `record`. */
   publicReads?: Pick<PublicRecordReads, "countTotals">;
   keyPrefix?: string;
-  /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
-  tickMs?: number;
+  /**
+   * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
+   * (counter-state.ts). Default DOUBT_MS.
+   */
+  doubtMs?: number;
+  /** Clock (ms since the Unix epoch); tests drive it. Default Date.now. */
+  now?: () => number;
   /** This process's lease on `nodeId` (record/node-lease.ts), given up in `close` after the last commit. */
   lease?: { release(): Promise<void> };
+}
+
+/**
+ * A write that timed out is assumed to land within this long or never: memjs drops the connection
+ * of a timed-out request, so a later landing needs a link or middlebox that holds the request past
+ * it (or a memcached stalled that long with the request unread, which the reconciliation's own read
+ * would wait behind). Well inside the 30 s of reconciliation after a close.
+ */
+export const DOUBT_MS = 10_000;
+
+/** The shared store's waits, all derived from TICK_MS and PERSIST_INTERVAL_MS. */
+export interface SharedTimings {
+  /**
+   * After a close, before reconciling (also record-decided claims' quiet period): every node has
+   * seen the close (a show poll is one tick; two for margin) and persisted (two intervals), + 500 ms.
+   */
+  reconcileDelayMs: number;
+  /** How long to wait for another node's claim sentinel before deciding in the record: 10 ticks + 1 s. */
+  claimGraceMs: number;
+}
+
+export function sharedTimings(tickMs: number, persistIntervalMs: number): SharedTimings {
+  return { reconcileDelayMs: 2 * tickMs + 2 * persistIntervalMs + 500, claimGraceMs: 10 * tickMs + 1000 };
 }
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
@@ -80,6 +110,7 @@ export class SharedStore implements Store {
   };
 
   readonly reconciler: CloseReconciler;
+  readonly timing: SharedTimings;
   readonly phase2: SharedRead;
   readonly audience: SharedAudience;
 
@@ -94,9 +125,11 @@ export class SharedStore implements Store {
     const prefix = opts.keyPrefix ?? "bc";
     this.counters = new CounterTable(prefix);
     this.auditsViewers = opts.durable;
-    const tickMs = opts.tickMs ?? 100;
+    const derived = sharedTimings(opts.tickMs, opts.persistIntervalMs);
+    this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
+    const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: opts.reconcileDelayMs }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
@@ -106,8 +139,8 @@ export class SharedStore implements Store {
       {
         nodeId: opts.nodeId,
         prefix,
-        graceMs: 10 * tickMs + 1000,
-        quietMs: opts.reconcileDelayMs,
+        graceMs: this.timing.claimGraceMs,
+        quietMs: reconcileDelayMs,
         ttlSec: CLAIM_TTL_SEC,
         processKey: this.processKey,
       },
@@ -129,8 +162,18 @@ export class SharedStore implements Store {
     this.timer.unref(); // the server's sockets keep the process alive, not this
   }
 
+  /** Until when a write timing out now stays in doubt. */
+  doubtUntil(): number {
+    return this.now() + (this.opts.doubtMs ?? DOUBT_MS);
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : Date.now();
+  }
+
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
-    const now = Date.now();
+    const now = this.now();
+    this.counters.settleDoubts(now);
     for (const f of batch) {
       for (const d of f.deltas) {
         const c = this.counters.get(f.show, f.epoch, d.act);
@@ -138,7 +181,7 @@ export class SharedStore implements Store {
         if (this.auditsViewers) queueViewers(c, d.viewers, d.delta, now);
       }
       if (f.claims) this.claims.take(f.show, f.epoch, f.claims);
-      if (f.acts.length === 0) {
+      if (f.retired === true) {
         this.counters.retire(f.show, f.epoch);
         this.claims.retire(f.show, f.epoch);
       }
@@ -170,18 +213,16 @@ export class SharedStore implements Store {
         try {
           const v = await this.cache.incr(c.key, amount);
           if (v === null) missing.push(c);
-          else {
-            c.cached += amount;
-            c.lastKnown = Math.max(c.lastKnown, v);
-          }
+          else this.counters.applied(c, amount, v);
         } catch (err) {
           failed = err;
           // A timed-out increment was sent and may still be applied (a stalled memcached applies what
           // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
-          // taken as applied: at worst the live total is short until the reconciliation from the
-          // record (which gets these buzzes as usual) raises it. Never an over-count.
+          // taken as applied, and held in doubt: not persisted until it can no longer land, so a
+          // close's reconciliation (which raises live to the record) cannot count it a second time
+          // when it lands late. At worst the live total is short until that reconciliation.
           if (err instanceof CacheError && err.code === "timeout") {
-            c.cached += amount;
+            this.counters.assumeApplied(c, amount, now + (this.opts.doubtMs ?? DOUBT_MS));
             this.counts.assumedApplied += amount;
           }
         }
@@ -193,7 +234,7 @@ export class SharedStore implements Store {
         for (const c of reads) {
           const raw = got.get(c.key);
           if (raw === undefined) missing.push(c);
-          else c.lastKnown = Math.max(c.lastKnown, Number(raw));
+          else this.counters.saw(c, Number(raw));
         }
       } catch (err) {
         failed = err;
@@ -211,7 +252,7 @@ export class SharedStore implements Store {
 
     const out: FlushResult = new Map();
     for (const f of batch) {
-      if (f.acts.length === 0) continue;
+      if (f.retired === true) continue;
       const totals = new Map<string, number>();
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);
@@ -248,6 +289,11 @@ export class SharedStore implements Store {
   /** Live totals are raised to the record after the close (close-reconciler.ts). */
   votingClosed(show: string, epoch: string, acts: readonly string[], version: number): void {
     this.reconciler.closed({ show, epoch, acts, version });
+  }
+
+  /** Voting reopened: the earlier closes' reconciliation passes end for these acts. */
+  votingOpened(show: string, epoch: string, acts: readonly string[], version: number): void {
+    this.reconciler.opened({ show, epoch, acts, version });
   }
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */

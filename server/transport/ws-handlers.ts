@@ -13,6 +13,7 @@
  * (ws-hello.ts), the paced drain (drain-pacer.ts), and frames of a tick fired from the message path
  * sent at once (fanout.ts).
  */
+import { performance } from "node:perf_hooks";
 import { CLOSE_ABNORMAL, type CloseName } from "../../shared/codes.ts";
 import { ClientMessage, MAX_FRAME_BYTES, WS_PATH, type Hello } from "../../shared/protocol.ts";
 import type { AckState } from "../broadcast/frames.ts";
@@ -104,7 +105,14 @@ export class WsEndpoint implements FrameSink {
       idleTimeout: this.opts.idleTimeoutSec,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) =>
-        upgrade(res, req, context, this.admission, (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol)),
+        upgrade(
+          res,
+          req,
+          context,
+          this.admission,
+          (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol),
+          () => this.sockets.size,
+        ),
       open: (ws) => {
         const c = ws.getUserData();
         c.open = true;
@@ -170,6 +178,7 @@ export class WsEndpoint implements FrameSink {
     if (result === "flood") return this.close(ws, c, "flooding", "buzzing far above the rate limit");
     if (!c.ackPending) {
       c.ackPending = true;
+      c.ackSince = performance.now();
       this.ackQueue.push(ws);
     }
   }
@@ -185,7 +194,7 @@ export class WsEndpoint implements FrameSink {
     const q = this.ackQueue;
     if (q.length === 0) return NO_ACKS;
     this.ackQueue = [];
-    const taken: Array<[WebSocket<Conn>, AckState]> = [];
+    const taken: Array<[WebSocket<Conn>, AckState, number]> = [];
     for (const ws of q) {
       const c = ws.getUserData();
       // An ack is cumulative: none goes out while a claim of this connection is undecided (it
@@ -195,15 +204,21 @@ export class WsEndpoint implements FrameSink {
         continue;
       }
       c.ackPending = false;
-      if (c.open) taken.push([ws, { lastSeq: c.lastSeq, counted: c.counted, rejected: { ...c.rejected }, last: c.last }]);
+      if (c.open) taken.push([ws, { lastSeq: c.lastSeq, counted: c.counted, rejected: { ...c.rejected }, last: c.last }, c.ackSince]);
     }
     return (stored) => {
-      for (const [ws, ack] of taken) {
+      const now = performance.now();
+      const latency = this.deps.metrics.ackLatency;
+      for (const [ws, ack, since] of taken) {
         const c = ws.getUserData();
         if (!c.open) continue;
-        if (stored) this.deps.hub.ack(ws, ack, c.protocol);
-        else if (!c.ackPending) {
+        if (stored) {
+          this.deps.hub.ack(ws, ack, c.protocol);
+          latency.observe((now - since) / 1000);
+        } else if (!c.ackPending) {
+          // Queued again with its first buzz's time, so the latency it reports includes the wait.
           c.ackPending = true;
+          c.ackSince = since;
           this.ackQueue.push(ws);
         }
       }
@@ -251,6 +266,7 @@ export class WsEndpoint implements FrameSink {
     if (c.ackPending && c.undecided === 0) {
       c.ackPending = false;
       this.deps.hub.ack(ws, c, c.protocol);
+      this.deps.metrics.ackLatency.observe((performance.now() - c.ackSince) / 1000);
     }
     this.deps.metrics.countClose("draining");
     c.open = false;
