@@ -18,6 +18,7 @@ const path = await import("node:path");
 const { ConfigError, parseConfig } = await import("./config.ts");
 const { createLogger } = await import("./ops/logger.ts");
 const { NodeIdTaken } = await import("./record/node-lease.ts");
+const { ExportSigner, SigningKeyError } = await import("./audit/export-signer.ts");
 type Config = import("./config.ts").Config;
 type Logger = import("./ops/logger.ts").Logger;
 
@@ -27,10 +28,21 @@ function checkPages(cfg: Config, log: Logger): void {
     log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
 }
 
+/** A key file that does not hold an Ed25519 private key is bad configuration (exit 2), not a failure later. */
+function checkSigningKeyFile(file: string): void {
+  try {
+    ExportSigner.fromFile(file);
+  } catch (err) {
+    if (!(err instanceof SigningKeyError)) throw err;
+    throw new ConfigError(`invalid configuration:\n  EXPORT_SIGNING_KEY_FILE=${JSON.stringify(file)}: ${err.message}`);
+  }
+}
+
 async function main(): Promise<void> {
   let cfg: Config;
   try {
     cfg = parseConfig();
+    if (cfg.EXPORT_SIGNING_KEY_FILE !== undefined) checkSigningKeyFile(cfg.EXPORT_SIGNING_KEY_FILE);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`buzzcast: ${err.message}\n`);

@@ -50,6 +50,9 @@ export const CLOSE = {
   /** The server requires a viewer token and the hello's was missing, malformed, badly signed,
    *  expired, not yet valid, or for another show. */
   unauthorized: { code: 4012, reconnect: "fresh_token" },
+  /** The viewer id (hello `viewer`, or the token's `sub`) is not well-formed Unicode, holds a control
+   *  character, or starts or ends with white space (shared/viewer-id.ts). Never counted. */
+  bad_viewer: { code: 4013, reconnect: "never" },
 } as const;
 
 export type CloseName = keyof typeof CLOSE;

@@ -152,6 +152,8 @@ export class WsEndpoint implements FrameSink {
         const parsed = ClientMessage.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
+          // A hello whose only fault is its viewer id is refused as such (never counted, never audited).
+          if (issue?.path[0] === "viewer") return this.close(ws, c, "bad_viewer", `viewer: ${issue.message}`);
           return this.close(ws, c, "bad_frame", issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame");
         }
         const msg = parsed.data;
