@@ -1,34 +1,40 @@
 /**
- * Composition root: config -> backends -> node -> lifecycle (signals, drain, exit codes).
+ * Composition root: signals first -> config -> backends -> node -> lifecycle (drain, exit codes).
  * Exit codes: 0 after a clean drain, 1 on a start-up failure or a failed/timed-out drain, 2 on bad
  * configuration, 3 when another live process holds this NODE_ID (record/node-lease.ts).
+ *
+ * The SIGTERM/SIGINT handlers are installed before anything else is loaded (the rest comes in by
+ * dynamic import), so a signal at any moment of start-up is held and drains once the node is up,
+ * instead of ending the process by the signal's default action (or, under worker threads, by an
+ * exit that tears down threads still holding sockets).
  */
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { ExportSigner, SigningKeyError } from "./audit/export-signer.ts";
-import { ConfigError, parseConfig, type Config } from "./config.ts";
-import { startNode } from "./node/node.ts";
-import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
-import { NodeIdTaken } from "./record/node-lease.ts";
-import { createLogger, type Logger } from "./ops/logger.ts";
-import { chooseBackends } from "./store/choose-backends.ts";
-import { startAgentCheck } from "./transport/agent-check.ts";
-import { assertNativeUws } from "./transport/uws.ts";
+import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, installLifecycle } from "./ops/lifecycle.ts";
+
+const lifecycle = installLifecycle();
+
+const { randomBytes } = await import("node:crypto");
+const { existsSync } = await import("node:fs");
+const path = await import("node:path");
+const { ConfigError, parseConfig } = await import("./config.ts");
+const { createLogger } = await import("./ops/logger.ts");
+const { NodeIdTaken } = await import("./record/node-lease.ts");
+const { ExportSigner, SigningKeyError } = await import("./audit/export-signer.ts");
+type Config = import("./config.ts").Config;
+type Logger = import("./ops/logger.ts").Logger;
 
 /** Pages are built by `npm run build` (or by `npm start` from source); the server only serves them. */
 function checkPages(cfg: Config, log: Logger): void {
-  if (!existsSync(join(cfg.STATIC_DIR, "index.html")))
+  if (!existsSync(path.join(cfg.STATIC_DIR, "index.html")))
     log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
 }
 
 /** A key file that does not hold an Ed25519 private key is bad configuration (exit 2), not a failure later. */
-function checkSigningKeyFile(path: string): void {
+function checkSigningKeyFile(file: string): void {
   try {
-    ExportSigner.fromFile(path);
+    ExportSigner.fromFile(file);
   } catch (err) {
     if (!(err instanceof SigningKeyError)) throw err;
-    throw new ConfigError(`invalid configuration:\n  EXPORT_SIGNING_KEY_FILE=${JSON.stringify(path)}: ${err.message}`);
+    throw new ConfigError(`invalid configuration:\n  EXPORT_SIGNING_KEY_FILE=${JSON.stringify(file)}: ${err.message}`);
   }
 }
 
@@ -45,14 +51,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(cfg.LOG_LEVEL, { node: cfg.NODE_ID });
+  const { assertNativeUws } = await import("./transport/uws.ts");
   assertNativeUws();
   checkPages(cfg, log);
 
   const adminToken = cfg.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   if (cfg.WORKERS > 1) {
     const { runSupervisor } = await import("./cluster/supervisor.ts");
-    return runSupervisor(cfg, adminToken, log, process.env);
+    return runSupervisor(cfg, adminToken, log, process.env, lifecycle);
   }
+  const { startNode } = await import("./node/node.ts");
+  const { chooseBackends } = await import("./store/choose-backends.ts");
+  const { startAgentCheck } = await import("./transport/agent-check.ts");
   const node = await startNode(cfg, adminToken, log, await chooseBackends(cfg, log, null));
   const agent =
     cfg.AGENT_PORT === undefined
@@ -61,7 +71,7 @@ async function main(): Promise<void> {
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port: node.port, url: `http://${host}:${node.port}`, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
-  runLifecycle({
+  lifecycle.ready({
     drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
     log,
     drain: async () => {

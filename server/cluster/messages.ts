@@ -5,6 +5,7 @@ import type { MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
 import type { SlotKey } from "../store/atomic-store.ts";
 import type { ClaimKey } from "../store/claim-book.ts";
+import type { CacheOp, CacheReply } from "./thread-cache.ts";
 
 /** What a worker is given at start. */
 export interface WorkerData {
@@ -14,7 +15,20 @@ export interface WorkerData {
   env: Record<string, string>;
   /** Embedded mode: counters shared by every worker (BigInt64Array over it). */
   counters: SharedArrayBuffer | null;
+  /**
+   * The start gate, one Int32 decided once by compare-and-swap: the worker moves it from OPEN to
+   * APP before it makes its uWS App; the supervisor, draining, moves it from OPEN to TERMINATED and
+   * then terminates the thread. A thread is terminated only while it holds no uWS socket (which
+   * would abort the process); once it has an App it is drained instead.
+   */
+  gate: SharedArrayBuffer;
+  /** MySQL without memcached: live totals go through the supervisor's cache (thread-cache.ts). */
+  nodeCache: boolean;
 }
+
+export const GATE_OPEN = 0;
+export const GATE_APP = 1;
+export const GATE_TERMINATED = 2;
 
 export type ToSupervisor =
   | { type: "ready"; port: number }
@@ -30,7 +44,9 @@ export type ToSupervisor =
   /** After this worker's last add to these keys (retired epoch, removed act, store closed). */
   | { type: "slot-release"; keys: SlotKey[] }
   /** This worker's viewers per show, when they changed (store/audience-book.ts). */
-  | { type: "audience"; counts: Array<[string, number]> };
+  | { type: "audience"; counts: Array<[string, number]> }
+  /** One operation on the supervisor's cache (MySQL without memcached). */
+  | { type: "cache"; id: number; req: CacheOp };
 
 export type ToWorker =
   | { type: "metrics-snapshot-request"; id: number }
@@ -45,5 +61,9 @@ export type ToWorker =
   | { type: "node-health"; ready: boolean; checks: Record<string, string> }
   /** The node's viewers per show, summed over the live workers, when the sums changed. */
   | { type: "audience"; sums: Array<[string, number]> }
+  /** Drain now, or as soon as the node is up if it is still starting. */
+  | { type: "cache-reply"; id: number; reply: CacheReply }
   | { type: "drain" }
+  /** The node's drain timed out: drop every connection now and end the thread. */
+  | { type: "abort" }
   | { type: "crash" };

@@ -11,14 +11,16 @@ import type { Logger } from "../ops/logger.ts";
 import { renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
 import { casVerdict } from "../shows/show-source.ts";
-import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
+import { EXIT_FAILED, EXIT_OK, type Lifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
 import { ClaimBook } from "../store/claim-book.ts";
+import { MemoryCache } from "../cache/memory-cache.ts";
+import { serveCacheOp } from "./thread-cache.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
 import { startAgentCheck } from "../transport/agent-check.ts";
-import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
+import { GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
 
 const SLOTS = 65_536;
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url);
@@ -31,9 +33,26 @@ interface Slot {
   ready: boolean;
   health: { ready: boolean; checks: Record<string, string> };
   restarts: number;
+  /** Deaths in a row, each before the worker had been ready for STABLE_MS (sets the backoff). */
+  quickDeaths: number;
+  readyAt: number;
+  /** The current thread's start gate (messages.ts). */
+  gate: Int32Array;
 }
 
-export async function runSupervisor(cfg: Config, adminToken: string, log: Logger, env: NodeJS.ProcessEnv): Promise<void> {
+/** The node cache's LRU bound (MySQL without memcached): claim keys must not be evicted. */
+const NODE_CACHE_ENTRIES = 5_000_000;
+
+/** A worker that stayed ready this long before it died restarts at once; faster deaths back off. */
+const STABLE_MS = 1000;
+
+export async function runSupervisor(
+  cfg: Config,
+  adminToken: string,
+  log: Logger,
+  env: NodeJS.ProcessEnv,
+  lifecycle: Lifecycle,
+): Promise<void> {
   const embedded = backendMode(cfg) === "embedded";
   const port = cfg.PORT === 0 ? await freePort(cfg.HOST) : cfg.PORT;
   const counters = embedded ? new SharedArrayBuffer(SLOTS * SLOT_BYTES) : null;
@@ -41,6 +60,8 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
   const table = counters ? new SlotTable(new BigInt64Array(counters), (show, epoch) => shows.get(show)?.epoch === epoch) : null;
   const claimBook = counters ? new ClaimBook((show, epoch) => shows.get(show)?.epoch === epoch) : null;
   const audience = counters ? new AudienceBook() : null;
+  // MySQL without memcached: the node's one cache, shared by every worker (thread-cache.ts).
+  const nodeCache = !embedded && cfg.MEMCACHED_SERVERS === undefined ? new MemoryCache({ maxEntries: NODE_CACHE_ENTRIES }) : null;
   const slots: Slot[] = Array.from({ length: cfg.WORKERS }, (_, index) => ({
     index,
     worker: null,
@@ -48,6 +69,9 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     ready: false,
     health: { ready: false, checks: {} },
     restarts: 0,
+    quickDeaths: 0,
+    readyAt: 0,
+    gate: new Int32Array(1),
   }));
   let draining = false;
   let nextId = 1;
@@ -57,6 +81,12 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
 
   const send = (s: Slot, m: ToWorker): void => s.worker?.postMessage(m);
   const broadcast = (m: ToWorker): void => slots.forEach((s) => send(s, m));
+  // Chaos hook for operators and tests: make worker 0 fail as an uncaught error would. Installed
+  // before any thread exists (the signal's default action would end the process).
+  process.on("SIGUSR2", () => {
+    log.warn("SIGUSR2: crashing worker 0 on purpose");
+    send(slots[0]!, { type: "crash" });
+  });
 
   const nodeMetrics = async (): Promise<string> => {
     const live = slots.filter((s) => s.worker && s.ready);
@@ -136,6 +166,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     switch (m.type) {
       case "ready":
         s.ready = true;
+        s.readyAt = Date.now();
         s.health = { ready: true, checks: {} };
         return;
       case "health":
@@ -184,6 +215,10 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");
         table.release(s.holder, m.keys);
         return;
+      case "cache":
+        if (!nodeCache) return noteUnexpected(s, m.type, "memcached is configured: no node cache");
+        void serveCacheOp(nodeCache, m.req).then((reply) => send(s, { type: "cache-reply", id: m.id, reply }));
+        return;
       case "audience":
         if (!audience) return noteUnexpected(s, m.type, "shared mode sums the audience in memcached");
         if (audience.report(s.holder, m.counts)) broadcast({ type: "audience", sums: audience.sums() });
@@ -198,14 +233,19 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     log.error("unexpected message from a worker", { worker: s.index, type, why });
   }
 
+  // A worker is started only while the node is not draining; its promise settles when it is ready,
+  // or when it exits first (resolved during a drain, rejected otherwise).
   const start = (s: Slot): Promise<void> =>
     new Promise((resolve, reject) => {
+      if (draining) return resolve();
       const workerEnv: Record<string, string> = {};
       for (const [k, v] of Object.entries(env)) if (v !== undefined) workerEnv[k] = v;
       workerEnv.PORT = String(port);
       if (!embedded) workerEnv.NODE_ID = `${cfg.NODE_ID}-w${s.index}`;
-      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters };
+      const gate = new SharedArrayBuffer(4);
+      const data: WorkerData = { index: s.index, adminToken, env: workerEnv, counters, gate, nodeCache: nodeCache !== null };
       const w = new Worker(ENTRY, { workerData: data });
+      s.gate = new Int32Array(gate);
       const holder = nextHolder++;
       s.worker = w;
       s.holder = holder;
@@ -220,12 +260,14 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         // Every add this thread made has landed and it makes no more: its slots may be freed.
         table?.dropHolder(holder);
         if (audience?.drop(holder)) broadcast({ type: "audience", sums: audience.sums() });
+        const wasReadyFor = s.ready ? Date.now() - s.readyAt : 0;
         s.holder = 0;
         s.worker = null;
         s.ready = false;
-        if (draining) return;
+        if (draining) return resolve();
         reject(Object.assign(new Error(`worker ${s.index} exited with ${code} while starting`), { exitCode: code }));
-        const backoff = Math.min(5000, 100 * 2 ** Math.min(s.restarts, 6));
+        s.quickDeaths = wasReadyFor >= STABLE_MS ? 0 : s.quickDeaths + 1;
+        const backoff = Math.min(5000, 100 * 2 ** Math.min(s.quickDeaths, 6));
         s.restarts++;
         log.error("worker died; restarting", { worker: s.index, code, inMs: backoff, restarts: s.restarts });
         setTimeout(() => {
@@ -234,11 +276,68 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
       });
     });
 
-  // Worker 0 first (it creates the demo show and migrates the record), then the others together.
-  await start(slots[0]!);
-  await Promise.all(slots.slice(1).map((s) => start(s)));
+  let healthTimer: NodeJS.Timeout | undefined = undefined;
+  /** The exit code when a worker failed to start (its own code when it says why, e.g. 3: NODE_ID taken). */
+  let startFailed: number | null = null;
+  let agent: { close(): Promise<void> } | null = null;
+  const exitOf = (w: Worker): Promise<number> => new Promise<number>((r) => w.once("exit", r));
 
-  const healthTimer = setInterval(() => {
+  // The drain works at any moment, start-up included: a worker still starting drains as soon as
+  // it is up, and no worker starts or restarts once the drain began. Exit 0 only if every thread
+  // exited cleanly.
+  lifecycle.ready({
+    drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
+    log,
+    drain: async () => {
+      draining = true;
+      clearInterval(healthTimer);
+      await agent?.close();
+      const running = slots.filter((s) => s.worker);
+      log.info("draining workers", { workers: running.length });
+      const codes = await Promise.all(
+        running.map((s) => {
+          const w = s.worker!;
+          const exit = exitOf(w);
+          // A thread still loading, with no App yet, is terminated (nothing of uWS to tear down;
+          // its start-up may take seconds); one with an App drains.
+          if (Atomics.compareExchange(s.gate, 0, GATE_OPEN, GATE_TERMINATED) === GATE_OPEN) {
+            void w.terminate();
+            return exit.then(() => 0);
+          }
+          send(s, { type: "drain" });
+          return exit;
+        }),
+      );
+      log.info("workers stopped", { workerExitCodes: codes });
+      if (startFailed !== null) return startFailed;
+      return codes.every((c) => c === 0) ? EXIT_OK : EXIT_FAILED;
+    },
+    // The drain timed out: make every thread drop its sockets and end, so that the exit that follows
+    // does not tear a thread down while uWS holds a socket (that aborts the process).
+    beforeHardExit: async () => {
+      const left = slots.flatMap((s) => (s.worker ? [exitOf(s.worker)] : []));
+      broadcast({ type: "abort" });
+      await Promise.all(left);
+    },
+  });
+
+  // Worker 0 first (it creates the demo show and migrates the record), then the others together.
+  // A worker that dies before it is ready fails the start: the node drains what did start (an exit
+  // under running threads could abort the process) and exits 1, or with the worker's own code when
+  // it is more specific (3: NODE_ID taken).
+  try {
+    await start(slots[0]!);
+    await Promise.all(slots.slice(1).map((s) => start(s)));
+  } catch (err) {
+    log.error("a worker failed to start; stopping the node", { err });
+    const code = (err as { exitCode?: unknown }).exitCode;
+    startFailed = typeof code === "number" && code > 1 ? code : EXIT_FAILED;
+    lifecycle.stop("start-up failure");
+    return;
+  }
+  if (draining) return;
+
+  healthTimer = setInterval(() => {
     const down = slots.filter((s) => !s.ready || !s.health.ready);
     const checks: Record<string, string> = { workers: down.length === 0 ? "ok" : `${down.length} of ${slots.length} not ready` };
     for (const s of slots) for (const [k, v] of Object.entries(s.health.checks)) if (v !== "ok" && k !== "node") checks[k] = v;
@@ -246,7 +345,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
   }, 500);
 
   // HAProxy's agent check: a lower weight while any worker sheds (its share of MAX_CONNECT_RATE spent).
-  const agent =
+  agent =
     cfg.AGENT_PORT === undefined
       ? null
       : await startAgentCheck(cfg.HOST, cfg.AGENT_PORT, () => slots.some((s) => s.health.checks.node === "shedding"), log);
@@ -254,29 +353,6 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port, url: `http://${host}:${port}`, workers: cfg.WORKERS, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
-
-  // Drain order: stop health relays, tell every worker to drain (each runs node.ts's order), wait
-  // for every thread to exit; exit 0 only if each exited cleanly.
-  runLifecycle({
-    drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
-    log,
-    drain: async () => {
-      draining = true;
-      clearInterval(healthTimer);
-      await agent?.close();
-      log.info("draining workers", { workers: slots.length });
-      const exits = slots.map((s) => (s.worker ? new Promise<number>((r) => s.worker!.once("exit", r)) : Promise.resolve(0)));
-      broadcast({ type: "drain" });
-      const codes = await Promise.all(exits);
-      log.info("workers stopped", { workerExitCodes: codes });
-      return codes.every((c) => c === 0) ? EXIT_OK : EXIT_FAILED;
-    },
-  });
-  // Chaos hook for operators and tests: make worker 0 fail as an uncaught error would.
-  process.on("SIGUSR2", () => {
-    log.warn("SIGUSR2: crashing worker 0 on purpose");
-    send(slots[0]!, { type: "crash" });
-  });
 }
 
 function freePort(host: string): Promise<number> {

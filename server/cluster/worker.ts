@@ -5,17 +5,20 @@
  * (NODE_ID-w<index>), exactly like a separate node.
  *
  * A fatal error closes this worker's listen socket and connections (clients reconnect to the other
- * workers) and exits with code 1; the supervisor starts a new one.
+ * workers) and exits with code 1; the supervisor starts a new one. A drain asked for while the
+ * node is still starting runs as soon as it is up.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { parseConfig } from "../config.ts";
 import { startNode, type NodeHandle, type Readiness } from "../node/node.ts";
 import { createLogger } from "../ops/logger.ts";
+import { closeEveryApp, gateApps } from "../transport/uws.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { SlotClient } from "../store/atomic-store.ts";
 import { chooseBackends, type Backends } from "../store/choose-backends.ts";
 import { AudienceRelay } from "../store/audience-book.ts";
-import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
+import { GATE_APP, GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
+import { ThreadCache } from "./thread-cache.ts";
 import { RpcError, ThreadRpc } from "./thread-rpc.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
 import { NodeIdTaken } from "../record/node-lease.ts";
@@ -29,6 +32,10 @@ const log = createLogger(cfg.LOG_LEVEL, { node: cfg.NODE_ID, worker: data.index 
 const post = (m: ToSupervisor): void => port.postMessage(m);
 type Reply = Extract<ToWorker, { id: number }>;
 const rpc = new ThreadRpc<Reply>(port);
+// The start gate (messages.ts): this thread makes an App only if the supervisor has not decided to
+// terminate it first; from then on it is drained, never terminated.
+const gate = new Int32Array(data.gate);
+gateApps(() => Atomics.compareExchange(gate, 0, GATE_OPEN, GATE_APP) !== GATE_TERMINATED);
 
 /** A reply of the wrong type, or to no pending request (late after a timeout): logged and counted. */
 let unexpectedReplies = 0;
@@ -44,17 +51,36 @@ let nodeHealth: Readiness = { ready: true, checks: {} };
 let threadShows: ThreadShowSource | null = null;
 const audience = new AudienceRelay((counts) => post({ type: "audience", counts }));
 
+/**
+ * Every way out of this thread ends the same: every App of the thread closed (no socket of uWS left
+ * open, or libuv would abort the whole process when the thread's loop closes), timers stopped, the
+ * port to the supervisor closed, and the thread ends by itself once its loop is empty. The backstop
+ * exit below runs only after the Apps are closed, so it is safe too.
+ */
+let leaving = false;
+function leave(code: number): void {
+  if (leaving) return;
+  leaving = true;
+  closeEveryApp();
+  clearInterval(healthTimer);
+  process.exitCode = code;
+  port.close();
+  // Something else (a backend client's socket) may keep the loop alive: exit anyway, later.
+  setTimeout(() => process.exit(code), 3000).unref();
+}
+
 process.on("uncaughtException", (err) => {
   log.error("worker failed; closing its connections", { err });
-  // Close everything and let the thread end by itself: a thread that exits while uWS still holds a
-  // socket takes the whole process down (libuv assertion). A last resort exit follows if something
-  // keeps the thread alive.
-  node?.abort();
-  clearInterval(healthTimer);
-  port.close();
-  setTimeout(() => process.exit(1), 3000).unref();
+  // Connections are dropped at once (clients reconnect to the other workers); the tally's last
+  // tick is lost. During start-up `node` is still null: closeEveryApp covers an App being started.
+  try {
+    node?.abort();
+  } finally {
+    leave(1);
+  }
 });
 
+let drainRequested = false;
 port.on("message", (m: ToWorker) => {
   switch (m.type) {
     case "metrics-snapshot-request":
@@ -70,7 +96,14 @@ port.on("message", (m: ToWorker) => {
       audience.receive(m.sums);
       return;
     case "drain":
-      void drain();
+      // Before the node is up the drain waits for the start-up to finish (see the end of this file).
+      drainRequested = true;
+      if (node) void drain(node);
+      return;
+    case "abort":
+      // The supervisor's drain timed out: drop everything now so that the process can exit.
+      node?.abort();
+      leave(1);
       return;
     case "crash":
       // Chaos hook (supervisor SIGUSR2): behave exactly as an uncaught error would.
@@ -83,21 +116,32 @@ port.on("message", (m: ToWorker) => {
   }
 });
 
-async function drain(): Promise<void> {
+let draining = false;
+async function drain(n: NodeHandle): Promise<void> {
+  if (draining) return;
+  draining = true;
   try {
-    await node?.drain();
-    // Let the thread end on its own once uWS has released its last socket: exiting with process.exit
-    // while uWS tears down its loop crashed the process here (SIGSEGV).
-    clearInterval(healthTimer);
-    port.close();
+    await n.drain();
+    leave(0);
   } catch (err) {
     log.error("worker drain failed", { err });
-    process.exit(1);
+    n.abort();
+    leave(1);
   }
 }
 
 async function backends(): Promise<Backends> {
-  if (!data.counters) return chooseBackends(cfg, log, null); // shared mode: a node of its own
+  if (!data.counters) {
+    // Shared mode: a node of its own; without memcached, over the supervisor's one cache.
+    const nodeCache = data.nodeCache
+      ? new ThreadCache(async (req) => {
+          const r = await rpc.call((id) => ({ type: "cache", id, req }));
+          if (r.type !== "cache-reply") throw unexpected("cache", r);
+          return r.reply;
+        })
+      : null;
+    return chooseBackends(cfg, log, null, nodeCache);
+  }
   threadShows = new ThreadShowSource({
     save: async (rec, base) => {
       const r = await rpc.call((id) => ({ type: "show-save", id, rec, base }));
@@ -158,8 +202,14 @@ node = await startNode(
     }),
   },
 );
-healthTimer = setInterval(() => {
-  if (node) post({ type: "health", ...node.readiness() });
-}, 500);
-healthTimer.unref();
-post({ type: "ready", port: node.port });
+if (leaving) {
+  // A fatal error struck while the node was starting: the App is closed already.
+  node.abort();
+} else {
+  healthTimer = setInterval(() => {
+    if (node) post({ type: "health", ...node.readiness() });
+  }, 500);
+  healthTimer.unref();
+  post({ type: "ready", port: node.port });
+  if (drainRequested) void drain(node);
+}

@@ -1,20 +1,22 @@
 /**
  * One tick, in the two phases the Ticker fires at aligned instants (tick k = k x TICK_MS since the
  * Unix epoch, the same instants on every worker and node):
- *   phase 1 (flush, at k x TICK_MS): report this unit's audience, drain every tally into the
- *     store (deltas and `once` claims; a store with a journal makes the deltas durable first), and
- *     acknowledge the buzzes just drained;
+ *   phase 1 (flush, at k x TICK_MS): report this unit's audience, drain every tally into the store
+ *     (deltas and `once` claims; a store with a journal makes the deltas durable first), and
+ *     acknowledge the buzzes drained once the store holds them;
  *   phase 2 (publish, PUBLISH_OFFSET_MS later): read the totals, which now include every unit's
  *     phase-1 deltas (Store.readTotals), and hand each show's totals to the broadcast hub with the
  *     tick instant as `ts`, the effective period and the audience.
  *
  * Guarantees:
  *  - One tick in flight at a time (flush, then read and publish); a flush phase that finds one
- *    in flight leaves the deltas in the tallies, and their acks queued, for the next tick (nothing
- *    is dropped, totals and acks just lag a tick). A publish waits for its own tick's flush: it
- *    never publishes before its deltas are in the store.
- *  - An ack never covers a buzz the store was not handed: the acks go out in the same synchronous
- *    turn as the drain, after `Store.journal` (when the store has one) made the deltas durable.
+ *    in flight leaves the deltas in the tallies for the next tick (nothing is dropped, totals just
+ *    lag a tick). A publish waits for its own tick's flush: it never publishes before its deltas
+ *    are in the store.
+ *  - An ack leaves only after the flush that carries its buzzes resolved (a failed flush queues it
+ *    again): a unit that dies while a flush waits has acknowledged none of that flush's buzzes.
+ *  - With a journal (`Store.journal`), the drained deltas are durable before the flush starts,
+ *    so an ack, which leaves only after that flush, never covers a buzz a SIGKILL could lose.
  *  - Every drained delta is handed to the store exactly once; the Store contract (store.ts) says
  *    what it keeps across backend failures. A rejected flush is counted and logged; totals are
  *    then not published this tick.
@@ -52,8 +54,12 @@ export interface PublishedTick {
 
 /** Where a tick's output goes (transport's ack queue, the broadcast hub). */
 export interface TickOutput {
-  /** Send the pending cumulative acks (at most one per connection per tick). */
-  flushAcks(): void;
+  /**
+   * Take the pending cumulative acks (at most one per connection per tick) as they stand, right
+   * before the tallies are drained; call the result once the flush settled: `true` sends them (the
+   * store holds their buzzes), `false` queues them again.
+   */
+  takeAcks(): (stored: boolean) => void;
   /** Connections of this unit that said hello to the show. */
   localWatching(show: Show): number;
   /** The store's totals for the show's current epoch (undefined: none this tick); returns the deliveries (0: nothing published). */
@@ -118,6 +124,7 @@ export class TickLoop {
     const t0 = performance.now();
     const w0 = this.work();
     this.audience(tick * this.opts.tickMs);
+    // A tick in flight keeps this tick's buzzes and acks for the next one.
     if (this.run) this.metrics.storeSkippedTicks++;
     else this.run = this.startFlush(tick);
     this.rate.flushed(this.work() - w0);
@@ -166,6 +173,9 @@ export class TickLoop {
 
   /** Drain every tally into the store. */
   private startFlush(tick: number): Run {
+    // Taken right before the drain, in the same synchronous step: the acks cover exactly the
+    // buzzes this run hands to the store.
+    const acks = this.out.takeAcks();
     const batch: ShowFlush[] = [];
     for (const t of this.counting.takeRetired()) {
       batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [], retired: true });
@@ -179,15 +189,15 @@ export class TickLoop {
       batch.push({ show: s.id, epoch: c.tally.epoch, deltas: c.tally.drain(), claims, acts });
       run.wants.push({ show: s.id, epoch: c.tally.epoch, acts });
     }
-    // Durable (with a journal) before the acks of what was just drained go out, in this same turn.
+    // Durable (with a journal) before the flush starts, so before any ack of what was just drained.
     this.store.journal?.(batch);
-    this.out.flushAcks();
     const t0 = performance.now();
     this.metrics.storeFlushes++;
     const sync = this.store.flushSync?.(batch) ?? null;
     if (sync !== null) {
       run.result = sync;
       run.state = "flushed";
+      acks(true);
       this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
       return run;
     }
@@ -197,9 +207,11 @@ export class TickLoop {
         (result) => {
           run.result = result;
           run.state = "flushed";
+          acks(true);
         },
         (err: unknown) => {
           run.state = "failed";
+          acks(false);
           this.metrics.storeFlushErrors++;
           this.log.error("store flush failed", { err });
         },

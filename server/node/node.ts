@@ -4,7 +4,8 @@
  *
  * Shutdown order (drain): stop listening -> close every socket with the drain code, paced over
  * DRAIN_SPREAD_MS, each sent its pending ack just before its close (ticks go on meanwhile) -> stop
- * the ticker -> final store flush -> store.close() persists everything retained.
+ * the ticker -> final store flush -> store.close() persists everything retained -> the App is
+ * closed, dropping any connection still open (HTTP keep-alive): nothing of uWS outlives a drain.
  */
 import { Hub } from "../broadcast/hub.ts";
 import { OnAirRecorder, WATCH_MS } from "../broadcast/on-air-recorder.ts";
@@ -25,7 +26,7 @@ import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
 import { PublicReadGate } from "../transport/public-reads.ts";
 import { StaticFiles } from "../transport/static-files.ts";
-import { uWS, type us_listen_socket } from "../transport/uws.ts";
+import { appsClosedForGood, closeApp, createApp, uWS, type us_listen_socket } from "../transport/uws.ts";
 import { WsEndpoint } from "../transport/ws-handlers.ts";
 import { Fanout } from "../transport/fanout.ts";
 import { wsPolicy } from "../transport/ws-policy.ts";
@@ -40,7 +41,7 @@ export interface NodeHandle {
   drain(): Promise<void>;
   /**
    * After a fatal error: close the listen socket and every connection at once (clients reconnect),
-   * without a final flush. What the tally held is lost (at most one tick).
+   * without a final flush; nothing of uWS stays open. What the tally held is lost (at most one tick).
    */
   abort(): void;
 }
@@ -77,7 +78,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const tokens = cfg.VIEWER_TOKEN_SECRET ? new ViewerTokens(cfg.VIEWER_TOKEN_SECRET) : null;
   if (tokens) metrics.addCollector(() => tokens.metrics());
 
-  const app = uWS.App();
+  const app = createApp();
   // uWS crashes on publish before the App is listening (seen with this build): frames published
   // before then are dropped; nobody can be subscribed before it listens anyway.
   let listening = false;
@@ -111,7 +112,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     counting,
     b.store,
     {
-      flushAcks: () => ws.flushAcks(),
+      takeAcks: () => ws.takeAcks(),
       localWatching: (show) => hub.localWatching(show),
       totals: (show, fresh, at) => {
         const deliveries = hub.totals(show, fresh, at);
@@ -201,6 +202,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    // A fatal error during start-up closed every App of this thread: do not listen again.
+    if (appsClosedForGood()) return reject(new Error("uWebSockets.js was closed during start-up"));
     app.listen(cfg.HOST, cfg.PORT, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${cfg.HOST}:${cfg.PORT}`))));
   });
   const port = uWS.us_socket_local_port(listenSocket);
@@ -241,6 +244,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     await onAir?.flush();
     await b.store.close();
     await ws.whenAllClosed(1000);
+    // Whatever is still open (HTTP keep-alive connections, a socket that never finished its
+    // upgrade, a WebSocket whose close did not complete within 1 s) is dropped now, so that
+    // nothing of uWS outlives the drain (a worker thread then ends cleanly).
+    closeApp(app);
   };
 
   const abort = (): void => {
@@ -251,6 +258,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     uWS.us_listen_socket_close(listenSocket);
     ws.closeAll();
+    closeApp(app);
     b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
   };
 

@@ -1,7 +1,7 @@
 /** The process lifecycle with an injected process and timer: signals, drain, exit codes, hard exit. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EXIT_FAILED, EXIT_OK, runLifecycle, type ProcessLike } from "./lifecycle.ts";
+import { EXIT_FAILED, EXIT_OK, HARD_EXIT_GRACE_MS, installLifecycle, runLifecycle, type ProcessLike } from "./lifecycle.ts";
 import { silentLogger } from "./logger.ts";
 
 function fakes() {
@@ -70,4 +70,46 @@ test("a drain that outlives DRAIN_TIMEOUT_MS: the hard-exit timer exits 1, a lat
   d.settle().resolve(EXIT_OK);
   await flush();
   assert.deepEqual(f.exits, [EXIT_FAILED]);
+});
+
+test("a signal during start-up is held, not acted on, and drains the moment the process is ready", async () => {
+  const f = fakes();
+  const d = manualDrain();
+  const life = installLifecycle({ proc: f.proc, setTimer: f.setTimer });
+  assert.deepEqual([...f.handlers.keys()].sort(), ["SIGINT", "SIGTERM"], "handlers before anything else");
+  f.handlers.get("SIGTERM")!();
+  f.handlers.get("SIGINT")!();
+  assert.equal(d.calls(), 0, "nothing to drain yet");
+  assert.deepEqual(f.exits, []);
+  life.ready({ drainTimeoutMs: 5000, drain: d.drain, log: silentLogger });
+  assert.equal(d.calls(), 1, "the held signal drains at once");
+  d.settle().resolve(EXIT_OK);
+  await flush();
+  assert.deepEqual(f.exits, [EXIT_OK]);
+});
+
+test("a timed-out drain runs beforeHardExit (bounded by a grace timer) before exiting 1", async () => {
+  const f = fakes();
+  const d = manualDrain();
+  let stopped = 0;
+  let release!: () => void;
+  const life = runLifecycle({
+    drainTimeoutMs: 250,
+    drain: d.drain,
+    log: silentLogger,
+    proc: f.proc,
+    setTimer: f.setTimer,
+    beforeHardExit: () => {
+      stopped++;
+      return new Promise<void>((r) => (release = r));
+    },
+  });
+  life.stop("test");
+  f.timers[0]!.fn();
+  assert.equal(stopped, 1);
+  assert.deepEqual(f.exits, [], "waits for the threads to drop their sockets");
+  release();
+  await flush();
+  assert.deepEqual(f.exits, [EXIT_FAILED]);
+  assert.equal(f.timers[1]?.ms, HARD_EXIT_GRACE_MS, "a grace timer bounds the wait");
 });

@@ -7,7 +7,8 @@
  *  - shared: live totals through the dual cache over memcached, the record in MySQL. Either may be
  *    configured alone: memcached without MySQL shares live totals but keeps no durable record (a
  *    warning says so); MySQL without memcached is one durable node (an in-process cache stands in
- *    for memcached). Every worker thread is then a node of its own, with its own clients.
+ *    for memcached; with worker threads, the supervisor's one cache, shared by all of them). Every
+ *    worker thread is then a node of its own, with its own clients.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -65,8 +66,17 @@ export interface WorkerShare {
 }
 
 /** `worker`: given in an embedded worker thread, null in a single process (and ignored when shared). */
-export async function chooseBackends(cfg: Config, log: Logger, worker: WorkerShare | null): Promise<Backends> {
-  if (backendMode(cfg) === "shared") return createSharedBackends(cfg, log);
+/**
+ * `nodeCache`: with MySQL and no memcached, the cache the node's worker threads share (the
+ * supervisor's, cluster/thread-cache.ts); null in a single process, which keeps its own.
+ */
+export async function chooseBackends(
+  cfg: Config,
+  log: Logger,
+  worker: WorkerShare | null,
+  nodeCache: Cache | null = null,
+): Promise<Backends> {
+  if (backendMode(cfg) === "shared") return createSharedBackends(cfg, log, nodeCache);
   if (worker) {
     const store = new AtomicStore(worker.counters, worker.slots, log);
     const metrics = (): Family[] => [
@@ -89,13 +99,13 @@ export async function chooseBackends(cfg: Config, log: Logger, worker: WorkerSha
 /** How long start-up keeps trying to reach MySQL before giving up. */
 const START_RETRY_MS = 30_000;
 
-async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends> {
+async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache | null): Promise<Backends> {
   let global: Cache;
   if (cfg.MEMCACHED_SERVERS) {
     global = new MemcachedCache({ servers: cfg.MEMCACHED_SERVERS, onLog: (m) => log.debug("memjs", { m }) });
   } else {
     log.warn("MYSQL_URL without MEMCACHED_SERVERS: live totals are not shared with other nodes");
-    global = new MemoryCache();
+    global = nodeCache ?? new MemoryCache();
   }
   let record: Record;
   let lease: NodeLease | null = null;

@@ -16,6 +16,7 @@
 import { performance } from "node:perf_hooks";
 import { CLOSE_ABNORMAL, type CloseName } from "../../shared/codes.ts";
 import { ClientMessage, MAX_FRAME_BYTES, WS_PATH, type Hello } from "../../shared/protocol.ts";
+import type { AckState } from "../broadcast/frames.ts";
 import type { Hub } from "../broadcast/hub.ts";
 import type { BuzzIntake } from "../counting/buzz-intake.ts";
 import type { RateLimiter } from "../counting/rate-limiter.ts";
@@ -65,6 +66,7 @@ export interface WsDeps {
 }
 
 const decoder = new TextDecoder();
+const NO_ACKS = (): void => {};
 
 export class WsEndpoint implements FrameSink {
   /** Every open connection (drain, sweeps). */
@@ -183,13 +185,18 @@ export class WsEndpoint implements FrameSink {
     }
   }
 
-  /** Send the pending cumulative acks; called at the start of each tick. */
-  flushAcks(): void {
+  /**
+   * Take the pending cumulative acks as they stand now, right before the tick drains the tallies
+   * into the store; the returned function sends them once the store holds the buzzes they cover
+   * (`stored`), or queues their connections again when it does not (a failed flush: the next ack
+   * covers them). So an ack never leaves before its buzzes are in the store: a worker that dies
+   * while its flush waits (a counter slot, a backend) loses only buzzes it never acknowledged.
+   */
+  takeAcks(): (stored: boolean) => void {
     const q = this.ackQueue;
-    if (q.length === 0) return;
+    if (q.length === 0) return NO_ACKS;
     this.ackQueue = [];
-    const now = performance.now();
-    const latency = this.deps.metrics.ackLatency;
+    const taken: Array<[WebSocket<Conn>, AckState, number]> = [];
     for (const ws of q) {
       const c = ws.getUserData();
       // An ack is cumulative: none goes out while a claim of this connection is undecided (it
@@ -199,10 +206,25 @@ export class WsEndpoint implements FrameSink {
         continue;
       }
       c.ackPending = false;
-      if (!c.open) continue;
-      this.deps.hub.ack(ws, c, c.protocol);
-      latency.observe((now - c.ackSince) / 1000);
+      if (c.open) taken.push([ws, { lastSeq: c.lastSeq, counted: c.counted, rejected: { ...c.rejected }, last: c.last }, c.ackSince]);
     }
+    return (stored) => {
+      const now = performance.now();
+      const latency = this.deps.metrics.ackLatency;
+      for (const [ws, ack, since] of taken) {
+        const c = ws.getUserData();
+        if (!c.open) continue;
+        if (stored) {
+          this.deps.hub.ack(ws, ack, c.protocol);
+          latency.observe((now - since) / 1000);
+        } else if (!c.ackPending) {
+          // Queued again with its first buzz's time, so the latency it reports includes the wait.
+          c.ackPending = true;
+          c.ackSince = since;
+          this.ackQueue.push(ws);
+        }
+      }
+    };
   }
 
   /** Periodic sweep: hello timeouts and slow consumers. O(connections), run about once a second. */
