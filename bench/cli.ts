@@ -112,9 +112,9 @@ function printSummary(r: BenchReport): void {
 // (generator workers exit by themselves when their IPC channel closes).
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.exit(130));
 
-// viewer-burst (issue 10) starts its own memcached, MariaDB and nodes and writes its own report.
+// viewer-burst starts its own memcached, MariaDB and nodes and writes its own report.
 if (process.argv[2] === "viewer-burst") await import("./scenarios/viewer-burst.ts").then((m) => m.runViewerBurstCli(process.argv.slice(3)));
-// storm (issue 12) starts its own nodes, drains or kills one, and writes its own report.
+// storm starts its own nodes, drains or kills one, and writes its own report.
 if (process.argv[2] === "storm") await import("./scenarios/storm.ts").then((m) => m.runStormCli(process.argv.slice(3)));
 
 let opts: BenchOptions;

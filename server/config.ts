@@ -28,7 +28,11 @@ const Env = z.object({
   /** uWS Apps (worker threads) on the port; 1 = no threads. Default: one per core. */
   WORKERS: int(1, 256).default(availableParallelism()),
   TICK_MS: int(10, 10_000).default(100),
-  /** Phase 2 (read totals, publish) runs this long after each aligned tick instant; default TICK_MS / 5. */
+  /**
+   * Phase 2 (read totals, publish) runs this long after each aligned tick instant. Unset: chosen by
+   * what must land before the read (node/node.ts publishOffsetMs): 0 in one process, TICK_MS / 10
+   * with worker threads, TICK_MS / 5 over memcached.
+   */
   PUBLISH_OFFSET_MS: int(0, 9_999).optional(),
   /** Share of the period the tick's own work may take before publishing slows down (overload). */
   TICK_BUDGET_PCT: int(1, 100).default(50),

@@ -1,5 +1,5 @@
 /**
- * Aligned, two-phase ticks (issue 12 §1), on real servers: with two worker threads (shared memory)
+ * Aligned, two-phase ticks, on real servers: with two worker threads (shared memory)
  * and with two nodes over a real memcached, every totals frame's `ts` is a multiple of TICK_MS, the
  * frames of the same instant carry the same totals on every worker and node, and a buzz anywhere
  * reaches every other viewer at the same tick, within one tick plus a bound.

@@ -1,5 +1,5 @@
 /**
- * Frames on time under a flood (issue 12 section 2). Many connections whose receive queues are
+ * Frames on time under a flood. Many connections whose receive queues are
  * full of buzz frames make each uWebSockets.js loop iteration long (it reads up to 512 KB from every
  * ready socket); ticks then fire from the message path inside that iteration. Frames published
  * there used to wait for the iteration's end and reach a watcher several at a time, in one TCP

@@ -1,5 +1,5 @@
 /**
- * Overload (issue 12 §4) on a real server under real load: thousands of subscribers receiving a
+ * Overload on a real server under real load: thousands of subscribers receiving a
  * frame every tick make the tick's work exceed TICK_BUDGET_PCT of its period; the node then
  * publishes on every second (fourth...) aligned tick, announces the period in totals frames
  * (`tickMs`), keeps acknowledging and counting every tick, and returns to full rate once the

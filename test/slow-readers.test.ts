@@ -1,5 +1,5 @@
 /**
- * Slow readers at scale (issue 11 §4): SLOW_READERS connections (CI 2,000; full size 10,000) say
+ * Slow readers at scale: SLOW_READERS connections (CI 2,000; full size 10,000) say
  * hello and stop reading while totals flow. Asserted: every one is closed with 4009 slow_consumer
  * (counted in /metrics), server RSS grows by at most the documented bound
  *   SLOW_READERS x (MAX_BACKPRESSURE + one totals frame + PER_CONN_OVERHEAD) + SLACK,

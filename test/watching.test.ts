@@ -1,5 +1,5 @@
 /**
- * Audience size (issue 14 §2) on real servers: each show's viewers (connections that said hello to
+ * Audience size on real servers: each show's viewers (connections that said hello to
  * it), fleet-wide, in totals frames (`watching`, v1 field and v2 tag 2), in GET /api/shows/:show and
  * as buzzcast_show_watching{show} in /metrics; summed over two worker threads (supervisor relay)
  * and over two nodes of two workers each (memcached); it drops when viewers leave.

@@ -1,5 +1,5 @@
 /**
- * Rows of issue 13's targets, from one command's runs: buzzcast on v1 and on v2 (`--protocol
+ * Rows of the protocol-v2 targets, from one command's runs: buzzcast on v1 and on v2 (`--protocol
  * v1,v2`), and permessage-deflate on v1 as a peer would run it (`--baseline uws-deflate`, bare uWS
  * with uWS.SHARED_COMPRESSOR). Bytes are counted at the generator's sockets, headers included.
  */

@@ -1,5 +1,5 @@
 /**
- * The JSON report. The first block of fields is fixed (other tools read them; see issue 5):
+ * The JSON report. The first block of fields is fixed (other tools read them):
  * scenario, mode, connections, durationSec, tickHz, buzzesSent, buzzesCounted, buzzesPerSec,
  * deliveriesPerSec, latencyMs, framesMissed, serverRssBytes, serverCpuPct, generatorCpuPct,
  * baseline. CPU percentages are of one core (200 = both cores of this machine).

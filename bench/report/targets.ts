@@ -49,7 +49,7 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
         tickRatio >= 0.9,
       ),
     );
-    // Observers' totals frames: receipt time - the frame's ts (issue 12: frames on time under a flood).
+    // Observers' totals frames: receipt time - the frame's ts (frames must arrive on time under a flood).
     const lateTicks = r.latencyMs.p99 / tickMs;
     rows.push(
       row(

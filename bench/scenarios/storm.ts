@@ -1,5 +1,5 @@
 /**
- * Scenario storm (issue 12, section 3): a reconnect storm after losing one node. K embedded
+ * Scenario storm: a reconnect storm after losing one node. K embedded
  * buzzcast nodes (WORKERS=1 each, one process per node), --viewers spread over them unevenly so one
  * node holds the most (40%); then that node is drained (SIGTERM) or killed (SIGKILL), and its
  * viewers reconnect to the others (storm-worker.ts: the client library's rule; a reconnect goes to

@@ -1,5 +1,5 @@
 /**
- * Scenario viewer-burst (issue 10, section 6): an audience of viewers with distinct signed tokens
+ * Scenario viewer-burst: an audience of viewers with distinct signed tokens
  * spread over K nodes on a real memcached and MariaDB; for each act, voting opens and every viewer
  * buzzes once within `--spread-ms` (1 s). Runs, each on a fresh deployment:
  *   tokens+audit : VIEWER_TOKEN_SECRET set, MYSQL_URL set (the audit log on)

@@ -1,5 +1,5 @@
 /**
- * Receipt spread of the same frame across all clients (issue 12 §5): how long after the first
+ * Receipt spread of the same frame across all clients: how long after the first
  * client got a totals frame the others got it. "The same frame" is the same `ts`: with aligned ticks
  * every server process stamps a tick's frames with the same instant (a bare baseline has one process,
  * whose frames differ in `ts` anyway). For every receipt, spread = its time minus the earliest

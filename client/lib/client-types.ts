@@ -74,7 +74,7 @@ export interface BuzzClientOptions {
   /** Wire protocol (default "v1"; see ProtocolChoice). */
   protocol?: ProtocolChoice;
   /**
-   * Signed viewer token (issue 10), fetched before every connection attempt, reconnects included,
+   * Signed viewer token, fetched before every connection attempt, reconnects included,
    * and sent in `hello`. A rejection or a non-string value is reported (`token_unavailable`) and
    * retried with backoff. After a close `unauthorized` (4012) the client reconnects only when this
    * is given (with a fresh token); without it, it stops.

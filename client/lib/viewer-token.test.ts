@@ -1,5 +1,5 @@
 /**
- * Viewer tokens, client side (issue 10 section 1): getToken() before every connection attempt, the
+ * Viewer tokens, client side: getToken() before every connection attempt, the
  * token in hello (v1 JSON and v2 binary), and the 4012 `unauthorized` rule: back with a fresh token
  * when getToken is given, stop otherwise. Against the scripted server of fake-server.ts.
  */

@@ -91,7 +91,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const reconcileDelayMs = 2 * cfg.TICK_MS + 2 * cfg.PERSIST_INTERVAL_MS + 500;
   const onAir = b.record ? new OnAirRecorder(b.record, cfg.NODE_ID, log, Math.max(WATCH_MS, reconcileDelayMs + 5000)) : null;
   if (onAir) metrics.addCollector(() => onAir.metrics());
-  // Aligned two-phase ticks (docs/architecture.md, "Ticks and the clock"): flush at k x TICK_MS,
+  // Aligned two-phase ticks (docs/architecture.md, "The tick: aligned, in two phases"): flush at k x TICK_MS,
   // read and publish PUBLISH_OFFSET_MS later, on every worker and node alike.
   const ticker = new Ticker(cfg.TICK_MS, publishOffsetMs(cfg), {
     flush: (k, lag, fromMsg) => tickLoop?.flushPhase(k, lag, fromMsg),

@@ -1,5 +1,5 @@
 /**
- * The audience of an embedded multi-worker node (issue 14 §2): how many viewers each show has,
+ * The audience of an embedded multi-worker node: how many viewers each show has,
  * summed over the worker threads through the supervisor. No per-connection work: a worker reports
  * its per-show counts at most once per tick and only when they changed; the supervisor keeps the
  * latest report of each live worker and relays the sums when they change.

@@ -1,5 +1,5 @@
 /**
- * The audience across nodes (issue 14 §2), summed in memcached with no per-connection work.
+ * The audience across nodes, summed in memcached with no per-connection work.
  *
  * Time is cut into aligned windows of WINDOW_MS (1 s, multiples since the Unix epoch). In each
  * window every unit (node, or worker of a shared-mode node) adds its viewer count of each show to

@@ -2,8 +2,10 @@
  * The shared Store: live totals through a global counter per (show, epoch, act) in memcached,
  * reached through the dual cache, and the durable record in MySQL.
  *
- * Per tick (flush): one `incr` per act with a non-zero local delta (its result is the new global
- * total), and one L1-or-memcached read for the other acts. Nothing touches memcached per buzz.
+ * Per tick, in two phases (docs/architecture.md, "The tick: aligned, in two phases"): phase 1
+ * (flush) sends one `incr` per act with a non-zero local delta, plus a read of the live counters
+ * phase 2 will not read; phase 2 (readTotals, shared-read.ts) reads every live counter straight
+ * from memcached once every unit has flushed. Nothing touches memcached per buzz.
  *
  * Faults:
  *  - memcached unreachable (connection refused): deltas stay in `arrived - cached` and are applied
@@ -22,8 +24,9 @@
  * (record-writer.ts), in the batch that persists its count.
  *
  * With a journal (journal.ts; MySQL only): every counted buzz is journaled before it is applied to
- * memcached and before its ack leaves (the tick loop calls `journal` right before the acks, and a
- * claim counted here is journaled before this flush's increments; its ack goes at the next tick).
+ * memcached and before its ack leaves (the tick loop calls `journal` before it hands the deltas to
+ * `flush`, and acks only once that flush resolved; a claim counted here is journaled before this
+ * flush's increments, and its ack goes at the next tick).
  * A journal that cannot be written stops the node (`fatal`) before anything unjournaled is
  * acknowledged or applied.
  */

@@ -6,7 +6,7 @@
  * of an event-loop iteration. One iteration reads every ready socket once (up to 512 KB each), so
  * under a flood (hundreds of sockets with full receive buffers) an iteration lasts seconds, and the
  * tick, which then fires from the message path inside it (counting/ticker.ts), published frames
- * that waited for the iteration's end: observers saw totals 17 ticks late (measured, issue 12).
+ * that waited for the iteration's end: observers saw totals 17 ticks late (measured).
  *
  * Guarantees:
  *  - A frame published while a message callback runs (`inMessagePath`) is sent at once to every

@@ -1,5 +1,6 @@
 /**
- * The one place that imports uWebSockets.js. The republish we depend on silently falls back to an
+ * The one place that loads uWebSockets.js at run time (other server files import its types only;
+ * the bench's bare-uWS baseline loads it on its own). The republish we depend on silently falls back to an
  * incomplete `ws`-based JS shim when its native binary does not load; we refuse to run on it.
  * Only the API common with upstream uWebSockets.js v20.5x is used, so the alias in package.json can
  * point at upstream or another build.

@@ -40,7 +40,7 @@ const sum = (a: AuditReply, k: "live" | "record" | "logged"): number => Object.v
  * With `lostBound` > 0 (a node was SIGKILLed) the check is what the code guarantees today: record ==
  * audit log on every node, nodes agree, and `record <= live <= acked` — live keeps the killed node's
  * unpersisted buzzes that reached memcached, so live == record does NOT hold after a SIGKILL (reported
- * as a violation of issue 10's "live == record"; `liveOverRecord` says by how much).
+ * as a violation of "live == record"; `liveOverRecord` says by how much).
  */
 export async function closeAndVerify(
   d: SimDeployment,

@@ -1,5 +1,5 @@
 /**
- * A signed viewer token handed to the page in its URL fragment (`#token=<jwt>`, issue 10): the
+ * A signed viewer token handed to the page in its URL fragment (`#token=<jwt>`): the
  * fragment never reaches a server in an HTTP request or a Referer, so the token leaves the device
  * only inside the WebSocket hello. Returns null when the fragment carries none.
  */

@@ -1,7 +1,7 @@
 /**
  * The audience size ("watching": viewers whose connection said hello to the show, fleet-wide), as
  * the server sends it in totals frames and in GET /api/shows/:show. Read defensively: a server
- * without it (before issue 14), or a frame that does not carry it, gives null, and the pages then
+ * without it (older servers), or a frame that does not carry it, gives null, and the pages then
  * hide the number instead of showing a stale or made-up one.
  */
 import { formatCount } from "./dom.ts";
