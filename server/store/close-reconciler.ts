@@ -12,6 +12,7 @@
  * different nodes may own, do not race on one act for the rest of the window.
  */
 import type { Logger } from "../ops/logger.ts";
+import type { StoreClock } from "./store-clock.ts";
 import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
 
 const RECONCILE_WINDOW_MS = 30_000;
@@ -22,11 +23,12 @@ export interface CloseReconcilerOptions {
   nodeId: string;
   /** Every node must have seen the close and persisted by then. */
   delayMs: number;
+  clock: StoreClock;
 }
 
 export class CloseReconciler {
   errors = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<unknown>();
   /** Per show: its epoch and the version of each act's latest close (one entry per act). */
   private readonly latest = new Map<string, { epoch: string; closes: Map<string, number> }>();
 
@@ -52,7 +54,7 @@ export class CloseReconciler {
   }
 
   stop(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.opts.clock.clearTimer(t);
     this.timers.clear();
   }
 
@@ -81,7 +83,7 @@ export class CloseReconciler {
   }
 
   private later(ms: number, fn: () => Promise<void>): void {
-    const timer = setTimeout(() => {
+    const timer = this.opts.clock.setTimer(() => {
       this.timers.delete(timer);
       fn().catch((err: unknown) => {
         this.errors++;

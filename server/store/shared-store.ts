@@ -35,6 +35,7 @@ import { epochKey } from "../shows/epoch-key.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
 import { SharedRead } from "./shared-read.ts";
+import { SYSTEM_STORE_CLOCK, type StoreClock } from "./store-clock.ts";
 import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export interface SharedStoreOptions {
@@ -47,6 +48,8 @@ export interface SharedStoreOptions {
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
+  /** Time and timers (persist interval, reconciliation passes, claim waits); a test injects a virtual one. */
+  clock?: StoreClock;
 }
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
@@ -61,7 +64,8 @@ export class SharedStore implements Store {
   /** Qualifies per-connection viewer keys in claims and audit rows (unique per process lifetime). */
   readonly processKey: string;
   private cacheError: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
+  private readonly clock: StoreClock;
   private closed = false;
   private walked = 0;
   /** Exported as metrics (see metrics()). */
@@ -91,8 +95,9 @@ export class SharedStore implements Store {
     this.counters = new CounterTable(prefix);
     this.auditsViewers = opts.durable;
     const tickMs = opts.tickMs ?? 100;
+    this.clock = opts.clock ?? SYSTEM_STORE_CLOCK;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: opts.reconcileDelayMs }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: opts.reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
@@ -110,7 +115,7 @@ export class SharedStore implements Store {
       log,
     );
     this.writer = new RecordWriter(record, opts.nodeId, this.counters, log, opts.durable, {
-      take: () => this.claims.takeForRecord(Date.now()),
+      take: () => this.claims.takeForRecord(this.clock.now()),
       counter: (e) => {
         const c = this.counters.get(e.show, e.epoch, e.claim.act);
         if (e.state.retired) this.counters.retire(e.show, e.epoch);
@@ -121,12 +126,18 @@ export class SharedStore implements Store {
 
   async start(): Promise<void> {
     await this.writer.init();
-    this.timer = setInterval(() => void this.writer.writeOnce(), this.opts.persistIntervalMs);
-    this.timer.unref(); // the server's sockets keep the process alive, not this
+    // Unreferenced: the server's sockets keep the process alive, not this.
+    const every = (): void => {
+      this.timer = this.clock.setTimer(() => {
+        void this.writer.writeOnce();
+        every();
+      }, this.opts.persistIntervalMs);
+    };
+    every();
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const f of batch) {
       for (const d of f.deltas) {
         const c = this.counters.get(f.show, f.epoch, d.act);
@@ -279,7 +290,7 @@ export class SharedStore implements Store {
 
   /** Shutdown: apply what the cache can take, then commit everything (cached or not) to the record. */
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
     this.reconciler.stop();
     this.closed = true;
     await this.writer.settle();
