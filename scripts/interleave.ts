@@ -6,6 +6,7 @@
  *   npm run interleave -- --replay plan.json        run one plan (a printed minimal replay) with its trace
  *   npm run interleave -- --runs 100000 --seed 1 --keep-going
  *                                                   sweep without stopping or shrinking; failures by class
+ *   --no-losses, --no-producers                     plans without flush_all / without producer changes
  *
  * Exit code 1 when a plan fails; the minimal replay and its trace are printed.
  */
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     seed: { type: "string", default: String(Date.now() % 0x7fffffff) },
     replay: { type: "string" },
     "keep-going": { type: "boolean", default: false },
+    "no-losses": { type: "boolean", default: false },
+    "no-producers": { type: "boolean", default: false },
   },
 });
 
@@ -38,6 +41,7 @@ if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed)) {
   console.error("usage: npm run interleave -- --runs N --seed S | --replay plan.json");
   process.exit(2);
 }
+const shape = { losses: !values["no-losses"], producers: !values["no-producers"] };
 const started = Date.now();
 let done = 0;
 let steps = 0;
@@ -47,7 +51,7 @@ function progress(s: number): void {
   if (done % 1000 === 0) console.log(`${done} runs, ${steps} events, ${Math.round((Date.now() - started) / 1000)} s`);
 }
 if (values["keep-going"]) {
-  const r = await sweep({ runs, seed, onRun: progress });
+  const r = await sweep({ runs, seed, shape, onRun: progress });
   for (const c of r.classes) {
     console.log(`class (${c.plans} plans): ${c.signature}`);
     console.log(`  first: plan #${c.first.index}: ${c.first.violations.join("; ")}`);
@@ -59,6 +63,7 @@ if (values["keep-going"]) {
 const failure = await explore({
   runs,
   seed,
+  shape,
   onRun: progress,
 });
 const summary = `${runs} plans from seed ${seed}: ${done} runs (with shrinking), ${steps} events, ${Math.round((Date.now() - started) / 1000)} s`;

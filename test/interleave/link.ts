@@ -91,6 +91,12 @@ export class Link {
       this.sim.setTimer(() => {
         this.net.inFlight--;
         const result = apply();
+        if (kind !== "normal") {
+          result.then(
+            (v) => this.note(`${this.backend} n${this.node} #${op} applied: ${brief(v)}`),
+            (err: unknown) => this.note(`${this.backend} n${this.node} #${op} applied: rejected ${String(err)}`),
+          );
+        }
         if (answered) {
           result.then(
             (v) => this.sim.setTimer(() => resolve(v), d2),
@@ -105,4 +111,10 @@ export class Link {
   private note(line: string): void {
     this.net.trace?.push(`${this.sim.now()}ms ${line}`);
   }
+}
+
+function brief(v: unknown): string {
+  if (v instanceof Map) return JSON.stringify([...v]);
+  const s = JSON.stringify(v) ?? "undefined";
+  return s.length > 120 ? `${s.slice(0, 120)}...` : s;
 }

@@ -5,12 +5,14 @@
  * runs it again.
  */
 import fc from "fast-check";
-import { planArbitrary, type Plan } from "./plan.ts";
+import { planArbitrary, type Plan, type PlanShape } from "./plan.ts";
 import { runPlan } from "./world.ts";
 
 export interface Budget {
   runs: number;
   seed: number;
+  /** What plans may contain (default: everything). */
+  shape?: PlanShape;
   /** Called after each run (progress). */
   onRun?: (steps: number) => void;
 }
@@ -25,7 +27,7 @@ export interface Failure {
 
 /** Runs `runs` plans from `seed`; null when every one passed, else the minimal failing plan. */
 export async function explore(b: Budget): Promise<Failure | null> {
-  const property = fc.asyncProperty(planArbitrary(), async (plan) => {
+  const property = fc.asyncProperty(planArbitrary(b.shape), async (plan) => {
     const r = await runPlan(plan);
     b.onRun?.(r.steps);
     return r.violations.length === 0;
@@ -66,7 +68,7 @@ export async function sweep(b: Budget): Promise<{ runs: number; steps: number; f
   const classes = new Map<string, FailureClass>();
   let steps = 0;
   let failed = 0;
-  const plans = fc.sample(planArbitrary(), { seed: b.seed, numRuns: b.runs });
+  const plans = fc.sample(planArbitrary(b.shape), { seed: b.seed, numRuns: b.runs });
   for (const [index, plan] of plans.entries()) {
     const r = await runPlan(plan);
     steps += r.steps;

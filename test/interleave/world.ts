@@ -163,6 +163,16 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
   await sim.runUntil(sim.now() + 10_000);
 
   const violations = [...ledger.violations];
+  // Producer changes are linearizable: once settled, every node holds the record's state of each show.
+  for (const id of showIds) {
+    const truth = await record.loadShow(id);
+    for (const n of nodes) {
+      const s = n.shows.get(id);
+      if (truth && s && (s.version !== truth.version || s.epoch !== truth.epoch || s.stage.open !== truth.stage.open)) {
+        violations.push(`node ${n.index} holds ${id} at version ${s.version} epoch ${s.epoch}, the record ${truth.version} epoch ${truth.epoch}`);
+      }
+    }
+  }
   if (!settled) violations.push("the fleet did not settle within 60 s of calm (something stays held or unpersisted)");
   for (const id of showIds) {
     const epochs = new Set<string>();
@@ -204,7 +214,7 @@ function traceLogger(sim: Sim, trace: string[]): Logger {
   const line =
     (level: string) =>
     (msg: string, fields?: object): void => {
-      if (level !== "debug") trace.push(`${sim.now()}ms ${level} ${msg} ${fields ? JSON.stringify(fields, errText) : ""}`);
+      if (level !== "debug" || process.env.IL_DEBUG) trace.push(`${sim.now()}ms ${level} ${msg} ${fields ? JSON.stringify(fields, errText) : ""}`);
     };
   return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }
