@@ -90,6 +90,12 @@ export class MemoryCache implements Cache {
     return this.map.delete(key);
   }
 
+  /** Forget every key, as memcached's `flush_all` does (tests: a cache that lost everything). */
+  async flushAll(): Promise<void> {
+    this.checkOpen();
+    this.map.clear();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.map.clear();

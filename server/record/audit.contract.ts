@@ -67,7 +67,7 @@ export function auditContract(name: string, make: MakeRecord): void {
       });
     });
 
-    test("claims: first accepted and counted, later ones refused, retries report the same", async () => {
+    test("claims: first accepted (reserved, counting nothing), later ones refused, retries report the same; a later once row counts it", async () => {
       await withRecord(async (r) => {
         const b1 = { node: "n1", batchSeq: 1, rows: [], claims: [e("a1", "v:x", 10), e("a1", "v:y", 10)] };
         assert.deepEqual(await r.persistCounts(b1), { refused: [] });
@@ -75,12 +75,35 @@ export function auditContract(name: string, make: MakeRecord): void {
         assert.deepEqual(await r.persistCounts(b2), { refused: [1] });
         assert.deepEqual(await r.persistCounts(b2), { refused: [1] }, "a committed batch retried reports the same decisions");
         assert.deepEqual(await r.persistCounts(b1), { refused: [] });
+        assert.deepEqual(asObj(await r.countTotals("s1", "e1")), {}, "a reservation counts nothing");
+        assert.deepEqual(asObj(await r.auditTotals("s1", "e1")), {});
+        assert.deepEqual(await allRows(r, 10), [], "nor is it a row of the audit log yet");
+        // Each node then counts what it was granted, as `once` rows of a later batch.
+        const row = (act: string, delta: number) => ({ show: "s1", epoch: "e1", act, delta });
+        await r.persistCounts({ node: "n1", batchSeq: 2, rows: [row("a1", 2)], once: [e("a1", "v:x", 20), e("a1", "v:y", 20)] });
+        await r.persistCounts({
+          node: "n2",
+          batchSeq: 2,
+          rows: [row("a1", 1), row("a2", 1)],
+          once: [e("a1", "v:z", 21), e("a2", "v:x", 21)],
+        });
         assert.deepEqual(asObj(await r.countTotals("s1", "e1")), { a1: 3, a2: 1 });
         assert.deepEqual(asObj(await r.auditTotals("s1", "e1")), { a1: 3, a2: 1 });
+        assert.deepEqual(
+          (await allRows(r, 10)).map((x) => [x.act, x.viewer, x.node, x.atMs, x.count]),
+          [
+            ["a1", "v:x", "n1", 10, 1],
+            ["a1", "v:y", "n1", 10, 1],
+            ["a1", "v:z", "n2", 11, 1],
+            ["a2", "v:x", "n2", 11, 1],
+          ],
+          "one row per viewer, as reserved",
+        );
+        assert.deepEqual(await r.persistCounts(b1), { refused: [] }, "decisions survive the count");
         // A viewer already claimed is refused even as a claim from the node that holds it.
-        assert.deepEqual(await r.persistCounts({ node: "n1", batchSeq: 2, rows: [], claims: [e("a1", "v:y", 12)] }), { refused: [0] });
+        assert.deepEqual(await r.persistCounts({ node: "n1", batchSeq: 3, rows: [], claims: [e("a1", "v:y", 12)] }), { refused: [0] });
         await assert.rejects(
-          r.persistCounts({ node: "n1", batchSeq: 3, rows: [], claims: [e("a1", "v:q", 1), e("a1", "v:q", 2)] }),
+          r.persistCounts({ node: "n1", batchSeq: 4, rows: [], claims: [e("a1", "v:q", 1), e("a1", "v:q", 2)] }),
           isQuery,
         );
       });
@@ -99,6 +122,12 @@ export function auditContract(name: string, make: MakeRecord): void {
           once,
         });
         await r.persistCounts({ node: "n2", batchSeq: 1, rows: [], claims: [e("a1", "v:c", 2500), e("a1", "v:a", 2600)] });
+        await r.persistCounts({
+          node: "n2",
+          batchSeq: 2,
+          rows: [{ show: "s1", epoch: "e1", act: "a1", delta: 1 }],
+          once: [e("a1", "v:c", 2501)],
+        });
         await r.persistCounts({
           node: "n3",
           batchSeq: 1,

@@ -106,8 +106,7 @@ export class MemoryRecord implements Record {
       const m = child(this.onceRows, JSON.stringify([e.show, e.epoch]), () => new Map<string, StoredAudit>());
       const k = JSON.stringify([e.act, e.viewer]);
       if (m.has(k)) return void refused.push(i);
-      m.set(k, stored(e));
-      add(e.show, e.epoch, e.act, 1);
+      m.set(k, { ...stored(e), count: 0 }); // reserved: the node's later `once` entry counts it
     });
     this.lastSeq.set(batch.node, batch.batchSeq);
     return { refused };
@@ -123,9 +122,10 @@ export class MemoryRecord implements Record {
     return refused;
   }
 
+  /** Rows that count (a reserved claim not yet counted is left out). */
   private auditOf(show: string, epoch: string): StoredAudit[] {
     const k = JSON.stringify([show, epoch]);
-    return [...(this.onceRows.get(k)?.values() ?? []), ...(this.intervalRows.get(k) ?? [])];
+    return [...(this.onceRows.get(k)?.values() ?? []), ...(this.intervalRows.get(k) ?? [])].filter((r) => r.count > 0);
   }
 
   async auditTotals(show: string, epoch: string): Promise<Map<string, number>> {

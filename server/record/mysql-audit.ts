@@ -5,8 +5,10 @@
  * Guarantees (inside persistCounts' transaction, after the node's batch row is locked):
  * - `once` rows decided elsewhere are upserted; a row already present (a viewer the cache let count
  *   twice) gets count + 1, so per act the audit sum stays equal to the count rows' sum.
- * - claims are inserted with a no-op on duplicate; a claim is accepted iff the row then names this
- *   node and batch, which is also how a retried, already committed batch reports the same decisions.
+ * - claims are inserted with count 0 (a reservation) and a no-op on duplicate; a claim is accepted
+ *   iff the row then names this node and batch, which is also how a retried, already committed
+ *   batch reports the same decisions. The node's later `once` row for that viewer raises it to 1.
+ * - pages and timelines leave out reserved rows not yet counted (count 0).
  * - rows go in primary key order (sorted by the caller's normalization), so nodes lock in one order.
  */
 import type { RowDataPacket } from "mysql2/promise";
@@ -61,7 +63,11 @@ export async function decideClaims(
     await chunked(claims, per, (part) =>
       q(
         `INSERT INTO audit_once ${COLS} VALUES ${part.map(() => PLACE).join(", ")} ON DUPLICATE KEY UPDATE count = count`,
-        values(part, node, seq),
+        values(
+          part.map((c) => ({ ...c, count: 0 })),
+          node,
+          seq,
+        ),
       ),
     );
   }
@@ -96,7 +102,7 @@ export async function auditTotals(q: Query, show: string, epoch: string): Promis
   const out = new Map<string, number>();
   for (const table of ["audit_once", "audit_interval"]) {
     const rows = await q<RowDataPacket[]>(
-      `SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM ${table} WHERE show_id = ? AND epoch = ? GROUP BY act`,
+      `SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM ${table} WHERE show_id = ? AND epoch = ? AND count > 0 GROUP BY act`,
       [show, epoch],
     );
     for (const r of rows) out.set(String(r.act), (out.get(String(r.act)) ?? 0) + Number(r.total));
@@ -122,7 +128,7 @@ export async function auditPage(
     if (from) params.push(from.act, from.act, from.atMs, from.atMs, from.viewer, from.viewer, from.node, from.node, from.seq);
     params.push(limit + 1);
     const rows = await q<RowDataPacket[]>(
-      `SELECT act, at_ms, viewer, node, batch_seq, count FROM ${table} FORCE INDEX (by_time) WHERE show_id = ? AND epoch = ?` +
+      `SELECT act, at_ms, viewer, node, batch_seq, count FROM ${table} FORCE INDEX (by_time) WHERE show_id = ? AND epoch = ? AND count > 0` +
         (from ? AFTER : "") +
         " ORDER BY act, at_ms, viewer, node, batch_seq LIMIT ?",
       params,
@@ -147,7 +153,7 @@ export async function timeline(q: Query, show: string, epoch: string, act: strin
   for (const table of ["audit_once", "audit_interval"]) {
     const rows = await q<RowDataPacket[]>(
       `SELECT CAST((at_ms DIV ?) * ? AS SIGNED) AS b, CAST(SUM(count) AS SIGNED) AS n FROM ${table}` +
-        " WHERE show_id = ? AND epoch = ? AND act = ? GROUP BY b",
+        " WHERE show_id = ? AND epoch = ? AND act = ? AND count > 0 GROUP BY b",
       [intervalMs, intervalMs, show, epoch, act],
     );
     for (const r of rows) {

@@ -17,13 +17,12 @@ import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkShowRecord, compareRowKeys, historyRow, normalizeBatch, type NormalRow } from "./normalize.ts";
+import { checkShowRecord, historyRow, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import {
   RecordError,
   type AuditCursor,
-  type AuditEntry,
   type AuditRow,
   type CountBatch,
   type PersistOutcome,
@@ -118,8 +117,7 @@ export class MysqlRecord implements Record {
       await audit.insertOnce(q, parts.once, batch.node, batch.batchSeq, per);
       await audit.insertInterval(q, parts.interval, batch.node, batch.batchSeq, per);
       const refused = await audit.decideClaims(q, parts.claims, batch.node, batch.batchSeq, per, true);
-      const all = mergeClaims(rows, parts.claims, refused);
-      for (let i = 0; i < all.length; i += per) await this.insertCounts(q, batch, all.slice(i, i + per));
+      for (let i = 0; i < rows.length; i += per) await this.insertCounts(q, batch, rows.slice(i, i + per));
       await q("UPDATE node_batches SET last_batch_seq = ?, updated_at = UTC_TIMESTAMP(3) WHERE node = ?", [batch.batchSeq, batch.node]);
       return { refused };
     });
@@ -264,19 +262,4 @@ export class MysqlRecord implements Record {
   async close(): Promise<void> {
     await this.runner.close();
   }
-}
-
-/** The batch's count rows plus one per accepted claim, merged per key and in lock order. */
-function mergeClaims(rows: readonly NormalRow[], claims: readonly AuditEntry[], refused: readonly number[]): NormalRow[] {
-  if (claims.length === refused.length) return [...rows];
-  const no = new Set(refused);
-  const merged = new Map<string, NormalRow>(rows.map((r) => [JSON.stringify([r.show, r.epoch, r.act]), { ...r }]));
-  claims.forEach((c, i) => {
-    if (no.has(i)) return;
-    const k = JSON.stringify([c.show, c.epoch, c.act]);
-    const r = merged.get(k);
-    if (r) r.delta += 1;
-    else merged.set(k, { show: c.show, epoch: c.epoch, act: c.act, delta: 1 });
-  });
-  return [...merged.values()].sort(compareRowKeys);
 }

@@ -34,8 +34,12 @@ export interface CountBatch {
   interval?: readonly AuditEntry[];
   /**
    * `once` claims the record decides (the cache could not): each one not yet recorded for its
-   * (show, epoch, act, viewer) becomes an audit row AND adds 1 to this node's count row for its act
-   * (claims are NOT in `rows`); one already recorded is refused (see PersistOutcome).
+   * (show, epoch, act, viewer) becomes an audit row with count 0 (sent as 1, stored as 0: a
+   * reservation that counts nothing); one already recorded is refused (see PersistOutcome). The node
+   * then counts an accepted claim like any other `once` buzz: in live totals first, then as a
+   * `once` entry of a later batch, which raises the reserved row's count to 1 together with the
+   * count row. So the record never holds a buzz the live counter has not been given (what the
+   * reconciliation after a close relies on), and per act audit sum == count sum at every commit.
    */
   claims?: readonly AuditEntry[];
 }
@@ -49,7 +53,7 @@ export interface AuditEntry {
   viewer: string;
   /** When it was counted (ms since the Unix epoch, the node's clock). */
   atMs: number;
-  /** 1 for `once` rows and claims. */
+  /** 1 for `once` rows and claims (a claim's row is stored with 0: see CountBatch.claims). */
   count: number;
 }
 

@@ -17,14 +17,16 @@
  *    decides; acks wait for that commit (one persist interval).
  *  - Unknown mode (sentinel missing, marker present: another node is creating it, or the cache lost
  *    it): claims are held for up to `graceMs`, then record mode.
- *  - An `add` that timed out may have been applied: its claim is retried, and an "exists" answer is
- *    checked against the token it carried (ours -> counted), so a timeout neither loses nor doubles.
+ *  - Every add of a claim carries the same token (the claim's, chosen at its first add). A claim
+ *    retried after any unused answer (its add timed out, or the add answered but the sentinel read
+ *    after it failed) checks an "exists" answer against that token (ours -> counted), so a stall
+ *    neither loses a claim nor counts it twice.
  *  - memcached or MySQL unreachable: claims are held (not decided, not acked) and retried each tick.
  * Not detected: a claim key evicted (memory pressure) or lost on one of several memcached servers
  * that does not hold the sentinel; the record's primary key then shows it (audit row count 2).
  */
 import { createHash } from "node:crypto";
-import { CacheError, type Cache } from "../cache/cache.ts";
+import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Record } from "../record/record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
@@ -69,8 +71,8 @@ export interface EpochClaim {
 export class ClaimDecider {
   readonly counts = { adds: 0, sentinelReads: 0, counted: 0, duplicates: 0, discarded: 0, recordModeEpochs: 0 };
   private readonly epochs = new Map<string, EpochClaims>();
-  /** Claims whose add timed out, with the token that add carried. */
-  private readonly uncertain = new Map<Claim, string>();
+  /** Claims with an add sent and no decision yet, with the token every add of the claim carries. */
+  private readonly tokens = new Map<Claim, string>();
   private nonce = 0;
   error: string | null = null;
 
@@ -180,17 +182,19 @@ export class ClaimDecider {
       epochs.flatMap((e) =>
         e.held.map(async (claim) => {
           const key = this.claimKey(e, claim);
-          const token = `${this.opts.nodeId}/${++this.nonce}`;
+          const retried = this.tokens.get(claim);
+          const token = retried ?? `${this.opts.processKey}/${++this.nonce}`;
+          if (retried === undefined) this.tokens.set(claim, token);
           this.counts.adds++;
           try {
             if (await this.cache.add(key, token, this.opts.ttlSec)) answers.set(claim, "counted");
             else {
-              const earlier = this.uncertain.get(claim);
-              const mine = earlier !== undefined && (await this.cache.get(key)) === earlier;
+              // An earlier add of this very claim may be the one that holds the key (its answer was
+              // lost to a timeout, or thrown away with a failed sentinel read): then it is ours.
+              const mine = retried !== undefined && (await this.cache.get(key)) === token;
               answers.set(claim, mine ? "counted" : "duplicate");
             }
           } catch (err) {
-            if (err instanceof CacheError && err.code === "timeout" && !this.uncertain.has(claim)) this.uncertain.set(claim, token);
             failed = err;
           }
         }),
@@ -202,7 +206,7 @@ export class ClaimDecider {
     for (const e of epochs) {
       if (!present.has(e.sentinel)) {
         this.counts.discarded += e.held.filter((c) => answers.has(c)).length;
-        for (const c of e.held) this.uncertain.delete(c);
+        for (const c of e.held) this.tokens.delete(c);
         this.toRecord(e, now, "the cache lost this epoch's claims (sentinel gone)");
         continue;
       }
@@ -213,7 +217,7 @@ export class ClaimDecider {
           still.push(c);
           continue;
         }
-        this.uncertain.delete(c);
+        this.tokens.delete(c);
         c.outcome = a;
         if (a === "counted") {
           this.counts.counted++;

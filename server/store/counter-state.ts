@@ -29,8 +29,8 @@ export interface CounterState {
   lastKnown: number;
   /**
    * With an audit log: who cast the buzzes arrived and not yet batched, oldest first (the record
-   * writer takes as many as each batch's delta). Record-decided claims never enter it: their
-   * audit rows are written by the record itself, and they arrive already batched and persisted.
+   * writer takes as many as each batch's delta). A record-decided claim enters it when the record
+   * accepts it (its reserved row gets its count from this entry).
    */
   readonly audit: QueuedAudit[];
 }

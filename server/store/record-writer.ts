@@ -10,9 +10,11 @@
  *    the same seq, before any newer batch is formed; the record ignores a seq it already applied,
  *    so a retry never double counts, and it reports the same claim decisions.
  *  - Record-decided `once` claims (claim-decider.ts) ride in the batch; when it commits, each
- *    accepted one is counted: arrived, batched and persisted together (the record counted it in
- *    the same transaction), so the next flush adds it to the live total; a refused one is a
- *    duplicate.
+ *    accepted one (the record reserved its viewer, counting nothing) arrives like a cache-decided
+ *    one: the next flush adds it to the live total, and a later batch persists it with its `once`
+ *    audit row, only once it is cached. A refused one is a duplicate. So what the record counts was
+ *    always given to the live counter first, for these buzzes too (the reconciliation at a close
+ *    relies on it: record > live means memcached lost buzzes, never that some are still coming).
  *  - On a crash, what was not committed is lost: at most one interval plus one tick of this node's
  *    buzzes (plus whatever accumulated while the record was unreachable).
  */
@@ -168,8 +170,8 @@ export class RecordWriter {
       const c = this.claims?.counter(e);
       if (c) {
         this.counters.arrive(c, 1);
-        c.batched += 1;
-        c.persisted += 1;
+        if (this.audit)
+          c.audit.push({ show: e.show, epoch: e.epoch, act: e.claim.act, viewer: e.viewer, atMs: e.claim.atMs, count: 1, once: true });
       }
       e.claim.outcome = "counted";
       this.stats.claimsAccepted++;

@@ -63,7 +63,7 @@ test("unlimited: one audit row per viewer, act and batch, committed with the cou
   await s.close();
 });
 
-test("once: cache-decided claims get audit rows; record-decided ones are counted by the record, then live", async () => {
+test("once: cache-decided claims get audit rows; record-decided ones are reserved by the record, then counted in live, then in the record", async () => {
   const record = new MemoryRecord();
   const cache = new MemoryCache();
   const s = await auditedNode(cache, record, "n1");
@@ -88,9 +88,12 @@ test("once: cache-decided claims get audit rows; record-decided ones are counted
     ["duplicate", "counted"],
     "the record's primary key decides",
   );
-  assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 3 });
-  assert.deepEqual(obj(await record.auditTotals("s", "e")), { a: 3 });
+  assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 2 }, "the record reserved v:z, counting nothing yet");
   const t = await s.flush([{ show: "s", epoch: "e", deltas: [], acts: ["a"] }]);
   assert.equal(t.get(epochKey("s", "e"))?.get("a"), 3, "the record-decided claim joins the live total");
+  assert.equal(await cache.get("bc:c:s:e:a"), "3", "first in the live counter...");
+  await s.writer.writeOnce();
+  assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 3 }, "...then in the record, with its audit row");
+  assert.deepEqual(obj(await record.auditTotals("s", "e")), { a: 3 });
   await s.close();
 });
