@@ -57,7 +57,9 @@ if (values["keep-going"]) {
     console.log(`  first: plan #${c.first.index}: ${c.first.violations.join("; ")}`);
     console.log(`  ${JSON.stringify(c.first.plan)}`);
   }
-  console.log(`${r.failed === 0 ? "ok" : "FAILED"}: ${r.runs} plans from seed ${seed}, ${r.failed} failed, ${r.steps} events, ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `${r.failed === 0 ? "ok" : "FAILED"}: ${r.runs} plans from seed ${seed}, ${r.failed} failed, ${r.steps} events, ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   process.exit(r.failed === 0 ? 0 : 1);
 }
 const failure = await explore({

@@ -39,7 +39,12 @@ export class FaultyRecord implements Record {
   auditTotals(show: string, epoch: string): Promise<Map<string, number>> {
     return this.link.call(`auditTotals ${show}`, () => this.inner.auditTotals(show, epoch));
   }
-  auditPage(show: string, epoch: string, after: AuditCursor | null, limit: number): Promise<{ rows: AuditRow[]; next: AuditCursor | null }> {
+  auditPage(
+    show: string,
+    epoch: string,
+    after: AuditCursor | null,
+    limit: number,
+  ): Promise<{ rows: AuditRow[]; next: AuditCursor | null }> {
     return this.link.call(`auditPage ${show}`, () => this.inner.auditPage(show, epoch, after, limit));
   }
   timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>> {

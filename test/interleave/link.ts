@@ -64,7 +64,8 @@ export class Link {
   call<T>(what: string, apply: () => Promise<T>): Promise<T> {
     const op = this.sent++;
     const now = this.sim.now();
-    const cut = !this.net.calm && this.net.cuts.some((c) => c.backend === this.backend && c.node === this.node && now >= c.from && now < c.to);
+    const cut =
+      !this.net.calm && this.net.cuts.some((c) => c.backend === this.backend && c.node === this.node && now >= c.from && now < c.to);
     const fault = this.net.calm ? undefined : this.net.faults.get(faultKey(this.backend, this.node, op));
     const d1 = this.rng.int(0, 4);
     const d2 = this.rng.int(0, 4);
@@ -100,7 +101,7 @@ export class Link {
         if (answered) {
           result.then(
             (v) => this.sim.setTimer(() => resolve(v), d2),
-            (err: unknown) => this.sim.setTimer(() => reject(err as Error), d2),
+            (err: unknown) => this.sim.setTimer(() => reject(err instanceof Error ? err : new Error(String(err))), d2),
           );
         } else result.catch(() => undefined); // the caller gave up on it: its outcome is not reported
       }, applyAt - now);

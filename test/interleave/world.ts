@@ -23,7 +23,7 @@ import { Sim } from "./sim.ts";
 import { SimNode } from "./sim-node.ts";
 
 const TICK_MS = 100;
-const SETTLED_TICK_MS = 500;
+const SETTLED_TICK_MS = 1000;
 const PERSIST_MS = 1000;
 const RECONCILE_DELAY_MS = 1000;
 /** The close reconciler's window (close-reconciler.ts) plus a margin. */
@@ -109,33 +109,39 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
       if (!running) return;
       if (!polling) {
         polling = true;
-        sources[n.index]!
-          .poll(n.shows.versions())
+        sources[n.index]!.poll(n.shows.versions())
           .then((recs) => recs.forEach((r) => n.shows.applyRemote(r)))
           .catch((err: unknown) => log.debug("show poll failed", { err: String(err) }))
           .finally(() => (polling = false));
       }
-      sim.setTimer(poll, TICK_MS);
+      sim.setTimer(poll, tickEvery);
     };
     sim.setTimer(poll, rng.int(0, TICK_MS));
   }
   for (const a of plan.actions) {
-    sim.setTimer(() => {
-      const nodeOf = (i: number) => nodes[i % nodes.length]!;
-      const show = showIds[a.show % showIds.length]!;
-      if (a.do === "flush_all") {
-        net.trace?.push(`${sim.now()}ms memcached flush_all`);
-        memcached.flushAll();
-      } else if (a.do === "buzz") {
-        const r = nodeOf(a.node).buzz(show, `v:${a.viewer}`, a.act, sim.now());
-        net.trace?.push(`${sim.now()}ms buzz ${show} a${a.act} v:${a.viewer} on n${a.node}: ${r}`);
-      } else {
-        const shows = nodeOf(a.node).shows;
-        const change = a.do === "reset" ? shows.reset(show) : shows.setStage(show, { act: `a${a.act}`, open: a.open });
-        net.trace?.push(`${sim.now()}ms producer on n${a.node}: ${a.do === "reset" ? "reset" : `a${a.act} ${a.open ? "open" : "close"}`} ${show}`);
-        change.catch((err: unknown) => net.trace?.push(`${sim.now()}ms producer change failed: ${String(err)}`));
-      }
-    }, t0 + a.t - sim.now());
+    sim.setTimer(
+      () => {
+        const nodeOf = (i: number) => nodes[i % nodes.length]!;
+        if (a.do === "flush_all") {
+          net.trace?.push(`${sim.now()}ms memcached flush_all`);
+          memcached.flushAll();
+          return;
+        }
+        const show = showIds[a.show % showIds.length]!;
+        if (a.do === "buzz") {
+          const r = nodeOf(a.node).buzz(show, `v:${a.viewer}`, a.act, sim.now());
+          net.trace?.push(`${sim.now()}ms buzz ${show} a${a.act} v:${a.viewer} on n${a.node}: ${r}`);
+        } else {
+          const shows = nodeOf(a.node).shows;
+          const change = a.do === "reset" ? shows.reset(show) : shows.setStage(show, { act: `a${a.act}`, open: a.open });
+          net.trace?.push(
+            `${sim.now()}ms producer on n${a.node}: ${a.do === "reset" ? "reset" : `a${a.act} ${a.open ? "open" : "close"}`} ${show}`,
+          );
+          change.catch((err: unknown) => net.trace?.push(`${sim.now()}ms producer change failed: ${String(err)}`));
+        }
+      },
+      t0 + a.t - sim.now(),
+    );
   }
   await sim.runUntil(t0 + ACTIVE_MS);
 
@@ -169,7 +175,9 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
     for (const n of nodes) {
       const s = n.shows.get(id);
       if (truth && s && (s.version !== truth.version || s.epoch !== truth.epoch || s.stage.open !== truth.stage.open)) {
-        violations.push(`node ${n.index} holds ${id} at version ${s.version} epoch ${s.epoch}, the record ${truth.version} epoch ${truth.epoch}`);
+        violations.push(
+          `node ${n.index} holds ${id} at version ${s.version} epoch ${s.epoch}, the record ${truth.version} epoch ${truth.epoch}`,
+        );
       }
     }
   }
@@ -214,7 +222,8 @@ function traceLogger(sim: Sim, trace: string[]): Logger {
   const line =
     (level: string) =>
     (msg: string, fields?: object): void => {
-      if (level !== "debug" || process.env.IL_DEBUG) trace.push(`${sim.now()}ms ${level} ${msg} ${fields ? JSON.stringify(fields, errText) : ""}`);
+      if (level !== "debug" || process.env.IL_DEBUG)
+        trace.push(`${sim.now()}ms ${level} ${msg} ${fields ? JSON.stringify(fields, errText) : ""}`);
     };
   return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }
