@@ -1,7 +1,7 @@
 /**
  * Composition root: config -> backends -> node -> lifecycle (signals, drain, exit codes).
  * Exit codes: 0 after a clean drain, 1 on a start-up failure or a failed/timed-out drain, 2 on bad
- * configuration.
+ * configuration, 3 when another live process holds this NODE_ID (record/node-lease.ts).
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -9,7 +9,8 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, parseConfig, type Config } from "./config.ts";
 import { startNode } from "./node/node.ts";
-import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
+import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
+import { NodeIdTaken } from "./record/node-lease.ts";
 import { createLogger, type Logger } from "./ops/logger.ts";
 import { chooseBackends } from "./store/choose-backends.ts";
 import { assertNativeUws } from "./transport/uws.ts";
@@ -56,6 +57,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof NodeIdTaken || (err as { exitCode?: unknown }).exitCode === EXIT_NODE_ID_TAKEN) {
+    process.stderr.write(`buzzcast: refusing to start: ${(err as Error).message}\n`);
+    process.exit(EXIT_NODE_ID_TAKEN);
+  }
   process.stderr.write(`buzzcast: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(EXIT_FAILED);
 });

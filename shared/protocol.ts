@@ -151,6 +151,8 @@ export const ShowState = z.object({
   show: ShowInfo,
   stage: Stage,
   epoch: z.string(),
+  /** The show's version: every admin change is a compare-and-swap on it (a lost race is a 409 conflict). */
+  version: z.number().int().nonnegative().optional(),
   seq: Seq,
   /** Live totals (what clients see). */
   totals: Totals,

@@ -21,7 +21,8 @@ export type ToSupervisor =
   | { type: "health"; ready: boolean; checks: Record<string, string> }
   | { type: "metrics-request"; id: number }
   | { type: "metrics-snapshot"; id: number; snapshot: MetricsSnapshot }
-  | { type: "show-save"; id: number; rec: ShowRecord }
+  /** A compare-and-swap: store `rec` only if the supervisor's copy is at version `base` (null: no show). */
+  | { type: "show-save"; id: number; rec: ShowRecord; base: number | null }
   | { type: "show-load-all"; id: number }
   | { type: "slot-request"; id: number; key: SlotKey }
   /** This tick's new `once` claims, all at once (store/claim-book.ts decides them). */
@@ -34,7 +35,8 @@ export type ToSupervisor =
 export type ToWorker =
   | { type: "metrics-snapshot-request"; id: number }
   | { type: "metrics-text"; id: number; text: string }
-  | { type: "show-saved"; id: number; error?: string }
+  /** `ok` false: refused, `current` is the supervisor's copy (absent: no such show); nothing was relayed. */
+  | { type: "show-saved"; id: number; ok: boolean; current?: ShowRecord; error?: string }
   | { type: "show-all"; id: number; recs: ShowRecord[] }
   | { type: "show"; rec: ShowRecord }
   | { type: "slot"; id: number; slot: number; error?: string }

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { mergeSnapshots, renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
+import { casVerdict } from "../shows/show-source.ts";
 import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
@@ -150,14 +151,17 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         void nodeMetrics().then((text) => send(s, { type: "metrics-text", id: m.id, text }));
         return;
       case "show-save": {
-        const have = shows.get(m.rec.show.id);
-        if (!have || have.version < m.rec.version) {
-          shows.set(m.rec.show.id, m.rec);
-          table?.showChanged(m.rec.show.id, m.rec.epoch);
-          claimBook?.showChanged(m.rec.show.id, m.rec.epoch);
-          broadcast({ type: "show", rec: m.rec });
+        // One message at a time: of two workers' changes from one version, the second finds the first's.
+        const verdict = casVerdict(shows.get(m.rec.show.id) ?? null, m.rec, m.base);
+        if (!verdict.ok) {
+          send(s, { type: "show-saved", id: m.id, ok: false, ...(verdict.current ? { current: verdict.current } : {}) });
+          return;
         }
-        send(s, { type: "show-saved", id: m.id });
+        shows.set(m.rec.show.id, m.rec);
+        table?.showChanged(m.rec.show.id, m.rec.epoch);
+        claimBook?.showChanged(m.rec.show.id, m.rec.epoch);
+        broadcast({ type: "show", rec: m.rec });
+        send(s, { type: "show-saved", id: m.id, ok: true });
         return;
       }
       case "show-load-all":
@@ -219,7 +223,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
         s.worker = null;
         s.ready = false;
         if (draining) return;
-        reject(new Error(`worker ${s.index} exited with ${code} while starting`));
+        reject(Object.assign(new Error(`worker ${s.index} exited with ${code} while starting`), { exitCode: code }));
         const backoff = Math.min(5000, 100 * 2 ** Math.min(s.restarts, 6));
         s.restarts++;
         log.error("worker died; restarting", { worker: s.index, code, inMs: backoff, restarts: s.restarts });

@@ -18,6 +18,8 @@ import { AudienceRelay } from "../store/audience-book.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 import { RpcError, ThreadRpc } from "./thread-rpc.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
+import { NodeIdTaken } from "../record/node-lease.ts";
+import { EXIT_NODE_ID_TAKEN } from "../ops/lifecycle.ts";
 
 if (!parentPort) throw new Error("worker.ts must run in a worker thread");
 const port: MessagePort = parentPort;
@@ -97,10 +99,11 @@ async function drain(): Promise<void> {
 async function backends(): Promise<Backends> {
   if (!data.counters) return chooseBackends(cfg, log, null); // shared mode: a node of its own
   threadShows = new ThreadShowSource({
-    save: async (rec) => {
-      const r = await rpc.call((id) => ({ type: "show-save", id, rec }));
+    save: async (rec, base) => {
+      const r = await rpc.call((id) => ({ type: "show-save", id, rec, base }));
       if (r.type !== "show-saved") throw unexpected("show-save", r);
       if (r.error) throw new RpcError("rejected", r.error);
+      return r.ok ? { ok: true } : { ok: false, current: r.current ?? null };
     },
     loadAll: async () => {
       const r = await rpc.call((id) => ({ type: "show-load-all", id }));
@@ -126,7 +129,12 @@ async function backends(): Promise<Backends> {
   return chooseBackends(cfg, log, { counters: data.counters, slots, shows: threadShows });
 }
 
-const chosen = await backends();
+const chosen = await backends().catch((err: unknown) => {
+  if (!(err instanceof NodeIdTaken)) throw err;
+  // The thread's exit code tells the supervisor why (it exits the process with it).
+  log.error("refusing to start: NODE_ID in use", { err: err.message });
+  process.exit(EXIT_NODE_ID_TAKEN);
+});
 const rpcFamily = (): Family => ({
   name: "buzzcast_worker_rpc_unexpected_total",
   help: "Supervisor messages of a type the worker did not expect (logged).",

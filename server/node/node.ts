@@ -18,7 +18,7 @@ import { tickFamilies } from "./tick-metrics.ts";
 import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
-import { DEMO_SHOW, ShowRegistry } from "../shows/show-registry.ts";
+import { DEMO_SHOW, ShowConflict, ShowRegistry } from "../shows/show-registry.ts";
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
@@ -133,9 +133,15 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
 
   await shows.load();
   if (cfg.DEMO_SHOW && !shows.get(DEMO_SHOW.id)) {
-    await shows.put(DEMO_SHOW.id, DEMO_SHOW);
-    const first = DEMO_SHOW.acts[0];
-    if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    try {
+      await shows.put(DEMO_SHOW.id, DEMO_SHOW);
+      const first = DEMO_SHOW.acts[0];
+      if (first) await shows.setStage(DEMO_SHOW.id, { act: first.id, open: true });
+    } catch (err) {
+      // Another process created or staged the demo show at the same moment: theirs stands.
+      if (!(err instanceof ShowConflict)) throw err;
+      log.info("demo show set up by another process at the same moment", { show: DEMO_SHOW.id });
+    }
   }
 
   // Take current totals from the store before the first viewer arrives (a node joining a running show).
@@ -145,9 +151,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const readiness = (): Readiness => {
     const h = b.store.health();
     const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    const lease = b.lease?.checks() ?? {};
     return {
-      ready: !draining && !shedding && h.ready,
-      checks: { ...h.checks, node: draining ? "draining" : shedding ? "shedding" : "ok" },
+      ready: !draining && !shedding && h.ready && lease.lease === undefined,
+      checks: { ...h.checks, ...lease, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
   const pages = new StaticFiles(cfg.STATIC_DIR);
@@ -206,6 +213,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     await tickLoop.flushNow();
     await b.store.close();
+    await b.lease?.release(); // after the last commit: a successor with this NODE_ID may start now
     await ws.whenAllClosed(1000);
   };
 
@@ -217,7 +225,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     uWS.us_listen_socket_close(listenSocket);
     ws.closeAll();
-    b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
+    b.store
+      .close()
+      .then(() => b.lease?.release())
+      .catch((err: unknown) => log.error("store close after abort failed", { err }));
   };
 
   return { port, metrics, shows, readiness, drain, abort };

@@ -33,6 +33,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** Used by main.ts before any lifecycle exists. */
 export const EXIT_BAD_CONFIG = 2;
+/** Start refused: another live process holds this NODE_ID's lease in the record (record/node-lease.ts). */
+export const EXIT_NODE_ID_TAKEN = 3;
 
 export interface Lifecycle {
   /** Start the drain as if `signal` had arrived (idempotent). */

@@ -49,6 +49,8 @@ export class Metrics {
   httpErrors = 0;
   /** GET /api/shows/:show answered without `durable` because the record failed or was slow. */
   durableTotalsUnavailable = 0;
+  /** Admin changes refused with 409 conflict: another change was saved from the same show version first. */
+  adminConflicts = 0;
   /** Extra families contributed by components (cache, record, store); read at scrape time. */
   private readonly collectors: Array<() => Family[]> = [];
 
@@ -127,6 +129,11 @@ export class Metrics {
         "buzzcast_durable_totals_unavailable_total",
         "Show state answered without durable totals: the record failed or took over 1 s.",
         this.durableTotalsUnavailable,
+      ),
+      c(
+        "buzzcast_admin_conflicts_total",
+        "Admin changes answered 409 conflict (another change was saved from the same show version first; nothing applied).",
+        this.adminConflicts,
       ),
       ...this.collectors.flatMap((fn) => fn()),
     ];

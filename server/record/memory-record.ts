@@ -4,7 +4,8 @@
  * Guarantees: every method applies atomically (no await inside a mutation). Durability: none,
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
-import { checkShowRecord, historyRow, normalizeBatch } from "./normalize.ts";
+import { checkLease } from "./lease-rules.ts";
+import { checkShowRecord, historyRow, mayReplace, normalizeBatch } from "./normalize.ts";
 import {
   bucketOf,
   checkClaimEpoch,
@@ -24,6 +25,8 @@ import {
   type CountBatch,
   type PersistOutcome,
   type Record,
+  type LeaseVerdict,
+  type SaveShowResult,
   type ShowRecord,
   type StageChange,
 } from "./record.ts";
@@ -62,6 +65,9 @@ export class MemoryRecord implements Record {
   /** JSON [show, epoch] -> `unlimited` rows. */
   private readonly intervalRows = new Map<string, StoredAudit[]>();
   private readonly claimEpochs = new Set<string>();
+  /** node -> its lease; and the node ids whose lease was taken through this object (fenced). */
+  private readonly leaseRows = new Map<string, { holder: string; expiresAt: number }>();
+  private readonly fenced = new Map<string, string>();
   private closed = false;
 
   private open(): void {
@@ -76,6 +82,10 @@ export class MemoryRecord implements Record {
     this.open();
     const rows = normalizeBatch(batch);
     const audit = normalizeAudit(batch, rows);
+    const mine = this.fenced.get(batch.node);
+    if (mine !== undefined && this.leaseRows.get(batch.node)?.holder !== mine) {
+      throw new RecordError("lease", `node ${batch.node}'s lease is held by another process: batch refused`);
+    }
     if (batch.batchSeq <= (this.lastSeq.get(batch.node) ?? 0)) return { refused: this.refusedOnRetry(batch, audit.claims) };
     const add = (show: string, epoch: string, act: string, delta: number): void => {
       const byEpoch = child(this.counts, show, () => new Map<string, Map<string, Map<string, number>>>());
@@ -187,14 +197,33 @@ export class MemoryRecord implements Record {
     return out;
   }
 
-  async saveShow(rec: ShowRecord): Promise<void> {
+  async acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict> {
+    this.open();
+    checkLease(node, holder, ttlMs);
+    const now = Date.now();
+    const cur = this.leaseRows.get(node);
+    if (cur && cur.holder !== holder && cur.expiresAt > now) return { ok: false, holder: cur.holder, expiresInMs: cur.expiresAt - now };
+    this.leaseRows.set(node, { holder, expiresAt: now + ttlMs });
+    this.fenced.set(node, holder);
+    return { ok: true };
+  }
+
+  async releaseNodeLease(node: string, holder: string): Promise<void> {
+    this.open();
+    checkLease(node, holder, 1);
+    if (this.leaseRows.get(node)?.holder === holder) this.leaseRows.delete(node);
+    this.fenced.delete(node);
+  }
+
+  async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     this.open();
     const next = checkShowRecord(rec);
     const prev = this.shows.get(next.show.id) ?? null;
-    if (prev !== null && prev.version >= next.version) return;
+    if (!mayReplace(prev?.version ?? null, next, base)) return { ok: false, current: prev ? copyShow(prev) : null };
     this.shows.set(next.show.id, next);
     const row = historyRow(prev, next, Date.now());
     if (row !== null) child(this.history, next.show.id, () => []).push({ epoch: next.epoch, ...row, version: next.version });
+    return { ok: true };
   }
 
   async loadShow(id: string): Promise<ShowRecord | null> {

@@ -9,7 +9,9 @@
  *   only adds a larger seq (defence in depth). Rows go in sorted key order, so concurrent nodes
  *   take locks in one order; deadlocks and lock wait timeouts that still happen are retried up to
  *   maxAttempts times and counted in `counters`.
- * - saveShow is one transaction that locks the show row and writes only a newer version.
+ * - saveShow is one transaction that locks the show row (FOR UPDATE) and decides by the stored
+ *   version (normalize.ts `mayReplace`): a compare-and-swap on `base`, so two writers of one base
+ *   serialize on the row lock and the second finds the first's version and is refused.
  * - No call hangs and retries are bounded (see MysqlRunner).
  */
 import type { RowDataPacket } from "mysql2/promise";
@@ -17,16 +19,19 @@ import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkShowRecord, historyRow, normalizeBatch, type NormalRow } from "./normalize.ts";
+import { checkBase, checkShowRecord, compareRowKeys, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
+import { checkLease } from "./lease-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import {
   RecordError,
   type AuditCursor,
   type AuditRow,
   type CountBatch,
+  type LeaseVerdict,
   type PersistOutcome,
   type Record,
+  type SaveShowResult,
   type ShowRecord,
   type StageChange,
 } from "./record.ts";
@@ -54,6 +59,8 @@ export class MysqlRecord implements Record {
   private readonly queryTimeoutMs: number;
   private readonly rowsPerStatement: number;
   private readonly createDatabase: boolean;
+  /** Node ids whose lease this object took, and the holder named: their batches are fenced by it. */
+  private readonly leases = new Map<string, string>();
 
   constructor(url: string, options: MysqlRecordOptions = {}) {
     this.target = parseMysqlUrl(url);
@@ -103,7 +110,19 @@ export class MysqlRecord implements Record {
     const rows = normalizeBatch(batch);
     const parts = normalizeAudit(batch, rows);
     const per = this.rowsPerStatement;
+    const holder = this.leases.get(batch.node);
     return this.runner.run("persistCounts", true, async (q) => {
+      // The fence: a shared lock on the lease row for the whole transaction, so a takeover
+      // (acquireNodeLease's exclusive lock) commits either before this batch (refused) or after it.
+      if (holder !== undefined) {
+        const [lease] = await q<RowDataPacket[]>("SELECT holder FROM node_leases WHERE node = ? LOCK IN SHARE MODE", [batch.node]);
+        if (lease?.holder !== holder) {
+          throw new RecordError(
+            "lease",
+            `node ${batch.node}'s lease is held by ${String(lease?.holder ?? "nobody")}, not this process: batch refused`,
+          );
+        }
+      }
       await q(
         "INSERT INTO node_batches (node, last_batch_seq, updated_at) VALUES (?, 0, UTC_TIMESTAMP(3)) " +
           "ON DUPLICATE KEY UPDATE last_batch_seq = last_batch_seq",
@@ -136,6 +155,32 @@ export class MysqlRecord implements Record {
         " batch_seq = GREATEST(batch_seq, VALUES(batch_seq))",
       values,
     );
+  }
+
+  async acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict> {
+    checkLease(node, holder, ttlMs);
+    return this.runner.run("acquireNodeLease", true, async (q): Promise<LeaseVerdict> => {
+      const [cur] = await q<RowDataPacket[]>(
+        "SELECT holder, TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(3), expires_at) DIV 1000 AS left_ms FROM node_leases WHERE node = ? FOR UPDATE",
+        [node],
+      );
+      if (cur && cur.holder !== holder && Number(cur.left_ms) > 0)
+        return { ok: false, holder: String(cur.holder), expiresInMs: Number(cur.left_ms) };
+      // acquired_at first: MariaDB assigns left to right, so it still sees the previous holder.
+      await q(
+        "INSERT INTO node_leases (node, holder, expires_at, acquired_at) VALUES (?, ?, UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND, UTC_TIMESTAMP(3)) " +
+          "ON DUPLICATE KEY UPDATE acquired_at = IF(holder = VALUES(holder), acquired_at, VALUES(acquired_at)), holder = VALUES(holder), expires_at = VALUES(expires_at)",
+        [node, holder, ttlMs * 1000],
+      );
+      this.leases.set(node, holder);
+      return { ok: true };
+    });
+  }
+
+  async releaseNodeLease(node: string, holder: string): Promise<void> {
+    checkLease(node, holder, 1);
+    await this.runner.run("releaseNodeLease", false, (q) => q("DELETE FROM node_leases WHERE node = ? AND holder = ?", [node, holder]));
+    this.leases.delete(node);
   }
 
   async lastBatchSeq(node: string): Promise<number> {
@@ -179,15 +224,13 @@ export class MysqlRecord implements Record {
     return this.runner.run("markClaimEpoch", true, (q) => audit.markClaimEpoch(q, show, epoch, node));
   }
 
-  async saveShow(rec: ShowRecord): Promise<void> {
+  async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     const next = checkShowRecord(rec);
-    await this.runner.run("saveShow", true, async (q) => {
-      const [cur] = await q<RowDataPacket[]>(
-        "SELECT version, epoch, stage_act, stage_open, next_act, next_open, next_at FROM shows WHERE id = ? FOR UPDATE",
-        [next.show.id],
-      );
+    checkBase(next, base);
+    return this.runner.run("saveShow", true, async (q): Promise<SaveShowResult> => {
+      const [cur] = await q<RowDataPacket[]>(`SELECT ${SHOW_COLUMNS} FROM shows WHERE id = ? FOR UPDATE`, [next.show.id]);
+      if (!mayReplace(cur ? Number(cur.version) : null, next, base)) return { ok: false, current: cur ? rowToShow(cur) : null };
       const prev = cur ? rowStageState(cur) : null;
-      if (cur && Number(cur.version) >= next.version) return;
       const n = next.next ?? null;
       const fields = [
         next.show.title,
@@ -222,6 +265,7 @@ export class MysqlRecord implements Record {
           [next.show.id, next.version, next.epoch, row.act, row.open ? 1 : 0, n === null ? null : row.at * 1000],
         );
       }
+      return { ok: true };
     });
   }
 

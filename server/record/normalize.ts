@@ -87,6 +87,25 @@ export function checkShowRecord(rec: ShowRecord): ShowRecord {
   };
 }
 
+/**
+ * The saveShow rule (record.ts): may `next` replace the stored version `stored` (null: no row)?
+ * With `base`: only when `stored` is exactly `base`; `next.version` must be above `base` (else
+ * RecordError "query"). Without: only when `next.version` is above `stored`.
+ */
+export function mayReplace(stored: number | null, next: ShowRecord, base: number | null | undefined): boolean {
+  if (base === undefined) return stored === null || stored < next.version;
+  checkBase(next, base);
+  return stored === base;
+}
+
+/** Throws RecordError "query" unless `next.version` is above `base` (checked before any storage is touched). */
+export function checkBase(next: ShowRecord, base: number | null | undefined): void {
+  if (base === undefined || base === null) return;
+  if (!Number.isSafeInteger(base) || next.version <= base) {
+    throw new RecordError("query", `version ${next.version} must be above the base version ${String(base)}`);
+  }
+}
+
 /** The stored stage state of a show, as saveShow compares it. */
 export interface StageState {
   stage: Stage;

@@ -195,6 +195,32 @@ export function recordContract(name: string, make: MakeRecord): void {
       });
     });
 
+    test("saveShow with a base is a compare-and-swap: one successor per version, the others see the current show", async () => {
+      await withRecord(async (r) => {
+        assert.deepEqual(await r.saveShow(showRec(5), null), { ok: true }, "create: no show yet");
+        assert.deepEqual(
+          await r.saveShow(showRec(6, { epoch: "late" }), null),
+          { ok: false, current: showRec(5) },
+          "create over an existing show",
+        );
+        assert.deepEqual(await r.saveShow(showRec(6, { epoch: "e6" }), 5), { ok: true });
+        // A second writer that read version 5 too: refused, even with a higher version.
+        assert.deepEqual(await r.saveShow(showRec(9, { epoch: "stale" }), 5), { ok: false, current: showRec(6, { epoch: "e6" }) });
+        await assert.rejects(
+          r.saveShow(showRec(6), 6),
+          (e: unknown) => e instanceof RecordError && e.code === "query",
+          "version not above base",
+        );
+        // Many writers of one base at once (the same version each, as wall clocks tie): exactly one stores.
+        const got = await Promise.all(Array.from({ length: 6 }, (_, i) => r.saveShow(showRec(7, { epoch: `w${i}` }), 6)));
+        const won = got.flatMap((g, i) => (g.ok ? [i] : []));
+        assert.equal(won.length, 1, `one writer wins: ${JSON.stringify(got)}`);
+        const stored = await r.loadShow("s1");
+        assert.equal(stored?.epoch, `w${String(won[0])}`);
+        for (const g of got) if (!g.ok) assert.deepEqual(g.current, stored, "every loser is told the winner's show");
+      });
+    });
+
     test("stage history gets a row on first save and on every stage or epoch change", async () => {
       await withRecord(async (r) => {
         assert.deepEqual(await r.stageHistory("s1"), []);

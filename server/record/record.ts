@@ -94,6 +94,12 @@ export interface ShowRecord {
   next?: ScheduledStage | null;
 }
 
+/** What acquireNodeLease decided: granted, or held by `holder` for `expiresInMs` more (the record's clock). */
+export type LeaseVerdict = { ok: true } | { ok: false; holder: string; expiresInMs: number };
+
+/** What saveShow decided: stored, or refused with the show as stored (null: no such show). */
+export type SaveShowResult = { ok: true } | { ok: false; current: ShowRecord | null };
+
 /** One row of a show's stage history: the stage as it became at `version`. */
 export interface StageChange {
   epoch: string;
@@ -117,6 +123,16 @@ export interface Record {
    * batchSeq a positive safe integer, else it rejects with RecordError "query" and applies nothing.
    */
   persistCounts(batch: CountBatch): Promise<PersistOutcome>;
+  /**
+   * Take or renew the lease of node id `node` for process instance `holder`, for `ttlMs` on the
+   * record's clock: granted when nobody holds it, `holder` already does, or the holder's lease has
+   * expired. Once granted through this object, every persistCounts of `node` through it commits only
+   * while the lease still names `holder` (checked in the batch's transaction; otherwise RecordError
+   * "lease" and nothing applied), so two processes never share the node's batch sequence space.
+   */
+  acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict>;
+  /** Give the lease up (after the node's last batch): the next process with this node id may take it at once. */
+  releaseNodeLease(node: string, holder: string): Promise<void>;
   /** Highest batch seq applied for this node (0 when none). A restarted node continues after it. */
   lastBatchSeq(node: string): Promise<number>;
   /** act -> sum over nodes of the recorded counts for that show and epoch. */
@@ -141,12 +157,16 @@ export interface Record {
    */
   markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists">;
   /**
-   * Store a show's definition, stage and epoch, atomically, only if `version` is newer than the
-   * stored one (an equal or older version changes nothing, so a stale writer never wins). Appends
-   * to stage history on the first save and whenever the stage (act, open) the show is heading for
-   * (`next` if scheduled, else `stage`), its instant, or the epoch changed (normalize.ts `historyRow`).
+   * Store a show's definition, stage and epoch, atomically. With `base` (a compare-and-swap, what
+   * every admin change uses): stored only if the stored version is exactly `base` (null: the show
+   * does not exist yet), and `rec.version` must be above `base` (else RecordError "query"). So of
+   * several writers that read one version, exactly one stores its successor; each other one gets
+   * `{ok: false, current}` and must apply nothing. Without `base`: stored only if `version` is newer
+   * than the stored one (an equal or older version changes nothing). Appends to stage history on
+   * the first save and whenever the stage (act, open) the show is heading for (`next` if scheduled,
+   * else `stage`), its instant, or the epoch changed (normalize.ts `historyRow`).
    */
-  saveShow(rec: ShowRecord): Promise<void>;
+  saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult>;
   loadShow(id: string): Promise<ShowRecord | null>;
   /** All shows, ordered by id. */
   listShows(): Promise<ShowRecord[]>;
@@ -158,7 +178,8 @@ export interface Record {
   close(): Promise<void>;
 }
 
-export type RecordErrorCode = "unreachable" | "deadlock" | "schema" | "query";
+/** "lease": a batch of a node whose lease (acquireNodeLease) another process holds now; nothing applied. */
+export type RecordErrorCode = "unreachable" | "deadlock" | "schema" | "query" | "lease";
 
 export class RecordError extends Error {
   readonly code: RecordErrorCode;

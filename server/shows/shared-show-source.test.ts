@@ -69,8 +69,8 @@ test("a failing cache poll is counted every time, logged once with its reason, a
   const record = new MemoryRecord();
   const { log, lines } = capture();
   const src = new SharedShowSource(cache, record, log);
-  await src.save(rec("s1", 1));
-  await src.save(rec("s1", 2));
+  await src.save(rec("s1", 1), null);
+  await src.save(rec("s1", 2), 1);
   // Keep every poll on the cache path: a full scan is due only 5 s after the last one.
   cache.down = true;
   assert.deepEqual(await src.poll(new Map([["s1", 1]])), [], "the first failing poll finds nothing");
@@ -105,7 +105,7 @@ test("a lookup falls back to the record; when both fail it rejects with the reco
   const record = new MemoryRecord();
   const { log, lines } = capture();
   const src = new SharedShowSource(cache, record, log);
-  await src.save(rec("s2", 1));
+  await src.save(rec("s2", 1), null);
   cache.down = true;
   assert.equal((await src.load("s2"))?.version, 1, "answered by the record");
   assert.equal(src.errors.lookup_cache, 1);
@@ -124,7 +124,7 @@ test("a malformed cache entry is counted and ignored", async () => {
   const record = new MemoryRecord();
   const { log } = capture();
   const src = new SharedShowSource(cache, record, log);
-  await src.save(rec("s4", 1));
+  await src.save(rec("s4", 1), null);
   await cache.set("bc:show:s4", "{not json");
   assert.equal((await src.load("s4"))?.version, 1, "the record answers instead");
   assert.equal(src.errors.malformed, 1);

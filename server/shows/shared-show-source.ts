@@ -7,6 +7,12 @@
  * (memcached down, or a lost race on the show index). A node started later loads everything from
  * the record. A show unknown locally is looked up on demand when a viewer asks for it.
  *
+ * Linearizable changes (show-source.ts): with MySQL the record's row lock decides every save (a
+ * compare-and-swap on the version); memcached carries only changes the record accepted. Without
+ * MySQL (`sharedRecord` false: each node's record is its own) the successor of a version is claimed
+ * with a memcached `add` of `<prefix>:show-next:<id>:<base>` (one winner while memcached keeps the
+ * key; a flush or restart of memcached within the same change can let two through).
+ *
  * Failures are never silent: each is counted (`metrics()`), and each kind of outage (cache polls
  * failing, lookups failing) is logged with its reason once when it starts and once when it ends,
  * not once per tick or per viewer.
@@ -16,7 +22,7 @@ import { ScheduledStage, ShowInfo, Stage } from "../../shared/protocol.ts";
 import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
-import type { Record, ShowRecord } from "../record/record.ts";
+import type { Record, SaveShowResult, ShowRecord } from "../record/record.ts";
 import type { ShowSource } from "./show-source.ts";
 
 /** `next`: a scheduled stage change travels with the show (absent in entries written before it existed). */
@@ -28,6 +34,8 @@ const StoredShow = z.object({
   next: ScheduledStage.nullable().optional(),
 });
 const FULL_SCAN_MS = 5000;
+/** How long a claimed successor of a show version is remembered in memcached (without MySQL). */
+const SUCCESSOR_TTL_SEC = 7 * 24 * 3600;
 
 /** Failures since start, by what failed. */
 export interface ShowSourceErrors {
@@ -73,6 +81,8 @@ export class SharedShowSource implements ShowSource {
     private readonly record: Record,
     private readonly log: Logger,
     private readonly prefix = "bc",
+    /** True when `record` is shared by every node (MySQL); false when it is this process's own. */
+    private readonly sharedRecord = true,
   ) {
     this.indexKey = `${prefix}:shows`;
     this.pollOutage = new OutageLog(log, "show poll of the cache (falling back to the record every poll)");
@@ -122,9 +132,22 @@ export class SharedShowSource implements ShowSource {
     }
   }
 
-  /** Durable first (the record refuses an older version), then published for the other nodes. */
-  async save(rec: ShowRecord): Promise<void> {
-    await this.record.saveShow(rec);
+  /** With a shared record, the record itself (the cache may lag a change); else the cache, then this node's record. */
+  async current(id: string): Promise<ShowRecord | null> {
+    return this.sharedRecord ? this.record.loadShow(id) : this.load(id);
+  }
+
+  /** Decided and durable first (a compare-and-swap in the record, or the successor claim), then published for the other nodes. */
+  async save(rec: ShowRecord, base: number | null): Promise<SaveShowResult> {
+    if (this.sharedRecord) {
+      const verdict = await this.record.saveShow(rec, base);
+      if (!verdict.ok) return verdict;
+    } else {
+      const claim = `${this.prefix}:show-next:${rec.show.id}:${base === null ? "new" : String(base)}`;
+      if (!(await this.cache.add(claim, String(rec.version), SUCCESSOR_TTL_SEC)))
+        return { ok: false, current: await this.load(rec.show.id) };
+      await this.record.saveShow(rec);
+    }
     try {
       await this.cache.set(this.key(rec.show.id), JSON.stringify(rec));
       const raw = await this.cache.get(this.indexKey);
@@ -139,6 +162,7 @@ export class SharedShowSource implements ShowSource {
         show: rec.show.id,
       });
     }
+    return { ok: true };
   }
 
   async poll(known: ReadonlyMap<string, number>): Promise<ShowRecord[]> {

@@ -7,6 +7,12 @@
  *
  * Ordering: per show, versions only increase; a change is applied only if its version is newer.
  *
+ * Linearizable per show, across nodes and the worker threads of one node: a change is made from the
+ * show as the deciding side holds it (`ShowSource.current`, not this process's possibly older copy)
+ * and saved as a compare-and-swap on that version. Of several changes made from one version, one is
+ * saved; each other one throws ShowConflict (HTTP 409) and is applied nowhere: not here, not
+ * published, not in the cache. Its caller learns the current show, which this process applies.
+ *
  * Scheduled stage changes (act windows on the show clock): a change with an instant is saved and
  * propagated like any other (it is part of the record, well before its instant), then applied in
  * every process at the instant by a timer here (`applyDue`), announced like an immediate change.
@@ -56,6 +62,21 @@ export class ShowError extends Error {
   ) {
     super(message);
     this.name = "ShowError";
+  }
+}
+
+/** A change lost the compare-and-swap: another change was saved from the same version first. */
+export class ShowConflict extends Error {
+  readonly code = "conflict";
+  constructor(
+    readonly showId: string,
+    /** The show as it is now (applied in this process); null if it does not exist. */
+    readonly current: Show | null,
+  ) {
+    super(
+      `show ${showId} was changed by another request at the same time; nothing was applied (current version ${String(current?.version ?? "none")})`,
+    );
+    this.name = "ShowConflict";
   }
 }
 
@@ -109,13 +130,16 @@ export class ShowRegistry {
   /** Create or replace a show's definition. A new show opens a new epoch with no act on stage. */
   async put(id: string, body: PutShowBody): Promise<Show> {
     const info: ShowInfo = { id, title: body.title, acts: body.acts };
-    const cur = await this.find(id);
+    const cur = await this.latest(id);
     const version = this.nextVersion(cur);
     let { stage, next } = cur ? stateAt(cur.stage, cur.next, version) : { stage: { act: null, open: false }, next: null };
     const inShow = (act: string | null): boolean => act === null || info.acts.some((a) => a.id === act);
     if (!inShow(stage.act)) stage = { act: null, open: false };
     if (next !== null && !inShow(next.act)) next = null;
-    return this.commit({ show: info, stage, epoch: cur ? cur.epoch : newEpoch(), version, ...(next ? { next } : {}) });
+    return this.commit(
+      { show: info, stage, epoch: cur ? cur.epoch : newEpoch(), version, ...(next ? { next } : {}) },
+      cur?.version ?? null,
+    );
   }
 
   /**
@@ -128,12 +152,15 @@ export class ShowRegistry {
     if (stage.act !== null && !cur.hasAct(stage.act)) throw new ShowError("unknown_act", `show ${id} has no act ${stage.act}`);
     const target: Stage = { act: stage.act, open: stage.open };
     const version = this.nextVersion(cur);
-    if (at === undefined) return this.commit({ show: cur.info, stage: target, epoch: cur.epoch, version });
+    if (at === undefined) return this.commit({ show: cur.info, stage: target, epoch: cur.epoch, version }, cur.version);
     const when = resolveInstant(at, this.clock.now(), this.tickMs);
     if ("error" in when) throw new ShowError("bad_request", when.error);
     if (when.at <= version) throw new ShowError("bad_request", `at: must be after the show's last change (${version})`);
     const next: ScheduledStage = { ...target, at: when.at };
-    return this.commit({ show: cur.info, stage: stateAt(cur.stage, cur.next, version).stage, epoch: cur.epoch, version, next });
+    return this.commit(
+      { show: cur.info, stage: stateAt(cur.stage, cur.next, version).stage, epoch: cur.epoch, version, next },
+      cur.version,
+    );
   }
 
   /** Start a new epoch: every total restarts from zero; old counts stay in the record. A scheduled change stays. */
@@ -141,7 +168,7 @@ export class ShowRegistry {
     const cur = await this.require(id);
     const version = this.nextVersion(cur);
     const { stage, next } = stateAt(cur.stage, cur.next, version);
-    return this.commit({ show: cur.info, stage, epoch: newEpoch(), version, ...(next ? { next } : {}) });
+    return this.commit({ show: cur.info, stage, epoch: newEpoch(), version, ...(next ? { next } : {}) }, cur.version);
   }
 
   /** Apply a change (from this node's commit or another node's). Ignored unless newer. */
@@ -214,8 +241,13 @@ export class ShowRegistry {
     });
   }
 
-  private async commit(rec: ShowRecord): Promise<Show> {
-    await this.source.save(rec);
+  /** Save `rec` if the show is still at `base` (null: absent), then apply it; else apply the current show and throw ShowConflict. */
+  private async commit(rec: ShowRecord, base: number | null): Promise<Show> {
+    const verdict = await this.source.save(rec, base);
+    if (!verdict.ok) {
+      if (verdict.current) this.applyRemote(verdict.current);
+      throw new ShowConflict(rec.show.id, this.get(rec.show.id) ?? null);
+    }
     this.applyRemote(rec);
     const show = this.get(rec.show.id);
     if (!show) throw new Error("unreachable: committed show missing");
@@ -223,12 +255,23 @@ export class ShowRegistry {
   }
 
   private async require(id: string): Promise<Show> {
-    const s = await this.find(id);
+    const s = await this.latest(id);
     if (!s) throw new ShowError("unknown_show", `no show ${id}`);
     return s;
   }
 
-  /** Versions are wall-clock milliseconds, forced to increase, so changes made on different nodes order by time. */
+  /** The show as the deciding side of the source holds it now, applied here first: what a change is made from. */
+  private async latest(id: string): Promise<Show | undefined> {
+    const rec = await this.source.current(id);
+    if (rec) this.applyRemote(rec);
+    return this.get(id);
+  }
+
+  /**
+   * Wall-clock milliseconds, forced above the base: the version doubles as the commit instant for
+   * scheduled changes (stage-schedule.ts). Ties between writers cannot matter: the compare-and-swap
+   * on the base lets exactly one successor of a version be saved.
+   */
   private nextVersion(cur: Show | undefined): number {
     return Math.max((cur?.version ?? 0) + 1, this.clock.now());
   }

@@ -5,16 +5,31 @@
  *
  * Versions order changes: a record with a higher version replaces a lower one everywhere; equal
  * or lower versions are ignored, so applying the same change twice is harmless.
+ *
+ * Linearizable changes: `save` is a compare-and-swap on the version the change was made from
+ * (`base`), decided by the one place every writer of the show goes through (the record's row lock,
+ * the supervisor's map, this process's map). Of several changes made from one version exactly one
+ * is stored; each other one is refused with the current show and must be applied nowhere. So the
+ * stored versions of a show form one chain and no two different states ever carry one version.
  */
-import type { ShowRecord } from "../record/record.ts";
+import type { SaveShowResult, ShowRecord } from "../record/record.ts";
 
 export interface ShowSource {
   /** Every known show, at start. */
   loadAll(): Promise<ShowRecord[]>;
   /** One show, looked up on demand (a viewer asked for a show this node has not seen yet). */
   load(id: string): Promise<ShowRecord | null>;
-  /** Make a change durable and visible to other nodes; resolves when durable. */
-  save(rec: ShowRecord): Promise<void>;
+  /**
+   * The show as the deciding side of `save` holds it now (not a cache that may lag): what a change
+   * is made from, so a process that has not heard of the last change yet does not lose to it.
+   */
+  current(id: string): Promise<ShowRecord | null>;
+  /**
+   * Store `rec` if the stored version is still `base` (null: the show does not exist), then make it
+   * visible to other processes; resolves when durable. Refused: `{ok: false, current}`, nothing
+   * stored or published.
+   */
+  save(rec: ShowRecord, base: number | null): Promise<SaveShowResult>;
   /** Changes made elsewhere since the last call (may include ones already seen). */
   poll(known: ReadonlyMap<string, number>): Promise<ShowRecord[]>;
 }
@@ -28,11 +43,26 @@ export class MemoryShowSource implements ShowSource {
     const r = this.shows.get(id);
     return r ? structuredClone(r) : null;
   }
-  async save(rec: ShowRecord): Promise<void> {
-    const have = this.shows.get(rec.show.id);
-    if (!have || have.version < rec.version) this.shows.set(rec.show.id, structuredClone(rec));
+  current(id: string): Promise<ShowRecord | null> {
+    return this.load(id);
+  }
+  async save(rec: ShowRecord, base: number | null): Promise<SaveShowResult> {
+    const have = this.shows.get(rec.show.id) ?? null;
+    const verdict = casVerdict(have, rec, base);
+    if (verdict.ok) this.shows.set(rec.show.id, structuredClone(rec));
+    return verdict;
   }
   async poll(): Promise<ShowRecord[]> {
     return [];
   }
+}
+
+/**
+ * The compare-and-swap rule for a holder of shows in memory (this process, the supervisor): `rec`
+ * replaces `have` only if `have`'s version is exactly `base` (null: no show yet) and `rec` is newer.
+ */
+export function casVerdict(have: ShowRecord | null, rec: ShowRecord, base: number | null): SaveShowResult {
+  const stored = have?.version ?? null;
+  if (stored === base && rec.version > (base ?? -1)) return { ok: true };
+  return { ok: false, current: have === null ? null : structuredClone(have) };
 }

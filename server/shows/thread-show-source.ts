@@ -1,13 +1,15 @@
 /**
  * Shows in the embedded default with several workers: the supervisor keeps the one copy and relays
  * every change to every worker. A change is acknowledged once the supervisor has applied it, and
- * reaches the other workers at their next poll (one tick).
+ * reaches the other workers at their next poll (one tick). The supervisor decides every save with
+ * the compare-and-swap rule (show-source.ts `casVerdict`), one message at a time, so two workers'
+ * changes from one version never both pass.
  */
-import type { ShowRecord } from "../record/record.ts";
+import type { SaveShowResult, ShowRecord } from "../record/record.ts";
 import type { ShowSource } from "./show-source.ts";
 
 export interface ShowRelay {
-  save(rec: ShowRecord): Promise<void>;
+  save(rec: ShowRecord, base: number | null): Promise<SaveShowResult>;
   loadAll(): Promise<ShowRecord[]>;
 }
 
@@ -29,8 +31,12 @@ export class ThreadShowSource implements ShowSource {
     return (await this.relay.loadAll()).find((r) => r.show.id === id) ?? null;
   }
 
-  save(rec: ShowRecord): Promise<void> {
-    return this.relay.save(rec);
+  current(id: string): Promise<ShowRecord | null> {
+    return this.load(id);
+  }
+
+  save(rec: ShowRecord, base: number | null): Promise<SaveShowResult> {
+    return this.relay.save(rec, base);
   }
 
   async poll(): Promise<ShowRecord[]> {

@@ -19,6 +19,7 @@ import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
+import { NODE_LEASE_RENEW_MS, NODE_LEASE_TTL_MS, NodeLease } from "../record/node-lease.ts";
 import type { Record } from "../record/record.ts";
 import { SharedShowSource } from "../shows/shared-show-source.ts";
 import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
@@ -36,6 +37,8 @@ export interface Backends {
   metrics?: () => Family[];
   /** The durable record (MYSQL_URL only), read by the audit, timeline and export routes. */
   record?: Record;
+  /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts); released after the store's final commit. */
+  lease?: { checks(): { [check: string]: string }; release(): Promise<void> };
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -88,9 +91,19 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     global = new MemoryCache();
   }
   let record: Record;
+  let lease: NodeLease | null = null;
   if (cfg.MYSQL_URL) {
     const mysql = new MysqlRecord(cfg.MYSQL_URL);
     await retry(() => mysql.migrate(), START_RETRY_MS, log, "mysql");
+    // Before the store reads this node's last batch seq: one live process per NODE_ID. The wait
+    // covers a predecessor's drain (it releases after its last commit) or a SIGKILLed one's lease.
+    lease = new NodeLease(mysql, cfg.NODE_ID, {
+      ttlMs: NODE_LEASE_TTL_MS,
+      renewMs: NODE_LEASE_RENEW_MS,
+      waitMs: cfg.DRAIN_TIMEOUT_MS + 2 * NODE_LEASE_TTL_MS,
+      log,
+    });
+    await lease.acquire();
     record = mysql;
   } else {
     log.warn("MEMCACHED_SERVERS without MYSQL_URL: counts are not durable (no record)");
@@ -119,16 +132,34 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     mysql: cfg.MYSQL_URL ? redact(cfg.MYSQL_URL) : null,
     node: cfg.NODE_ID,
   });
-  const showSource = new SharedShowSource(dual, record, log);
+  const showSource = new SharedShowSource(dual, record, log, "bc", cfg.MYSQL_URL !== undefined);
   const recordMetrics = record instanceof MysqlRecord ? () => record.metrics() : (): Family[] => [];
   return {
     store,
     showSource,
     showPollMs: pollMs,
     ...(cfg.MYSQL_URL ? { record } : {}),
-    metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics()],
-    ...(cfg.MYSQL_URL ? { record } : {}),
+    ...(lease ? { lease } : {}),
+    metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics(), ...leaseFamilies(lease)],
   };
+}
+
+function leaseFamilies(lease: NodeLease | null): Family[] {
+  if (!lease) return [];
+  return [
+    {
+      name: "buzzcast_node_lease_lost",
+      help: "1 once another process took this NODE_ID's lease (this one persists nothing more).",
+      kind: "gauge",
+      samples: [{ value: lease.lost ? 1 : 0 }],
+    },
+    {
+      name: "buzzcast_node_lease_renew_failures_total",
+      help: "NODE_ID lease renewals that failed (record unreachable).",
+      kind: "counter",
+      samples: [{ value: lease.renewFailures }],
+    },
+  ];
 }
 
 async function retry(fn: () => Promise<void>, forMs: number, log: Logger, what: string): Promise<void> {

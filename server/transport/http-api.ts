@@ -1,7 +1,8 @@
 /**
  * HTTP routes on the same App as the WebSocket endpoint: the admin API (Bearer token), public show
  * state, health, readiness, metrics and the pages. Admin writes are durable (through the
- * ShowSource) before they are answered.
+ * ShowSource) before they are answered; one that lost the show's compare-and-swap to a change made
+ * at the same moment is answered 409 `conflict` with the current state, and was applied nowhere.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { z } from "zod";
@@ -10,7 +11,7 @@ import type { Store } from "../store/store.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { RecordError } from "../record/record.ts";
-import { ShowError, type ShowRegistry } from "../shows/show-registry.ts";
+import { ShowConflict, ShowError, type ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
 import type { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { attachAuditRoutes, type AuditApiDeps } from "./audit-api.ts";
@@ -56,6 +57,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       if (err instanceof HttpError) return sendError(g, err);
       if (err instanceof RecordError && err.code === "unreachable")
         return sendError(g, new HttpError(503, "record_unavailable", "the durable record is unreachable; try again"));
+      if (err instanceof ShowConflict) {
+        d.metrics.adminConflicts++;
+        const cur = err.current;
+        return sendJson(g, 409, {
+          error: { code: err.code, message: err.message },
+          ...(cur ? { current: state(cur, d.live(cur), null) } : {}),
+        });
+      }
       if (err instanceof ShowError) return sendError(g, new HttpError(err.code === "unknown_show" ? 404 : 400, err.code, err.message));
       d.log.error("http handler failed", { err });
       sendError(g, new HttpError(500, "server_error", "internal error"));
@@ -206,7 +215,14 @@ export function parseBody<T extends z.ZodType>(schema: T, buf: Buffer): z.infer<
 
 /** The public show state; `durable` only when there is a record that answered. */
 function state(show: Show, live: ReturnType<HttpDeps["live"]>, durable: Map<string, number> | null): ShowState {
-  const s: ShowState = { show: show.info, stage: show.stage, epoch: show.epoch, seq: live.seq, totals: { ...live.totals } };
+  const s: ShowState = {
+    show: show.info,
+    stage: show.stage,
+    epoch: show.epoch,
+    version: show.version,
+    seq: live.seq,
+    totals: { ...live.totals },
+  };
   if (durable !== null) s.durable = Object.fromEntries(show.info.acts.map((a) => [a.id, durable.get(a.id) ?? 0]));
   if (show.next !== null) s.next = show.next;
   if (live.watching !== undefined) s.watching = live.watching;

@@ -28,11 +28,14 @@ export interface RunningServer {
 
 export const TEST_ADMIN_TOKEN = "test-admin-token";
 
-/** `exec`: a command prefix, e.g. ["ip", "netns", "exec", ns] to run the node on a simulated host (env HOST = its address). */
+/**
+ * `exec`: a command prefix, e.g. ["ip", "netns", "exec", ns] to run the node on a simulated host (env HOST = its address).
+ * `onLine`: every log line as it arrives, also before the server listens (one still starting, or refusing to).
+ */
 export async function startServer(
   env: Record<string, string> = {},
   timeoutMs = 20_000,
-  opts: { exec?: readonly string[] } = {},
+  opts: { exec?: readonly string[]; onLine?: (rec: Record<string, unknown>) => void } = {},
 ): Promise<RunningServer> {
   const [cmd, ...pre] = [...(opts.exec ?? []), process.execPath];
   const proc = spawn(cmd, [...pre, "--import", "tsx", "server/main.ts"], {
@@ -67,6 +70,7 @@ export async function startServer(
         rec = { raw: line };
       }
       logs.push(rec);
+      opts.onLine?.(rec);
       if (rec.msg === "listening" && typeof rec.port === "number") {
         clearTimeout(timer);
         resolve(rec.port);

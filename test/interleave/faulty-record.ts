@@ -9,7 +9,9 @@ import {
   type AuditCursor,
   type AuditRow,
   type CountBatch,
+  type LeaseVerdict,
   type PersistOutcome,
+  type SaveShowResult,
   type Record,
   type ShowRecord,
   type StageChange,
@@ -53,8 +55,16 @@ export class FaultyRecord implements Record {
   markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists"> {
     return this.link.call(`markClaimEpoch ${show}`, () => this.inner.markClaimEpoch(show, epoch, node));
   }
-  saveShow(rec: ShowRecord): Promise<void> {
-    return this.link.call(`saveShow ${rec.show.id} v${rec.version}`, () => this.inner.saveShow(structuredClone(rec)));
+  saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
+    return this.link.call(`saveShow ${rec.show.id} v${rec.version} from ${String(base)}`, () =>
+      this.inner.saveShow(structuredClone(rec), base),
+    );
+  }
+  acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict> {
+    return this.link.call(`acquireNodeLease ${node}`, () => this.inner.acquireNodeLease(node, holder, ttlMs));
+  }
+  releaseNodeLease(node: string, holder: string): Promise<void> {
+    return this.link.call(`releaseNodeLease ${node}`, () => this.inner.releaseNodeLease(node, holder));
   }
   loadShow(id: string): Promise<ShowRecord | null> {
     return this.link.call(`loadShow ${id}`, () => this.inner.loadShow(id));

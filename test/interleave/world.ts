@@ -118,6 +118,8 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
     };
     sim.setTimer(poll, rng.int(0, TICK_MS));
   }
+  /** show@version -> the producer change answered ok with it (linearizable: one per version). */
+  const versions = new Map<string, string>();
   for (const a of plan.actions) {
     sim.setTimer(
       () => {
@@ -137,7 +139,17 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
           net.trace?.push(
             `${sim.now()}ms producer on n${a.node}: ${a.do === "reset" ? "reset" : `a${a.act} ${a.open ? "open" : "close"}`} ${show}`,
           );
-          change.catch((err: unknown) => net.trace?.push(`${sim.now()}ms producer change failed: ${String(err)}`));
+          change.then(
+            (s) => {
+              const by = versions.get(`${show}@${s.version}`);
+              if (by !== undefined)
+                ledger.violations.push(
+                  `two producer changes of ${show} both answered ok at version ${s.version} (${by}, ${a.do} on n${a.node})`,
+                );
+              versions.set(`${show}@${s.version}`, `${a.do} on n${a.node}`);
+            },
+            (err: unknown) => net.trace?.push(`${sim.now()}ms producer change failed: ${String(err)}`),
+          );
         }
       },
       t0 + a.t - sim.now(),
