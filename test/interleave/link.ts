@@ -48,6 +48,8 @@ export const faultKey = (backend: Backend, node: number, op: number): string => 
 export class Link {
   private sent = 0;
   private lastApply = 0;
+  /** fifo: requests not applied yet, in send order. */
+  private readonly queue: Array<{ run: () => void; done: boolean }> = [];
 
   constructor(
     private readonly sim: Sim,
@@ -88,11 +90,12 @@ export class Link {
       this.lastApply = Math.max(this.lastApply, applyAt);
       const replyAt = applyAt + d2;
       const answered = kind !== "timeout-late" && kind !== "timeout-applied" && replyAt <= timeoutAt;
+      if (kind === "normal" && !answered) this.note(`${this.backend} n${this.node} #${op} ${what}: held behind a late request, times out`);
       this.net.inFlight++;
-      this.sim.setTimer(() => {
+      const run = (): void => {
         this.net.inFlight--;
         const result = apply();
-        if (kind !== "normal") {
+        if (kind !== "normal" || !answered) {
           result.then(
             (v) => this.note(`${this.backend} n${this.node} #${op} applied: ${brief(v)}`),
             (err: unknown) => this.note(`${this.backend} n${this.node} #${op} applied: rejected ${String(err)}`),
@@ -104,7 +107,20 @@ export class Link {
             (err: unknown) => this.sim.setTimer(() => reject(err instanceof Error ? err : new Error(String(err))), d2),
           );
         } else result.catch(() => undefined); // the caller gave up on it: its outcome is not reported
-      }, applyAt - now);
+      };
+      if (!this.fifo) this.sim.setTimer(run, applyAt - now);
+      else {
+        // In send order: an earlier request due at the same instant is applied first.
+        const entry = { run, done: false };
+        this.queue.push(entry);
+        this.sim.setTimer(() => {
+          while (!entry.done) {
+            const first = this.queue.shift()!;
+            first.done = true;
+            first.run();
+          }
+        }, applyAt - now);
+      }
       if (!answered) this.sim.setTimer(() => fail("timeout"), this.timeoutMs);
     });
   }
