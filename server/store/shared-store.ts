@@ -187,8 +187,11 @@ export class SharedStore implements Store {
           // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
           // taken as applied: at worst the live total is short until the reconciliation from the
           // record (which gets these buzzes as usual) raises it. Never an over-count.
+          // The total shown keeps them: applied, the counter holds at least lastKnown + amount (it
+          // never shrinks but by a loss), so moving them from pending to lastKnown never lowers it.
           if (err instanceof CacheError && err.code === "timeout") {
             c.cached += amount;
+            c.lastKnown += amount;
             this.counts.assumedApplied += amount;
           }
         }
