@@ -128,6 +128,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
       b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
     }
+    const now = show.stage;
+    if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
+      b.store.votingOpened?.(show.id, show.epoch, [now.act], show.version);
+    }
     hub.showChanged(show, changes);
   });
 

@@ -7,9 +7,11 @@
  * was cut from MySQL or memcached for a while) is still raised into live; one that reaches it
  * later than the window waits for the show's next close. `stop` cancels every pass not started.
  * A failed pass is counted and logged; the next one still runs.
- * A later close of the same act hands it over: this node's remaining passes drop it as soon as
- * the close reaches it (every node hears every close), so the passes of two closes, which two
- * different nodes may own, do not race on one act for the rest of the window.
+ * A later change of the same act ends them: a later close hands the act over (this node's
+ * remaining passes drop it as soon as the close reaches it; every node hears every close), so the
+ * passes of two closes, which two different nodes may own, do not race on one act; a reopen ends
+ * them (a pass while counting runs again would be safe, since the record only holds buzzes the
+ * live counter was given, but nothing is left to settle for that close: the next close does).
  */
 import type { Logger } from "../ops/logger.ts";
 import type { StoreClock } from "./store-clock.ts";
@@ -29,8 +31,10 @@ export interface CloseReconcilerOptions {
 export class CloseReconciler {
   errors = 0;
   private readonly timers = new Set<unknown>();
-  /** Per show: its epoch and the version of each act's latest close (one entry per act). */
-  private readonly latest = new Map<string, { epoch: string; closes: Map<string, number> }>();
+  /** Per show: its epoch and the version of each act's latest close or reopen (one entry per act). */
+  private readonly latest = new Map<string, { epoch: string; changes: Map<string, number> }>();
+  /** Closes whose passes are scheduled or running on this node. */
+  private readonly scheduled = new Set<ReconcileTarget>();
 
   constructor(
     private readonly deps: ReseedDeps,
@@ -40,12 +44,32 @@ export class CloseReconciler {
 
   /** Voting for these acts closed, as of show `version`. */
   closed(t: ReconcileTarget): void {
-    let l = this.latest.get(t.show);
-    if (l?.epoch !== t.epoch) this.latest.set(t.show, (l = { epoch: t.epoch, closes: new Map() }));
-    for (const act of t.acts) l.closes.set(act, Math.max(t.version, l.closes.get(act) ?? t.version));
+    this.changed(t);
+    this.scheduled.add(t);
     this.later(this.opts.delayMs, async () => {
-      if ((await this.firstPass(t)) !== null) this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
+      const acts = this.stillOurs(t);
+      if (acts.length > 0 && (await this.firstPass({ ...t, acts })) !== null)
+        this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
+      else this.scheduled.delete(t);
     });
+  }
+
+  /** Voting for these acts opened again, as of show `version`: earlier closes' passes drop them. */
+  opened(t: ReconcileTarget): void {
+    this.changed(t);
+  }
+
+  /** Acts of this show epoch that a pass of this node may still raise (scheduled or running). */
+  owned(show: string, epoch: string): string[] {
+    const acts = new Set<string>();
+    for (const t of this.scheduled) if (t.show === show && t.epoch === epoch) for (const a of this.stillOurs(t)) acts.add(a);
+    return [...acts].sort();
+  }
+
+  private changed(t: ReconcileTarget): void {
+    let l = this.latest.get(t.show);
+    if (l?.epoch !== t.epoch) this.latest.set(t.show, (l = { epoch: t.epoch, changes: new Map() }));
+    for (const act of t.acts) l.changes.set(act, Math.max(t.version, l.changes.get(act) ?? t.version));
   }
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
@@ -56,11 +80,12 @@ export class CloseReconciler {
   stop(): void {
     for (const t of this.timers) this.opts.clock.clearTimer(t);
     this.timers.clear();
+    this.scheduled.clear();
   }
 
   private passes(t: ReconcileTarget, left: number): void {
     const acts = this.stillOurs(t);
-    if (left <= 0 || acts.length === 0) return;
+    if (left <= 0 || acts.length === 0) return void this.scheduled.delete(t);
     this.later(this.passEveryMs(), async () => {
       try {
         const now = this.stillOurs(t);
@@ -71,11 +96,11 @@ export class CloseReconciler {
     });
   }
 
-  /** The close's acts that no later close (heard by this node) has taken over. */
+  /** The close's acts that no later close or reopen (heard by this node) has taken over. */
   private stillOurs(t: ReconcileTarget): string[] {
     const l = this.latest.get(t.show);
     if (l?.epoch !== t.epoch) return [];
-    return t.acts.filter((act) => (l.closes.get(act) ?? t.version) <= t.version);
+    return t.acts.filter((act) => (l.changes.get(act) ?? t.version) <= t.version);
   }
 
   private passEveryMs(): number {

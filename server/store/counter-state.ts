@@ -10,6 +10,12 @@
  * whatever the record holds was in the old key, and whatever is not in the record is re-added by the
  * node that still has it in memory (arrived - persisted).
  *
+ * In doubt: a write that timed out (an `incr`, a seed `add`) may still be applied later, so it is
+ * taken as applied (`cached`) but its amount is `doubtful` until `doubtUntil`: neither persisted
+ * (a close's reconciliation raises live to the record: were it persisted and then landed, it would
+ * count twice) nor re-added by a seed (it may land on the new key). Past `doubtUntil` it is
+ * assumed landed or lost for good: it is persisted, and a reconciliation restores it if lost.
+ *
  * Memory is bounded by the live show epochs: a retired epoch's counters are dropped once every one
  * of them is cached and persisted (arrived == persisted), and kept for as long as one is not.
  */
@@ -27,6 +33,10 @@ export interface CounterState {
   persisted: number;
   /** Last value of the global counter this node saw (from incr, get or seed). */
   lastKnown: number;
+  /** Part of `cached` sent in writes that timed out and may still land (see the file comment). */
+  doubtful: number;
+  /** When `doubtful` is taken as settled (ms since the Unix epoch). */
+  doubtUntil: number;
   /**
    * With an audit log: who cast the buzzes arrived and not yet batched, oldest first (the record
    * writer takes as many as each batch's delta). A record-decided claim enters it when the record
@@ -55,6 +65,8 @@ export class CounterTable {
   private readonly uncachedSet = new Set<CounterState>();
   /** Retired epochs still held (something in them not yet cached or persisted). */
   private readonly retiredKeys = new Set<string>();
+  /** Counters with an amount in doubt. */
+  private readonly doubted = new Set<CounterState>();
 
   constructor(private readonly prefix: string) {}
 
@@ -74,6 +86,8 @@ export class CounterTable {
         batched: 0,
         persisted: 0,
         lastKnown: 0,
+        doubtful: 0,
+        doubtUntil: 0,
         audit: [],
       };
       e.byAct.set(act, c);
@@ -90,6 +104,61 @@ export class CounterTable {
   arrive(c: CounterState, n: number): void {
     c.arrived += n;
     this.uncachedSet.add(c);
+  }
+
+  /** `n` buzzes applied to the global counter, which then read `value` (null: not known). */
+  applied(c: CounterState, n: number, value: number | null): void {
+    c.cached += n;
+    if (value !== null) c.lastKnown = Math.max(c.lastKnown, value);
+  }
+
+  /** `n` buzzes sent in a write that timed out: taken as applied, in doubt until `until`. */
+  assumeApplied(c: CounterState, n: number, until: number): void {
+    c.cached += n;
+    if (n === 0) return;
+    c.doubtful += n;
+    c.doubtUntil = Math.max(c.doubtUntil, until);
+    this.doubted.add(c);
+  }
+
+  /** A seed write carrying `carried` (the own share) timed out: every buzz of `c` is taken as covered, `carried` in doubt. */
+  assumeSeeded(c: CounterState, carried: number, until: number): void {
+    c.cached = c.arrived;
+    if (carried === 0) return;
+    c.doubtful += carried;
+    c.doubtUntil = Math.max(c.doubtUntil, until);
+    this.doubted.add(c);
+  }
+
+  /** A seed covered every buzz of `c` (its value included `ownShare(c)`; the rest is in doubt). */
+  seeded(c: CounterState, value: number | null): void {
+    this.applied(c, c.arrived - c.cached, value);
+  }
+
+  /** Buzzes of `c` a seed adds on top of the record: not persisted and not in doubt. */
+  ownShare(c: CounterState): number {
+    return c.arrived - c.persisted - c.doubtful;
+  }
+
+  /** What a batch may persist up to: cached and not in doubt. */
+  persistable(c: CounterState): number {
+    return c.cached - c.doubtful;
+  }
+
+  /** Amounts whose doubt window is over are settled: persisted from now on. */
+  settleDoubts(now: number): void {
+    for (const c of this.doubted) {
+      if (now < c.doubtUntil) continue;
+      c.doubtful = 0;
+      this.doubted.delete(c);
+    }
+  }
+
+  /** Buzzes in doubt, over every key. */
+  inDoubt(): number {
+    let n = 0;
+    for (const c of this.doubted) n += c.doubtful;
+    return n;
   }
 
   /** Counters with buzzes not yet in the global counter (walks only those, not every counter). */
@@ -119,7 +188,10 @@ export class CounterTable {
         let settled = true;
         for (const c of e.byAct.values()) if (c.persisted !== c.arrived || c.cached !== c.arrived) settled = false;
         if (!settled) continue;
-        for (const c of e.byAct.values()) this.uncachedSet.delete(c);
+        for (const c of e.byAct.values()) {
+          this.uncachedSet.delete(c);
+          this.doubted.delete(c);
+        }
         this.byEpoch.delete(ek);
       }
       this.retiredKeys.delete(ek);

@@ -3,7 +3,8 @@
  * batches, once per interval.
  *
  * Guarantees:
- *  - A batch carries, per key, what was cached but not yet batched (never more: see counter-state),
+ *  - A batch carries, per key, what was cached (and is not in doubt) but not yet batched (never
+ *    more: see counter-state),
  *    and with an audit log exactly that many buzzes' audit entries, in the same transaction.
  *  - Batches are numbered per node, continuing after the last seq the record holds for this node.
  *  - A failed batch (error or timeout: it may or may not have committed) is retried unchanged, with
@@ -192,7 +193,8 @@ export class RecordWriter {
     const once: AuditEntry[] = [];
     const interval = new Map<string, AuditEntry>();
     for (const c of this.counters.all()) {
-      const upTo = includeUncached ? c.arrived : c.cached;
+      // Never what is in doubt (a timed-out write that may still land), except at shutdown.
+      const upTo = includeUncached ? c.arrived : this.counters.persistable(c);
       if (upTo > c.batched) {
         const delta = upTo - c.batched;
         rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta });

@@ -6,7 +6,7 @@
  * Guarantees: neither ever lowers a global total (clients never see one decrease); a seed counts
  * this node's unpersisted buzzes exactly once, whether its `add` wins or another node seeded first.
  */
-import type { Cache } from "../cache/cache.ts";
+import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Record } from "../record/record.ts";
 import { counterKey, type CounterState, type CounterTable } from "./counter-state.ts";
@@ -22,6 +22,8 @@ export interface ReseedDeps {
   readonly writer: RecordWriter;
   readonly counters: CounterTable;
   readonly counts: { seeds: number; seedConflicts: number; seedDeferred: number; raised: number; reconcilePasses: number };
+  /** Until when a write timing out now stays in doubt (counter-state.ts). */
+  doubtUntil(): number;
 }
 
 /** The voting close being reconciled; `version` makes each close its own lock. */
@@ -45,21 +47,38 @@ export async function seedCounter(s: ReseedDeps, c: CounterState): Promise<void>
 
 async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
   const recorded = (await s.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
-  const own = c.arrived - c.persisted;
-  if (await s.cache.add(c.key, String(recorded + own))) {
+  // Amounts in doubt stay out: their write may still land, on this new key too.
+  const own = s.counters.ownShare(c);
+  let added: boolean;
+  try {
+    added = await s.cache.add(c.key, String(recorded + own));
+  } catch (err) {
+    // The add may still land (or have landed): like a timed-out incr, its share is in doubt.
+    if (isTimeout(err)) s.counters.assumeSeeded(c, own, s.doubtUntil());
+    throw err;
+  }
+  if (added) {
     s.counts.seeds++;
-    c.cached = c.arrived;
-    c.lastKnown = Math.max(c.lastKnown, recorded + own);
+    s.counters.seeded(c, recorded + own);
     return;
   }
   // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
   // not in that seed (they are not in the record yet), so add them.
   s.counts.seedConflicts++;
   if (own === 0) return;
-  const v = await s.cache.incr(c.key, own);
+  let v: number | null;
+  try {
+    v = await s.cache.incr(c.key, own);
+  } catch (err) {
+    if (isTimeout(err)) s.counters.assumeSeeded(c, own, s.doubtUntil());
+    throw err;
+  }
   if (v === null) return; // lost again already; next tick seeds once more
-  c.cached = c.arrived;
-  c.lastKnown = Math.max(c.lastKnown, v);
+  s.counters.seeded(c, v);
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof CacheError && err.code === "timeout";
 }
 
 /**

@@ -81,5 +81,10 @@ export function sharedStoreFamilies(s: SharedStore): Family[] {
       "Buzzes in increments that timed out (taken as applied; reconciled from the record).",
       s.counts.assumedApplied,
     ),
+    g(
+      "buzzcast_store_in_doubt_buzzes",
+      "Buzzes in memcached writes that timed out and may still land: held back from the record until DOUBT_MS has passed.",
+      s.counters.inDoubt(),
+    ),
   ];
 }

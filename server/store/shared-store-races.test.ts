@@ -96,6 +96,117 @@ test("record-decided claims of a node cut from memcached: a close's reconciliati
   assert.equal(await live(global), 10, "10 viewers, each counted once");
 });
 
+test("close then reopen: a pass of the earlier close while counting runs again never over-counts", async () => {
+  const { global, record } = await backends();
+  const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
+  await tick(b, [claim("v:1")]);
+  await tick(a, [claim("v:2")]);
+  await a.writer.writeOnce();
+  await b.writer.writeOnce();
+  await global.flushAll();
+  await tick(a, [claim("v:3")]); // record-decided on a from now on
+  b.votingClosed("s", "e", ["a"], 3); // close (b owns its passes) ...
+  a.votingClosed("s", "e", ["a"], 3);
+  b.votingOpened("s", "e", ["a"], 4); // ... and reopen at once
+  a.votingOpened("s", "e", ["a"], 4);
+  assert.deepEqual(b.reconciler.owned("s", "e"), [], "the reopen ended the close's passes");
+  const more = [claim("v:4"), claim("v:5")];
+  await tick(a, more);
+  await a.writer.writeOnce(); // the record accepts a's claims
+  await tick(b); // b re-seeds the counter
+  // A pass that would still run now (the race reopening used to leave open) raises nothing:
+  assert.equal(await b.reconcile("s", "e", ["a"], 3), 0);
+  await tick(a);
+  for (const c of more) assert.equal(c.outcome, "counted");
+  await exact(global, record, [a, b], 5);
+});
+
+test("a re-seed add that times out and lands late is not applied twice", async () => {
+  const { global, record } = await backends();
+  const slow = new LateCache(global);
+  const clock = { now: 1_000_000 };
+  const a = await node(slow, record, "a", clock);
+  assert.equal(await tick(a, [], 10), 10);
+  await a.writer.writeOnce();
+  await global.delete(KEY); // memcached lost the counter
+  slow.stall((op, key) => op === "add" && key === KEY, true);
+  await tick(a, [], 5); // incr finds it missing; the seed add (record 10 + own 5) times out
+  assert.equal(await slow.land(), 1, "the seed lands late");
+  assert.equal(await tick(a), 15);
+  assert.equal(await live(global), 15, "the late seed is the only write of those 5");
+  await a.writer.writeOnce();
+  assert.equal(await recorded(record), 10, "the 5 in doubt are not persisted while they may still land");
+  clock.now += 60_000;
+  await exact(global, record, [a], 15);
+});
+
+test("a re-seed add that times out and never lands: live is short until the close, then exact", async () => {
+  const { global, record } = await backends();
+  const slow = new LateCache(global);
+  const clock = { now: 1_000_000 };
+  const a = await node(slow, record, "a", clock);
+  await tick(a, [], 10);
+  await a.writer.writeOnce();
+  await global.delete(KEY);
+  slow.stall((op, key) => op === "add" && key === KEY, true);
+  await tick(a, [], 5);
+  slow.drop();
+  await tick(a); // seeds again, without the 5 in doubt (they may still land)
+  assert.equal(await live(global), 10);
+  await a.writer.writeOnce();
+  assert.equal(await recorded(record), 10, "the 5 in doubt are not persisted while they may still land");
+  clock.now += 60_000; // past the doubt window: they can no longer land
+  await tick(a);
+  await a.writer.writeOnce();
+  assert.equal(await recorded(record), 15);
+  assert.equal(await a.reconcile("s", "e", ["a"], 2), 5, "the close raises live by the 5 that never landed");
+  await exact(global, record, [a], 15);
+});
+
+test("a seed-conflict incr that times out and lands late is not applied twice", async () => {
+  const { global, record } = await backends();
+  const slow = new LateCache(global);
+  const clock = { now: 1_000_000 };
+  const [a, b] = [await node(global, record, "a", clock), await node(slow, record, "b", clock)];
+  await tick(a, [], 3);
+  await a.writer.writeOnce();
+  await global.delete(KEY);
+  // b finds the key missing; just before its seed add reaches memcached, a seeds first (3 + 1).
+  slow.beforeNext(
+    (op, key) => op === "add" && key === KEY,
+    async () => {
+      await tick(a, [], 1);
+      slow.stall((op, key) => op === "incr" && key === KEY, true);
+    },
+  );
+  await tick(b, [], 4); // b loses the add; its conflict incr of its own 4 times out
+  assert.equal(slow.stalled, 1, "b's conflict incr stalled");
+  await slow.land(); // and lands late
+  await tick(b);
+  assert.equal(await live(global), 8, "b's 4 applied once");
+  clock.now += 60_000;
+  await exact(global, record, [a, b], 8);
+});
+
+test("a timed-out incr taken as applied is not persisted while it may still land: a reconciliation raise cannot double it", async () => {
+  const { global, record } = await backends();
+  const slow = new LateCache(global);
+  const clock = { now: 1_000_000 };
+  const [a, b] = [await node(slow, record, "a", clock), await node(global, record, "b", clock)];
+  assert.equal(await tick(a, [], 4), 4);
+  slow.stall((op, key) => op === "incr" && key === KEY, true);
+  await tick(a, [], 6); // times out; memcached may still apply it
+  await a.writer.writeOnce();
+  assert.equal(await recorded(record), 4, "the 6 in doubt are held back from the record");
+  assert.equal(await b.reconcile("s", "e", ["a"], 2), 0, "so the close finds nothing to raise");
+  await slow.land(); // the stalled incr lands after the raise
+  assert.equal(await live(global), 10);
+  clock.now += 60_000;
+  await exact(global, record, [a, b], 10);
+  assert.equal(await b.reconcile("s", "e", ["a"], 3), 0);
+  assert.equal(await live(global), 10);
+});
+
 test("a claim whose add landed but whose sentinel read timed out is counted on retry (its own add), not a duplicate", async () => {
   const { global, record } = await backends();
   const slow = new LateCache(global);

@@ -48,9 +48,24 @@ export interface SharedStoreOptions {
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
-  /** Time and timers (persist interval, reconciliation passes, claim waits); a test injects a virtual one. */
+  /**
+   * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
+   * (counter-state.ts). Default DOUBT_MS.
+   */
+  doubtMs?: number;
+  /** Time and timers (persist interval, reconciliation passes, claim waits, doubts); a test injects a virtual one. */
   clock?: StoreClock;
+  /** Only the clock's time (ms since the Unix epoch), when a test drives just that. Default: the clock's. */
+  now?: () => number;
 }
+
+/**
+ * A write that timed out is assumed to land within this long or never: memjs drops the connection
+ * of a timed-out request, so a later landing needs a link or middlebox that holds the request past
+ * it (or a memcached stalled that long with the request unread, which the reconciliation's own read
+ * would wait behind). Well inside the 30 s of reconciliation after a close.
+ */
+export const DOUBT_MS = 10_000;
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
@@ -115,7 +130,7 @@ export class SharedStore implements Store {
       log,
     );
     this.writer = new RecordWriter(record, opts.nodeId, this.counters, log, opts.durable, {
-      take: () => this.claims.takeForRecord(this.clock.now()),
+      take: () => this.claims.takeForRecord(this.now()),
       counter: (e) => {
         const c = this.counters.get(e.show, e.epoch, e.claim.act);
         if (e.state.retired) this.counters.retire(e.show, e.epoch);
@@ -136,8 +151,18 @@ export class SharedStore implements Store {
     every();
   }
 
+  /** Until when a write timing out now stays in doubt. */
+  doubtUntil(): number {
+    return this.now() + (this.opts.doubtMs ?? DOUBT_MS);
+  }
+
+  private now(): number {
+    return this.opts.now ? this.opts.now() : this.clock.now();
+  }
+
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
-    const now = this.clock.now();
+    const now = this.now();
+    this.counters.settleDoubts(now);
     for (const f of batch) {
       for (const d of f.deltas) {
         const c = this.counters.get(f.show, f.epoch, d.act);
@@ -177,20 +202,18 @@ export class SharedStore implements Store {
         try {
           const v = await this.cache.incr(c.key, amount);
           if (v === null) missing.push(c);
-          else {
-            c.cached += amount;
-            c.lastKnown = Math.max(c.lastKnown, v);
-          }
+          else this.counters.applied(c, amount, v);
         } catch (err) {
           failed = err;
           // A timed-out increment was sent and may still be applied (a stalled memcached applies what
           // sits in its socket buffer when it wakes up). Re-sending it could count it twice, so it is
-          // taken as applied: at worst the live total is short until the reconciliation from the
-          // record (which gets these buzzes as usual) raises it. Never an over-count.
+          // taken as applied, and held in doubt: not persisted until it can no longer land, so a
+          // close's reconciliation (which raises live to the record) cannot count it a second time
+          // when it lands late. At worst the live total is short until that reconciliation.
           // The total shown keeps them: applied, the counter holds at least lastKnown + amount (it
           // never shrinks but by a loss), so moving them from pending to lastKnown never lowers it.
           if (err instanceof CacheError && err.code === "timeout") {
-            c.cached += amount;
+            this.counters.assumeApplied(c, amount, now + (this.opts.doubtMs ?? DOUBT_MS));
             c.lastKnown += amount;
             this.counts.assumedApplied += amount;
           }
@@ -258,6 +281,11 @@ export class SharedStore implements Store {
   /** Live totals are raised to the record after the close (close-reconciler.ts). */
   votingClosed(show: string, epoch: string, acts: readonly string[], version: number): void {
     this.reconciler.closed({ show, epoch, acts, version });
+  }
+
+  /** Voting reopened: the earlier closes' reconciliation passes end for these acts. */
+  votingOpened(show: string, epoch: string, acts: readonly string[], version: number): void {
+    this.reconciler.opened({ show, epoch, acts, version });
   }
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */

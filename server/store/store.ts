@@ -130,6 +130,8 @@ export interface Store {
    * with a record reconciles the live totals with it once every node has persisted.
    */
   votingClosed?(show: string, epoch: string, acts: readonly string[], version: number): void;
+  /** Voting for these acts (re)opened, as of show `version`: a reconciliation of an earlier close ends. */
+  votingOpened?(show: string, epoch: string, acts: readonly string[], version: number): void;
   /** Apply and persist everything retained, then release backends. Called once, on shutdown. */
   close(): Promise<void>;
 }

@@ -3,7 +3,8 @@
  * reconciler, re-seeding) and the REAL ShowRegistry, on faulty links, driven by a small model of
  * the counting layer that does what tick-loop.ts, show-counts.ts and node.ts do with them: tallies
  * per show epoch (a retired epoch is flushed once more with no acts), `once` claims per process,
- * one flush in flight at a time followed by the phase-2 read, and the close rule of node.ts.
+ * one flush in flight at a time followed by the phase-2 read, and the close and reopen rules of
+ * node.ts.
  */
 import type { Logger } from "../../server/ops/logger.ts";
 import type { ShowRegistry } from "../../server/shows/show-registry.ts";
@@ -41,6 +42,10 @@ export class SimNode {
       const was = previous.stage;
       if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
         store.votingClosed(show.id, previous.epoch, [was.act], show.version);
+      }
+      const now = show.stage;
+      if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
+        store.votingOpened(show.id, show.epoch, [now.act], show.version);
       }
       const t = this.current.get(show.id);
       if (t && !changes.has("epoch")) return;
