@@ -13,7 +13,7 @@ test("browser bundles take protocol constants from shared/codes.ts and never inc
   const dir = await mkdtemp(join(tmpdir(), "buzzcast-build-"));
   try {
     const inputs = await buildClient(dir);
-    assert.deepEqual(Object.keys(inputs).sort(), ["buzzer", "console"]);
+    assert.deepEqual(Object.keys(inputs).sort(), ["buzzer", "console", "overlay"]);
     for (const [page, files] of Object.entries(inputs)) {
       assert.ok(files.includes("shared/codes.ts"), `${page} uses the shared constants`);
       assert.deepEqual(
@@ -24,6 +24,7 @@ test("browser bundles take protocol constants from shared/codes.ts and never inc
       assert.ok(!files.some((f) => f.startsWith("client/lib/protocol-constants")), "no client copy of the constants");
     }
     assert.ok(inputs["buzzer"]?.includes("shared/v2/decode.ts"), "the buzzer page speaks protocol v2 through the shared codec");
+    assert.ok(inputs["overlay"]?.includes("shared/v2/decode.ts"), "the overlay speaks protocol v2 through the shared codec");
     const buzzer = (await bundleSizes(dir)).find((s) => s.file === "buzzer.js");
     assert.ok(buzzer && buzzer.gzipBytes < 20_000, `buzzer.js stays small (${buzzer?.gzipBytes} B gzipped)`);
   } finally {

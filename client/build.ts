@@ -1,6 +1,6 @@
 /**
  * Builds the browser pages into `outDir` (default client/dist): index.html + buzzer.js/.css and
- * console.html + console.js/.css, bundled and minified by esbuild for current browsers. HTML refers
+ * console.html + console.js/.css, overlay.html + overlay.js/.css, bundled and minified by esbuild for current browsers. HTML refers
  * to each asset with `?v=<content hash>`, so a browser never runs a page against a stale bundle.
  * The directory is written in full each time (old files removed first).
  *
@@ -20,6 +20,7 @@ const root = resolve(here, "..");
 const PAGES = [
   { html: "index.html", entry: "buzzer/main.ts", name: "buzzer" },
   { html: "console.html", entry: "console/main.ts", name: "console" },
+  { html: "overlay.html", entry: "overlay/main.ts", name: "overlay" },
 ] as const;
 
 /** Browsers from 2021 on: ES2020 syntax (class private fields are lowered for Safari 14). */

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { startMariaDb } from "../test/harness/mariadb.ts";
-import { startMemcached } from "../test/harness/memcached.ts";
+import { freePort, startMemcached } from "../test/harness/memcached.ts";
 import { startServer, type RunningServer } from "../test/harness/server.ts";
 import { startHaproxy } from "../test/harness/haproxy.ts";
 import { defaultMaxconn, openFilesLimit } from "./haproxy-config.ts";
@@ -96,10 +96,18 @@ async function main(): Promise<void> {
     ...(args.workers === null ? {} : { WORKERS: String(args.workers) }),
   };
   const nodes: RunningServer[] = [];
+  // Each node's HAProxy agent check (its weight, lowered while it sheds connections).
+  const agentPorts: number[] = [];
   const startNode = async (i: number): Promise<RunningServer> => {
     const id = `n${i + 1}`;
     say(`starting node ${id} ...`);
-    const n = await startServer({ ...shared, NODE_ID: id, PORT: args.nodePort === null ? "0" : String(args.nodePort + i) });
+    agentPorts[i] = await freePort();
+    const n = await startServer({
+      ...shared,
+      NODE_ID: id,
+      PORT: args.nodePort === null ? "0" : String(args.nodePort + i),
+      AGENT_PORT: String(agentPorts[i]),
+    });
     nodes[i] = n;
     // startServer keeps reading stdout for its own log; a second reader echoes every line.
     const out = echo(`[${id}]`);
@@ -116,7 +124,7 @@ async function main(): Promise<void> {
 
   say(`starting HAProxy on 127.0.0.1:${args.port} ...`);
   const lb = await startHaproxy(
-    nodes.map((n, i) => ({ port: n.port, name: `n${i + 1}` })),
+    nodes.map((n, i) => ({ port: n.port, name: `n${i + 1}`, agentPort: agentPorts[i]! })),
     {
       port: args.port,
       statsPage: true,

@@ -1,7 +1,7 @@
 /**
  * The one place deploy/haproxy.cfg is turned into a runnable configuration, for `npm run cluster`
  * (scripts/cluster.ts) and the tests (test/harness/haproxy.ts): the file as it is, one `server` line
- * per node appended to its final backend, and the environment HAProxy expands in it ("${VAR-default}").
+ * per node appended to its final backend (with `agent-check agent-port N` when the node has an agent), and the environment HAProxy expands in it ("${VAR-default}").
  * Guarantees: the rendered text differs from the template only by the appended server lines; a
  * template whose last section is not `backend buzzcast`, a bad server name/address, or a maxconn the
  * open-files limit cannot hold is refused with an Error before HAProxy is started.
@@ -21,6 +21,8 @@ export interface HaproxyBackend {
   host?: string;
   /** Server name in HAProxy (stats, logs); default n1, n2, ... by position. */
   name?: string;
+  /** The node's AGENT_PORT: HAProxy's agent check reads the node's weight there (lowered while it sheds). */
+  agentPort?: number;
 }
 
 export interface HaproxySettings {
@@ -56,7 +58,10 @@ export function renderHaproxyConfig(backends: readonly HaproxyBackend[], templat
     if (!NAME.test(name)) throw new Error(`haproxy: bad server name ${JSON.stringify(name)}`);
     if (!HOST.test(host)) throw new Error(`haproxy: bad server host ${JSON.stringify(host)}`);
     if (!Number.isInteger(b.port) || b.port < 1 || b.port > 65535) throw new Error(`haproxy: bad port ${b.port} for ${name}`);
-    return `    server ${name} ${host.includes(":") ? `[${host}]` : host}:${b.port}`;
+    if (b.agentPort !== undefined && (!Number.isInteger(b.agentPort) || b.agentPort < 1 || b.agentPort > 65535))
+      throw new Error(`haproxy: bad agent port ${b.agentPort} for ${name}`);
+    const agent = b.agentPort === undefined ? "" : ` agent-check agent-port ${b.agentPort}`;
+    return `    server ${name} ${host.includes(":") ? `[${host}]` : host}:${b.port}${agent}`;
   });
   return `${template.replace(/\s*$/, "\n")}${lines.join("\n")}\n`;
 }

@@ -54,6 +54,10 @@ const Env = z.object({
   MAX_CONNECT_RATE: int(0, 10_000_000).default(1000 * availableParallelism()),
   /** New connections per second from one client address (burst = 2 s); 0 = no limit (the default: see docs/operations.md). */
   MAX_CONNECT_RATE_PER_IP: int(0, 1_000_000).default(0),
+  /** Public reads of the record (show state, timeline) per second from one client address (burst 2 s); 0 = no limit. */
+  PUBLIC_READ_RATE_PER_IP: int(0, 1_000_000).default(0),
+  /** TCP port of the HAProxy agent check (the node's weight: lowered while it sheds); unset = none. */
+  AGENT_PORT: int(1, 65535).optional(),
   /** Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs); unset: the peer is the client. */
   TRUSTED_PROXIES: z
     .string()

@@ -13,6 +13,7 @@ import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, runLifecycle
 import { NodeIdTaken } from "./record/node-lease.ts";
 import { createLogger, type Logger } from "./ops/logger.ts";
 import { chooseBackends } from "./store/choose-backends.ts";
+import { startAgentCheck } from "./transport/agent-check.ts";
 import { assertNativeUws } from "./transport/uws.ts";
 
 /** Build the pages if they are missing (first `npm start` on a fresh checkout). */
@@ -50,10 +51,22 @@ async function main(): Promise<void> {
     return runSupervisor(cfg, adminToken, log, process.env);
   }
   const node = await startNode(cfg, adminToken, log, await chooseBackends(cfg, log, null));
+  const agent =
+    cfg.AGENT_PORT === undefined
+      ? null
+      : await startAgentCheck(cfg.HOST, cfg.AGENT_PORT, () => node.readiness().checks.node === "shedding", log);
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port: node.port, url: `http://${host}:${node.port}`, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
-  runLifecycle({ drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS, log, drain: () => node.drain().then(() => EXIT_OK) });
+  runLifecycle({
+    drainTimeoutMs: cfg.DRAIN_TIMEOUT_MS,
+    log,
+    drain: async () => {
+      await agent?.close();
+      await node.drain();
+      return EXIT_OK;
+    },
+  });
 }
 
 main().catch((err: unknown) => {

@@ -1,13 +1,16 @@
 /**
  * Admission control at the WebSocket upgrade (server/transport/admission.ts), against a real server:
  * the node's connect rate and the per-address rate answer 503 with Retry-After before any WebSocket
- * exists, /readyz says the node is shedding, X-Forwarded-For counts only from a trusted proxy, a
+ * exists, /readyz says the node is shedding (still 200: shedding never takes a node out of the balancer), X-Forwarded-For counts only from a trusted proxy, a
  * foreign Origin gets 403 when ALLOWED_ORIGINS is set; every refusal is counted by reason.
  * Plus unit checks of the bucket and address logic with an injected clock.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import WebSocket from "ws";
+import { SHEDDING_WEIGHT_PCT } from "../server/transport/agent-check.ts";
+import { freePort } from "./harness/memcached.ts";
 import { Admission, TokenBucket, normalizeAddress } from "../server/transport/admission.ts";
 import { startServer, type RunningServer } from "./harness/server.ts";
 import { waitFor } from "./harness/wait.ts";
@@ -48,7 +51,7 @@ async function refusedMetric(srv: RunningServer, reason: string): Promise<number
   return Number(m[1]);
 }
 
-test("MAX_CONNECT_RATE: upgrades past the bucket get 503 + Retry-After, counted; /readyz says shedding, then recovers", async () => {
+test("MAX_CONNECT_RATE: upgrades past the bucket get 503 + Retry-After, counted; /readyz (200) says shedding, then recovers", async () => {
   const srv = await startServer({ MAX_CONNECT_RATE: "5" });
   try {
     const results: Attempt[] = [];
@@ -64,10 +67,13 @@ test("MAX_CONNECT_RATE: upgrades past the bucket get 503 + Retry-After, counted;
     }
     assert.equal(await refusedMetric(srv, "connect_rate"), refused.length);
     const ready = await fetch(`${srv.url}/readyz`);
-    const body = (await ready.json()) as { checks?: Record<string, string> };
-    assert.equal(ready.status, 503, "not ready while shedding");
+    const body = (await ready.json()) as { status?: string; checks?: Record<string, string> };
+    assert.equal(ready.status, 200, "shedding keeps the node in the balancer (the agent check lowers its weight)");
+    assert.equal(body.status, "degraded");
     assert.equal(body.checks?.node, "shedding");
-    await waitFor(async () => (await fetch(`${srv.url}/readyz`)).status === 200, { what: "ready again once the refusals stop" });
+    await waitFor(async () => ((await (await fetch(`${srv.url}/readyz`)).json()) as { checks: { node: string } }).checks.node === "ok", {
+      what: "node ok again once the refusals stop",
+    });
     assert.equal((await tryUpgrade(srv)).status, 101, "admitted again after the bucket refilled");
   } finally {
     assert.equal(await srv.stop(), 0);
@@ -173,4 +179,26 @@ test("unit: client address behind trusted proxies, IPv4-mapped and IPv6 forms", 
   assert.equal(v6.check("", "2001:db8:1:2::2", "", 0), null, "burst 2");
   assert.equal(v6.check("", "2001:db8:1:2:ffff::9", "", 0)?.reason, "connect_rate_ip");
   assert.equal(v6.check("", "2001:db8:1:3::1", "", 0), null, "another /64");
+});
+
+test("AGENT_PORT: the agent check answers 100% while admitting and a lower weight while shedding", async () => {
+  const agentPort = await freePort();
+  const srv = await startServer({ MAX_CONNECT_RATE: "1", AGENT_PORT: String(agentPort) });
+  const agent = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = net.connect(agentPort, "127.0.0.1");
+      let line = "";
+      s.setEncoding("utf8");
+      s.on("data", (d: string) => (line += d));
+      s.once("end", () => resolve(line));
+      s.once("error", reject);
+    });
+  try {
+    assert.equal(await agent(), "100%\n");
+    for (let i = 0; i < 4; i++) await tryUpgrade(srv); // burst 2 at 1/s: the rest is shed
+    assert.equal(await agent(), `${SHEDDING_WEIGHT_PCT}%\n`);
+    await waitFor(async () => (await agent()) === "100%\n", { what: "full weight once the refusals stop" });
+  } finally {
+    assert.equal(await srv.stop(), 0);
+  }
 });

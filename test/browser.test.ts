@@ -111,7 +111,8 @@ test("a viewer presses the buzzer: pressed, confirmed, total up; a second viewer
   for (const p of [viewerA, viewerB]) {
     await seeText(p, "#conn-text", "Live");
     await seeText(p, TOTAL, "0");
-    assert.equal(await p.locator(TOTAL).getAttribute("aria-live"), "polite");
+    assert.equal(await p.locator("#total-announce").getAttribute("aria-live"), "polite", "totals are announced politely");
+    assert.equal(await p.locator(TOTAL).getAttribute("aria-live"), null, "the per-tick total itself is not live");
   }
   const viewerId = await viewerA.evaluate(() => localStorage.getItem("buzzcast.viewer"));
   assert.match(viewerId ?? "", /^v-[0-9a-f]{32}$/, "a persistent viewer id");

@@ -43,7 +43,11 @@ test("a second process with a live process's NODE_ID waits for it; every counted
   const first = cluster.nodes[0]!;
   await openShow(first, "lease", ["a"]);
   await buzzers(first, "lease", "a", 0, 20);
-  await eventually(() => showState(first, "lease"), (s) => s.durable?.a === 20, "first batches committed");
+  await eventually(
+    () => showState(first, "lease"),
+    (s) => s.durable?.a === 20,
+    "first batches committed",
+  );
 
   // The successor starts while the old process still runs (and keeps counting and persisting).
   const next = starting("n1");
@@ -52,13 +56,22 @@ test("a second process with a live process's NODE_ID waits for it; every counted
     timeoutMs: 20_000,
   });
   await buzzers(first, "lease", "a", 20, 10);
-  await eventually(() => showState(first, "lease"), (s) => s.durable?.a === 30, "the first process's later batches committed");
+  await eventually(
+    () => showState(first, "lease"),
+    (s) => s.durable?.a === 30,
+    "the first process's later batches committed",
+  );
   assert.equal(await first.stop(), 0, "the old process drains cleanly");
 
   const second = await next.server;
   cluster.nodes.push(second);
   await buzzers(second, "lease", "a", 30, 10);
-  const s = await eventually(() => showState(second, "lease"), (x) => x.durable?.a === 40, "every acked buzz in the record", 10_000);
+  const s = await eventually(
+    () => showState(second, "lease"),
+    (x) => x.durable?.a === 40,
+    "every acked buzz in the record",
+    10_000,
+  );
   assert.equal(s.totals.a, 40);
   assert.ok(
     next.lines.some((l) => String(l.msg).startsWith("NODE_ID held by another live process")),
@@ -70,14 +83,22 @@ test("a SIGKILLed node's successor starts once the lease expires; a third proces
   const victim = await cluster.addNode("k1");
   await openShow(victim, "kill", ["a"]);
   await buzzers(victim, "kill", "a", 0, 10);
-  await eventually(() => showState(victim, "kill"), (x) => x.durable?.a === 10, "committed before the kill");
+  await eventually(
+    () => showState(victim, "kill"),
+    (x) => x.durable?.a === 10,
+    "committed before the kill",
+  );
   await victim.stop("SIGKILL");
   const t0 = Date.now();
   const successor = await starting("k1").server;
   cluster.nodes.push(successor);
   assert.ok(Date.now() - t0 < 15_000, "started within the lease's expiry (plus start-up)");
   await buzzers(successor, "kill", "a", 10, 5);
-  await eventually(() => showState(successor, "kill"), (x) => x.durable?.a === 15, "the successor's batches committed");
+  await eventually(
+    () => showState(successor, "kill"),
+    (x) => x.durable?.a === 15,
+    "the successor's batches committed",
+  );
 
   // A third process with the same id while the successor lives: refused after its wait (1 s drain timeout + 2 x 5 s).
   const third = starting("k1", { DRAIN_TIMEOUT_MS: "1000" });

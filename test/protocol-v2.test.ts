@@ -140,6 +140,41 @@ test("a v1 viewer and a v2 viewer of one show see the same totals under the same
   for (const v of [one, two, ...buzzers]) v.close();
 });
 
+test("the v2 welcome carries the audience (extension tag 1) once the server knows it", async () => {
+  await admin(srv, "PUT", "/api/shows/aud", { title: "Audience", acts: acts(2) });
+  const a = await TestViewer.join(srv.wsUrl, "aud", "aud-a", v2);
+  await a.until(
+    () => a.v2frames.some((f) => (f.type === "keyframe" || f.type === "delta") && (f.watching ?? 0) >= 1),
+    "a frame with watching",
+  );
+  const b = await TestViewer.join(srv.wsUrl, "aud", "aud-b", v2);
+  const w = b.v2frames[0] as V2Welcome;
+  assert.equal(w.type, "welcome");
+  assert.ok((w.watching ?? 0) >= 1, `welcome watching: ${String(w.watching)}`);
+  assert.equal(b.welcome?.watching, w.watching, "the client's v1-shaped welcome carries it too");
+  for (const v of [a, b]) v.close();
+});
+
+test("an edit that moves the act on stage in the table is followed by a stage frame with its new index", async () => {
+  await admin(srv, "PUT", "/api/shows/moves", { title: "Moves", acts: acts(3) });
+  await admin(srv, "POST", "/api/shows/moves/stage", { act: "act-0", open: true });
+  const v = await TestViewer.join(srv.wsUrl, "moves", "mv", v2);
+  assert.deepEqual((v.v2frames[0] as V2Welcome).stage, { act: 0, open: true });
+  const at = v.v2frames.length;
+  const reordered = [acts(3)[2]!, acts(3)[1]!, acts(3)[0]!];
+  await admin(srv, "PUT", "/api/shows/moves", { title: "Moves", acts: reordered });
+  await v.until(() => v.v2frames.slice(at).some((f) => f.type === "stage"), "a stage frame after the edit");
+  const after = v.v2frames.slice(at).filter((f) => f.type === "show" || f.type === "stage");
+  assert.deepEqual(
+    after.map((f) => f.type),
+    ["show", "stage"],
+    "the show frame, then the stage restated in the new table",
+  );
+  assert.deepEqual(after[1], { type: "stage", act: 2, open: true }, "act-0 is index 2 of the new table");
+  assert.equal(v.stage?.act, "act-0");
+  v.close();
+});
+
 test("a keyframe in every 1,000 ms window, busy or idle, and right after the show frame of an act-table change", async () => {
   await admin(srv, "PUT", "/api/shows/keys", { title: "Keys", acts: acts(3) });
   await admin(srv, "POST", "/api/shows/keys/stage", { act: "act-0", open: true });

@@ -48,6 +48,8 @@ export interface StartedServer {
 }
 
 const live = new Set<ChildProcess>();
+/** Node ids come from this counter: never the id of a live process (the record's lease would make it wait). */
+let started = 0;
 process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
@@ -69,7 +71,7 @@ export async function startServerProcess(
           // Admission control off: a bench measures capacity (the storm scenario sets its own).
           MAX_CONNECT_RATE: "0",
           LOG_LEVEL: "info",
-          NODE_ID: `bench-${process.pid}-${live.size}`,
+          NODE_ID: `bench-${process.pid}-${started++}`,
           ADMIN_TOKEN: adminToken!,
         }
       : {}),

@@ -11,9 +11,9 @@
  *    was sent, the connection dropped before the ack, and resending could double count it).
  *    Buzzes in flight at a disconnect are resent only when the server deduplicates them: policy
  *    "once", a viewer id, and the new connection's epoch is the one the buzz was sent in, so a
- *    resend of a buzz that already counted comes back "duplicate". The server's dedup memory is per
- *    server process: a reconnect that lands on another node or worker may count a resend again
- *    (the known limit in docs/architecture.md; docs/protocol.md states the rule).
+ *    resend of a buzz that already counted comes back "duplicate", on whichever node or worker the
+ *    reconnect lands: the server's dedup is fleet-wide (docs/protocol.md states the rule,
+ *    docs/architecture.md its limits).
  *  - The same events and guarantees in protocol v1 and v2 (`protocol` option, negotiate.ts): a wire
  *    per connection (wire.ts, wire-v2.ts) turns frames into v1-shaped messages; everything above it
  *    is protocol-blind.

@@ -77,6 +77,7 @@ export class V2Wire implements Wire {
           seq: f.seq,
           totals: this.#tracker.snapshot(),
           ...(f.policy !== undefined ? { policy: f.policy } : {}),
+          ...(f.watching !== undefined ? { watching: f.watching } : {}),
         });
       case "keyframe":
       case "delta": {

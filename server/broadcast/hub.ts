@@ -121,6 +121,9 @@ export class Hub {
       const f: ShowFrame = { type: "show", show: show.info, epoch: show.epoch };
       this.publishText(show.topic, JSON.stringify(f));
       this.publishV2(v2, () => v2.redefine(show));
+      // v2 names the act on stage by its index in the table: a new table may move it, so the stage
+      // is restated in the new table right after the show frame (clients never map an old index).
+      if (!changes.has("stage")) this.publishV2(v2, () => v2.stageFrame(show));
     }
     if (changes.has("stage") || changes.has("schedule")) {
       // `next` announces a scheduled change; a frame without it after one had it: none pending now.
@@ -224,7 +227,10 @@ export class Hub {
     }
     if (protocol === 2) {
       ws.subscribe(l.v2.topic);
-      return this.direct.corked(ws, (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy)));
+      return this.direct.corked(
+        ws,
+        (l.v2.welcome ??= l.v2.welcomeFrame(show, l.seq, l.totals, this.opts.tickMs, this.opts.policy, l.watching)),
+      );
     }
     ws.subscribe(show.topic);
     this.direct.corked(ws, (l.welcome ??= this.welcome(show, l)));

@@ -130,7 +130,14 @@ export class V2Show {
     }
   }
 
-  welcomeFrame(show: Show, seq: number, totals: Readonly<Totals>, tickMs: number, policy: "once" | "unlimited"): Uint8Array {
+  welcomeFrame(
+    show: Show,
+    seq: number,
+    totals: Readonly<Totals>,
+    tickMs: number,
+    policy: "once" | "unlimited",
+    watching?: number,
+  ): Uint8Array {
     const w: V2Welcome = {
       type: "welcome",
       show: show.info,
@@ -141,6 +148,7 @@ export class V2Show {
       policy,
       stage: this.stage(show),
       totals: this.actIds.map((id) => totals[id] ?? 0),
+      ...(watching === undefined ? {} : { watching }),
     };
     return encodeServerFrame(w);
   }

@@ -17,6 +17,7 @@ import { backendMode } from "../store/choose-backends.ts";
 import { ClaimBook } from "../store/claim-book.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
+import { startAgentCheck } from "../transport/agent-check.ts";
 import type { ToSupervisor, ToWorker, WorkerData } from "./messages.ts";
 
 const SLOTS = 65_536;
@@ -244,6 +245,12 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     broadcast({ type: "node-health", ready: down.length === 0, checks });
   }, 500);
 
+  // HAProxy's agent check: a lower weight while any worker sheds (its share of MAX_CONNECT_RATE spent).
+  const agent =
+    cfg.AGENT_PORT === undefined
+      ? null
+      : await startAgentCheck(cfg.HOST, cfg.AGENT_PORT, () => slots.some((s) => s.health.checks.node === "shedding"), log);
+
   const host = cfg.HOST === "0.0.0.0" ? "127.0.0.1" : cfg.HOST;
   log.info("listening", { port, url: `http://${host}:${port}`, workers: cfg.WORKERS, policy: cfg.BUZZ_POLICY, tickMs: cfg.TICK_MS });
   if (!cfg.ADMIN_TOKEN) log.info("generated admin token (set ADMIN_TOKEN to choose one)", { adminToken });
@@ -256,6 +263,7 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     drain: async () => {
       draining = true;
       clearInterval(healthTimer);
+      await agent?.close();
       log.info("draining workers", { workers: slots.length });
       const exits = slots.map((s) => (s.worker ? new Promise<number>((r) => s.worker!.once("exit", r)) : Promise.resolve(0)));
       broadcast({ type: "drain" });

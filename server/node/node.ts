@@ -22,6 +22,7 @@ import { DEMO_SHOW, ShowConflict, ShowRegistry } from "../shows/show-registry.ts
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
+import { PublicReadGate } from "../transport/public-reads.ts";
 import { StaticFiles } from "../transport/static-files.ts";
 import { uWS, type us_listen_socket } from "../transport/uws.ts";
 import { WsEndpoint } from "../transport/ws-handlers.ts";
@@ -154,13 +155,21 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   let draining = false;
   const readiness = (): Readiness => {
     const h = b.store.health();
-    const shedding = ws.shedding(Date.now()); // over MAX_CONNECT_RATE: new viewers should go elsewhere
+    // Shedding (over MAX_CONNECT_RATE) is reported, not failed: a flood that reaches every node must
+    // not take every node out of the balancer. The agent check lowers the node's weight instead.
+    const shedding = ws.shedding(Date.now());
     const lease = b.lease?.checks() ?? {};
     return {
-      ready: !draining && !shedding && h.ready && lease.lease === undefined,
+      ready: !draining && h.ready && lease.lease === undefined,
       checks: { ...h.checks, ...lease, node: draining ? "draining" : shedding ? "shedding" : "ok" },
     };
   };
+  const publicReads = new PublicReadGate({
+    ratePerIpPerSec: cfg.PUBLIC_READ_RATE_PER_IP,
+    trustedProxies: cfg.TRUSTED_PROXIES ?? [],
+    persistIntervalMs: cfg.PERSIST_INTERVAL_MS,
+  });
+  metrics.addCollector(() => publicReads.metrics());
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
   const renderLocal = async () => renderPrometheus(metrics.snapshot());
@@ -175,7 +184,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     renderMetrics: extra.renderMetrics ?? renderLocal,
     readiness: () => (extra.combineReadiness ? extra.combineReadiness(readiness()) : readiness()),
     tokens,
-    audit: auditApiDeps(cfg, b.record ?? null, log),
+    audit: auditApiDeps(cfg, b.record ?? null, log, b.publicReads),
+    publicReads,
   });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -217,7 +227,6 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     await tickLoop.flushNow();
     await b.store.close();
-    await b.lease?.release(); // after the last commit: a successor with this NODE_ID may start now
     await ws.whenAllClosed(1000);
   };
 
@@ -229,10 +238,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     shows.close();
     uWS.us_listen_socket_close(listenSocket);
     ws.closeAll();
-    b.store
-      .close()
-      .then(() => b.lease?.release())
-      .catch((err: unknown) => log.error("store close after abort failed", { err }));
+    b.store.close().catch((err: unknown) => log.error("store close after abort failed", { err }));
   };
 
   return { port, metrics, shows, readiness, drain, abort };

@@ -211,8 +211,8 @@ export class MemoryRecord implements Record {
   async releaseNodeLease(node: string, holder: string): Promise<void> {
     this.open();
     checkLease(node, holder, 1);
+    // The fence stays: a batch after the release is refused.
     if (this.leaseRows.get(node)?.holder === holder) this.leaseRows.delete(node);
-    this.fenced.delete(node);
   }
 
   async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {

@@ -13,13 +13,16 @@
  *   version (normalize.ts `mayReplace`): a compare-and-swap on `base`, so two writers of one base
  *   serialize on the row lock and the second finds the first's version and is refused.
  * - No call hangs and retries are bounded (see MysqlRunner).
+ * - Public reads (`publicReads`) run on a pool of their own (default 2 connections, 1 s to get one):
+ *   a flood of them never holds a connection that a batch, a claim, a producer's change or the
+ *   readiness ping waits for.
  */
 import type { RowDataPacket } from "mysql2/promise";
 import type { Family } from "../ops/metrics.ts";
 import { migrate } from "./migrate.ts";
 import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql-runner.ts";
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
-import { checkBase, checkShowRecord, compareRowKeys, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
+import { checkBase, checkShowRecord, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
 import { checkLease } from "./lease-rules.ts";
 import * as audit from "./mysql-audit.ts";
@@ -30,6 +33,7 @@ import {
   type CountBatch,
   type LeaseVerdict,
   type PersistOutcome,
+  type PublicRecordReads,
   type Record,
   type SaveShowResult,
   type ShowRecord,
@@ -48,6 +52,10 @@ export interface MysqlRecordOptions {
   maxAttempts?: number;
   /** Rows per multi-row INSERT inside a batch's transaction. Default 500. */
   rowsPerStatement?: number;
+  /** Connections of the separate pool for public reads (`publicReads`). Default 2. */
+  publicPoolSize?: number;
+  /** Bound on waiting for a public-read connection (ms); a public read waits no longer. Default 1000. */
+  publicConnectTimeoutMs?: number;
   /** migrate() creates the database when it is missing. Default true. */
   createDatabase?: boolean;
 }
@@ -55,6 +63,9 @@ export interface MysqlRecordOptions {
 export class MysqlRecord implements Record {
   private readonly target: MysqlTarget;
   private readonly runner: MysqlRunner;
+  /** Public reads only (see PublicRecordReads): never a connection counting or producers need. */
+  private readonly publicRunner: MysqlRunner;
+  readonly publicReads: PublicRecordReads;
   private readonly connectTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private readonly rowsPerStatement: number;
@@ -74,6 +85,19 @@ export class MysqlRecord implements Record {
       queryTimeoutMs: this.queryTimeoutMs,
       maxAttempts: Math.max(1, options.maxAttempts ?? 5),
     });
+    this.publicRunner = new MysqlRunner(this.target, {
+      poolSize: Math.max(1, options.publicPoolSize ?? 2),
+      connectTimeoutMs: Math.min(this.connectTimeoutMs, options.publicConnectTimeoutMs ?? 1000),
+      queryTimeoutMs: this.queryTimeoutMs,
+      maxAttempts: 2,
+    });
+    this.publicReads = {
+      countTotals: (show, epoch) => this.publicRunner.run("publicCountTotals", false, (q) => sumCounts(q, show, epoch)),
+      timeline: (show, epoch, act, intervalMs) => {
+        checkInterval(intervalMs);
+        return this.publicRunner.run("publicTimeline", false, (q) => audit.timeline(q, show, epoch, act, intervalMs));
+      },
+    };
   }
 
   /** Retries so far (what `metrics()` exports). */
@@ -179,8 +203,8 @@ export class MysqlRecord implements Record {
 
   async releaseNodeLease(node: string, holder: string): Promise<void> {
     checkLease(node, holder, 1);
+    // The fence stays: a batch after the release finds no row naming this holder and is refused.
     await this.runner.run("releaseNodeLease", false, (q) => q("DELETE FROM node_leases WHERE node = ? AND holder = ?", [node, holder]));
-    this.leases.delete(node);
   }
 
   async lastBatchSeq(node: string): Promise<number> {
@@ -191,13 +215,7 @@ export class MysqlRecord implements Record {
   }
 
   async countTotals(show: string, epoch: string): Promise<Map<string, number>> {
-    return this.runner.run("countTotals", false, async (q) => {
-      const rows = await q<RowDataPacket[]>(
-        "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
-        [show, epoch],
-      );
-      return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
-    });
+    return this.runner.run("countTotals", false, (q) => sumCounts(q, show, epoch));
   }
 
   async auditTotals(show: string, epoch: string): Promise<Map<string, number>> {
@@ -304,6 +322,15 @@ export class MysqlRecord implements Record {
   }
 
   async close(): Promise<void> {
-    await this.runner.close();
+    await Promise.all([this.runner.close(), this.publicRunner.close()]);
   }
 }
+
+async function sumCounts(q: Query, show: string, epoch: string): Promise<Map<string, number>> {
+  const rows = await q<RowDataPacket[]>(
+    "SELECT act, CAST(SUM(count) AS SIGNED) AS total FROM counts WHERE show_id = ? AND epoch = ? GROUP BY act ORDER BY act",
+    [show, epoch],
+  );
+  return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
+}
+

@@ -13,7 +13,7 @@
  *   while the lease row names this process, in the batch's own transaction. So a process that lost
  *   its lease (cut from MySQL longer than `ttlMs` while another process took the id) can write no
  *   batch; what it had not committed is lost, as on SIGKILL. It reports itself not ready
- *   (`lease: lost`) and logs why; restart it.
+ *   (`lease: lost`), logs why, and calls `onLost` (the server drains and exits, as on SIGTERM).
  * - `release` (after the store's final commit) deletes the row, so a successor starts at once.
  */
 import { randomBytes } from "node:crypto";
@@ -39,6 +39,8 @@ export interface NodeLeaseOptions {
   /** How long `acquire` waits for another holder to end or expire. */
   waitMs: number;
   log: Logger;
+  /** Called once when another process took the lease (the server drains itself: it must not take more buzzes it cannot persist). */
+  onLost?: () => void;
 }
 
 /** Default lease length and renewal: a SIGKILLed node's id is free again within 5 s. */
@@ -127,10 +129,11 @@ export class NodeLease {
         this.lostTo = v.holder;
         if (this.timer) clearInterval(this.timer);
         this.timer = null;
-        this.opts.log.error("NODE_ID lease lost to another process: this process persists nothing more; restart it", {
+        this.opts.log.error("NODE_ID lease lost to another process: this process persists nothing more and stops", {
           node: this.node,
           holder: v.holder,
         });
+        this.opts.onLost?.();
       }
     } catch (err) {
       this.renewFailures++;

@@ -218,6 +218,13 @@ export function recordContract(name: string, make: MakeRecord): void {
         const stored = await r.loadShow("s1");
         assert.equal(stored?.epoch, `w${String(won[0])}`);
         for (const g of got) if (!g.ok) assert.deepEqual(g.current, stored, "every loser is told the winner's show");
+        // Creates of one new show at once: one stores it.
+        const creates = await Promise.all(
+          Array.from({ length: 4 }, (_, i) =>
+            r.saveShow({ ...showRec(1, { epoch: `c${i}` }), show: { id: "fresh", title: "F", acts: [] } }, null),
+          ),
+        );
+        assert.equal(creates.filter((c) => c.ok).length, 1, `one create wins: ${JSON.stringify(creates)}`);
       });
     });
 

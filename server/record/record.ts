@@ -131,7 +131,7 @@ export interface Record {
    * "lease" and nothing applied), so two processes never share the node's batch sequence space.
    */
   acquireNodeLease(node: string, holder: string, ttlMs: number): Promise<LeaseVerdict>;
-  /** Give the lease up (after the node's last batch): the next process with this node id may take it at once. */
+  /** Give the lease up (after the node's last batch; later batches through this object are refused): the next process with this node id may take it at once. */
   releaseNodeLease(node: string, holder: string): Promise<void>;
   /** Highest batch seq applied for this node (0 when none). A restarted node continues after it. */
   lastBatchSeq(node: string): Promise<number>;
@@ -176,6 +176,17 @@ export interface Record {
   ping(): Promise<void>;
   /** Release connections. Afterwards every method rejects with RecordError "unreachable". */
   close(): Promise<void>;
+}
+
+/**
+ * The record's reads that answer the public (GET /api/shows/:show's durable totals, the timeline).
+ * MysqlRecord runs them on a pool of their own: however many public callers wait, counting
+ * (persistCounts, claims, reseeds), producers' changes and readiness never wait behind them for a
+ * connection. The MySQL server's CPU is still shared: the callers above keep public reads few.
+ */
+export interface PublicRecordReads {
+  countTotals(show: string, epoch: string): Promise<Map<string, number>>;
+  timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>>;
 }
 
 /** "lease": a batch of a node whose lease (acquireNodeLease) another process holds now; nothing applied. */

@@ -129,3 +129,18 @@ test("a malformed cache entry is counted and ignored", async () => {
   assert.equal((await src.load("s4"))?.version, 1, "the record answers instead");
   assert.equal(src.errors.malformed, 1);
 });
+
+test("without a shared record, the successor of a version is claimed in the cache: one of two nodes saves it", async () => {
+  const cache = new MemoryCache();
+  const { log } = capture();
+  // Two nodes sharing memcached only: each has its own (in-process) record.
+  const a = new SharedShowSource(cache, new MemoryRecord(), log, "bc", false);
+  const b = new SharedShowSource(cache, new MemoryRecord(), log, "bc", false);
+  assert.deepEqual(await a.save(rec("m", 1), null), { ok: true });
+  assert.equal((await b.current("m"))?.version, 1, "b makes its change from what a published");
+  const [ra, rb] = await Promise.all([a.save({ ...rec("m", 2), epoch: "ea" }, 1), b.save({ ...rec("m", 2), epoch: "eb" }, 1)]);
+  assert.deepEqual(ra, { ok: true });
+  assert.deepEqual(rb, { ok: false, current: { ...rec("m", 2), epoch: "ea" } }, "the loser is told the winner's show");
+  assert.equal((await b.current("m"))?.epoch, "ea", "only the winner was published");
+  assert.deepEqual(await b.save({ ...rec("m", 3), epoch: "eb" }, 2), { ok: true }, "from the winner's version, b's next change passes");
+});

@@ -144,12 +144,20 @@ export class SharedShowSource implements ShowSource {
       if (!verdict.ok) return verdict;
     } else {
       const claim = `${this.prefix}:show-next:${rec.show.id}:${base === null ? "new" : String(base)}`;
-      if (!(await this.cache.add(claim, String(rec.version), SUCCESSOR_TTL_SEC)))
-        return { ok: false, current: await this.load(rec.show.id) };
+      // The claim carries the change itself: a loser learns the winner's show even before it is published.
+      if (!(await this.cache.add(claim, JSON.stringify(rec), SUCCESSOR_TTL_SEC))) {
+        const raw = await this.cache.get(claim);
+        return { ok: false, current: (raw === null ? null : this.parse(raw)) ?? (await this.load(rec.show.id)) };
+      }
       await this.record.saveShow(rec);
     }
     try {
-      await this.cache.set(this.key(rec.show.id), JSON.stringify(rec));
+      // A later change of the show may have been published first (its writer was faster): never
+      // overwrite it with this older one. (Not atomic: a publish racing within this get-then-set
+      // can still leave the older one, which other nodes ignore or replace at the full scan.)
+      const cachedRaw = await this.cache.get(this.key(rec.show.id));
+      const cached = cachedRaw === null ? null : this.parse(cachedRaw);
+      if (cached === null || cached.version < rec.version) await this.cache.set(this.key(rec.show.id), JSON.stringify(rec));
       const raw = await this.cache.get(this.indexKey);
       const ids = new Set<string>(raw ? (JSON.parse(raw) as string[]) : []);
       if (!ids.has(rec.show.id)) {

@@ -20,7 +20,7 @@ import type { Family } from "../ops/metrics.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
 import { NODE_LEASE_RENEW_MS, NODE_LEASE_TTL_MS, NodeLease } from "../record/node-lease.ts";
-import type { Record } from "../record/record.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { SharedShowSource } from "../shows/shared-show-source.ts";
 import { MemoryShowSource, type ShowSource } from "../shows/show-source.ts";
 import { AtomicStore, type SlotClient } from "./atomic-store.ts";
@@ -37,8 +37,10 @@ export interface Backends {
   metrics?: () => Family[];
   /** The durable record (MYSQL_URL only), read by the audit, timeline and export routes. */
   record?: Record;
-  /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts); released after the store's final commit. */
-  lease?: { checks(): { [check: string]: string }; release(): Promise<void> };
+  /** MYSQL_URL only: this process's lease on NODE_ID (record/node-lease.ts; the store releases it after its final commit). */
+  lease?: { checks(): { [check: string]: string } };
+  /** The record's pool for public reads (MYSQL_URL only): the public timeline and durable totals. */
+  publicReads?: PublicRecordReads;
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -92,6 +94,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
   }
   let record: Record;
   let lease: NodeLease | null = null;
+  let publicReads: PublicRecordReads | undefined;
   if (cfg.MYSQL_URL) {
     const mysql = new MysqlRecord(cfg.MYSQL_URL);
     await retry(() => mysql.migrate(), START_RETRY_MS, log, "mysql");
@@ -102,9 +105,13 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       renewMs: NODE_LEASE_RENEW_MS,
       waitMs: cfg.DRAIN_TIMEOUT_MS + 2 * NODE_LEASE_TTL_MS,
       log,
+      // Another process has this NODE_ID now: take no more buzzes (they could not be persisted).
+      // The whole process drains (ops/lifecycle.ts), worker threads included.
+      onLost: () => process.kill(process.pid, "SIGTERM"),
     });
     await lease.acquire();
     record = mysql;
+    publicReads = mysql.publicReads;
   } else {
     log.warn("MEMCACHED_SERVERS without MYSQL_URL: counts are not durable (no record)");
     record = new MemoryRecord();
@@ -123,6 +130,8 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
       // Every node must have seen the close (one poll) and persisted (one interval), with margin.
       reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
+      ...(lease ? { lease } : {}),
+      ...(publicReads === undefined ? {} : { publicReads }),
     },
     log,
   );
@@ -140,6 +149,7 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     showPollMs: pollMs,
     ...(cfg.MYSQL_URL ? { record } : {}),
     ...(lease ? { lease } : {}),
+    ...(publicReads === undefined ? {} : { publicReads }),
     metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics(), ...leaseFamilies(lease)],
   };
 }

@@ -25,7 +25,7 @@ import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
-import type { Record } from "../record/record.ts";
+import type { PublicRecordReads, Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
 import { CounterTable, queueViewers, type CounterState } from "./counter-state.ts";
 import { RecordWriter } from "./record-writer.ts";
@@ -45,6 +45,8 @@ export interface SharedStoreOptions {
   reconcileDelayMs: number;
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
+  /** Where durableTotals (a public read) is answered from: MySQL's public pool; default `record`. */
+  publicReads?: Pick<PublicRecordReads, "countTotals">;
   keyPrefix?: string;
   /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
   tickMs?: number;
@@ -57,6 +59,8 @@ export interface SharedStoreOptions {
   clock?: StoreClock;
   /** Only the clock's time (ms since the Unix epoch), when a test drives just that. Default: the clock's. */
   now?: () => number;
+  /** This process's lease on `nodeId` (record/node-lease.ts), given up in `close` after the last commit. */
+  lease?: { release(): Promise<void> };
 }
 
 /**
@@ -294,7 +298,7 @@ export class SharedStore implements Store {
   }
 
   async durableTotals(show: string, epoch: string): Promise<Map<string, number> | null> {
-    return this.opts.durable ? this.record.countTotals(show, epoch) : null;
+    return this.opts.durable ? (this.opts.publicReads ?? this.record).countTotals(show, epoch) : null;
   }
 
   stats(): StoreStats {
@@ -331,6 +335,7 @@ export class SharedStore implements Store {
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
     await this.cache.close();
+    await this.opts.lease?.release(); // after the last commit: a successor with this node id may start now
     await this.record.close();
   }
 }

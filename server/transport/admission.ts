@@ -13,14 +13,13 @@
  * A 503 carries `Retry-After` (whole seconds, jittered over the time the refused clients need to be
  * admitted at the configured rate, so they do not return as one wave).
  *
- * The client address is the TCP peer, unless the peer is one of TRUSTED_PROXIES: then it is the
- * right-most address of X-Forwarded-For that is not a trusted proxy (the proxy must replace any
- * X-Forwarded-For the client sent; docs/operations.md). PROXY protocol is not read.
+ * The client address is client-address.ts's: the TCP peer, or behind TRUSTED_PROXIES the right-most
+ * untrusted address across every X-Forwarded-For line.
  *
  * Memory: one small entry per client address seen in the last few seconds; full buckets are pruned,
  * and past MAX_TRACKED addresses the table is cleared (counted), never grown without bound.
  */
-import { BlockList, isIP } from "node:net";
+import { ClientAddresses } from "./client-address.ts";
 import { UPGRADE_REFUSED, type UpgradeRefusal } from "../../shared/codes.ts";
 import type { Family } from "../ops/metrics.ts";
 
@@ -87,7 +86,7 @@ export class Admission {
   readonly needsPeer: boolean;
   private readonly node: TokenBucket | null;
   private readonly perIp = new Map<string, TokenBucket>();
-  private readonly trusted: BlockList | null;
+  private readonly addresses: ClientAddresses;
   private readonly anyOrigin: boolean;
   private readonly origins: ReadonlySet<string>;
   private readonly random: () => number;
@@ -102,19 +101,19 @@ export class Admission {
     now = Date.now(),
   ) {
     this.node = opts.ratePerSec > 0 ? new TokenBucket(opts.ratePerSec, Math.max(1, opts.ratePerSec * 2), now) : null;
-    this.trusted = opts.trustedProxies.length > 0 ? blockListOf(opts.trustedProxies) : null;
+    this.addresses = new ClientAddresses(opts.trustedProxies);
     this.anyOrigin = opts.allowedOrigins === undefined || opts.allowedOrigins.includes("*");
     this.origins = new Set(opts.allowedOrigins ?? []);
     this.random = opts.random ?? Math.random;
     this.needsPeer = opts.ratePerIpPerSec > 0;
   }
 
-  /** null: admit. `peer` is the TCP peer's address as uWS prints it; `forwardedFor` the X-Forwarded-For header. */
+  /** null: admit. `peer` is the TCP peer's address as uWS prints it; `forwardedFor` every X-Forwarded-For line, joined with ",". */
   check(origin: string, peer: string, forwardedFor: string, now: number): Refusal | null {
     if (origin !== "" && !this.anyOrigin && !this.origins.has(origin.toLowerCase())) return this.refuse("origin_forbidden", null);
     let ipBucket: TokenBucket | null = null;
     if (this.opts.ratePerIpPerSec > 0) {
-      ipBucket = this.bucketOf(this.clientKey(peer, forwardedFor), now);
+      ipBucket = this.bucketOf(this.addresses.keyOf(peer, forwardedFor), now);
       if (!ipBucket.take(now)) return this.refuse("connect_rate_ip", this.retryAfter(1 / this.opts.ratePerIpPerSec));
     }
     if (this.node !== null && !this.node.take(now)) {
@@ -135,17 +134,9 @@ export class Admission {
     return now - this.lastShedAt < SHED_HOLD_MS;
   }
 
-  /** The client address an upgrade is keyed by (see the header comment). */
+  /** The client address an upgrade is keyed by (client-address.ts). */
   clientAddress(peer: string, forwardedFor: string): string {
-    const p = normalizeAddress(peer);
-    if (this.trusted === null || p === null || !this.isTrusted(p) || forwardedFor === "") return p ?? peer;
-    const hops = forwardedFor.split(",");
-    for (let i = hops.length - 1; i >= 0; i--) {
-      const a = normalizeAddress(hops[i]!.trim());
-      if (a === null) return p; // a malformed hop: trust nothing beyond the proxy
-      if (!this.isTrusted(a)) return a;
-    }
-    return p;
+    return this.addresses.of(peer, forwardedFor);
   }
 
   metrics(): Family[] {
@@ -170,15 +161,6 @@ export class Admission {
         samples: [{ value: this.trackedCleared }],
       },
     ];
-  }
-
-  private clientKey(peer: string, forwardedFor: string): string {
-    const a = this.clientAddress(peer, forwardedFor);
-    return isIP(a) === 6 ? a.split(":").slice(0, 4).join(":") + "::/64" : a;
-  }
-
-  private isTrusted(a: string): boolean {
-    return this.trusted!.check(a, isIP(a) === 6 ? "ipv6" : "ipv4");
   }
 
   private bucketOf(key: string, now: number): TokenBucket {
@@ -211,42 +193,4 @@ export class Admission {
   }
 }
 
-function blockListOf(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const e of entries) {
-    const [addr, bits] = e.split("/") as [string, string | undefined];
-    const type = isIP(addr) === 6 ? "ipv6" : "ipv4";
-    if (bits === undefined) list.addAddress(addr, type);
-    else list.addSubnet(addr, Number(bits), type);
-  }
-  return list;
-}
-
-/**
- * An address in canonical text: IPv4 dotted, IPv6 as Node prints it; an IPv4-mapped IPv6 address
- * (uWS prints a dual-stack peer as 16 bytes in hex) becomes its IPv4. null: not an address.
- */
-export function normalizeAddress(text: string): string | null {
-  const t = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const family = isIP(t);
-  if (family === 4) return t;
-  if (family !== 6) return null;
-  const mapped = /^(?:0{1,4}:){5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(t) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(t);
-  if (mapped) {
-    const hi = parseInt(mapped[1]!, 16);
-    const lo = parseInt(mapped[2]!, 16);
-    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  }
-  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(t);
-  if (dotted) return dotted[1]!;
-  return expandIpv6(t);
-}
-
-/** Full 8-group lower-case form, so one address has one key. */
-function expandIpv6(t: string): string {
-  const [head, tail] = t.toLowerCase().split("::") as [string, string | undefined];
-  const h = head === "" ? [] : head.split(":");
-  const tl = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - tl.length).fill("0"), ...tl];
-  return groups.map((g) => g.padStart(4, "0")).join(":");
-}
+export { normalizeAddress } from "./client-address.ts";

@@ -4,6 +4,8 @@
  *  - GET /api/shows/:show/timeline?act= (public, like the totals on air): counted buzzes per interval;
  *    answers are shared per node for TIMELINE_CACHE_MS, so an audience polling it costs the record
  *    one query per (show, epoch, act, interval) per node per second, whatever the number of callers.
+ *    The public may ask only the current epoch and a fixed set of intervals (public-reads.ts), so
+ *    that bound holds whatever they send; queries go to the record's public pool.
  *  - GET /api/shows/:show/export?format=csv|json[&raw=1] (admin): the sealed, streamed export.
  * Each takes `?epoch=` for an earlier epoch (default: the current one). Without a durable record
  * (no MYSQL_URL) they answer 409 `no_record`.
@@ -15,10 +17,12 @@ import { Pseudonymiser } from "../audit/pseudonym.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { RecordError, type PublicRecordReads } from "../record/record.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
 import { streamBody } from "./http-stream.ts";
 import { HttpError, sendJson, type Guarded, type Routes } from "./http-util.ts";
+import type { PublicReadGate } from "./public-reads.ts";
 import { TimelineCache } from "./timeline-cache.ts";
 import type { HttpRequest, TemplatedApp } from "./uws.ts";
 
@@ -30,15 +34,29 @@ export interface AuditApiDeps {
   intervalMs: number;
   signingKey: string | undefined;
   pseudonyms: Pseudonymiser;
+  /** The record's pool for public reads (the public timeline); default: `source`. */
+  publicSource?: Pick<PublicRecordReads, "timeline">;
 }
 
 /** The audit routes' dependencies from the config and the record (node.ts). */
-export function auditApiDeps(cfg: Config, record: AuditSource | null, log: Logger): AuditApiDeps {
+export function auditApiDeps(
+  cfg: Config,
+  record: AuditSource | null,
+  log: Logger,
+  publicSource?: Pick<PublicRecordReads, "timeline">,
+): AuditApiDeps {
   const pseudonyms = new Pseudonymiser({ pseudonymKey: cfg.EXPORT_PSEUDONYM_KEY, signingKey: cfg.EXPORT_SIGNING_KEY });
   if (record !== null && pseudonyms.source === "per_process")
     log.warn("no EXPORT_PSEUDONYM_KEY or EXPORT_SIGNING_KEY: export pseudonyms change with every process");
   if (record !== null && cfg.EXPORT_SIGNING_KEY === undefined) log.warn("no EXPORT_SIGNING_KEY: exports carry a digest but no signature");
-  return { source: record, nodeId: cfg.NODE_ID, intervalMs: cfg.PERSIST_INTERVAL_MS, signingKey: cfg.EXPORT_SIGNING_KEY, pseudonyms };
+  return {
+    source: record,
+    nodeId: cfg.NODE_ID,
+    intervalMs: cfg.PERSIST_INTERVAL_MS,
+    signingKey: cfg.EXPORT_SIGNING_KEY,
+    pseudonyms,
+    ...(publicSource === undefined ? {} : { publicSource }),
+  };
 }
 
 interface Deps {
@@ -47,6 +65,7 @@ interface Deps {
   metrics: Metrics;
   log: Logger;
   audit: AuditApiDeps | null;
+  publicReads: PublicReadGate;
 }
 
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
@@ -106,13 +125,19 @@ export function attachAuditRoutes(app: TemplatedApp, r: Routes, d: Deps): void {
   app.get(
     "/api/shows/:show/timeline",
     r.route(async (g, req) => {
+      const adminCaller = r.admitPublic(g, req);
       const query = new URLSearchParams(req.getQuery());
       const { show, epoch, audit, source } = await target(req, query);
+      d.publicReads.checkEpoch(epoch, show.epoch, adminCaller);
       const act = query.get("act") ?? "";
       if (!Id.safeParse(act).success) throw new HttpError(400, "bad_request", "act: 1-64 of A-Z a-z 0-9 _ -");
       if (!show.info.acts.some((a) => a.id === act)) throw new HttpError(400, "unknown_act", `no act ${act} in show ${show.id}`);
       const intervalMs = intervalParam(query.get("intervalMs"), audit.intervalMs);
-      const points = await timelines.get(source, show.id, epoch, act, intervalMs);
+      d.publicReads.checkInterval(intervalMs, adminCaller);
+      const points = await timelines.get(audit.publicSource ?? source, show.id, epoch, act, intervalMs).catch((err: unknown) => {
+        if (err instanceof RecordError && err.code === "unreachable") d.publicReads.recordUnavailable();
+        throw err;
+      });
       sendJson(g, 200, { show: show.id, epoch, act, intervalMs, points });
     }),
   );

@@ -17,6 +17,9 @@ import type { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { attachAuditRoutes, type AuditApiDeps } from "./audit-api.ts";
 import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded, type Routes } from "./http-util.ts";
 import { attachTokenRoutes } from "./token-api.ts";
+import { AnswerCache } from "./answer-cache.ts";
+import { forwardedFor } from "./client-address.ts";
+import type { PublicReadGate } from "./public-reads.ts";
 import type { StaticFiles } from "./static-files.ts";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.ts";
 
@@ -39,7 +42,13 @@ export interface HttpDeps {
   tokens?: ViewerTokens | null;
   /** Audit, timeline and export routes; absent: they answer 409 no_record. */
   audit?: AuditApiDeps;
+  /** Bounds on public reads of the record (per-address rate, fixed questions). */
+  publicReads: PublicReadGate;
 }
+
+/** Durable totals are shared per (show, epoch) for this long: one record query per node per second. */
+export const DURABLE_TOTALS_CACHE_MS = 1000;
+const decoder = new TextDecoder();
 
 export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
   const tokenDigest = digest(d.adminToken);
@@ -85,7 +94,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       requireAdmin(req);
       return fn(g, showIdParam(req));
     });
-  const routes: Routes = { route, requireAdmin, showIdParam, parseBody };
+  /** Per-address limit of a public read (not for admin callers); synchronous: reads `req`. */
+  const admitPublic = (g: Guarded, req: HttpRequest): boolean => {
+    const adminCaller = isAdmin(req);
+    if (!adminCaller && d.publicReads.needsPeer) d.publicReads.admit(decoder.decode(g.res.getRemoteAddressAsText()), forwardedFor(req));
+    return adminCaller;
+  };
+  const routes: Routes = { route, requireAdmin, isAdmin, admitPublic, showIdParam, parseBody };
+  const durableTotals = new AnswerCache<Map<string, number> | null>(DURABLE_TOTALS_CACHE_MS);
 
   app.get(
     "/healthz",
@@ -121,13 +137,17 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     "/api/shows/:show",
     route(async (g, req) => {
       const id = showIdParam(req);
+      admitPublic(g, req);
       const show = await d.shows.find(id);
       if (!show) throw new HttpError(404, "unknown_show", `no show ${id}`);
       // Live totals always answer (200). `durable` is omitted when the store keeps no record (null),
-      // or when the record failed or did not answer within a second (counted, logged).
-      const durable: Map<string, number> | null = await withTimeout(d.store.durableTotals(show.id, show.epoch), 1000).catch(
+      // or when the record failed or did not answer within a second (counted, logged). One record
+      // query per (show, epoch) per node per DURABLE_TOTALS_CACHE_MS, however many callers.
+      const load = () => d.store.durableTotals(show.id, show.epoch);
+      const durable: Map<string, number> | null = await withTimeout(durableTotals.get(`${show.id}\n${show.epoch}`, load), 1000).catch(
         (err: unknown) => {
           d.metrics.durableTotalsUnavailable++;
+          d.publicReads.recordUnavailable();
           d.log.warn("durable totals unavailable", { err, show: show.id });
           return null;
         },
@@ -169,7 +189,14 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
     }),
   );
   attachTokenRoutes(app, routes, { tokens: d.tokens ?? null, log: d.log });
-  attachAuditRoutes(app, routes, { shows: d.shows, live: (show) => d.live(show), metrics: d.metrics, log: d.log, audit: d.audit ?? null });
+  attachAuditRoutes(app, routes, {
+    shows: d.shows,
+    live: (show) => d.live(show),
+    metrics: d.metrics,
+    log: d.log,
+    audit: d.audit ?? null,
+    publicReads: d.publicReads,
+  });
   app.any(
     "/api/*",
     route(() => {

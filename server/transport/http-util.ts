@@ -11,6 +11,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra response headers (e.g. Retry-After on 429 / 503). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "HttpError";
@@ -28,6 +30,7 @@ const STATUS: Record<number, string> = {
   405: "405 Method Not Allowed",
   409: "409 Conflict",
   413: "413 Payload Too Large",
+  429: "429 Too Many Requests",
   500: "500 Internal Server Error",
   503: "503 Service Unavailable",
 };
@@ -68,12 +71,12 @@ export function send(
   });
 }
 
-export function sendJson(g: Guarded, status: number, body: unknown): void {
-  send(g, status, "application/json; charset=utf-8", JSON.stringify(body), { "cache-control": "no-store" });
+export function sendJson(g: Guarded, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  send(g, status, "application/json; charset=utf-8", JSON.stringify(body), { "cache-control": "no-store", ...headers });
 }
 
 export function sendError(g: Guarded, err: HttpError): void {
-  sendJson(g, err.status, { error: { code: err.code, message: err.message } });
+  sendJson(g, err.status, { error: { code: err.code, message: err.message } }, err.headers);
 }
 
 /** Read the request body, refusing more than `limit` bytes (413). Rejects if the client aborted. */
@@ -105,6 +108,13 @@ export interface Routes {
   route: (fn: (g: Guarded, req: HttpRequest) => Promise<void> | void) => (res: HttpResponse, req: HttpRequest) => void;
   /** Throws 401 unless the request carries the admin token. */
   requireAdmin: (req: HttpRequest) => void;
+  /** Whether the request carries the admin token. */
+  isAdmin: (req: HttpRequest) => boolean;
+  /**
+   * A public read's per-address limit (throws 429 over it); call synchronously in the handler.
+   * Returns whether the caller is admin (admins are not limited).
+   */
+  admitPublic: (g: Guarded, req: HttpRequest) => boolean;
   /** The `:show` parameter, checked (400 otherwise). */
   showIdParam: (req: HttpRequest) => string;
   parseBody: <T extends z.ZodType>(schema: T, buf: Buffer) => z.infer<T>;

@@ -1,6 +1,6 @@
 /**
  * Serves the built pages (client/dist) from memory: files are read once at start, so a request
- * costs no disk I/O. `/` maps to index.html, `/console` to console.html.
+ * costs no disk I/O. `/` maps to index.html, `/console` to console.html, `/overlay` to overlay.html.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -55,6 +55,7 @@ export class StaticFiles {
   lookup(url: string): StaticFile | undefined {
     if (url === "/" || url === "") return this.files.get("/index.html");
     if (url === "/console" || url === "/console/") return this.files.get("/console.html");
+    if (url === "/overlay" || url === "/overlay/") return this.files.get("/overlay.html");
     return this.files.get(url);
   }
 }

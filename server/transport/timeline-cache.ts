@@ -1,39 +1,29 @@
 /**
  * Timeline answers shared per node: one record query per (show, epoch, act, interval) per
- * TIMELINE_CACHE_MS, however many callers (concurrent callers share the query in flight). A
- * failed query is not cached. At most MAX_ENTRIES keys; the oldest is dropped first.
+ * TIMELINE_CACHE_MS after the last one arrived, however many callers (concurrent callers share the query in flight). A
+ * failed query is not cached. At most 1,024 keys; the oldest is dropped first (answer-cache.ts).
  */
 import type { AuditSource } from "../audit/export-stream.ts";
+import { AnswerCache } from "./answer-cache.ts";
 
 export const TIMELINE_CACHE_MS = 1000;
-const MAX_ENTRIES = 1024;
 
 type Points = Array<[number, number]>;
 
 export class TimelineCache {
-  private readonly entries = new Map<string, { at: number; points: Promise<Points> }>();
+  private readonly answers: AnswerCache<Points>;
 
-  constructor(private readonly onQuery: () => void) {}
+  constructor(
+    private readonly onQuery: () => void,
+    clock: () => number = Date.now,
+  ) {
+    this.answers = new AnswerCache<Points>(TIMELINE_CACHE_MS, 1024, clock);
+  }
 
-  get(
-    source: Pick<AuditSource, "timeline">,
-    show: string,
-    epoch: string,
-    act: string,
-    intervalMs: number,
-    now = Date.now(),
-  ): Promise<Points> {
-    const key = `${show}\n${epoch}\n${act}\n${intervalMs}`;
-    const hit = this.entries.get(key);
-    if (hit && now - hit.at < TIMELINE_CACHE_MS) return hit.points;
-    this.entries.delete(key);
-    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-    this.onQuery();
-    const points = source.timeline(show, epoch, act, intervalMs);
-    this.entries.set(key, { at: now, points });
-    points.catch(() => {
-      if (this.entries.get(key)?.points === points) this.entries.delete(key);
+  get(source: Pick<AuditSource, "timeline">, show: string, epoch: string, act: string, intervalMs: number): Promise<Points> {
+    return this.answers.get(`${show}\n${epoch}\n${act}\n${intervalMs}`, () => {
+      this.onQuery();
+      return source.timeline(show, epoch, act, intervalMs);
     });
-    return points;
   }
 }

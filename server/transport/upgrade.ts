@@ -10,6 +10,7 @@ import type { UpgradeRefusal } from "../../shared/codes.ts";
 import type { Admission, Refusal } from "./admission.ts";
 import type { Conn } from "./connection.ts";
 import type { HttpRequest, HttpResponse, us_socket_context_t } from "./uws.ts";
+import { forwardedFor } from "./client-address.ts";
 import { negotiateSubprotocol, protocolOf } from "./ws-wire.ts";
 import type { WireProtocol } from "../broadcast/wire-metrics.ts";
 
@@ -33,7 +34,8 @@ export function upgrade(
 ): void {
   if (admission !== null) {
     const peer = admission.needsPeer ? decoder.decode(res.getRemoteAddressAsText()) : "";
-    const refusal = admission.check(req.getHeader("origin"), peer, req.getHeader("x-forwarded-for"), Date.now());
+    const xff = admission.needsPeer ? forwardedFor(req) : "";
+    const refusal = admission.check(req.getHeader("origin"), peer, xff, Date.now());
     if (refusal !== null) return refuse(res, refusal);
   }
   const sub = negotiateSubprotocol(req.getHeader("sec-websocket-protocol"));

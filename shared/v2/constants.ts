@@ -30,6 +30,8 @@ export const TOTALS_EXT = { tickMs: 1, watching: 2 } as const;
 export const ERROR_EXT = { retryAfterMs: 1 } as const;
 /** Extension tags of the hello frame. `token` (a signed viewer token) is text: UTF-8 bytes. */
 export const HELLO_EXT = { token: 1 } as const;
+/** Extension tags of the welcome frame: `watching` (varint), the audience size when the server knows it. */
+export const WELCOME_EXT = { watching: 1 } as const;
 
 /** The server sends a keyframe at least this often (and whenever the act table or epoch changes). */
 export const KEYFRAME_INTERVAL_MS = 1000;

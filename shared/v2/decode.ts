@@ -15,6 +15,7 @@ import {
   STAGE_HAS_ACT,
   STAGE_OPEN,
   TOTALS_EXT,
+  WELCOME_EXT,
   V2_REJECT_ORDER,
 } from "./constants.ts";
 import { V2DecodeError } from "./errors.ts";
@@ -26,6 +27,7 @@ const TOTALS_EXT_NAMES = Object.keys(TOTALS_EXT) as Array<keyof V2TotalsExt>;
 const NO_EXT: readonly string[] = [];
 const HELLO_EXT_NAMES = Object.keys(HELLO_EXT) as Array<keyof typeof HELLO_EXT>;
 const ERROR_EXT_NAMES = Object.keys(ERROR_EXT) as Array<keyof typeof ERROR_EXT>;
+const WELCOME_EXT_NAMES = Object.keys(WELCOME_EXT) as Array<keyof typeof WELCOME_EXT>;
 const HELLO_TEXT: ReadonlySet<string> = new Set(["token"]);
 
 function id(r: Reader, what: string): string {
@@ -104,8 +106,9 @@ function server(r: Reader, actCount: number | undefined): V2ServerFrame {
       if (show.acts.length > r.remaining) r.fail("truncated", "welcome totals exceed the frame");
       const totals = new Array<number>(show.acts.length);
       for (let i = 0; i < totals.length; i++) totals[i] = r.varint();
-      noExtensions(r);
-      const w: V2ServerFrame = { type: "welcome", show, epoch, epochId, seq, tickMs, stage: st, totals };
+      const ext: { watching?: number } = {};
+      readExtensions(r, WELCOME_EXT_NAMES, ext);
+      const w: V2ServerFrame = { type: "welcome", show, epoch, epochId, seq, tickMs, stage: st, totals, ...ext };
       if (policy !== undefined) w.policy = policy;
       return w;
     }

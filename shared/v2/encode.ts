@@ -6,6 +6,7 @@
  */
 import {
   ERROR_EXT,
+  WELCOME_EXT,
   FRAME,
   HELLO_EXT,
   HELLO_HAS_VIEWER,
@@ -25,6 +26,7 @@ import { assertVarint, varintSize, writeVarint } from "./varint.ts";
 const TOTALS_EXT_NAMES = Object.keys(TOTALS_EXT) as Array<keyof V2TotalsExt>;
 const HELLO_EXT_NAMES = Object.keys(HELLO_EXT) as Array<keyof typeof HELLO_EXT>;
 const ERROR_EXT_NAMES = Object.keys(ERROR_EXT) as Array<keyof typeof ERROR_EXT>;
+const WELCOME_EXT_NAMES = Object.keys(WELCOME_EXT) as Array<keyof typeof WELCOME_EXT>;
 
 function id(out: Out, s: string, what: string): void {
   if (typeof s !== "string" || !ID_PATTERN.test(s)) throw new V2EncodeError(`${what} must match ${ID_PATTERN}: ${String(s)}`);
@@ -124,6 +126,7 @@ function server(f: V2ServerFrame, out: Out): void {
       if (f.totals.length !== f.show.acts.length)
         throw new V2EncodeError(`welcome has ${f.totals.length} totals for ${f.show.acts.length} acts`);
       for (const v of f.totals) out.varint(v, "total");
+      writeExtensions(out, WELCOME_EXT_NAMES, f);
       return;
     }
     case "keyframe":

@@ -63,6 +63,8 @@ export interface V2Welcome {
   stage: V2Stage;
   /** totals[i] is the total of acts[i]; exactly one value per act. */
   totals: number[];
+  /** Audience size (extension tag 1), when the server knows it. */
+  watching?: number;
 }
 
 /** Every act's total, in act-table order. */

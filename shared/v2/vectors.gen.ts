@@ -46,6 +46,21 @@ const server: Array<[string, V2ServerFrame, number?]> = [
     },
   ],
   [
+    "welcome: with watching (extension tag 1)",
+    {
+      type: "welcome",
+      show: { id: "demo", title: "Demo", acts: [{ id: "a", name: "A" }] },
+      epoch: "e1",
+      epochId: 1,
+      seq: 7,
+      tickMs: 100,
+      policy: "unlimited",
+      stage: { act: 0, open: false },
+      totals: [5],
+      watching: 10000,
+    },
+  ],
+  [
     "welcome: no policy, nothing on stage, no acts",
     {
       type: "welcome",

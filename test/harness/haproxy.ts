@@ -45,6 +45,8 @@ export interface ServerStat {
   total: number;
   /** Connection attempts that failed (and were retried or redispatched). */
   connectErrors: number;
+  /** Effective weight (deploy/haproxy.cfg configures 100; an agent check may lower it). */
+  weight: number;
 }
 
 export interface RunningHaproxy {
@@ -243,15 +245,16 @@ export function parseStats(csv: string, backend: string): ServerStat[] {
     if (i < 0) throw new Error(`'show stat' has no column ${name}`);
     return i;
   };
-  const [px, sv, status, check, scur, stot, econ] = ["pxname", "svname", "status", "check_status", "scur", "stot", "econ"].map(at) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [px, sv, status, check, scur, stot, econ, weight] = [
+    "pxname",
+    "svname",
+    "status",
+    "check_status",
+    "scur",
+    "stot",
+    "econ",
+    "weight",
+  ].map(at) as [number, number, number, number, number, number, number, number];
   const out: ServerStat[] = [];
   for (const row of rows) {
     const f = row.split(",");
@@ -263,6 +266,7 @@ export function parseStats(csv: string, backend: string): ServerStat[] {
       current: Number(f[scur] ?? 0),
       total: Number(f[stot] ?? 0),
       connectErrors: Number(f[econ] || 0),
+      weight: Number(f[weight] || 0),
     });
   }
   return out;

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const live = new Set<ChildProcess>();
+let started = 0;
 process.on("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
@@ -46,7 +47,8 @@ export async function startServer(
       HOST: "127.0.0.1",
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       LOG_LEVEL: "info",
-      NODE_ID: `test-${process.pid}-${live.size}`,
+      // Never two live processes with one id (the record's lease would make the second wait).
+      NODE_ID: `test-${process.pid}-${started++}`,
       WORKERS: "1",
       ...env,
     },

@@ -193,6 +193,7 @@ export class TestViewer {
           seq: f.seq,
           totals: this.tracker.snapshot(),
           ...(f.policy === undefined ? {} : { policy: f.policy }),
+          ...(f.watching === undefined ? {} : { watching: f.watching }),
         });
       case "show":
         this.tracker.show(f);

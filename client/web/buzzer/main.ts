@@ -9,6 +9,7 @@ import "../common/base.css";
 import "./buzzer.css";
 import { BuzzClient, type BuzzOutcome, type TotalsUpdate } from "../../lib/index.ts";
 import { CLOSE } from "../../../shared/codes.ts";
+import { Announcer, liveRegionWriter } from "../common/announcer.ts";
 import { connectionLabel } from "../common/connection-label.ts";
 import { byId, formatCount, setText } from "../common/dom.ts";
 import { fragmentToken } from "../common/fragment-token.ts";
@@ -29,6 +30,7 @@ const el = {
   buttonAct: byId("buzz-act"),
   status: byId("buzz-status"),
   total: byId("act-total"),
+  totalAnnounce: byId("total-announce"),
   audience: byId("audience"),
   foot: document.querySelector<HTMLElement>(".foot p"),
 };
@@ -88,12 +90,16 @@ function renderButton(): void {
 }
 
 let shownTotal = -1;
+/** The total changes every tick; screen readers hear it at most every 5 s (common/announcer.ts). */
+const announcer = new Announcer(liveRegionWriter(el.totalAnnounce));
 /** Audience size from the latest totals update; null when the server sends none (then hidden). */
 let watching: number | null = null;
 function renderTotal(): void {
   const act = client.stage?.act ?? null;
   const n = act === null ? 0 : client.total(act);
   setText(el.audience, audienceText(n, watching));
+  const name = currentAct()?.name;
+  if (name !== undefined) announcer.offer(`${name}: ${audienceText(n, null)}`);
   if (n === shownTotal) return;
   if (n > shownTotal && shownTotal >= 0) {
     el.total.classList.remove("bump");

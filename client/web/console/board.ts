@@ -7,6 +7,8 @@ interface Row {
   total: HTMLElement;
   fill: HTMLElement;
   button: HTMLButtonElement;
+  /** The button's visible text (the act's name follows it, visually hidden). */
+  label: HTMLElement;
 }
 
 export class Board {
@@ -24,7 +26,10 @@ export class Board {
     for (const act of info.acts) {
       const total = h("span", { class: "act-total", "data-testid": `total-${act.id}` }, "0");
       const fill = h("span", { class: "fill" });
-      const button = h("button", { class: "btn small", type: "button", "aria-label": `Put ${act.name} on stage` }, "Put on stage");
+      // The visible label changes with the stage; the act's name follows it for screen readers, so the
+      // accessible name always starts with what is shown (WCAG 2.5.3, label in name).
+      const label = h("span", {}, "Put on stage");
+      const button = h("button", { class: "btn small", type: "button" }, label, h("span", { class: "sr-only" }, `: ${act.name}`));
       button.addEventListener("click", () => this.putOnStage(act.id));
       const li = h(
         "li",
@@ -34,7 +39,7 @@ export class Board {
         total,
         button,
       );
-      this.#rows.set(act.id, { li, total, fill, button });
+      this.#rows.set(act.id, { li, total, fill, button, label });
       this.list.append(li);
     }
     this.setStage(this.#stage);
@@ -50,7 +55,7 @@ export class Board {
       if (on) row.li.setAttribute("aria-current", "true");
       else row.li.removeAttribute("aria-current");
       row.button.disabled = on;
-      setText(row.button, on ? (stage.open ? "Voting open" : "On stage") : "Put on stage");
+      setText(row.label, on ? (stage.open ? "Voting open" : "On stage") : "Put on stage");
     }
   }
 
