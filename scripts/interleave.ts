@@ -45,13 +45,22 @@ const shape = { losses: !values["no-losses"], producers: !values["no-producers"]
 const started = Date.now();
 let done = 0;
 let steps = 0;
-function progress(s: number): void {
+let failures = 0;
+function progress(s: number, failed: boolean): void {
   done++;
   steps += s;
-  if (done % 1000 === 0) console.log(`${done} runs, ${steps} events, ${Math.round((Date.now() - started) / 1000)} s`);
+  if (failed) failures++;
+  if (done % 1000 === 0) console.log(`${done} runs, ${failures} failed, ${steps} events, ${Math.round((Date.now() - started) / 1000)} s`);
 }
 if (values["keep-going"]) {
-  const r = await sweep({ runs, seed, shape, onRun: progress });
+  const r = await sweep({
+    runs,
+    seed,
+    shape,
+    onRun: progress,
+    onNewClass: (c) =>
+      console.log(`new failure class at plan #${c.first.index}: ${c.first.violations.join("; ")}\n  ${JSON.stringify(c.first.plan)}`),
+  });
   for (const c of r.classes) {
     console.log(`class (${c.plans} plans): ${c.signature}`);
     console.log(`  first: plan #${c.first.index}: ${c.first.violations.join("; ")}`);

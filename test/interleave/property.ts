@@ -14,7 +14,9 @@ export interface Budget {
   /** What plans may contain (default: everything). */
   shape?: PlanShape;
   /** Called after each run (progress). */
-  onRun?: (steps: number) => void;
+  onRun?: (steps: number, failed: boolean) => void;
+  /** Sweep: called when a failure of a class not seen before occurs (so a bounded run loses nothing). */
+  onNewClass?: (c: FailureClass) => void;
 }
 
 export interface Failure {
@@ -29,7 +31,7 @@ export interface Failure {
 export async function explore(b: Budget): Promise<Failure | null> {
   const property = fc.asyncProperty(planArbitrary(b.shape), async (plan) => {
     const r = await runPlan(plan);
-    b.onRun?.(r.steps);
+    b.onRun?.(r.steps, r.violations.length > 0);
     return r.violations.length === 0;
   });
   const out = await fc.check(property, { numRuns: b.runs, seed: b.seed, endOnFailure: false, markInterruptAsFailure: false });
@@ -72,13 +74,17 @@ export async function sweep(b: Budget): Promise<{ runs: number; steps: number; f
   for (const [index, plan] of plans.entries()) {
     const r = await runPlan(plan);
     steps += r.steps;
-    b.onRun?.(r.steps);
+    b.onRun?.(r.steps, r.violations.length > 0);
     if (r.violations.length === 0) continue;
     failed++;
     const signature = [...new Set(r.violations.map(signatureOf))].sort().join(" | ");
     const c = classes.get(signature);
     if (c) c.plans++;
-    else classes.set(signature, { signature, plans: 1, first: { index, plan, violations: r.violations } });
+    else {
+      const fresh = { signature, plans: 1, first: { index, plan, violations: r.violations } };
+      classes.set(signature, fresh);
+      b.onNewClass?.(fresh);
+    }
   }
   return { runs: plans.length, steps, failed, classes: [...classes.values()] };
 }
