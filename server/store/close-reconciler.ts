@@ -14,6 +14,7 @@
  * live counter was given, but nothing is left to settle for that close: the next close does).
  */
 import type { Logger } from "../ops/logger.ts";
+import { epochKey } from "../shows/epoch-key.ts";
 import type { StoreClock } from "./store-clock.ts";
 import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
 
@@ -31,8 +32,13 @@ export interface CloseReconcilerOptions {
 export class CloseReconciler {
   errors = 0;
   private readonly timers = new Set<unknown>();
-  /** Per show: its epoch and the version of each act's latest close or reopen (one entry per act). */
-  private readonly latest = new Map<string, { epoch: string; changes: Map<string, number> }>();
+  /**
+   * Per show epoch (epochKey): the version of each act's latest close or reopen. Kept per epoch, not
+   * per show: a close in a new epoch must not end the passes still due for an earlier epoch's close
+   * (that epoch's live totals would stay short of the record for good). An earlier epoch's entry is
+   * dropped once no pass of it is scheduled.
+   */
+  private readonly latest = new Map<string, { show: string; changes: Map<string, number> }>();
   /** Closes whose passes are scheduled or running on this node. */
   private readonly scheduled = new Set<ReconcileTarget>();
 
@@ -67,9 +73,21 @@ export class CloseReconciler {
   }
 
   private changed(t: ReconcileTarget): void {
-    let l = this.latest.get(t.show);
-    if (l?.epoch !== t.epoch) this.latest.set(t.show, (l = { epoch: t.epoch, changes: new Map() }));
+    const k = epochKey(t.show, t.epoch);
+    let l = this.latest.get(k);
+    if (!l) {
+      this.latest.set(k, (l = { show: t.show, changes: new Map() }));
+      this.prune(t.show, k);
+    }
     for (const act of t.acts) l.changes.set(act, Math.max(t.version, l.changes.get(act) ?? t.version));
+  }
+
+  /** Drop the show's other epochs that no scheduled pass names. */
+  private prune(show: string, keep: string): void {
+    for (const [k, l] of this.latest) {
+      if (l.show !== show || k === keep) continue;
+      if (![...this.scheduled].some((t) => epochKey(t.show, t.epoch) === k)) this.latest.delete(k);
+    }
   }
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
@@ -98,8 +116,8 @@ export class CloseReconciler {
 
   /** The close's acts that no later close or reopen (heard by this node) has taken over. */
   private stillOurs(t: ReconcileTarget): string[] {
-    const l = this.latest.get(t.show);
-    if (l?.epoch !== t.epoch) return [];
+    const l = this.latest.get(epochKey(t.show, t.epoch));
+    if (!l) return [];
     return t.acts.filter((act) => (l.changes.get(act) ?? t.version) <= t.version);
   }
 

@@ -180,7 +180,11 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
   // Settled: nothing held, unpersisted or in flight anywhere. Then the remaining reconciliation
   // passes can only raise live where the record has more, so once live >= record on every counter
   // the rest of the window changes nothing and the run may end early.
-  const quiet = (): boolean => nodes.every((n) => n.settled()) && ledger.undecided === 0 && net.inFlight === 0;
+  const quiet = (): boolean =>
+    nodes.every((n) => n.settled()) &&
+    ledger.undecided === 0 &&
+    net.inFlight === 0 &&
+    showIds.every((id) => nodes.every((n) => n.shows.get(id)?.version === first.shows.get(id)?.version));
   const windowEnd = closedAt + RECONCILE_DELAY_MS + RECONCILE_WINDOW_MS;
   while (sim.now() < windowEnd && !(quiet() && (await liveCoversRecord()))) await sim.runUntil(sim.now() + 1000);
   const deadline = sim.now() + 60_000;
