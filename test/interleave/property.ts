@@ -92,6 +92,7 @@ export async function sweep(b: Budget): Promise<{ runs: number; steps: number; f
 function signatureOf(v: string): string {
   return v
     .replace(/s\d+\|[^|]+\|a\d+/g, "<act>")
+    .replace(/epoch \S+/g, "epoch <e>")
     .replace(/v:\d+/g, "<viewer>")
     .replace(/node \d+/g, "node N")
     .replace(/\d+/g, "#");
