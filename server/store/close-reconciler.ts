@@ -16,7 +16,7 @@
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { StoreClock } from "./store-clock.ts";
-import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
+import { lockClose, raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
 
 const RECONCILE_WINDOW_MS = 30_000;
 const MIN_PASS_EVERY_MS = 250;
@@ -54,9 +54,16 @@ export class CloseReconciler {
     this.scheduled.add(t);
     this.later(this.opts.delayMs, async () => {
       const acts = this.stillOurs(t);
-      if (acts.length > 0 && (await this.firstPass({ ...t, acts })) !== null)
-        this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
-      else this.scheduled.delete(t);
+      let won = false;
+      try {
+        won = acts.length > 0 && (await lockClose(this.deps, this.opts.prefix, this.opts.nodeId, t));
+        // The winner owns the whole window: a first pass that fails (record unreachable) must not
+        // end it, or nobody would ever raise this close (the lock is taken).
+        if (won) await raiseToRecord(this.deps, this.opts.prefix, this.log, { ...t, acts });
+      } finally {
+        if (won) this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
+        else this.scheduled.delete(t);
+      }
     });
   }
 
