@@ -27,14 +27,20 @@ export interface Failure {
   trace: string[];
 }
 
-/** Runs `runs` plans from `seed`; null when every one passed, else the minimal failing plan. */
-export async function explore(b: Budget): Promise<Failure | null> {
+/** Runs `runs` plans from `seed` (after `examples`, e.g. a sweep's failing plan to shrink); null when every one passed, else the minimal failing plan. */
+export async function explore(b: Budget & { examples?: Plan[] }): Promise<Failure | null> {
   const property = fc.asyncProperty(planArbitrary(b.shape), async (plan) => {
     const r = await runPlan(plan);
     b.onRun?.(r.steps, r.violations.length > 0);
     return r.violations.length === 0;
   });
-  const out = await fc.check(property, { numRuns: b.runs, seed: b.seed, endOnFailure: false, markInterruptAsFailure: false });
+  const out = await fc.check(property, {
+    numRuns: b.runs,
+    seed: b.seed,
+    endOnFailure: false,
+    markInterruptAsFailure: false,
+    examples: (b.examples ?? []).map((p): [Plan] => [p]),
+  });
   if (!out.failed || out.counterexample === null) return null;
   const [plan] = out.counterexample;
   const replay = await runPlan(plan, { trace: true });
