@@ -4,7 +4,6 @@
  *
  *   npm run interleave -- --runs 10000 --seed 7     explore 10,000 plans from seed 7
  *   npm run interleave -- --replay plan.json        run one plan (a printed minimal replay) with its trace
- *   npm run interleave -- --shrink plan.json        shrink a failing plan (a sweep's) to a minimal replay
  *   npm run interleave -- --runs 100000 --seed 1 --keep-going
  *                                                   sweep without stopping or shrinking; failures by class
  *   --no-losses, --no-producers                     plans without flush_all / without producer changes
@@ -22,7 +21,6 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1000" },
     seed: { type: "string", default: String(Date.now() % 0x7fffffff) },
     replay: { type: "string" },
-    shrink: { type: "string" },
     "keep-going": { type: "boolean", default: false },
     "no-losses": { type: "boolean", default: false },
     "no-producers": { type: "boolean", default: false },
@@ -74,7 +72,6 @@ if (values["keep-going"]) {
   process.exit(r.failed === 0 ? 0 : 1);
 }
 const failure = await explore({
-  ...(values.shrink !== undefined ? { examples: [JSON.parse(readFileSync(values.shrink, "utf8")) as Plan] } : {}),
   runs,
   seed,
   shape,

@@ -27,8 +27,8 @@ export interface Failure {
   trace: string[];
 }
 
-/** Runs `runs` plans from `seed` (after `examples`, e.g. a sweep's failing plan to shrink); null when every one passed, else the minimal failing plan. */
-export async function explore(b: Budget & { examples?: Plan[] }): Promise<Failure | null> {
+/** Runs `runs` plans from `seed`; null when every one passed, else the minimal failing plan. */
+export async function explore(b: Budget): Promise<Failure | null> {
   const property = fc.asyncProperty(planArbitrary(b.shape), async (plan) => {
     const r = await runPlan(plan);
     b.onRun?.(r.steps, r.violations.length > 0);
@@ -39,7 +39,6 @@ export async function explore(b: Budget & { examples?: Plan[] }): Promise<Failur
     seed: b.seed,
     endOnFailure: false,
     markInterruptAsFailure: false,
-    examples: (b.examples ?? []).map((p): [Plan] => [p]),
   });
   if (!out.failed || out.counterexample === null) return null;
   const [plan] = out.counterexample;
