@@ -3,7 +3,8 @@
  * reconciliation and show registry on faulty in-memory backends under a seeded virtual clock.
  *
  *   npm run interleave -- --runs 10000 --seed 7     explore 10,000 plans from seed 7
- *   npm run interleave -- --replay plan.json        run one plan (a printed minimal replay) with its trace
+ *   npm run interleave -- --replay plan.json        run one plan (a printed minimal replay, or a saved
+ *                                                   finding's file) with its trace
  *   npm run interleave -- --runs 100000 --seed 1 --keep-going
  *                                                   sweep without stopping or shrinking; failures by class
  *   --no-losses, --no-producers                     plans without flush_all / without producer changes
@@ -28,7 +29,9 @@ const { values } = parseArgs({
 });
 
 if (values.replay !== undefined) {
-  const plan = JSON.parse(readFileSync(values.replay, "utf8")) as Plan;
+  // A plan, or a saved finding ({finding, plan}: test/interleave/replays, open-findings).
+  const raw = JSON.parse(readFileSync(values.replay, "utf8")) as Plan | { plan: Plan };
+  const plan = "plan" in raw ? raw.plan : raw;
   const r = await runPlan(plan, { trace: true });
   for (const l of r.trace) console.log(l);
   console.log(r.violations.length === 0 ? "ok: no violation" : `violations:\n${r.violations.map((v) => `  - ${v}`).join("\n")}`);
