@@ -90,6 +90,6 @@ test("the public show state has no durable totals when the node keeps no record"
   const r = await call("GET", "/api/shows/demo", { token: null });
   assert.equal(r.status, 200);
   const state = r.json as Record<string, unknown>;
-  assert.deepEqual(Object.keys(state).sort(), ["epoch", "seq", "show", "stage", "totals", "watching"]);
+  assert.deepEqual(Object.keys(state).sort(), ["epoch", "seq", "show", "stage", "totals", "version", "watching"]);
   assert.ok(!("durable" in state), "durable omitted, not all zeros");
 });

@@ -11,7 +11,7 @@ import { Hub } from "./hub.ts";
 import { KEYFRAME_REQUEST_GAP_MS, V2Show } from "./v2-show.ts";
 
 /** A tick stamp at full rate with no audience (the base period is the hub's tickMs). */
-const at = (ts: number, tickMs = 100, watching = 0) => ({ ts, tickMs, watching });
+const at = (ts: number, publishPeriodMs = 100, watching = 0) => ({ ts, publishPeriodMs, watching });
 
 const rec = (acts: string[], version: number, epoch = "e1", stage: ShowRecord["stage"] = { act: null, open: false }): ShowRecord => ({
   show: { id: "s", title: "S", acts: acts.map((id) => ({ id, name: id.toUpperCase() })) },

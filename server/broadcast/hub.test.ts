@@ -9,7 +9,7 @@ import type { ShowRecord } from "../record/record.ts";
 import { Hub } from "./hub.ts";
 
 /** A tick stamp at full rate with no audience (the base period is the hub's tickMs). */
-const at = (ts: number, tickMs = 100, watching = 0) => ({ ts, tickMs, watching });
+const at = (ts: number, publishPeriodMs = 100, watching = 0) => ({ ts, publishPeriodMs, watching });
 
 const rec = (acts: string[], version: number, epoch = "e1"): ShowRecord => ({
   show: { id: "s", title: "S", acts: acts.map((id) => ({ id, name: id.toUpperCase() })) },

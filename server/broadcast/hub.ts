@@ -45,6 +45,7 @@ export interface Publisher {
 }
 
 export interface HubOptions {
+  /** TICK_MS, the base tick period (the welcome's `tickMs`; a frame names its period only when it differs). */
   tickMs: number;
   /** Longest gap between two totals frames of a show. */
   heartbeatMs: number;
@@ -63,8 +64,8 @@ export interface LiveTotals {
 export interface TickStamp {
   /** The aligned tick instant: a multiple of TICK_MS. */
   readonly ts: number;
-  /** The effective period (TICK_MS x the overload factor). */
-  readonly tickMs: number;
+  /** The effective publish period (TICK_MS x the overload factor): frames announce it as `tickMs`. */
+  readonly publishPeriodMs: number;
   /** Viewers of the show, fleet-wide. */
   readonly watching: number;
 }
@@ -141,7 +142,7 @@ export class Hub {
   /**
    * One tick's totals from the store for the show's current epoch (undefined: none this tick).
    * Publishes a totals frame when a total rose, the audience changed, a frame is due, or the
-   * heartbeat window demands (counted with the effective period `at.tickMs`). The frame's `ts` is
+   * heartbeat window demands (counted with the effective period `at.publishPeriodMs`). The frame's `ts` is
    * the aligned tick instant, the same on every unit. Returns the deliveries (subscribers of the
    * frames published; 0 when none was).
    */
@@ -149,7 +150,7 @@ export class Hub {
     const l = this.live.get(show.id);
     if (!l) return 0;
     const nowMs = at.ts;
-    const heartbeatDueMs = Math.max(0, this.opts.heartbeatMs - at.tickMs * 1.5);
+    const heartbeatDueMs = Math.max(0, this.opts.heartbeatMs - at.publishPeriodMs * 1.5);
     let changed = l.due || l.watching !== at.watching;
     if (fresh) {
       for (const [act, v] of fresh) {
@@ -175,7 +176,7 @@ export class Hub {
       seq: l.seq,
       ts: nowMs,
       totals: l.totals,
-      tickMs: at.tickMs,
+      tickMs: at.publishPeriodMs,
       watching: at.watching,
     };
     this.publishText(show.topic, JSON.stringify(frame));
@@ -189,7 +190,7 @@ export class Hub {
     const v2 = l.v2;
     if (this.pub.subscribers(v2.topic) === 0) return v2.skipFrame(at.ts);
     // Tag 1 only when the period differs from the welcome's (absent: the welcome's tickMs).
-    const ext = { tickMs: at.tickMs === this.opts.tickMs ? undefined : at.tickMs, watching: at.watching };
+    const ext = { tickMs: at.publishPeriodMs === this.opts.tickMs ? undefined : at.publishPeriodMs, watching: at.watching };
     let bytes: Uint8Array;
     try {
       bytes = v2.totalsFrame(l.seq, at.ts, l.totals, heartbeatDueMs, ext);

@@ -24,6 +24,12 @@ export interface Cache {
   delete(key: string): Promise<boolean>;
   /** Release connections. */
   close(): Promise<void>;
+  /**
+   * Keys derived from `base`, one placed on each server of this cache (several memcached servers),
+   * so that writing and reading all of them touches every server; `[base]` with one server.
+   * Deterministic: every node derives the same keys from the same server list. Absent: one server.
+   */
+  spread?(base: string): string[];
 }
 
 export type CacheErrorCode = "unreachable" | "timeout" | "bad_value" | "protocol";

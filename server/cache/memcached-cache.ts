@@ -66,6 +66,24 @@ export class MemcachedCache implements Cache {
     });
   }
 
+  /** One key per server: `base` with one server, else `base:<i>` with the least i the ring places on each. */
+  spread(base: string): string[] {
+    const n = this.servers.length;
+    if (n === 1) return [base];
+    const keys: Array<string | undefined> = new Array<string | undefined>(n);
+    let found = 0;
+    for (let i = 0; found < n; i++) {
+      if (i > 100_000) throw new RangeError(`no key of ${base} lands on every server`);
+      const key = `${base}:${i}`;
+      const owner = this.transport.ring.lookup(key);
+      if (keys[owner] === undefined) {
+        keys[owner] = key;
+        found++;
+      }
+    }
+    return keys as string[];
+  }
+
   async get(key: string): Promise<string | null> {
     checkKey(key);
     const res = await this.transport.request(key, OP.get, EMPTY, EMPTY);

@@ -37,8 +37,11 @@ import { TickRate } from "./tick-rate.ts";
 export interface PublishedTick {
   /** The aligned tick instant (ms since the Unix epoch, a multiple of TICK_MS). */
   ts: number;
-  /** The effective period: TICK_MS x the overload factor. */
-  tickMs: number;
+  /**
+   * The effective publish period: TICK_MS x the overload factor (what frames announce as `tickMs`).
+   * TICK_MS itself, the base period every unit flushes at, is `tickMs` in the options.
+   */
+  publishPeriodMs: number;
   /** Viewers of the show, fleet-wide as last summed. */
   watching: number;
 }
@@ -54,6 +57,7 @@ export interface TickOutput {
 }
 
 export interface TickLoopOptions {
+  /** TICK_MS, the base tick period (flushes and acks at every multiple of it). */
   tickMs: number;
   /** TICK_BUDGET_PCT: share of the period the tick's work may take before publishing slows. */
   budgetPct: number;
@@ -157,7 +161,7 @@ export class TickLoop {
   private startFlush(tick: number): Run {
     const batch: ShowFlush[] = [];
     for (const t of this.counting.takeRetired()) {
-      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [] });
+      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [], retired: true });
     }
     const run: Run = { tick, shows: [], wants: [], state: "flushing", result: null, publish: undefined };
     for (const c of this.counting.all()) {
@@ -229,11 +233,11 @@ export class TickLoop {
 
   private publish(run: Run, totals: FlushResult): void {
     const t0 = performance.now();
-    const tickMs = this.rate.periodMs;
+    const publishPeriodMs = this.rate.periodMs;
     const ts = run.tick * this.opts.tickMs;
     let deliveries = 0;
     for (const s of run.shows)
-      deliveries += this.out.totals(s, totals.get(s.epochKey), { ts, tickMs, watching: this.fleet.get(s.id) ?? 0 });
+      deliveries += this.out.totals(s, totals.get(s.epochKey), { ts, publishPeriodMs, watching: this.fleet.get(s.id) ?? 0 });
     this.claims.settle();
     this.run = null;
     this.fanout.published(deliveries);

@@ -333,4 +333,3 @@ async function sumCounts(q: Query, show: string, epoch: string): Promise<Map<str
   );
   return new Map(rows.map((r) => [String(r.act), Number(r.total)]));
 }
-

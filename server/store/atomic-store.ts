@@ -109,13 +109,13 @@ export class AtomicStore implements Store {
       const key = epochKey(f.show, f.epoch);
       let e = this.epochs.get(key);
       if (!e) {
-        if (f.deltas.length === 0 && f.acts.length === 0 && (f.claims?.length ?? 0) === 0) continue;
+        if (f.deltas.length === 0 && f.retired === true && (f.claims?.length ?? 0) === 0) continue;
         this.epochs.set(key, (e = { show: f.show, epoch: f.epoch, slots: new Map(), pending: new Map(), retired: false, claims: [] }));
       }
       if (f.claims) for (const c of f.claims) e.claims.push(c);
       for (const d of f.deltas) e.pending.set(d.act, (e.pending.get(d.act) ?? 0) + d.delta);
       for (const d of f.deltas) this.retained += d.delta;
-      if (f.acts.length === 0) e.retired = true;
+      if (f.retired === true) e.retired = true;
     }
   }
 
@@ -190,7 +190,7 @@ export class AtomicStore implements Store {
     }
     const out: FlushResult = new Map();
     for (const f of batch) {
-      if (f.acts.length === 0) continue;
+      if (f.retired === true) continue;
       const key = epochKey(f.show, f.epoch);
       const e = this.epochs.get(key);
       if (!e) continue;

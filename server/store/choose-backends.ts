@@ -126,9 +126,8 @@ async function createSharedBackends(cfg: Config, log: Logger): Promise<Backends>
     record,
     {
       nodeId: cfg.NODE_ID,
+      tickMs: cfg.TICK_MS,
       persistIntervalMs: cfg.PERSIST_INTERVAL_MS,
-      // Every node must have seen the close (one poll) and persisted (one interval), with margin.
-      reconcileDelayMs: 2 * pollMs + 2 * cfg.PERSIST_INTERVAL_MS + 500,
       durable: cfg.MYSQL_URL !== undefined,
       ...(lease ? { lease } : {}),
       ...(publicReads === undefined ? {} : { publicReads }),

@@ -2,15 +2,17 @@
  * Decides `once` claims for the whole fleet (SharedStore): one memcached `add` per claim, per tick,
  * pipelined; the record decides instead once the cache is known to have lost claims.
  *
- * Per show epoch, a sentinel key (`<prefix>:os:<show>:<epoch>`) says the cache still holds every
- * claim made in that epoch. Only the node whose `markClaimEpoch` in the record says "created"
- * writes it, once; nobody re-creates it. So a sentinel present after a tick's adds means no flush,
- * restart or expiry hit that epoch's keys since any claim was decided (claim keys live at least as
- * long as the sentinel: same TTL, written later).
+ * Per show epoch, a sentinel says the cache still holds every claim made in that epoch: one key
+ * per memcached server (`<prefix>:os:<show>:<epoch>`, suffixed `:<i>` with several servers so that
+ * each lands on its own server: Cache.spread), since claim keys are spread over every server. Only
+ * the node whose `markClaimEpoch` in the record says "created" writes them, once, before any claim;
+ * nobody re-creates them. So all sentinels present after a tick's adds means no flush, restart or
+ * expiry hit that epoch's keys on any server since any claim was decided (claim keys live at least
+ * as long as their server's sentinel: same TTL, written later; one server answers in order).
  *
  * Guarantees:
  *  - A claim is decided only by an `add` whose epoch's sentinel is read back present afterwards
- *    (added -> counted, exists -> duplicate). Sentinel missing after the adds: this tick's answers
+ *    (added -> counted, exists -> duplicate). A sentinel missing after the adds: this tick's answers
  *    are thrown away and the epoch goes to record mode on this node, for the rest of the epoch.
  *  - Record mode: claims wait `quietMs` (every node's cache-decided audit rows reach the record),
  *    then go to the record with the next batch, whose primary key (show, epoch, act, viewer)
@@ -22,8 +24,8 @@
  *    after it failed) checks an "exists" answer against that token (ours -> counted), so a stall
  *    neither loses a claim nor counts it twice.
  *  - memcached or MySQL unreachable: claims are held (not decided, not acked) and retried each tick.
- * Not detected: a claim key evicted (memory pressure) or lost on one of several memcached servers
- * that does not hold the sentinel; the record's primary key then shows it (audit row count 2).
+ * Not detected: a claim key evicted (memory pressure); the record's primary key then shows it
+ * (audit row count 2).
  */
 import { createHash } from "node:crypto";
 import type { Cache } from "../cache/cache.ts";
@@ -50,7 +52,8 @@ type Mode = "unknown" | "cache" | "record";
 interface EpochClaims {
   readonly show: string;
   readonly epoch: string;
-  readonly sentinel: string;
+  /** One per memcached server; present all together, or the cache lost claims. */
+  readonly sentinels: readonly string[];
   mode: Mode;
   /** Unknown: when the sentinel was first found missing; record: when record mode began. */
   since: number;
@@ -66,6 +69,14 @@ export interface EpochClaim {
   /** The claim's viewer as the fleet knows it (per-connection keys qualified): audit rows use it. */
   viewer: string;
   state: { readonly retired: boolean };
+}
+
+/** The memcached key of a viewer's claim (`viewer` as the fleet knows it: store.ts fleetViewer). */
+export function onceClaimKey(prefix: string, show: string, epoch: string, act: string, viewer: string): string {
+  const h = createHash("sha256")
+    .update(JSON.stringify([show, epoch, act, viewer]))
+    .digest("base64url");
+  return `${prefix}:o:${h}`;
 }
 
 export class ClaimDecider {
@@ -157,14 +168,14 @@ export class ClaimDecider {
   private async resolveModes(unknown: EpochClaims[], now: number): Promise<void> {
     if (unknown.length === 0) return;
     this.counts.sentinelReads++;
-    const got = await this.cache.getMany(unknown.map((e) => e.sentinel));
+    const got = await this.cache.getMany(unknown.flatMap((e) => e.sentinels));
     for (const e of unknown) {
-      if (got.has(e.sentinel)) {
+      if (e.sentinels.every((k) => got.has(k))) {
         e.mode = "cache";
         continue;
       }
       if ((await this.record.markClaimEpoch(e.show, e.epoch, this.opts.nodeId)) === "created") {
-        await this.cache.add(e.sentinel, this.opts.nodeId, this.opts.ttlSec);
+        await Promise.all(e.sentinels.map((k) => this.cache.add(k, this.opts.nodeId, this.opts.ttlSec)));
         e.mode = "cache";
         continue;
       }
@@ -201,10 +212,10 @@ export class ClaimDecider {
       ),
     );
     this.counts.sentinelReads++;
-    const present = await this.cache.getMany(epochs.map((e) => e.sentinel));
+    const present = await this.cache.getMany(epochs.flatMap((e) => e.sentinels));
     const counted: EpochClaim[] = [];
     for (const e of epochs) {
-      if (!present.has(e.sentinel)) {
+      if (!e.sentinels.every((k) => present.has(k))) {
         this.counts.discarded += e.held.filter((c) => answers.has(c)).length;
         for (const c of e.held) this.tokens.delete(c);
         this.toRecord(e, now, "the cache lost this epoch's claims (sentinel gone)");
@@ -237,10 +248,7 @@ export class ClaimDecider {
   }
 
   private claimKey(e: EpochClaims, c: Claim): string {
-    const h = createHash("sha256")
-      .update(JSON.stringify([e.show, e.epoch, c.act, this.viewerOf(c)]))
-      .digest("base64url");
-    return `${this.opts.prefix}:o:${h}`;
+    return onceClaimKey(this.opts.prefix, e.show, e.epoch, c.act, this.viewerOf(c));
   }
 
   private viewerOf(c: Claim): string {
@@ -251,7 +259,8 @@ export class ClaimDecider {
     const k = epochKey(show, epoch);
     let e = this.epochs.get(k);
     if (!e) {
-      e = { show, epoch, sentinel: `${this.opts.prefix}:os:${show}:${epoch}`, mode: "unknown", since: 0, held: [], retired: false };
+      const base = `${this.opts.prefix}:os:${show}:${epoch}`;
+      e = { show, epoch, sentinels: this.cache.spread?.(base) ?? [base], mode: "unknown", since: 0, held: [], retired: false };
       this.epochs.set(k, e);
     }
     return e;

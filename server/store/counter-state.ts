@@ -1,6 +1,7 @@
 /**
  * Per (show, epoch, act) bookkeeping of one node's contribution, as cumulative amounts since this
- * process started. Invariants (all enforced by SharedStore):
+ * process started. CounterTable's methods are the only writers of a counter's fields (the store,
+ * the record writer, the seed and the reads call them). Invariants:
  *   persisted <= batched <= cached <= arrived
  * - arrived:   buzzes handed over by the tick loop.
  * - cached:    applied to the global counter in memcached (or covered by a seed).
@@ -27,16 +28,16 @@ export interface CounterState {
   readonly epoch: string;
   readonly act: string;
   readonly key: string;
-  arrived: number;
-  cached: number;
-  batched: number;
-  persisted: number;
+  readonly arrived: number;
+  readonly cached: number;
+  readonly batched: number;
+  readonly persisted: number;
   /** Last value of the global counter this node saw (from incr, get or seed). */
-  lastKnown: number;
+  readonly lastKnown: number;
   /** Part of `cached` sent in writes that timed out and may still land (see the file comment). */
-  doubtful: number;
+  readonly doubtful: number;
   /** When `doubtful` is taken as settled (ms since the Unix epoch). */
-  doubtUntil: number;
+  readonly doubtUntil: number;
   /**
    * With an audit log: who cast the buzzes arrived and not yet batched, oldest first (the record
    * writer takes as many as each batch's delta). A record-decided claim enters it when the record
@@ -49,6 +50,10 @@ export interface CounterState {
 export interface QueuedAudit extends AuditEntry {
   readonly once: boolean;
 }
+
+/** The writable view of a counter, for CounterTable's methods only (the interface is read-only). */
+type Writable = { -readonly [K in keyof CounterState]: CounterState[K] };
+const w = (c: CounterState): Writable => c;
 
 export function counterKey(prefix: string, show: string, epoch: string, act: string): string {
   return `${prefix}:c:${show}:${epoch}:${act}`;
@@ -102,31 +107,46 @@ export class CounterTable {
 
   /** `n` buzzes handed over for `c`. */
   arrive(c: CounterState, n: number): void {
-    c.arrived += n;
+    w(c).arrived += n;
     this.uncachedSet.add(c);
+  }
+
+  /** The global counter read `value` (lastKnown only rises). */
+  saw(c: CounterState, value: number): void {
+    w(c).lastKnown = Math.max(c.lastKnown, value);
+  }
+
+  /** A record batch now carries `c`'s buzzes up to `upTo` (cumulative). */
+  batchedUpTo(c: CounterState, upTo: number): void {
+    w(c).batched = upTo;
+  }
+
+  /** A batch carrying `n` of `c`'s buzzes committed. */
+  persistedMore(c: CounterState, n: number): void {
+    w(c).persisted += n;
   }
 
   /** `n` buzzes applied to the global counter, which then read `value` (null: not known). */
   applied(c: CounterState, n: number, value: number | null): void {
-    c.cached += n;
-    if (value !== null) c.lastKnown = Math.max(c.lastKnown, value);
+    w(c).cached += n;
+    if (value !== null) this.saw(c, value);
   }
 
   /** `n` buzzes sent in a write that timed out: taken as applied, in doubt until `until`. */
   assumeApplied(c: CounterState, n: number, until: number): void {
-    c.cached += n;
+    w(c).cached += n;
     if (n === 0) return;
-    c.doubtful += n;
-    c.doubtUntil = Math.max(c.doubtUntil, until);
+    w(c).doubtful += n;
+    w(c).doubtUntil = Math.max(c.doubtUntil, until);
     this.doubted.add(c);
   }
 
   /** A seed write carrying `carried` (the own share) timed out: every buzz of `c` is taken as covered, `carried` in doubt. */
   assumeSeeded(c: CounterState, carried: number, until: number): void {
-    c.cached = c.arrived;
+    w(c).cached = c.arrived;
     if (carried === 0) return;
-    c.doubtful += carried;
-    c.doubtUntil = Math.max(c.doubtUntil, until);
+    w(c).doubtful += carried;
+    w(c).doubtUntil = Math.max(c.doubtUntil, until);
     this.doubted.add(c);
   }
 
@@ -149,7 +169,7 @@ export class CounterTable {
   settleDoubts(now: number): void {
     for (const c of this.doubted) {
       if (now < c.doubtUntil) continue;
-      c.doubtful = 0;
+      w(c).doubtful = 0;
       this.doubted.delete(c);
     }
   }

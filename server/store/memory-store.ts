@@ -21,7 +21,7 @@ export class MemoryStore implements Store {
     let walked = 0;
     for (const f of batch) {
       const key = epochKey(f.show, f.epoch);
-      if (f.acts.length === 0) {
+      if (f.retired === true) {
         // Retired: nothing will read it again, so its deltas have nowhere to go.
         this.counts.delete(key);
         continue;

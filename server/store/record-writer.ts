@@ -149,7 +149,7 @@ export class RecordWriter {
     }
     try {
       const outcome = await this.record.persistCounts(p.batch);
-      for (const [c, n] of p.marks) c.persisted += n;
+      for (const [c, n] of p.marks) this.counters.persistedMore(c, n);
       this.decide(p.claims, new Set(outcome.refused));
       this.pending = null;
       this.healthy = true;
@@ -199,7 +199,7 @@ export class RecordWriter {
         const delta = upTo - c.batched;
         rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta });
         marks.push([c, delta]);
-        c.batched = upTo;
+        this.counters.batchedUpTo(c, upTo);
         if (this.audit) takeAudit(c, delta, once, interval);
       }
     }

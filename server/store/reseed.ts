@@ -123,7 +123,7 @@ export async function raiseToRecord(s: ReseedDeps, prefix: string, log: Logger, 
     if (raw !== null && want > have) {
       const v = await s.global.incr(key, want - have);
       const c = s.counters.find(show, epoch, act);
-      if (v !== null && c) c.lastKnown = Math.max(c.lastKnown, v);
+      if (v !== null && c) s.counters.saw(c, v);
       raised += want - have;
       s.counts.raised += want - have;
       log.warn("live total raised to the record", { show, epoch, act, from: have, to: want });

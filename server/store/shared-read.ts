@@ -35,7 +35,7 @@ export class SharedRead {
           const raw = got.get(c.key);
           if (raw === undefined) this.fresh.delete(c);
           else {
-            c.lastKnown = Math.max(c.lastKnown, Number(raw));
+            this.counters.saw(c, Number(raw));
             this.fresh.add(c);
           }
         }

@@ -18,7 +18,7 @@ async function auditedNode(global: MemoryCache, record: MemoryRecord, nodeId: st
     new DualCache(global, { l1TtlMs: 0 }),
     global,
     record,
-    { nodeId, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable: true, tickMs: 10 },
+    { nodeId, tickMs: 10, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable: true },
     silentLogger,
   );
   await s.start();

@@ -5,13 +5,18 @@
  * or time out on the caller's side and still be applied later). Each test ends with every count
  * settled and checks live == record == audit == buzzes acknowledged as counted.
  */
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Cache } from "../cache/cache.ts";
 import { DualCache } from "../cache/dual-cache.ts";
 import { MemoryCache } from "../cache/memory-cache.ts";
 import { silentLogger } from "../ops/logger.ts";
+import { MemcachedCache } from "../cache/memcached-cache.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
+import { MysqlRecord } from "../record/mysql-record.ts";
+import type { Record } from "../record/record.ts";
+import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
+import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { LateCache } from "../../test/harness/late-cache.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { SharedStore } from "./shared-store.ts";
@@ -23,7 +28,7 @@ interface Clock {
   now: number;
 }
 
-async function node(global: Cache, record: MemoryRecord, nodeId: string, clock?: Clock): Promise<SharedStore> {
+async function node(global: Cache, record: Record, nodeId: string, clock?: Clock): Promise<SharedStore> {
   const s = new SharedStore(
     new DualCache(global, { l1TtlMs: 0 }),
     global,
@@ -56,12 +61,12 @@ async function backends(): Promise<{ global: MemoryCache; record: MemoryRecord }
   return { global: new MemoryCache(), record };
 }
 
-const recorded = async (r: MemoryRecord) => (await r.countTotals("s", "e")).get("a") ?? 0;
-const audited = async (r: MemoryRecord) => (await r.auditTotals("s", "e")).get("a") ?? 0;
+const recorded = async (r: Record) => (await r.countTotals("s", "e")).get("a") ?? 0;
+const audited = async (r: Record) => (await r.auditTotals("s", "e")).get("a") ?? 0;
 const live = async (c: Cache) => Number((await c.get(KEY)) ?? "NaN");
 
 /** Persist both nodes, settle, and check live == record == audit == `want`. */
-async function exact(global: Cache, record: MemoryRecord, nodes: SharedStore[], want: number): Promise<void> {
+async function exact(global: Cache, record: Record, nodes: SharedStore[], want: number): Promise<void> {
   for (const n of nodes) await tick(n);
   for (const n of nodes) await n.writer.writeOnce();
   assert.equal(await recorded(record), want, "record");
@@ -221,4 +226,46 @@ test("a claim whose add landed but whose sentinel read timed out is counted on r
   assert.equal(await tick(a), 2, "the retry finds its own add: counted");
   assert.equal(x.outcome, "counted");
   await exact(global, record, [a], 2);
+});
+
+let mc: RunningMemcached;
+let db: MariaDb;
+before(async () => {
+  [mc, db] = await Promise.all([startMemcached(), startMariaDb()]);
+});
+after(async () => {
+  await Promise.all([mc.stop(), db.stop()]);
+});
+
+test("the same on real memcached + MariaDB: flush_all, a node cut from memcached decides 6 new viewers in the record, a close, the link back: live == record", async () => {
+  const url = db.freshUrl();
+  const record = new MysqlRecord(url);
+  await record.migrate();
+  const peerRecord = new MysqlRecord(url);
+  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
+  const cut = new LateCache(ca);
+  const [a, b] = [await node(cut, record, "a"), await node(cb, peerRecord, "b")];
+  try {
+    const viewers = Array.from({ length: 11 }, (_, i) => claim(`v:${i}`));
+    await tick(b, viewers.slice(0, 3));
+    await tick(a, viewers.slice(3, 5));
+    await a.writer.writeOnce();
+    await b.writer.writeOnce();
+    await mc.flushAll();
+    await tick(a, viewers.slice(5, 6)); // record-decided on a from now on
+    cut.cut = true;
+    await tick(a, viewers.slice(6));
+    await a.writer.writeOnce();
+    await tick(a);
+    assert.deepEqual(new Set(viewers.map((c) => c.outcome)), new Set(["counted"]), "11 viewers, each acked counted");
+    await tick(b);
+    await b.reconcile("s", "e", ["a"], 7);
+    cut.cut = false;
+    await exact(cb, record, [a, b], 11);
+    await b.reconcile("s", "e", ["a"], 8);
+    assert.equal(await live(cb), 11);
+  } finally {
+    await a.close();
+    await b.close();
+  }
 });

@@ -23,7 +23,7 @@ async function node(global: Cache, record: Record, nodeId: string, durable = fal
     new DualCache(global, { l1TtlMs: 50 }),
     global,
     record,
-    { nodeId, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable },
+    { nodeId, tickMs: 100, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable },
     silentLogger,
   );
   await s.start();

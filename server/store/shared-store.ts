@@ -40,16 +40,16 @@ import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant
 
 export interface SharedStoreOptions {
   nodeId: string;
+  /** TICK_MS, the base tick period (every timing below that is a number of ticks follows it). */
+  tickMs: number;
   persistIntervalMs: number;
-  /** How long after voting closes to reconcile: every node must have seen the close and persisted. */
-  reconcileDelayMs: number;
+  /** Override of sharedTimings' reconcile delay (tests: 0). */
+  reconcileDelayMs?: number;
   /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
   durable: boolean;
   /** Where durableTotals (a public read) is answered from: MySQL's public pool; default `record`. */
   publicReads?: Pick<PublicRecordReads, "countTotals">;
   keyPrefix?: string;
-  /** TICK_MS: how long to wait for another node's claim sentinel is a few ticks. */
-  tickMs?: number;
   /**
    * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
    * (counter-state.ts). Default DOUBT_MS.
@@ -70,6 +70,21 @@ export interface SharedStoreOptions {
  * would wait behind). Well inside the 30 s of reconciliation after a close.
  */
 export const DOUBT_MS = 10_000;
+
+/** The shared store's waits, all derived from TICK_MS and PERSIST_INTERVAL_MS. */
+export interface SharedTimings {
+  /**
+   * After a close, before reconciling (also record-decided claims' quiet period): every node has
+   * seen the close (a show poll is one tick; two for margin) and persisted (two intervals), + 500 ms.
+   */
+  reconcileDelayMs: number;
+  /** How long to wait for another node's claim sentinel before deciding in the record: 10 ticks + 1 s. */
+  claimGraceMs: number;
+}
+
+export function sharedTimings(tickMs: number, persistIntervalMs: number): SharedTimings {
+  return { reconcileDelayMs: 2 * tickMs + 2 * persistIntervalMs + 500, claimGraceMs: 10 * tickMs + 1000 };
+}
 
 /** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
@@ -99,6 +114,7 @@ export class SharedStore implements Store {
   };
 
   readonly reconciler: CloseReconciler;
+  readonly timing: SharedTimings;
   readonly phase2: SharedRead;
   readonly audience: SharedAudience;
 
@@ -113,10 +129,12 @@ export class SharedStore implements Store {
     const prefix = opts.keyPrefix ?? "bc";
     this.counters = new CounterTable(prefix);
     this.auditsViewers = opts.durable;
-    const tickMs = opts.tickMs ?? 100;
     this.clock = opts.clock ?? SYSTEM_STORE_CLOCK;
+    const derived = sharedTimings(opts.tickMs, opts.persistIntervalMs);
+    this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
+    const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: opts.reconcileDelayMs, clock: this.clock }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
@@ -126,8 +144,8 @@ export class SharedStore implements Store {
       {
         nodeId: opts.nodeId,
         prefix,
-        graceMs: 10 * tickMs + 1000,
-        quietMs: opts.reconcileDelayMs,
+        graceMs: this.timing.claimGraceMs,
+        quietMs: reconcileDelayMs,
         ttlSec: CLAIM_TTL_SEC,
         processKey: this.processKey,
       },
@@ -174,7 +192,7 @@ export class SharedStore implements Store {
         if (this.auditsViewers) queueViewers(c, d.viewers, d.delta, now);
       }
       if (f.claims) this.claims.take(f.show, f.epoch, f.claims);
-      if (f.acts.length === 0) {
+      if (f.retired === true) {
         this.counters.retire(f.show, f.epoch);
         this.claims.retire(f.show, f.epoch);
       }
@@ -218,7 +236,7 @@ export class SharedStore implements Store {
           // never shrinks but by a loss), so moving them from pending to lastKnown never lowers it.
           if (err instanceof CacheError && err.code === "timeout") {
             this.counters.assumeApplied(c, amount, now + (this.opts.doubtMs ?? DOUBT_MS));
-            c.lastKnown += amount;
+            this.counters.saw(c, c.lastKnown + amount);
             this.counts.assumedApplied += amount;
           }
         }
@@ -230,7 +248,7 @@ export class SharedStore implements Store {
         for (const c of reads) {
           const raw = got.get(c.key);
           if (raw === undefined) missing.push(c);
-          else c.lastKnown = Math.max(c.lastKnown, Number(raw));
+          else this.counters.saw(c, Number(raw));
         }
       } catch (err) {
         failed = err;
@@ -248,7 +266,7 @@ export class SharedStore implements Store {
 
     const out: FlushResult = new Map();
     for (const f of batch) {
-      if (f.acts.length === 0) continue;
+      if (f.retired === true) continue;
       const totals = new Map<string, number>();
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);

@@ -65,7 +65,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     try {
       await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 2 }], acts: ["a"] }]);
       const r = await store.flush([
-        { show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [] },
+        { show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [], retired: true },
         { show: "s", epoch: "new", deltas: [{ act: "a", delta: 1 }], acts: ["a"] },
         { show: "t", epoch: "new", deltas: [{ act: "a", delta: 4 }], acts: ["a"] },
       ]);
@@ -82,7 +82,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     const { store } = sut;
     const reset = async (i: number) => {
       await store.flush([
-        { show: "s", epoch: `e${i - 1}`, deltas: [{ act: "a", delta: 1 }], acts: [] },
+        { show: "s", epoch: `e${i - 1}`, deltas: [{ act: "a", delta: 1 }], acts: [], retired: true },
         {
           show: "s",
           epoch: `e${i}`,
@@ -182,7 +182,7 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     try {
       await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 2 }], acts: ["a"] }]);
       await peer.flush([{ show: "s", epoch: "old", deltas: [], acts: ["a"] }]);
-      await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [] }]);
+      await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [], retired: true }]);
       await until(
         () => totals(peer, "s", "old", ["a"]),
         (t) => t.a === 9,

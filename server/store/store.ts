@@ -50,11 +50,14 @@ export interface ShowFlush {
   deltas: readonly Delta[];
   /** New `once` claims of this show epoch (stores with `decidesClaims` only). */
   claims?: readonly Claim[];
-  /**
-   * Acts whose totals the caller wants back. Empty for a retired epoch: that flush is the last one
-   * this caller makes naming the epoch, so the store may drop what it keeps for it once applied.
-   */
+  /** Acts whose totals the caller wants back (none for a retired epoch). */
   acts: readonly string[];
+  /**
+   * The epoch is retired (a reset replaced it): this flush is the last one this caller makes naming
+   * it, so the store may drop what it keeps for it once applied, and returns no totals for it.
+   * A live epoch whose show has no acts is not retired (acts empty, `retired` absent).
+   */
+  retired?: boolean;
 }
 
 /** A show epoch whose totals the publish phase reads (acts of the show's current definition). */
