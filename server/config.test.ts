@@ -42,12 +42,23 @@ test("bad values fail fast, naming every bad variable", () => {
   assert.throws(() => parseConfig({ NODE_ID: "a b" }), /NODE_ID/);
 });
 
-test("viewer token secrets: comma-separated, each >= 32 bytes, never echoed; export keys >= 32 bytes", () => {
+test("viewer token secrets: comma-separated, each >= 32 bytes, never echoed; the pseudonym key >= 32 bytes; the old HMAC key refused", () => {
   const a = "a".repeat(32);
   const b = "b".repeat(40);
   assert.deepEqual(parseConfig({ VIEWER_TOKEN_SECRET: `${a}, ${b}` }).VIEWER_TOKEN_SECRET, [a, b]);
   assert.equal(parseConfig({}).VIEWER_TOKEN_SECRET, undefined);
-  assert.equal(parseConfig({ EXPORT_SIGNING_KEY: ` ${b} ` }).EXPORT_SIGNING_KEY, b);
+  assert.equal(parseConfig({ EXPORT_PSEUDONYM_KEY: ` ${b} ` }).EXPORT_PSEUDONYM_KEY, b);
+  assert.throws(
+    () => parseConfig({ EXPORT_SIGNING_KEY: b }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /EXPORT_SIGNING_KEY=\(redacted\): .*EXPORT_SIGNING_KEY_FILE/.test(err.message) &&
+      !err.message.includes(b),
+  );
+  assert.equal(
+    parseConfig({ EXPORT_SIGNING_KEY_FILE: "/etc/buzzcast/export-key.pem" }).EXPORT_SIGNING_KEY_FILE,
+    "/etc/buzzcast/export-key.pem",
+  );
   const short = "short-secret-that-leaks";
   for (const v of ["VIEWER_TOKEN_SECRET", "EXPORT_SIGNING_KEY", "EXPORT_PSEUDONYM_KEY"]) {
     assert.throws(

@@ -104,9 +104,17 @@ const Env = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** When set, hello must carry a viewer token signed HS256 with one of these (docs/viewer-tokens.md). */
   VIEWER_TOKEN_SECRET: secretList.optional(),
-  /** HMAC-SHA256 key signing audit exports; without one exports carry a digest only (unsigned). */
-  EXPORT_SIGNING_KEY: secret.optional(),
-  /** Key of the keyed hash that pseudonymises viewer ids in exports; default: derived from EXPORT_SIGNING_KEY. */
+  /** The HMAC export seal is gone: setting this refuses to start, naming its replacement. */
+  EXPORT_SIGNING_KEY: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined,
+      "the HMAC export seal was replaced by Ed25519 signatures: remove EXPORT_SIGNING_KEY and set EXPORT_SIGNING_KEY_FILE to an Ed25519 private key (openssl genpkey -algorithm ed25519 -out export-key.pem)",
+    ),
+  /** Path of the Ed25519 private key (PKCS#8 PEM) signing audit exports; unset: exports carry a digest only. */
+  EXPORT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** Key of the keyed hash that pseudonymises viewer ids in exports; default: a random key kept in the record. */
   EXPORT_PSEUDONYM_KEY: secret.optional(),
 });
 

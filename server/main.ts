@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { ExportSigner, SigningKeyError } from "./audit/export-signer.ts";
 import { ConfigError, parseConfig, type Config } from "./config.ts";
 import { startNode } from "./node/node.ts";
 import { EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_NODE_ID_TAKEN, EXIT_OK, runLifecycle } from "./ops/lifecycle.ts";
@@ -16,24 +16,27 @@ import { chooseBackends } from "./store/choose-backends.ts";
 import { startAgentCheck } from "./transport/agent-check.ts";
 import { assertNativeUws } from "./transport/uws.ts";
 
-/** Build the pages if they are missing (first `npm start` on a fresh checkout). */
-async function ensurePages(cfg: Config, log: Logger): Promise<void> {
-  if (existsSync(join(cfg.STATIC_DIR, "index.html"))) return;
-  // Compiled (npm run build) there is no TypeScript loader to run client/build.ts with.
-  if (!import.meta.url.endsWith(".ts")) return log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
-  const buildScript = resolve("client/build.ts");
-  if (!existsSync(buildScript)) return log.warn("pages not built and no client/build.ts found");
-  log.info("building pages", { outDir: cfg.STATIC_DIR });
-  const mod = (await import(pathToFileURL(buildScript).href)) as {
-    buildClient(outDir?: string, opts?: { keepExisting?: boolean }): Promise<unknown>;
-  };
-  await mod.buildClient(cfg.STATIC_DIR, { keepExisting: true });
+/** Pages are built by `npm run build` (or by `npm start` from source); the server only serves them. */
+function checkPages(cfg: Config, log: Logger): void {
+  if (!existsSync(join(cfg.STATIC_DIR, "index.html")))
+    log.warn("pages not built: run npm run build, or set STATIC_DIR", { dir: cfg.STATIC_DIR });
+}
+
+/** A key file that does not hold an Ed25519 private key is bad configuration (exit 2), not a failure later. */
+function checkSigningKeyFile(path: string): void {
+  try {
+    ExportSigner.fromFile(path);
+  } catch (err) {
+    if (!(err instanceof SigningKeyError)) throw err;
+    throw new ConfigError(`invalid configuration:\n  EXPORT_SIGNING_KEY_FILE=${JSON.stringify(path)}: ${err.message}`);
+  }
 }
 
 async function main(): Promise<void> {
   let cfg: Config;
   try {
     cfg = parseConfig();
+    if (cfg.EXPORT_SIGNING_KEY_FILE !== undefined) checkSigningKeyFile(cfg.EXPORT_SIGNING_KEY_FILE);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`buzzcast: ${err.message}\n`);
@@ -43,7 +46,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(cfg.LOG_LEVEL, { node: cfg.NODE_ID });
   assertNativeUws();
-  await ensurePages(cfg, log);
+  checkPages(cfg, log);
 
   const adminToken = cfg.ADMIN_TOKEN ?? randomBytes(18).toString("base64url");
   if (cfg.WORKERS > 1) {

@@ -50,6 +50,9 @@ export const CLOSE = {
   /** The server requires a viewer token and the hello's was missing, malformed, badly signed,
    *  expired, not yet valid, or for another show. */
   unauthorized: { code: 4012, reconnect: "fresh_token" },
+  /** The viewer id (hello `viewer`, or the token's `sub`) is not well-formed Unicode, holds a control
+   *  character, or starts or ends with white space (shared/viewer-id.ts). Never counted. */
+  bad_viewer: { code: 4013, reconnect: "never" },
 } as const;
 
 export type CloseName = keyof typeof CLOSE;
@@ -112,6 +115,8 @@ export const UPGRADE_REFUSED = {
   connect_rate_ip: { status: 503 },
   /** The `Origin` of the upgrade is not in ALLOWED_ORIGINS (cross-site WebSocket hijacking). */
   origin_forbidden: { status: 403 },
+  /** The node holds as many connections as its descriptor limit (RLIMIT_NOFILE) leaves room for. */
+  server_full: { status: 503 },
 } as const;
 export type UpgradeRefusal = keyof typeof UPGRADE_REFUSED;
 

@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CLOSE, REJECT_REASONS, closeName, reconnectDelayMs, reconnectRule } from "./codes.ts";
-import { Ack, ClientMessage, ServerMessage, Welcome } from "./protocol.ts";
+import { Ack, ClientMessage, Hello, ServerMessage, ViewerId, Welcome } from "./protocol.ts";
+import { V2EncodeError, encodeClientFrame } from "./v2/index.ts";
+import { viewerIdProblem } from "./viewer-id.ts";
 
 test("client frames: hello and buzz parse; anything else is refused", () => {
   assert.deepEqual(ClientMessage.parse({ type: "hello", protocol: 1, show: "demo" }), { type: "hello", protocol: 1, show: "demo" });
@@ -65,4 +67,36 @@ test("close table: unique codes in the right ranges, each with a reconnect rule"
   );
   assert.ok((reconnectDelayMs("fresh_token", 3, () => 0.5) ?? 0) > 0);
   assert.ok(REJECT_REASONS.includes("duplicate") && REJECT_REASONS.includes("voting_closed"));
+});
+
+test("viewer ids: well-formed Unicode, no control characters, no white space at either end", () => {
+  const ok = ["v-1", "ünï 🐝", "a b", "x".repeat(128), "😀".repeat(64)];
+  const bad = [
+    "",
+    "x".repeat(129),
+    "x\ud800", // lone high surrogate
+    "x\udbff",
+    "\udc00x", // lone low surrogate
+    "a\u0000",
+    "a\nb", // C0: a line break
+    "a\rb",
+    "a\tb",
+    "a\u007f", // DEL
+    "a\u0085", // C1 (NEL)
+    "a\u009f",
+    " a",
+    "a ",
+    "\u00a0a", // no-break space
+    "a\u3000", // ideographic space
+    "\ufeffa",
+  ];
+  for (const v of ok) assert.equal(viewerIdProblem(v), null, JSON.stringify(v));
+  for (const v of bad) {
+    assert.notEqual(viewerIdProblem(v), null, JSON.stringify(v));
+    assert.equal(ViewerId.safeParse(v).success, false, JSON.stringify(v));
+    assert.equal(Hello.safeParse({ type: "hello", protocol: 1, show: "demo", viewer: v }).success, false);
+    assert.throws(() => encodeClientFrame({ type: "hello", show: "demo", viewer: v }), V2EncodeError);
+  }
+  assert.equal(CLOSE.bad_viewer.code, 4013);
+  assert.equal(reconnectRule(CLOSE.bad_viewer.code), "never");
 });

@@ -5,14 +5,21 @@
  */
 import { z } from "zod";
 import { PROTOCOL_VERSION, REJECT_REASONS, type CloseName, type RejectReason } from "./codes.ts";
+import { viewerIdProblem } from "./viewer-id.ts";
 
 /** The zod-free constants live in codes.ts (a browser bundle imports them without zod). */
 export { MAX_FRAME_BYTES, PROTOCOL_VERSION, WS_PATH } from "./codes.ts";
 
 /** Show and act ids: short, URL- and key-safe (they become memcached keys and URL segments). */
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "ids are 1-64 of A-Z a-z 0-9 _ -");
-/** Opaque viewer id chosen by the client: a random UUID generated once and persisted on the device. */
-export const ViewerId = z.string().min(1).max(128);
+/**
+ * Opaque viewer id chosen by the client: a random UUID generated once and persisted on the device.
+ * Well-formed Unicode, no control characters, no white space at either end (viewer-id.ts).
+ */
+export const ViewerId = z.string().superRefine((v, ctx) => {
+  const problem = viewerIdProblem(v);
+  if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+});
 export const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const Count = z.number().int().nonnegative();
 

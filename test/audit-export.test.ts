@@ -1,13 +1,16 @@
 /**
  * Audit, timeline and export over HTTP against a real server on a real MariaDB. The audit log is
  * written the way nodes write it (MysqlRecord.persistCounts with audit rows, from two "other
- * nodes"), then the server reconciles its live totals when voting closes. The export is checked
- * with the exact one-liners of docs/operations.md, run by bash: digest and signature verify, a
- * tampered file does not, and per act the rows add up to the total.
+ * nodes"), then the server reconciles its live totals when voting closes. The export is signed with
+ * an Ed25519 key made by the real `openssl genpkey`; it is checked with `buzzcast-verify` and with
+ * the exact openssl one-liner of docs/operations.md, run by bash: the seal verifies with the public
+ * key from GET /api/export-key, a tampered file does not, per act the rows add up to the total and
+ * to what the server put on air.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +20,6 @@ import { startMariaDb, type MariaDb } from "./harness/mariadb.ts";
 import { admin, startServer, type RunningServer } from "./harness/server.ts";
 import { waitFor } from "./harness/wait.ts";
 
-const KEY = "export-signing-key-0123456789-abcdefghij";
 const SHOW = "gala";
 const PERSIST_MS = 200;
 const A1_VIEWERS = 1500;
@@ -27,15 +29,24 @@ let db: MariaDb;
 let srv: RunningServer;
 let unsigned: RunningServer;
 let plain: RunningServer;
+let otherDb: RunningServer;
 let epoch = "";
 let dir = "";
+let keyFile = "";
+let otherUrl = "";
 
 before(async () => {
   db = await startMariaDb();
   dir = mkdtempSync(join(tmpdir(), "buzzcast-export-"));
+  keyFile = join(dir, "operator-private.pem");
+  execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", keyFile]);
   const env = { MYSQL_URL: db.url, TICK_MS: "50", PERSIST_INTERVAL_MS: String(PERSIST_MS), DEMO_SHOW: "false" };
-  srv = await startServer({ ...env, EXPORT_SIGNING_KEY: KEY });
-  [unsigned, plain] = await Promise.all([startServer(env), startServer({ TICK_MS: "50" })]);
+  srv = await startServer({ ...env, EXPORT_SIGNING_KEY_FILE: keyFile });
+  [unsigned, plain, otherDb] = await Promise.all([
+    startServer(env),
+    startServer({ TICK_MS: "50" }),
+    startServer({ ...env, MYSQL_URL: (otherUrl = db.freshUrl()), EXPORT_SIGNING_KEY_FILE: keyFile }),
+  ]);
   await admin(srv, "PUT", `/api/shows/${SHOW}`, { title: "Gala", acts: ["a1", "a2", "a3"].map((id) => ({ id, name: id })) });
   epoch = ((await admin(srv, "GET", `/api/shows/${SHOW}`)) as { epoch: string }).epoch;
   await seed();
@@ -44,7 +55,7 @@ before(async () => {
   await admin(srv, "POST", `/api/shows/${SHOW}/stage`, { act: null, open: false });
 });
 after(async () => {
-  for (const s of [srv, unsigned, plain]) assert.equal(await s?.stop(), 0);
+  for (const s of [srv, unsigned, plain, otherDb]) assert.equal(await s?.stop(), 0);
   await db?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -134,10 +145,16 @@ function runDocumented(title: string, env: Record<string, string> = {}): string 
   const at = doc.indexOf(`# ${title}`);
   assert.ok(at >= 0, `docs/operations.md documents "${title}"`);
   try {
-    return execFileSync("bash", ["-c", doc[at + 1]!], { cwd: dir, env: { ...process.env, ...env }, encoding: "utf8" });
+    return execFileSync("bash", ["-c", doc[at + 1]!], { cwd: dir, env: { ...process.env, ...env }, encoding: "utf8", stdio: "pipe" });
   } catch (err) {
     return `exit ${(err as { status: number }).status}: ${(err as { stdout: string }).stdout}`;
   }
+}
+
+const VERIFY = new URL("../verify/bin/buzzcast-verify.mjs", import.meta.url).pathname;
+function verify(file: string): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [VERIFY, file, "--key", "buzzcast-export-key.pem"], { cwd: dir, encoding: "utf8" });
+  return { code: r.status, out: r.stdout + r.stderr };
 }
 
 function tamper(file: string): void {
@@ -145,18 +162,52 @@ function tamper(file: string): void {
   writeFileSync(join(dir, file), text.replace("a1,", "a2,").replace('"a1"', '"a2"'));
 }
 
-test("CSV export: digest and signature verify with the documented command; rows add up; pseudonymised by default", async () => {
+/** Every closed act's on-air row has reached the record's total (the reconciliation raised live, the node recorded the frame). */
+async function onAirSettled(): Promise<void> {
+  await waitFor(
+    async () => {
+      const { text } = await download(srv, "format=csv", "probe.csv");
+      const on = [...text.matchAll(/^onair,(a[12]),\d+,(\d+),/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+      return on.join() === `a1 ${A1_VIEWERS},a2 ${ODD.length}`;
+    },
+    { what: "on-air totals of a1 and a2 equal to the record" },
+  );
+}
+
+test("GET /api/export-key: the public key as SPKI PEM, no auth; 404 no_signing_key without a key", async () => {
+  const res = await fetch(`${srv.url}/api/export-key`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/x-pem-file");
+  const pem = await res.text();
+  assert.match(pem, /^-----BEGIN PUBLIC KEY-----\n/);
+  writeFileSync(join(dir, "buzzcast-export-key.pem"), pem);
+  const fp = execFileSync("bash", ["-c", "openssl pkey -pubin -in buzzcast-export-key.pem -outform DER | sha256sum | cut -c1-64"], {
+    cwd: dir,
+    encoding: "utf8",
+  }).trim();
+  assert.equal(res.headers.get("x-buzzcast-key-fingerprint"), `SHA256:${fp}`, "the fingerprint openssl computes");
+  const none = await fetch(`${unsigned.url}/api/export-key`);
+  assert.equal(none.status, 404);
+  assert.equal(((await none.json()) as { error: { code: string } }).error.code, "no_signing_key");
+});
+
+test("CSV export: the seal verifies with buzzcast-verify and the documented openssl one-liner; rows and on-air add up; pseudonymised", async () => {
+  await onAirSettled();
   const { text, headers } = await download(srv, "format=csv", "export.csv");
   assert.match(headers.get("content-type") ?? "", /^text\/csv/);
-  assert.match(headers.get("x-buzzcast-digest") ?? "", /^sha256/);
-  assert.match(headers.get("x-buzzcast-signature") ?? "", /^hmac-sha256/);
-  assert.equal(runDocumented("verify a signed CSV export", { EXPORT_SIGNING_KEY: KEY }).trim(), "VERIFIED");
-  assert.notEqual(runDocumented("verify a signed CSV export", { EXPORT_SIGNING_KEY: KEY + "x" }).trim(), "VERIFIED", "wrong key");
-  const check = runDocumented("check a CSV export's totals").trim().split("\n").sort();
-  assert.deepEqual(check, [`a1 ${A1_VIEWERS} ${A1_VIEWERS} OK`, `a2 ${ODD.length} ${ODD.length} OK`, "a3 7 0 MISMATCH"]);
+  assert.match(headers.get("x-buzzcast-signature") ?? "", /^ed25519/);
+  assert.equal(runDocumented("verify a CSV export's seal with openssl").trim(), "Signature Verified Successfully");
+  const v = verify("export.csv");
+  assert.equal(v.code, 1, "a3 was counted without audit rows");
+  assert.deepEqual(v.out.trimEnd().split("\n").slice(0, 3), [
+    `a1 ${A1_VIEWERS} ${A1_VIEWERS} OK`,
+    `a2 ${ODD.length} ${ODD.length} OK`,
+    "a3 7 0 MISMATCH",
+  ]);
+  assert.match(v.out, /FAILED: a3: the record's total is 7 but its buzz rows add up to 0/);
 
   const lines = text.trimEnd().split("\n");
-  assert.match(lines[0]!, new RegExp(`^#buzzcast-export/1,show=${SHOW},epoch=${epoch},.*viewerIds=pseudonymised`));
+  assert.match(lines[0]!, new RegExp(`^#buzzcast-export/2,show=${SHOW},epoch=${epoch},.*viewerIds=pseudonymised,.*policy=once`));
   assert.equal(lines[1], "kind,act,at_ms,count,node,viewer");
   const buzz = lines.filter((l) => l.startsWith("buzz,"));
   assert.equal(buzz.length, A1_VIEWERS + ODD.length);
@@ -164,24 +215,38 @@ test("CSV export: digest and signature verify with the documented command; rows 
   assert.ok(a1.every((p) => /^p_[0-9a-f]{32}$/.test(p)));
   assert.equal(new Set(a1).size, A1_VIEWERS, "distinct viewers stay distinct");
   assert.ok(!text.includes("viewer-1"), "no raw id in a pseudonymised export");
-  const again = await download(srv, "format=csv", "again.csv");
-  assert.ok(again.text.includes(a1[0]!), "the same pseudonym in every export (key derived from EXPORT_SIGNING_KEY)");
+  assert.match(lines[0]!, /pseudonymKey=record/);
+  const again = await download(unsigned, "format=csv", "again.csv");
+  assert.ok(again.text.includes(a1[0]!), "the same pseudonym from another node on the same record");
+  // The key is the random one each record keeps (not derived from the signing key both servers share).
+  await admin(otherDb, "PUT", `/api/shows/${SHOW}`, { title: "Gala", acts: [{ id: "a1", name: "a1" }] });
+  await download(otherDb, "format=csv", "other.csv");
+  const secret = async (url: string) =>
+    (
+      await db.query<Array<{ secret_hex: string }>>(
+        `SELECT secret_hex FROM \`${new URL(url).pathname.slice(1)}\`.fleet_secrets WHERE name = 'export_pseudonym'`,
+      )
+    )[0]?.secret_hex;
+  const [ours, theirs] = [await secret(db.url), await secret(otherUrl)];
+  assert.ok(ours !== undefined && theirs !== undefined && ours !== theirs, "one random key per record");
+  const p0 = "p_" + createHmac("sha256", Buffer.from(ours, "hex")).update("v:viewer-0").digest("hex").slice(0, 32);
+  assert.ok(a1.includes(p0), "pseudonyms are keyed by the record's random key");
 
   tamper("export.csv");
-  assert.notEqual(runDocumented("verify a signed CSV export", { EXPORT_SIGNING_KEY: KEY }).trim(), "VERIFIED", "tampered file");
+  assert.notEqual(runDocumented("verify a CSV export's seal with openssl").trim(), "Signature Verified Successfully", "tampered file");
+  assert.match(verify("export.csv").out, /FAILED: the SHA-256 of the body/);
 });
 
-test("raw export: plain ids, RFC 4180 quoting, still verifies and adds up", async () => {
+test("raw export: a viewer id with a comma or a quote is quoted per RFC 4180 and the verifier reads it as one field", async () => {
   const { text } = await download(srv, "format=csv&raw=1", "export.csv");
   assert.ok(text.includes("v:viewer-0\n"));
   assert.ok(text.includes(',"v:has,comma"\n'));
   assert.ok(text.includes(',"v:has""quote"\n'));
   assert.ok(text.includes(",v:ünïcødé\n"));
-  assert.equal(runDocumented("verify a signed CSV export", { EXPORT_SIGNING_KEY: KEY }).trim(), "VERIFIED");
-  assert.match(runDocumented("check a CSV export's totals"), new RegExp(`a1 ${A1_VIEWERS} ${A1_VIEWERS} OK`));
+  assert.match(verify("export.csv").out, new RegExp(`^a2 ${ODD.length} ${ODD.length} OK$`, "m"));
 });
 
-test("JSON Lines export verifies with its command; jq check adds up", async () => {
+test("JSON Lines export verifies with buzzcast-verify and its openssl one-liner", async () => {
   const { text, headers } = await download(srv, "format=json", "export.ndjson");
   assert.match(headers.get("content-type") ?? "", /^application\/x-ndjson/);
   const objs = text
@@ -191,18 +256,17 @@ test("JSON Lines export verifies with its command; jq check adds up", async () =
   assert.equal(objs[0]?.type, "export");
   assert.equal(objs.at(-1)?.type, "seal");
   assert.equal(objs.filter((o) => o.type === "buzz").length, A1_VIEWERS + ODD.length);
-  assert.equal(runDocumented("verify a signed JSON export", { EXPORT_SIGNING_KEY: KEY }).trim(), "VERIFIED");
-  const check = runDocumented("check a JSON export's totals").trim().split("\n").sort();
-  assert.deepEqual(check, [`a1 ${A1_VIEWERS} ${A1_VIEWERS} OK`, `a2 ${ODD.length} ${ODD.length} OK`, "a3 7 0 MISMATCH"]);
+  assert.equal(runDocumented("verify a JSON export's seal with openssl").trim(), "Signature Verified Successfully");
+  assert.match(verify("export.ndjson").out, new RegExp(`^a1 ${A1_VIEWERS} ${A1_VIEWERS} OK$`, "m"));
   tamper("export.ndjson");
-  assert.notEqual(runDocumented("verify a signed JSON export", { EXPORT_SIGNING_KEY: KEY }).trim(), "VERIFIED");
+  assert.notEqual(runDocumented("verify a JSON export's seal with openssl").trim(), "Signature Verified Successfully");
 });
 
-test("without EXPORT_SIGNING_KEY: unsigned (says so), digest verifies; without MYSQL_URL: 409 no_record", async () => {
-  const { headers } = await download(unsigned, "format=csv", "export.csv");
+test("without EXPORT_SIGNING_KEY_FILE: unsigned (says so); without MYSQL_URL: 409 no_record; the old EXPORT_SIGNING_KEY refuses to start", async () => {
+  const { headers, text } = await download(unsigned, "format=csv", "export.csv");
   assert.equal(headers.get("x-buzzcast-signature"), "none");
-  assert.equal(runDocumented("verify an unsigned CSV export").trim(), "VERIFIED");
-  assert.match(readFileSync(join(dir, "export.csv"), "utf8"), /pseudonymKey=per_process/);
+  assert.match(text.trimEnd().split("\n").at(-1)!, /^#seal,sha256=[0-9a-f]{64},ed25519=none,key=none$/);
+  assert.match(verify("export.csv").out, /FAILED: the export is not signed/);
 
   const auth = { authorization: `Bearer ${plain.adminToken}` };
   for (const path of ["/api/shows/demo/audit", "/api/shows/demo/timeline?act=act-1", "/api/shows/demo/export"]) {
@@ -213,4 +277,24 @@ test("without EXPORT_SIGNING_KEY: unsigned (says so), digest verifies; without M
   const bad = await fetch(`${srv.url}/api/shows/${SHOW}/export?format=xml`, { headers: { authorization: `Bearer ${srv.adminToken}` } });
   assert.equal(bad.status, 400);
   assert.equal((await fetch(`${srv.url}/api/shows/${SHOW}/export`)).status, 401, "admin only");
+
+  const old = spawnSync(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { ...process.env, PORT: "0", EXPORT_SIGNING_KEY: "export-signing-key-0123456789-abcdefghij" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(old.status, 2, old.stderr);
+  assert.match(old.stderr, /EXPORT_SIGNING_KEY=\(redacted\): .*set EXPORT_SIGNING_KEY_FILE/);
+  assert.doesNotMatch(old.stderr, /abcdefghij/, "the old secret is not echoed");
+  const notEd = join(dir, "rsa.pem");
+  execFileSync("openssl", ["genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:1024", "-out", notEd], { stdio: "pipe" });
+  const rsa = spawnSync(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { ...process.env, PORT: "0", EXPORT_SIGNING_KEY_FILE: notEd },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(rsa.status, 2, rsa.stderr);
+  assert.match(rsa.stderr, /EXPORT_SIGNING_KEY_FILE=.*an ed25519 key is required/);
 });

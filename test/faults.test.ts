@@ -8,9 +8,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { admin, type RunningServer } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
-import { eventually, openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
+import { openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
 import { ackedCounted, assertNeverDecreased, buzzSteadily } from "./harness/load.ts";
-import { metricValue, waitFor } from "./harness/wait.ts";
+import { metricValue, pollUntil, waitFor } from "./harness/wait.ts";
 
 let cluster: Cluster;
 before(async () => {
@@ -52,7 +52,7 @@ async function totalsRiseEverywhere(viewers: readonly TestViewer[], what: string
 async function assertExactEverywhere(show: string, expected: number, viewers: readonly TestViewer[]): Promise<void> {
   await admin(live()[0]!, "POST", `/api/shows/${show}/stage`, { act: "a", open: false });
   for (const n of live()) {
-    const s = await eventually(
+    const s = await pollUntil(
       () => showState(n, show),
       (s) => s.totals.a === expected && s.durable?.a === expected,
       `exact ${expected} on ${n.url}`,
@@ -93,7 +93,7 @@ test("memcached unreachable: counting continues, degraded meanwhile, nothing los
     if (paused) cluster.memcached.resume();
   });
   for (const node of nodes) {
-    await eventually(
+    await pollUntil(
       () => fetch(`${node.url}/readyz`).then(async (r) => ({ status: r.status, body: (await r.json()) as { status: string } })),
       (r) => r.status === 503 && r.body.status !== "ready",
       `readyz degraded on ${node.url}`,
@@ -111,7 +111,7 @@ test("memcached unreachable: counting continues, degraded meanwhile, nothing los
   paused = false;
   // Back: the queued buzzes reach memcached, readiness returns, and totals rise everywhere again.
   for (const node of nodes) {
-    await eventually(
+    await pollUntil(
       () => fetch(`${node.url}/readyz`).then((r) => r.status),
       (s) => s === 200,
       `ready again: ${node.url}`,

@@ -9,11 +9,11 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { admin } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
-import { eventually, openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
+import { openShowOnAll, showState, startCluster, type Cluster } from "./harness/cluster.ts";
 import { startHaproxy, type RunningHaproxy } from "./harness/haproxy.ts";
 import { textCommand } from "./harness/memcached.ts";
 import { assertCountsAgree, recordAndAudit } from "./harness/count-audit.ts";
-import { metricValue } from "./harness/wait.ts";
+import { metricValue, pollUntil } from "./harness/wait.ts";
 
 let cluster: Cluster;
 let lb: RunningHaproxy;
@@ -50,15 +50,8 @@ after(async () => {
 
 test("the same viewer on three nodes buzzing the same act at the same instant, many times over, counts once", async () => {
   const show = "f-race";
-  await openShow(cluster.nodes[0]!, show, ["a", "b", "c"]);
+  await openShowOnAll(cluster.nodes, show, ["a", "b", "c"]);
   const [n1, n2, n3] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-  for (const n of [n1, n2, n3])
-    await eventually(
-      () => showState(n, show),
-      (s) => s.stage.open,
-      `show on ${n.url}`,
-      5000,
-    );
   const VIEWERS = 40;
   const byViewer = await Promise.all(
     Array.from({ length: VIEWERS }, (_, i) => Promise.all([n1, n2, n3].map((n) => join(n.wsUrl, show, `race${i}`)))),
@@ -78,15 +71,8 @@ test("the same viewer on three nodes buzzing the same act at the same instant, m
 
 test("memcached flushed mid-act: no viewer counted twice; the record decides meanwhile", async (t) => {
   const show = "f-flush";
-  await openShow(cluster.nodes[0]!, show, ["a"]);
+  await openShowOnAll(cluster.nodes, show, ["a"]);
   const [n1, n2, n3] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-  for (const n of [n1, n2, n3])
-    await eventually(
-      () => showState(n, show),
-      (s) => s.stage.open,
-      `show on ${n.url}`,
-      5000,
-    );
   const first = await Promise.all(Array.from({ length: 30 }, (_, i) => join(n1.wsUrl, show, `early${i}`)));
   await Promise.all(first.map((v) => v.votingOpen("a")));
   await burst(first, "a", 1);
@@ -117,14 +103,7 @@ test("memcached flushed mid-act: no viewer counted twice; the record decides mea
 test("cost: one memcached add per counted buzz of a distinct viewer, nothing per repeated buzz", async (t) => {
   const show = "f-cost";
   const live = cluster.nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null);
-  await openShow(live[0]!, show, ["a"]);
-  for (const n of live)
-    await eventually(
-      () => showState(n, show),
-      (s) => s.stage.open,
-      `show on ${n.url}`,
-      5000,
-    );
+  await openShowOnAll(live, show, ["a"]);
   const VIEWERS = 300;
   const conns = await Promise.all(Array.from({ length: VIEWERS }, (_, i) => join(live[i % live.length]!.wsUrl, show, `cost${i}`)));
   await Promise.all(conns.map((v) => v.votingOpen("a")));
@@ -169,15 +148,8 @@ test("cost: one memcached add per counted buzz of a distinct viewer, nothing per
 
 test("a viewer whose node drains, or is killed, reconnects through HAProxy and gets duplicate", async () => {
   const show = "f-move";
-  await openShow(cluster.nodes[0]!, show, ["a"]);
+  await openShowOnAll(cluster.nodes, show, ["a"]);
   const [n1, n2, n3] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-  for (const n of [n1, n2, n3])
-    await eventually(
-      () => showState(n, show),
-      (s) => s.stage.open,
-      `show on ${n.url}`,
-      5000,
-    );
   const onN2 = await Promise.all(Array.from({ length: 20 }, (_, i) => join(n2.wsUrl, show, `drained${i}`)));
   const onN3 = await Promise.all(Array.from({ length: 20 }, (_, i) => join(n3.wsUrl, show, `killed${i}`)));
   await Promise.all([...onN2, ...onN3].map((v) => v.votingOpen("a")));
@@ -194,7 +166,7 @@ test("a viewer whose node drains, or is killed, reconnects through HAProxy and g
 
   // n3 is killed once its counts are in the record (what a SIGKILL loses is documented apart).
   const epoch = (await showState(n1, show)).epoch;
-  await eventually(
+  await pollUntil(
     () => recordAndAudit(cluster, show, epoch),
     (p) => p.record.a === 40,
     "n3's buzzes in the record",

@@ -12,8 +12,9 @@ import { ShowState } from "../shared/protocol.ts";
 import { CLOSE } from "../shared/codes.ts";
 import { admin } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
-import { eventually, startCluster, type Cluster } from "./harness/cluster.ts";
+import { startCluster, type Cluster } from "./harness/cluster.ts";
 import { startHaproxy, type RunningHaproxy, type ServerStat } from "./harness/haproxy.ts";
+import { pollUntil } from "./harness/wait.ts";
 
 /** A TCP relay to memcached for one node: cut() makes memcached unreachable for that node only. */
 class TcpRelay {
@@ -116,7 +117,7 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   // A producer's change made on one node reaches the others within a tick or two (the documented
   // bound); the next admin call, or viewer, may land on any of them.
   const onEveryNode = (cond: (s: ShowState) => boolean, what: string) =>
-    Promise.all(cluster.nodes.map((n) => eventually(() => stateAt(n.url), cond, `${what} on ${n.url}`, 5000)));
+    Promise.all(cluster.nodes.map((n) => pollUntil(() => stateAt(n.url), cond, `${what} on ${n.url}`, 5000)));
   await onEveryNode(() => true, `show ${SHOW}`);
   await admin(lbAdmin, "POST", `/api/shows/${SHOW}/stage`, { act: "a", open: true });
   await onEveryNode((s) => s.stage.act === "a" && s.stage.open, "voting open on a");
@@ -147,7 +148,7 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   assert.equal(await n2.stop("SIGTERM"), 0, "n2 drains and exits 0");
 
   // n2's viewers were closed with 1001 (reconnect now); the others were not touched.
-  const moved = await eventually(
+  const moved = await pollUntil(
     async () => first.filter((v) => v.closeCode !== null),
     (c) => c.length >= onN2,
     "n2's viewers closed",
@@ -184,7 +185,7 @@ test("through HAProxy: one audience, a node SIGTERMed mid-show, final totals == 
   const expected = { a: AUDIENCE, b: AUDIENCE, c: AUDIENCE };
 
   for (const url of [lb.url, cluster.nodes[0]!.url, cluster.nodes[2]!.url]) {
-    const s = await eventually(
+    const s = await pollUntil(
       () => stateAt(url),
       (s) => s.durable?.c === AUDIENCE && !s.stage.open,
       `the close and the durable totals at ${url}`,
@@ -214,7 +215,7 @@ test("a node that loses memcached turns not-ready: HAProxy sends new viewers els
   const onN3 = server(await lb.stats(), "n3").current;
   assert.ok(onN3 > 0, "n3 has viewers");
   relay.cut();
-  await eventually(
+  await pollUntil(
     () => fetch(`${n3.url}/readyz`).then((r) => r.status),
     (st) => st === 503,
     "n3 /readyz 503",
@@ -234,7 +235,7 @@ test("a node that loses memcached turns not-ready: HAProxy sends new viewers els
   for (const v of late) assert.equal(v.closeCode, null);
 
   relay.restore();
-  await eventually(
+  await pollUntil(
     () => fetch(`${n3.url}/readyz`).then((r) => r.status),
     (st) => st === 200,
     "n3 /readyz 200 again",

@@ -7,7 +7,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { admin } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
-import { eventually, openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
+import { openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
+import { pollUntil } from "./harness/wait.ts";
 
 let cluster: Cluster;
 before(async () => {
@@ -46,7 +47,7 @@ test("three nodes, one audience: exact totals everywhere, equal to the record an
   acked.a = 90;
   acked.b = 45;
   for (const n of cluster.nodes) {
-    const s = await eventually(
+    const s = await pollUntil(
       () => showState(n, "final"),
       (s) => s.durable?.a === 90 && s.durable.b === 45,
       "durable totals",

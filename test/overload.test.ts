@@ -95,7 +95,7 @@ test("an overloaded node halves its publishing rate, says so in tickMs, keeps co
   // /metrics polled closely from before the crowd arrives: a slowed period lasts at least 1 s (the
   // hysteresis), so the poll sees it even where the load is light enough to come back up early.
   let metricSawSlow = false;
-  const polling = waitFor(async () => (metricSawSlow = (await metricValue(srv, "buzzcast_tick_period_ms")) > TICK_MS), {
+  const polling = waitFor(async () => (metricSawSlow = (await metricValue(srv, "buzzcast_tick_period_seconds")) > TICK_MS / 1000), {
     what: "/metrics showing the longer period",
     timeoutMs: 60_000,
     intervalMs: 20,

@@ -1,8 +1,8 @@
 /**
  * The production build (npm run build -> scripts/build-server.ts) starts and serves with plain
  * `node`, no TypeScript loader: the server is compiled into a temporary directory whose
- * node_modules holds every dependency except tsx, so any run-time transpiling (the worker threads'
- * entry included) fails the start. It runs from its own working directory with 2 worker threads and
+ * node_modules holds every dependency except the dev tools tsx and esbuild, so any run-time
+ * transpiling or page building (the worker threads' entry included) fails the start. It runs from its own working directory with 2 worker threads and
  * a MariaDB record: the SQL migrations and the pages are found from there, a viewer buzzes and is
  * counted in the record, and SIGTERM drains to exit 0. The build skips type-checking (the same
  * emit; `npm test` type-checks the tree on its own) to keep this test fast.
@@ -23,15 +23,17 @@ import { TestViewer } from "./harness/ws-client.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TOKEN = "prod-test-token";
+/** Dev dependencies a production install does not have: a start that needs them fails here. */
+const DEV_TOOLS = new Set(["tsx", "esbuild", "@esbuild", ".bin"]);
 let dir: string;
 let db: MariaDb;
 let proc: ChildProcess | null = null;
 
-/** node_modules of the deployed copy: links to the project's packages, tsx (and .bin) left out. */
+/** node_modules of the deployed copy: links to the project's packages, tsx, esbuild (and .bin) left out. */
 async function linkDependencies(into: string): Promise<void> {
   await mkdir(into, { recursive: true });
   for (const name of await readdir(join(ROOT, "node_modules"))) {
-    if (name === "tsx" || name === ".bin" || name.startsWith(".")) continue;
+    if (DEV_TOOLS.has(name) || name.startsWith(".")) continue;
     await symlink(join(ROOT, "node_modules", name), join(into, name));
   }
 }

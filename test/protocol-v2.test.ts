@@ -6,9 +6,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import { SignJWT } from "jose";
 import { CLOSE } from "../shared/codes.ts";
 import { FRAME, V2_SUBPROTOCOL, encodeClientFrame, type V2Delta, type V2Keyframe, type V2Welcome } from "../shared/v2/index.ts";
+import { mintHs256 } from "./harness/jwt.ts";
 import { admin, startServer, type RunningServer } from "./harness/server.ts";
 import { waitFor } from "./harness/wait.ts";
 import { TestViewer } from "./harness/ws-client.ts";
@@ -293,11 +293,7 @@ test("a v2 hello carries the viewer token (extension tag 1): the same check as v
   const secret = "v2-secret-0123456789-0123456789-abcdef";
   const tokened = await startServer({ VIEWER_TOKEN_SECRET: secret, TICK_MS: "50" });
   try {
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject("v2-sub")
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
-      .sign(new TextEncoder().encode(secret));
+    const token = mintHs256(secret, { sub: "v2-sub", exp: Math.floor(Date.now() / 1000) + 600 });
     const bare = new TestViewer(tokened.wsUrl, v2);
     await bare.opened;
     bare.send({ type: "hello", protocol: 1, show: "demo" });

@@ -12,8 +12,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { admin, startServer, type RunningServer } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
-import { eventually, openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
-import { waitFor } from "./harness/wait.ts";
+import { openShow, showState, startCluster, type Cluster } from "./harness/cluster.ts";
+import { pollUntil, waitFor } from "./harness/wait.ts";
 
 const TICK_MS = 100;
 const VIEWERS_PER_NODE = 3;
@@ -144,7 +144,7 @@ test("a scheduled close, then a scheduled open, apply on every node at their ins
 
   // Close, scheduled through node 2, about a second ahead.
   const close = await schedule(n2, "sched", { act: "a", open: false }, 1000);
-  await eventually(
+  await pollUntil(
     () => showState(n1, "sched"),
     (x) => (x as { next?: { at: number } }).next?.at === close,
     "node 1 knows the scheduled change",
@@ -176,7 +176,7 @@ test("a scheduled close, then a scheduled open, apply on every node at their ins
     b: ws.reduce((s, w, i) => s + (w.v.sentSeq - (kOpen[i] ?? 0)), 0),
   };
   for (const n of cluster.nodes) {
-    const s = await eventually(
+    const s = await pollUntil(
       () => showState(n, "sched"),
       (x) => x.durable?.a === acked.a && x.durable.b === acked.b && x.totals.a === acked.a && x.totals.b === acked.b,
       "live and durable totals equal to the acks",
@@ -216,7 +216,7 @@ test("the API rounds `at` up to the tick, refuses the past, too soon and too far
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, "bad_request");
   }
   const at = await schedule(n1, "api", { act: "a", open: false }, 5000);
-  await eventually(
+  await pollUntil(
     () => showState(n2, "api"),
     (s) => (s as { next?: { at: number } }).next?.at === at,
     "the schedule on node 2",
@@ -224,7 +224,7 @@ test("the API rounds `at` up to the tick, refuses the past, too soon and too far
   const res = await post({ act: "a", open: true });
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { next?: unknown }).next, undefined, "an immediate change cancels the scheduled one");
-  await eventually(
+  await pollUntil(
     () => showState(n2, "api"),
     (s) => (s as { next?: unknown }).next === undefined,
     "the cancel on node 2",
@@ -250,7 +250,7 @@ test("a scheduled close applies at its instant in every worker thread of a node 
     );
     t.diagnostic(checkStageFrames(ws, close, { act: "a", open: false }));
     const total = k.reduce((sum, x) => sum + x, 0);
-    await eventually(
+    await pollUntil(
       () => showState(node, "threads"),
       (x) => x.totals.a === total,
       "live total equal to the acks",

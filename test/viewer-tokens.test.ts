@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
-import { SignJWT, UnsecuredJWT } from "jose";
+import { mintHs256, unsecuredToken } from "./harness/jwt.ts";
 import { encodeText } from "../bench/generator/ws-frame.ts";
 import { CLOSE, reconnectRule } from "../shared/codes.ts";
 import { admin, startServer, type RunningServer } from "./harness/server.ts";
@@ -29,14 +29,10 @@ after(async () => {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** A token as a broadcaster's backend mints it (jose, HS256). */
+/** A token as a broadcaster's backend mints it (HS256). */
 function mint(secret: string, claims: { sub?: string; show?: string; exp?: number; nbf?: number } = {}): Promise<string> {
   const { sub = "viewer-1", exp = now() + 600, ...rest } = claims;
-  return new SignJWT(rest)
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(secret));
+  return Promise.resolve(mintHs256(secret, { ...rest, sub, exp }));
 }
 
 async function hello(server: RunningServer, fields: Record<string, unknown>): Promise<TestViewer> {
@@ -69,8 +65,8 @@ test("bad tokens: 4012 unauthorized with an error frame, counted by reason; the 
   const cases: Array<[string, Record<string, unknown>]> = [
     ["missing", { viewer: "x" }],
     ["malformed", { token: "not-a-jwt" }],
-    ["malformed", { token: new UnsecuredJWT({ sub: "v" }).setExpirationTime(now() + 60).encode() }], // alg none
-    ["malformed", { token: await new SignJWT({ sub: "no-exp" }).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(NEW)) }],
+    ["malformed", { token: unsecuredToken({ sub: "v", exp: now() + 60 }) }], // alg none
+    ["malformed", { token: mintHs256(NEW, { sub: "no-exp" }) }],
     ["bad_signature", { token: `${h}.${forgedPayload}.${good.split(".")[2]}` }], // forged payload
     ["bad_signature", { token: await mint(OTHER) }], // wrong secret
     ["expired", { token: await mint(OLD, { exp: now() - 60 }) }],

@@ -8,7 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { admin, startServer, type RunningServer } from "./harness/server.ts";
 import { TestViewer } from "./harness/ws-client.ts";
-import { eventually, openShow, showState, startCluster } from "./harness/cluster.ts";
+import { openShow, showState, startCluster } from "./harness/cluster.ts";
+import { pollUntil } from "./harness/wait.ts";
 
 async function metric(srv: RunningServer, name: string): Promise<number> {
   const text = await (await fetch(`${srv.url}/metrics`)).text();
@@ -36,12 +37,12 @@ test("embedded, 2 workers: exact shared totals, node-wide metrics, crash restart
 
   // Crash worker 0: its viewers are cut off, the other worker's are not, no counted buzz is lost.
   srv.proc.kill("SIGUSR2");
-  await eventually(
+  await pollUntil(
     () => metric(srv, "buzzcast_worker_restarts_total"),
     (n) => n === 1,
     "worker restarted",
   );
-  await eventually(
+  await pollUntil(
     () => metric(srv, "buzzcast_workers_ready"),
     (n) => n === 2,
     "both workers ready again",
@@ -58,16 +59,16 @@ test("embedded, 2 workers: exact shared totals, node-wide metrics, crash restart
   assert.deepEqual((await showState(srv, "w")).totals, { a: 100, b: all.length });
 
   // Resets retire epochs: every worker releases their counter slots, so the table does not grow.
-  const used = await metric(srv, "buzzcast_counter_slots_used");
+  const used = await metric(srv, "buzzcast_slot_table_used");
   assert.ok(used >= 2, `slots of the live epoch are held (${used})`);
   for (let i = 0; i < 30; i++) await admin(srv, "POST", "/api/shows/w/reset");
-  await eventually(
-    () => metric(srv, "buzzcast_counter_slots_used"),
+  await pollUntil(
+    () => metric(srv, "buzzcast_slot_table_used"),
     (n) => n === used,
     `slots back to ${used} after 30 resets`,
   );
   // Fewer than 60: an epoch replaced before any worker flushed it never got slots.
-  assert.ok((await metric(srv, "buzzcast_counter_slots_freed_total")) >= 2, "retired epochs' slots were freed");
+  assert.ok((await metric(srv, "buzzcast_slot_table_freed_total")) >= 2, "retired epochs' slots were freed");
 
   const exit = srv.stop("SIGTERM");
   for (const v of all) assert.equal(await v.closed, 1001);
@@ -84,7 +85,7 @@ test("shared mode, 2 workers per node: each worker is a node of the record; exac
     await Promise.all(viewers.map((v) => v.votingOpen("a")));
     for (const v of viewers) v.buzz("a");
     await Promise.all(viewers.map((v) => v.until(() => v.totals.a === 60, "a = 60", 10_000)));
-    const s = await eventually(
+    const s = await pollUntil(
       () => showState(n1!, "ws"),
       (s) => s.durable?.a === 60,
       "durable 60",
@@ -128,12 +129,12 @@ test("embedded, 2 workers: the same viewer on both workers at once counts once (
   assert.equal(await metric(srv, "buzzcast_buzzes_counted_total"), VIEWERS, "counted once in the node-wide metrics");
   // A worker crash does not make the supervisor forget: viewers cut off come back as duplicates.
   srv.proc.kill("SIGUSR2");
-  const cut = await eventually(
+  const cut = await pollUntil(
     async () => conns.filter((c) => c.closeCode !== null),
     (c) => c.length > 0,
     "worker 0's connections cut",
   );
-  await eventually(
+  await pollUntil(
     () => metric(srv, "buzzcast_workers_ready"),
     (n) => n === 2,
     "both workers ready again",

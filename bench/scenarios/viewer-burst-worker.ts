@@ -5,7 +5,7 @@
  * Commands arrive over IPC; every reply carries wall-clock times (Date.now()) so the runner can
  * line them up with the record's commits.
  */
-import { SignJWT } from "jose";
+import { createSigner } from "fast-jwt";
 import { wsDialect } from "../generator/dialect.ts";
 import { LeanConnection, type LeanEvents } from "../generator/lean-connection.ts";
 
@@ -198,16 +198,9 @@ process.on("message", (m: BurstCommand) => {
     switch (m.type) {
       case "plan": {
         plan = m;
-        const key = m.secret === null ? null : new TextEncoder().encode(m.secret);
+        const sign = m.secret === null ? null : createSigner({ key: m.secret, algorithm: "HS256", noTimestamp: true });
         for (let i = m.from; i < m.to; i++) {
-          const token =
-            key === null
-              ? ""
-              : await new SignJWT({ show: m.show })
-                  .setProtectedHeader({ alg: "HS256" })
-                  .setSubject(`burst-${i}`)
-                  .setExpirationTime("2h")
-                  .sign(key);
+          const token = sign === null ? "" : sign({ show: m.show, sub: `burst-${i}`, exp: Math.floor(Date.now() / 1000) + 2 * 3600 });
           viewers[i] = {
             conn: new LeanConnection(i, events, wsDialect),
             token,

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { SignJWT } from "jose";
 import { WebSocket } from "ws";
 import { CLOSE } from "../../shared/codes.ts";
 import { ShowState } from "../../shared/protocol.ts";
+import { epochSec, mintHs256 } from "../../test/harness/jwt.ts";
 import { admin, startServer, type RunningServer } from "../../test/harness/server.ts";
 import { BuzzClient, type BuzzClientOptions } from "./index.ts";
 import { nextEvent, until } from "./testing.ts";
@@ -41,13 +41,9 @@ async function live(c: BuzzClient): Promise<BuzzClient> {
 async function serverTotals(s: RunningServer): Promise<Record<string, number>> {
   return ShowState.parse(await (await fetch(`${s.url}/api/shows/demo`)).json()).totals;
 }
-function token(sub: string, expiresIn = "5m"): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(SECRET));
+/** `expiresInSec` negative: a token that expired that long ago. */
+function token(sub: string, expiresInSec = 300): Promise<string> {
+  return Promise.resolve(mintHs256(SECRET, { sub, iat: epochSec(), exp: epochSec(expiresInSec) }));
 }
 
 test("v2: snapshot, a buzz counted once per viewer, and every viewer's totals follow exactly", async () => {
@@ -109,7 +105,7 @@ for (const protocol of ["v1", "v2"] as const) {
 }
 
 test("an expired token is refused with 4012 and the client comes back with a fresh one", async () => {
-  const tokens = [token("fresh-viewer", "-1m"), token("fresh-viewer")];
+  const tokens = [token("fresh-viewer", -60), token("fresh-viewer")];
   const c = client(secured, { getToken: () => tokens.shift()! });
   const refused = nextEvent(c, "state", (s) => s.code === CLOSE.unauthorized.code);
   c.connect();

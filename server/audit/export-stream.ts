@@ -4,13 +4,16 @@
  * when it has sent the previous one (backpressure reaches the record reads).
  *
  * What it proves: the `total` lines are the record's totals (sum over nodes) read when the export
- * started; the `buzz` lines are the audit rows. Each node writes an act's audit rows and its count
- * delta in one transaction, so for every act whose voting was closed (and reconciled) before the
- * export, total == sum of its rows. An act still open (`openAct` in the header) may gain rows
- * during the export: its rows can then exceed its total.
+ * started; the `buzz` lines are the audit rows; the `onair` lines are what each node put on air for
+ * an act after its voting closed (the value of its last totals frame for the act). Each node writes
+ * an act's audit rows and its count delta in one transaction, so for every act whose voting was
+ * closed (and reconciled) before the export, total == sum of its rows == every on-air total. An act
+ * still open (`openAct` in the header) may gain rows during the export: its rows can then exceed
+ * its total.
  */
-import type { AuditCursor, AuditRow } from "../record/record.ts";
-import { headerLine, rowLine, sealLine, totalLine, type ExportFormat, type ExportHeader } from "./export-format.ts";
+import type { AuditCursor, AuditRow, OnAirTotal } from "../record/record.ts";
+import { headerLine, onAirLine, rowLine, sealLine, totalLine, type ExportFormat, type ExportHeader } from "./export-format.ts";
+import type { ExportSigner } from "./export-signer.ts";
 import type { Pseudonymiser } from "./pseudonym.ts";
 import { SealedBody } from "./sealed-body.ts";
 
@@ -20,6 +23,8 @@ export interface AuditSource {
   auditTotals(show: string, epoch: string): Promise<Map<string, number>>;
   auditPage(show: string, epoch: string, after: AuditCursor | null, limit: number): Promise<{ rows: AuditRow[]; next: AuditCursor | null }>;
   timeline(show: string, epoch: string, act: string, intervalMs: number): Promise<Array<[number, number]>>;
+  onAirTotals(show: string, epoch: string): Promise<OnAirTotal[]>;
+  fleetSecret(name: string, candidate: Buffer): Promise<Buffer>;
 }
 
 export interface ExportRequest {
@@ -29,24 +34,28 @@ export interface ExportRequest {
   acts: readonly string[];
   /** null: raw viewer ids. */
   pseudonyms: Pseudonymiser | null;
-  signingKey: string | undefined;
+  signer: ExportSigner | null;
   pageSize?: number;
 }
 
 const PAGE_ROWS = 2000;
 
-/** Chunks of the body: header and totals, one chunk per page of rows, then the seal line. */
+/** Chunks of the body: header, on-air and totals, one chunk per page of rows, then the seal line. */
 export async function* exportChunks(source: AuditSource, req: ExportRequest): AsyncGenerator<string> {
   const { show, epoch } = req.header;
-  const body = new SealedBody(req.signingKey);
+  const body = new SealedBody(req.signer);
+  // On air before the totals: a total read later can only be higher, never miss what was on air.
+  const onAir = await source.onAirTotals(show, epoch);
   const totals = await source.countTotals(show, epoch);
-  const acts = [...req.acts, ...[...totals.keys()].filter((a) => !req.acts.includes(a)).sort()];
+  const known = new Set([...totals.keys(), ...onAir.map((o) => o.act)]);
+  const acts = [...req.acts, ...[...known].filter((a) => !req.acts.includes(a)).sort()];
   const header: ExportHeader = {
     ...req.header,
-    signed: req.signingKey !== undefined,
+    signed: req.signer !== null,
     pseudonymKey: req.pseudonyms ? req.pseudonyms.source : "none",
   };
   let head = headerLine(req.format, header);
+  for (const act of acts) for (const o of onAir) if (o.act === act) head += onAirLine(req.format, o);
   for (const act of acts) head += totalLine(req.format, act, totals.get(act) ?? 0);
   yield body.add(head);
   let after: AuditCursor | null = null;

@@ -224,7 +224,7 @@ test("wire metrics: frames and bytes published by protocol", async () => {
   const { run, metrics } = setup({ v2Subscribers: 2 });
   run({ a: 1 });
   const { renderPrometheus } = await import("../ops/metrics.ts");
-  const text = renderPrometheus(metrics.snapshot());
+  const text = await renderPrometheus(metrics.exposition());
   const v = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, "m").exec(text)?.[1]);
   assert.ok(v('buzzcast_protocol_frames_published_total{protocol="v2"}') >= 3, "show, stage, keyframe");
   assert.ok(v('buzzcast_protocol_bytes_published_total{protocol="v2"}') > 0);

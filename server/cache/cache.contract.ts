@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { waitFor } from "../../test/harness/wait.ts";
 import { CacheError, type Cache, type CacheErrorCode } from "./cache.ts";
 
 export interface CacheUnderTest {
@@ -22,15 +23,6 @@ export async function rejectsWith(promise: Promise<unknown>, code: CacheErrorCod
     assert.equal(err.code, code, err.message);
     return true;
   });
-}
-
-/** Polls `condition` every 50 ms until it holds; fails after `timeoutMs`. */
-export async function eventually(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -164,7 +156,7 @@ export function cacheContract(name: string, makeCache: () => Promise<CacheUnderT
         assert.equal(await cache.get(k("t1")), "a", "still there just before its ttl");
         ut.advance(2);
       }
-      await eventually(async () => (await cache.getMany([k("t1"), k("t2")])).size === 0, 6000, "ttl keys expire");
+      await waitFor(async () => (await cache.getMany([k("t1"), k("t2")])).size === 0, { timeoutMs: 6000, what: "ttl keys expire" });
       assert.equal(await cache.incr(k("t1"), 1), null);
       assert.equal(await cache.add(k("t1"), "again"), true);
       assert.equal(await cache.get(k("t3")), "c");

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
-import { cacheContract, eventually, rejectsWith } from "./cache.contract.ts";
+import { waitFor } from "../../test/harness/wait.ts";
+import { cacheContract, rejectsWith } from "./cache.contract.ts";
 import { HashRing } from "./hash-ring.ts";
 import { MemcachedCache } from "./memcached-cache.ts";
 
@@ -118,7 +119,10 @@ describe("MemcachedCache on real memcached", () => {
       } finally {
         faulty.resume();
       }
-      await eventually(async () => (await cache.get("f:paused").catch(() => null)) !== null, 5000, "reads work after resume");
+      await waitFor(async () => (await cache.get("f:paused").catch(() => null)) !== null, {
+        timeoutMs: 5000,
+        what: "reads work after resume",
+      });
       assert.ok(["1", "2"].includes((await cache.get("f:paused")) ?? ""), "the timed-out incr applied at most once");
       await cache.set("f:after", "ok");
       assert.equal(await cache.get("f:after"), "ok");
@@ -131,14 +135,13 @@ describe("MemcachedCache on real memcached", () => {
       await settlesWithin(rejectsWith(cache.get("f:stopped"), "unreachable"), 5000, "get on a stopped server");
       await rejectsWith(cache.set("f:stopped", "2"), "unreachable");
       await faulty.restart();
-      await eventually(
+      await waitFor(
         async () =>
           await cache.get("f:stopped").then(
             () => true,
             () => false,
           ),
-        5000,
-        "reconnects",
+        { timeoutMs: 5000, what: "reconnects" },
       );
       assert.equal(await cache.get("f:stopped"), null, "a restarted memcached is empty");
       assert.equal(await cache.incr("f:stopped", 1), null);
@@ -174,20 +177,22 @@ describe("MemcachedCache on real memcached", () => {
         } finally {
           faulty.resume();
         }
-        await eventually(
+        await waitFor(
           async () =>
             await cache.get("f:leak").then(
               () => true,
               () => false,
             ),
-          5000,
-          "recovers",
+          { timeoutMs: 5000, what: "recovers" },
         );
         await cache.get("f:leak");
       }
-      await eventually(async () => sockets() <= baseline + 1, 3000, `one socket while open (have ${sockets() - baseline})`);
+      await waitFor(async () => sockets() <= baseline + 1, {
+        timeoutMs: 3000,
+        what: `one socket while open (have ${sockets() - baseline})`,
+      });
       await cache.close();
-      await eventually(async () => sockets() === baseline, 3000, `no socket after close (have ${sockets() - baseline})`);
+      await waitFor(async () => sockets() === baseline, { timeoutMs: 3000, what: `no socket after close (have ${sockets() - baseline})` });
     });
 
     test("a value larger than memcached's item size rejects bad_value", async () => {

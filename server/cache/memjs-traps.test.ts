@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client } from "memjs";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
-import { eventually, rejectsWith } from "./cache.contract.ts";
+import { waitFor } from "../../test/harness/wait.ts";
+import { rejectsWith } from "./cache.contract.ts";
 import { MemcachedCache } from "./memcached-cache.ts";
 
 const quiet = { log: (): void => {} };
@@ -68,7 +69,10 @@ describe("memjs traps, handled by MemcachedCache", () => {
       } finally {
         mc.resume();
       }
-      await eventually(async () => (await cache.get("b:raw").catch(() => null)) === "10", 5000, "memjs applied the increment twice");
+      await waitFor(async () => (await cache.get("b:raw").catch(() => null)) === "10", {
+        timeoutMs: 5000,
+        what: "memjs applied the increment twice",
+      });
       await new Promise((r) => setTimeout(r, 200)); // let memcached drain what it buffered
       const ours = await cache.get("b:ours");
       assert.ok(ours === "0" || ours === "5", `applied at most once, got ${ours}`);

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { Worker } from "node:worker_threads";
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
-import { mergeSnapshots, renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
+import { renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
 import type { ShowRecord } from "../record/record.ts";
 import { casVerdict } from "../shows/show-source.ts";
 import { EXIT_FAILED, EXIT_OK, runLifecycle } from "../ops/lifecycle.ts";
@@ -102,34 +102,34 @@ export async function runSupervisor(cfg: Config, adminToken: string, log: Logger
     if (table) {
       own.push(
         {
-          name: "buzzcast_counter_slots_used",
+          name: "buzzcast_slot_table_used",
           help: "Counter slots held for live show/epoch/act keys.",
           kind: "gauge",
           merge: "max",
           samples: [{ value: table.used }],
         },
         {
-          name: "buzzcast_counter_slots_capacity",
+          name: "buzzcast_slot_table_capacity",
           help: "Counter slots in the node's shared table.",
           kind: "gauge",
           merge: "max",
           samples: [{ value: SLOTS }],
         },
         {
-          name: "buzzcast_counter_slots_freed_total",
+          name: "buzzcast_slot_table_freed_total",
           help: "Counter slots freed after every holder released them.",
           kind: "counter",
           samples: [{ value: table.stats.freed }],
         },
         {
-          name: "buzzcast_counter_table_full_total",
+          name: "buzzcast_slot_table_full_total",
           help: "Slot requests refused because the table was full (deltas retained by the worker).",
           kind: "counter",
           samples: [{ value: table.stats.full }],
         },
       );
     }
-    return renderPrometheus(mergeSnapshots([...snaps, own]));
+    return renderPrometheus(...snaps, own);
   };
 
   const onMessage = (s: Slot, m: ToSupervisor): void => {

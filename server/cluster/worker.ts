@@ -58,7 +58,7 @@ process.on("uncaughtException", (err) => {
 port.on("message", (m: ToWorker) => {
   switch (m.type) {
     case "metrics-snapshot-request":
-      post({ type: "metrics-snapshot", id: m.id, snapshot: node ? node.metrics.snapshot() : [] });
+      post({ type: "metrics-snapshot", id: m.id, snapshot: node ? node.metrics.exposition() : [] });
       return;
     case "show":
       threadShows?.receive(m.rec);

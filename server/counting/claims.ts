@@ -12,30 +12,43 @@
  *  - Claims of a closed connection are still decided and counted; nobody is acked.
  * Memory: one entry per undecided claim (distinct viewers per act awaiting a decision).
  */
+import { performance } from "node:perf_hooks";
 import type { Metrics } from "../ops/metrics.ts";
 import type { ClaimTicket } from "./tally.ts";
 
 export class ClaimBoard {
   private outstanding: ClaimTicket[] = [];
+  /** performance.now() when outstanding[i] was handed to the store (decision latency). */
+  private handedAt: number[] = [];
 
   constructor(private readonly metrics: Metrics) {}
 
   /** Claims just handed to the store. */
   track(tickets: readonly ClaimTicket[]): void {
-    for (const t of tickets) this.outstanding.push(t);
+    const now = performance.now();
+    for (const t of tickets) {
+      this.outstanding.push(t);
+      this.handedAt.push(now);
+    }
   }
 
   /** Apply every decision the store made since the last call; returns how many were applied. */
   settle(): number {
     if (this.outstanding.length === 0) return 0;
     const still: ClaimTicket[] = [];
+    const stillSince: number[] = [];
+    const now = performance.now();
     let applied = 0;
-    for (const t of this.outstanding) {
+    for (let i = 0; i < this.outstanding.length; i++) {
+      const t = this.outstanding[i]!;
+      const since = this.handedAt[i] ?? now;
       if (t.outcome === "pending") {
         still.push(t);
+        stillSince.push(since);
         continue;
       }
       applied++;
+      this.metrics.claimDecision.observe((now - since) / 1000);
       const b = t.buzzer;
       if (t.outcome === "counted") {
         b.counted++;
@@ -48,6 +61,7 @@ export class ClaimBoard {
       b.undecided--;
     }
     this.outstanding = still;
+    this.handedAt = stillSince;
     return applied;
   }
 

@@ -1,5 +1,6 @@
 /**
- * The cost of delivering published frames, part of the tick's work (tick-rate.ts). uWS buffers what
+ * The cost of delivering published frames (in this thread's CPU time where the OS tells it,
+ * work-clock.ts: a wait for a core held by another process is not cost), part of the tick's work (tick-rate.ts). uWS buffers what
  * `app.publish` is given and writes it to the subscribers' sockets at the end of the event-loop
  * iteration, after the publishing callback returned: measured here from the end of the publish to
  * the check phase that follows (a setImmediate runs after uWS's end-of-iteration handler; measured:
@@ -10,7 +11,7 @@
  * (moving average), and the other samples are estimated from it, so incoming traffic is not
  * mistaken for fan-out. One setImmediate per publish; nothing per subscriber or message.
  */
-import { performance } from "node:perf_hooks";
+import { workClock, type WorkClock } from "./work-clock.ts";
 
 /** Fewer deliveries than this say little about the cost of one. */
 const MIN_DELIVERIES = 50;
@@ -28,21 +29,25 @@ export class FanoutCost {
     private readonly messages: () => number,
     /** The fan-out's cost in ms, once known. */
     private readonly onCost: (ms: number) => void,
+    /** What a ms of work is measured with (work-clock.ts: this thread's CPU time on Linux). */
+    private readonly clock: WorkClock = workClock().clock,
+    /** Runs `fn` after uWS's end-of-iteration handler (setImmediate; injected in unit tests). */
+    private readonly after: (fn: () => void) => void = setImmediate,
   ) {}
 
   /** A publish just handed frames for `deliveries` subscribers to uWS. */
   published(deliveries: number): void {
     if (this.pending) return; // the previous one is still being measured (one per loop iteration)
     this.pending = true;
-    this.from = performance.now();
+    this.from = this.clock();
     this.deliveries = deliveries;
     this.messagesAt = this.messages();
-    setImmediate(this.measure);
+    this.after(this.measure);
   }
 
   private readonly measure = (): void => {
     this.pending = false;
-    const ms = performance.now() - this.from;
+    const ms = this.clock() - this.from;
     const d = this.deliveries;
     const clean = this.messages() === this.messagesAt;
     if (clean && d >= MIN_DELIVERIES) this.perDeliveryMs = this.perDeliveryMs === 0 ? ms / d : 0.8 * this.perDeliveryMs + 0.2 * (ms / d);

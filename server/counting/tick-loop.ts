@@ -31,6 +31,7 @@ import { ClaimBoard } from "./claims.ts";
 import type { Counting } from "./show-counts.ts";
 import type { ClaimTicket } from "./tally.ts";
 import { FanoutCost } from "./fanout-cost.ts";
+import { workClock, type WorkClock } from "./work-clock.ts";
 import { TickRate } from "./tick-rate.ts";
 
 /** What a totals frame says besides the totals. */
@@ -63,6 +64,8 @@ export interface TickLoopOptions {
   budgetPct: number;
   /** Messages received so far (Ticker.messages): tells fan-out measurements from incoming traffic. */
   messages?: () => number;
+  /** The clock tick work is measured with (default work-clock.ts: this thread's CPU time on Linux, else wall). */
+  workClock?: WorkClock;
 }
 
 interface Run {
@@ -84,6 +87,8 @@ export class TickLoop {
   private inFlight: Promise<void> | null = null;
   private fleet: ReadonlyMap<string, number> = new Map();
   private local: ReadonlyMap<string, number> = new Map();
+  /** Tick work is this thread's CPU time where the OS tells it (a wait for a core is not work). */
+  private readonly work: WorkClock;
 
   constructor(
     private readonly counting: Counting,
@@ -94,9 +99,10 @@ export class TickLoop {
     private readonly opts: TickLoopOptions,
   ) {
     this.claims = new ClaimBoard(metrics);
+    this.work = opts.workClock ?? workClock().clock;
     this.rate = new TickRate({ tickMs: opts.tickMs, budgetPct: opts.budgetPct });
     // The deliveries uWS makes after a publish are tick work too (counted in the period they land in).
-    this.fanout = new FanoutCost(opts.messages ?? (() => 0), (ms) => this.rate.worked(ms));
+    this.fanout = new FanoutCost(opts.messages ?? (() => 0), (ms) => this.rate.worked(ms), this.work);
   }
 
   /** Viewers per show id: this unit's, and fleet-wide as last summed. */
@@ -107,23 +113,23 @@ export class TickLoop {
   /** Phase 1 of tick k (called by the Ticker). */
   flushPhase(tick: number, lagMs: number, fromMessagePath: boolean): void {
     const t0 = performance.now();
+    const w0 = this.work();
     this.out.flushAcks();
     this.audience(tick * this.opts.tickMs);
     if (this.run) this.metrics.storeSkippedTicks++;
     else this.run = this.startFlush(tick);
-    const ms = performance.now() - t0;
-    this.rate.flushed(ms);
-    this.metrics.observeTick(ms / 1000, lagMs / 1000, fromMessagePath);
+    this.rate.flushed(this.work() - w0);
+    this.metrics.observeTick((performance.now() - t0) / 1000, lagMs / 1000, fromMessagePath);
   }
 
   /** Phase 2 of tick k (called by the Ticker). */
   publishPhase(tick: number): void {
     const run = this.run;
     if (!run || run.tick !== tick || run.publish !== undefined) return; // skipped tick, or an older one still in flight
-    const t0 = performance.now();
+    const w0 = this.work();
     run.publish = this.rate.publishes(tick);
     this.advance(run);
-    if (!run.publish) this.rate.worked(performance.now() - t0);
+    if (!run.publish) this.rate.worked(this.work() - w0);
   }
 
   /** Flush everything now, publish, and wait for it (start-up, shutdown). */
@@ -178,7 +184,7 @@ export class TickLoop {
     if (sync !== null) {
       run.result = sync;
       run.state = "flushed";
-      this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
+      this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
       return run;
     }
     this.inFlight = this.store
@@ -195,7 +201,7 @@ export class TickLoop {
         },
       )
       .finally(() => {
-        this.metrics.storeFlushSecondsSum += (performance.now() - t0) / 1000;
+        this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
         this.inFlight = null;
         this.advance(run);
       });
@@ -232,7 +238,7 @@ export class TickLoop {
   }
 
   private publish(run: Run, totals: FlushResult): void {
-    const t0 = performance.now();
+    const w0 = this.work();
     const publishPeriodMs = this.rate.periodMs;
     const ts = run.tick * this.opts.tickMs;
     let deliveries = 0;
@@ -241,7 +247,7 @@ export class TickLoop {
     this.claims.settle();
     this.run = null;
     this.fanout.published(deliveries);
-    const change = this.rate.published(performance.now() - t0);
+    const change = this.rate.published(this.work() - w0);
     if (change > 0) {
       this.log.warn("tick over budget: publishing less often", { tickMs: this.rate.periodMs, workRatio: round(this.rate.lastRatio) });
     } else if (change < 0) this.log.info("tick load down: publishing more often", { tickMs: this.rate.periodMs });

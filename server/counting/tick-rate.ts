@@ -1,6 +1,7 @@
 /**
  * Overload control of one unit's publishing (issue 12 §4): when the tick's own work (acks, flush,
- * totals read and publish, measured on this thread) takes more than `budgetPct` of the period,
+ * totals read and publish, measured in this thread's CPU time where the OS tells it, work-clock.ts,
+ * so waiting for a core another process holds is not work) takes more than `budgetPct` of the period,
  * the unit publishes on every second aligned tick, then every fourth..., instead of falling
  * behind; it returns to full rate, one halving at a time, once the load drops.
  *

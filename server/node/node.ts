@@ -7,6 +7,7 @@
  * the ticker -> final store flush -> store.close() persists everything retained.
  */
 import { Hub } from "../broadcast/hub.ts";
+import { OnAirRecorder, WATCH_MS } from "../broadcast/on-air-recorder.ts";
 import { BuzzIntake } from "../counting/buzz-intake.ts";
 import { createPolicy } from "../counting/buzz-policy.ts";
 import { RateLimiter } from "../counting/rate-limiter.ts";
@@ -84,6 +85,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const fanout = new Fanout(app, () => listening);
   const hub = new Hub(fanout, metrics, { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY }, log);
   let tickLoop: TickLoop | null = null;
+  // With a durable record: what this node put on air for each act once its voting closed.
+  // Watched past the first reconcile pass (choose-backends.ts: 2 ticks + 2 persist intervals + 0.5 s), with 5 s to publish it.
+  const reconcileDelayMs = 2 * cfg.TICK_MS + 2 * cfg.PERSIST_INTERVAL_MS + 500;
+  const onAir = b.record ? new OnAirRecorder(b.record, cfg.NODE_ID, log, Math.max(WATCH_MS, reconcileDelayMs + 5000)) : null;
+  if (onAir) metrics.addCollector(() => onAir.metrics());
   // Aligned two-phase ticks (docs/architecture.md, "Ticks and the clock"): flush at k x TICK_MS,
   // read and publish PUBLISH_OFFSET_MS later, on every worker and node alike.
   const ticker = new Ticker(cfg.TICK_MS, publishOffsetMs(cfg), {
@@ -107,7 +113,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     {
       flushAcks: () => ws.flushAcks(),
       localWatching: (show) => hub.localWatching(show),
-      totals: (show, fresh, at) => hub.totals(show, fresh, at),
+      totals: (show, fresh, at) => {
+        const deliveries = hub.totals(show, fresh, at);
+        onAir?.published(show.id, show.epoch, hub.snapshot(show), at.ts);
+        return deliveries;
+      },
     },
     metrics,
     log,
@@ -128,6 +138,8 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     const was = previous.stage;
     if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
       b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
+      // Before the hub hears the change: its published totals are still the closing act's epoch's.
+      onAir?.closed(show.id, previous.epoch, was.act, Date.now(), hub.snapshot(show).totals[was.act]);
     }
     const now = show.stage;
     if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
@@ -172,7 +184,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   metrics.addCollector(() => publicReads.metrics());
   const pages = new StaticFiles(cfg.STATIC_DIR);
   if (pages.size === 0) log.warn("no pages to serve", { dir: cfg.STATIC_DIR });
-  const renderLocal = async () => renderPrometheus(metrics.snapshot());
+  const renderLocal = (): Promise<string> => renderPrometheus(metrics.exposition());
   attachHttp(app, {
     shows,
     live: (show) => hub.snapshot(show),
@@ -226,6 +238,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     ticker.stop();
     shows.close();
     await tickLoop.flushNow();
+    await onAir?.flush();
     await b.store.close();
     await ws.whenAllClosed(1000);
   };

@@ -12,11 +12,11 @@ export function tickFamilies(loop: TickLoop): Family[] {
   const rate = loop.rate;
   return [
     {
-      name: "buzzcast_tick_period_ms",
+      name: "buzzcast_tick_period_seconds",
       help: "Effective publishing period: TICK_MS x the overload factor.",
       kind: "gauge",
       merge: "max",
-      samples: [{ value: rate.periodMs }],
+      samples: [{ value: rate.periodMs / 1000 }],
     },
     {
       name: "buzzcast_tick_work_ratio",

@@ -1,12 +1,17 @@
 /**
- * Process metrics, rendered as Prometheus text on GET /metrics.
+ * Process metrics, exposed in the Prometheus text format on GET /metrics through prom-client.
  *
- * Hot-path counters are plain numeric fields (an increment is one property write). A snapshot is a
- * plain JSON-able object so snapshots of several workers can be summed into one scrape
- * (see mergeSnapshots). Gauges sum too (connections of a node = sum over its workers), except
- * those marked `max`, which take the largest value.
+ * Hot-path counters are plain numeric fields (an increment is one property write); latencies are
+ * LatencyHistograms (ops/histogram.ts), equally cheap to observe. Components contribute families
+ * with `addCollector`, read at scrape time. A scrape turns all of it into prom-client's JSON form
+ * (`exposition`, structured-clone safe), and `renderPrometheus` aggregates any number of them
+ * (one per worker thread, plus the supervisor's own) with prom-client's AggregatorRegistry into the
+ * node's one registry and renders it: counters, histograms and gauges sum over threads, gauges
+ * marked `merge: "max"` take the largest value. prom-client escapes label values and help text.
  */
+import { AggregatorRegistry } from "prom-client";
 import { REJECT_REASONS, type RejectReason } from "../../shared/codes.ts";
+import { LatencyHistogram } from "./histogram.ts";
 
 type Kind = "counter" | "gauge";
 export interface Sample {
@@ -20,7 +25,17 @@ export interface Family {
   merge?: "sum" | "max";
   samples: Sample[];
 }
-export type MetricsSnapshot = Family[];
+
+/** One metric family in prom-client's JSON form (what `Registry.getMetricsAsJSON` returns). */
+export interface MetricJson {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  aggregator: "sum" | "max";
+  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+}
+/** A thread's metrics at one scrape, as prom-client JSON. */
+export type MetricsSnapshot = MetricJson[];
 
 export class Metrics {
   connections = 0;
@@ -38,12 +53,10 @@ export class Metrics {
   backpressuredConnections = 0;
   ticks = 0;
   ticksFromMessagePath = 0;
-  tickSecondsSum = 0;
   tickSecondsMax = 0;
   tickLagSecondsMax = 0;
   storeFlushes = 0;
   storeFlushErrors = 0;
-  storeFlushSecondsSum = 0;
   storeSkippedTicks = 0;
   httpRequests = 0;
   httpErrors = 0;
@@ -51,6 +64,26 @@ export class Metrics {
   durableTotalsUnavailable = 0;
   /** Admin changes refused with 409 conflict: another change was saved from the same show version first. */
   adminConflicts = 0;
+  /** Phase 1 of each tick (acks, audience, handing the deltas to the store). */
+  readonly tickDuration = new LatencyHistogram(
+    "buzzcast_tick_duration_seconds",
+    "Time spent in a tick's flush phase (acks, audience, handing the deltas to the store).",
+  );
+  /** Each store flush, from hand-over to its result (failed ones included). */
+  readonly storeFlushDuration = new LatencyHistogram(
+    "buzzcast_store_flush_duration_seconds",
+    "Time from handing a tick's deltas to the store to the store's answer (failed flushes included).",
+  );
+  /** From the first buzz an ack covers being received to that ack being sent. */
+  readonly ackLatency = new LatencyHistogram(
+    "buzzcast_ack_latency_seconds",
+    "Time from the first buzz an ack covers being received to the ack being sent (includes waiting for once decisions).",
+  );
+  /** From a `once` claim being handed to the store to its decision being applied. */
+  readonly claimDecision = new LatencyHistogram(
+    "buzzcast_claim_decision_seconds",
+    "Time from a once claim being handed to the store to its decision (counted or duplicate) being applied.",
+  );
   /** Extra families contributed by components (cache, record, store); read at scrape time. */
   private readonly collectors: Array<() => Family[]> = [];
 
@@ -65,12 +98,13 @@ export class Metrics {
   observeTick(seconds: number, lagSeconds: number, fromMessagePath: boolean): void {
     this.ticks++;
     if (fromMessagePath) this.ticksFromMessagePath++;
-    this.tickSecondsSum += seconds;
+    this.tickDuration.observe(seconds);
     if (seconds > this.tickSecondsMax) this.tickSecondsMax = seconds;
     if (lagSeconds > this.tickLagSecondsMax) this.tickLagSecondsMax = lagSeconds;
   }
 
-  snapshot(): MetricsSnapshot {
+  /** The field families and every collector's, as Family values (histograms are in `exposition`). */
+  snapshot(): Family[] {
     const c = (name: string, help: string, value: number): Family => ({ name, help, kind: "counter", samples: [{ value }] });
     const g = (name: string, help: string, value: number, merge: "sum" | "max" = "sum"): Family => ({
       name,
@@ -116,12 +150,10 @@ export class Metrics {
         "Ticks run by the due-check on the message path (timer starved by load).",
         this.ticksFromMessagePath,
       ),
-      c("buzzcast_tick_duration_seconds_sum", "Total time spent in ticks.", this.tickSecondsSum),
-      g("buzzcast_tick_duration_seconds_max", "Longest tick since start.", this.tickSecondsMax, "max"),
+      g("buzzcast_tick_duration_seconds_max", "Longest tick flush phase since start.", this.tickSecondsMax, "max"),
       g("buzzcast_tick_lag_seconds_max", "Largest delay of a tick past its due time since start.", this.tickLagSecondsMax, "max"),
       c("buzzcast_store_flushes_total", "Tick flushes into the store.", this.storeFlushes),
       c("buzzcast_store_flush_errors_total", "Tick flushes that failed (deltas retained for the next tick).", this.storeFlushErrors),
-      c("buzzcast_store_flush_seconds_sum", "Total time spent in store flushes.", this.storeFlushSecondsSum),
       c("buzzcast_store_skipped_ticks_total", "Ticks that found the previous flush still in flight.", this.storeSkippedTicks),
       c("buzzcast_http_requests_total", "HTTP requests.", this.httpRequests),
       c("buzzcast_http_errors_total", "HTTP requests answered with 4xx/5xx.", this.httpErrors),
@@ -138,50 +170,37 @@ export class Metrics {
       ...this.collectors.flatMap((fn) => fn()),
     ];
   }
-}
 
-/** Sum snapshots from several workers into one (gauges marked `max` take the maximum). */
-export function mergeSnapshots(snaps: readonly MetricsSnapshot[]): MetricsSnapshot {
-  const out = new Map<string, Family>();
-  for (const snap of snaps) {
-    for (const fam of snap) {
-      const have = out.get(fam.name);
-      if (!have) {
-        out.set(fam.name, { ...fam, samples: fam.samples.map((s) => ({ ...s })) });
-        continue;
-      }
-      for (const s of fam.samples) {
-        const key = labelKey(s.labels);
-        const t = have.samples.find((x) => labelKey(x.labels) === key);
-        if (!t) have.samples.push({ ...s });
-        else t.value = fam.merge === "max" ? Math.max(t.value, s.value) : t.value + s.value;
-      }
-    }
+  /** Everything this thread reports, histograms included, in prom-client's JSON form (structured-clone safe). */
+  exposition(): MetricsSnapshot {
+    return [
+      ...this.snapshot().map(familyJson),
+      this.tickDuration.json(),
+      this.storeFlushDuration.json(),
+      this.ackLatency.json(),
+      this.claimDecision.json(),
+    ];
   }
-  return [...out.values()];
 }
 
-function labelKey(labels: Record<string, string> | undefined): string {
-  return labels
-    ? Object.entries(labels)
-        .sort()
-        .map(([k, v]) => `${k}=${v}`)
-        .join(",")
-    : "";
+/** A Family in prom-client's JSON form (non-finite values are reported as 0, as before). */
+export function familyJson(f: Family): MetricJson {
+  return {
+    name: f.name,
+    help: f.help,
+    type: f.kind,
+    aggregator: f.merge ?? "sum",
+    values: f.samples.map((s) => ({ value: Number.isFinite(s.value) ? s.value : 0, labels: s.labels ?? {} })),
+  };
 }
 
-export function renderPrometheus(snap: MetricsSnapshot): string {
-  const lines: string[] = [];
-  for (const f of snap) {
-    lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.kind}`);
-    for (const s of f.samples) {
-      const labels = s.labels
-        ? `{${Object.entries(s.labels)
-            .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`)
-            .join(",")}}`
-        : "";
-      lines.push(`${f.name}${labels} ${Number.isFinite(s.value) ? s.value : 0}`);
-    }
-  }
-  return lines.join("\n") + "\n";
+/**
+ * The Prometheus text of one or more snapshots (a node's worker threads and its supervisor),
+ * aggregated family by family and label set by label set with prom-client's AggregatorRegistry.
+ */
+export async function renderPrometheus(...snaps: ReadonlyArray<ReadonlyArray<MetricJson | Family>>): Promise<string> {
+  return AggregatorRegistry.aggregate(snaps.map((s) => s.map((m) => ("samples" in m ? familyJson(m) : m)))).metrics();
 }
+
+/** Content type of the Prometheus text exposition format. */
+export const PROMETHEUS_CONTENT_TYPE = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;

@@ -6,6 +6,7 @@
  */
 import { checkLease } from "./lease-rules.ts";
 import { checkShowRecord, historyRow, mayReplace, normalizeBatch } from "./normalize.ts";
+import { checkOnAir, checkSecret, compareOnAir } from "./proof-rules.ts";
 import {
   bucketOf,
   checkClaimEpoch,
@@ -23,6 +24,7 @@ import {
   type AuditEntry,
   type AuditRow,
   type CountBatch,
+  type OnAirTotal,
   type PersistOutcome,
   type Record,
   type LeaseVerdict,
@@ -65,6 +67,9 @@ export class MemoryRecord implements Record {
   /** JSON [show, epoch] -> `unlimited` rows. */
   private readonly intervalRows = new Map<string, StoredAudit[]>();
   private readonly claimEpochs = new Set<string>();
+  /** JSON [show, epoch, act, node] -> the latest on-air row. */
+  private readonly onAir = new Map<string, OnAirTotal>();
+  private readonly secrets = new Map<string, Buffer>();
   /** node -> its lease; and the node ids whose lease was taken through this object (fenced). */
   private readonly leaseRows = new Map<string, { holder: string; expiresAt: number }>();
   private readonly fenced = new Map<string, string>();
@@ -240,6 +245,32 @@ export class MemoryRecord implements Record {
   async stageHistory(show: string): Promise<StageChange[]> {
     this.open();
     return (this.history.get(show) ?? []).map((h) => ({ ...h }));
+  }
+
+  async recordOnAir(rows: readonly OnAirTotal[]): Promise<void> {
+    this.open();
+    checkOnAir(rows);
+    for (const r of rows) {
+      const k = JSON.stringify([r.show, r.epoch, r.act, r.node]);
+      const prev = this.onAir.get(k);
+      if (prev === undefined || r.atMs >= prev.atMs) this.onAir.set(k, { ...r });
+    }
+  }
+
+  async onAirTotals(show: string, epoch: string): Promise<OnAirTotal[]> {
+    this.open();
+    return [...this.onAir.values()]
+      .filter((r) => r.show === show && r.epoch === epoch)
+      .sort(compareOnAir)
+      .map((r) => ({ ...r }));
+  }
+
+  async fleetSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    this.open();
+    checkSecret(name, candidate);
+    let s = this.secrets.get(name);
+    if (s === undefined) this.secrets.set(name, (s = Buffer.from(candidate)));
+    return Buffer.from(s);
   }
 
   async ping(): Promise<void> {

@@ -9,6 +9,7 @@ import { MysqlRecord } from "./mysql-record.ts";
 import { mariaDbFixture } from "./mysql-fixture.ts";
 import { RecordError, type CountRow } from "./record.ts";
 import { auditContract } from "./audit.contract.ts";
+import { proofContract } from "./proof.contract.ts";
 import { recordContract } from "./record.contract.ts";
 
 const fx = mariaDbFixture();
@@ -19,6 +20,11 @@ recordContract("MysqlRecord on MariaDB", async () => {
   return { record, cleanup: () => record.close() };
 });
 auditContract("MysqlRecord on MariaDB", async () => {
+  const record = new MysqlRecord(fx.db.freshUrl());
+  return { record, cleanup: () => record.close() };
+});
+
+proofContract("MysqlRecord on MariaDB", async () => {
   const record = new MysqlRecord(fx.db.freshUrl());
   return { record, cleanup: () => record.close() };
 });
@@ -48,7 +54,7 @@ describe("MysqlRecord on MariaDB", () => {
       "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'buzzcast'",
     );
     const names = new Set(tables.map((t) => t.name));
-    // 001: four tables, 002: three, 004: node_leases, + schema_migrations (later migrations may add more)
+    // 001: four tables, 002: three, 004: node_leases, 006: on_air and fleet_secrets, + schema_migrations (later migrations may add more)
     for (const t of [
       "shows",
       "stage_history",
@@ -58,6 +64,8 @@ describe("MysqlRecord on MariaDB", () => {
       "audit_interval",
       "claim_epochs",
       "node_leases",
+      "on_air",
+      "fleet_secrets",
       "schema_migrations",
     ]) {
       assert.ok(names.has(t), `table ${t} created`);

@@ -26,11 +26,14 @@ import { checkBase, checkShowRecord, historyRow, mayReplace, normalizeBatch, typ
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
 import { checkLease } from "./lease-rules.ts";
 import * as audit from "./mysql-audit.ts";
+import * as proof from "./mysql-proof.ts";
+import { checkOnAir, checkSecret } from "./proof-rules.ts";
 import {
   RecordError,
   type AuditCursor,
   type AuditRow,
   type CountBatch,
+  type OnAirTotal,
   type LeaseVerdict,
   type PersistOutcome,
   type PublicRecordReads,
@@ -315,6 +318,20 @@ export class MysqlRecord implements Record {
         at: (r.at as Date).getTime(),
       }));
     });
+  }
+
+  async recordOnAir(rows: readonly OnAirTotal[]): Promise<void> {
+    checkOnAir(rows);
+    await this.runner.run("recordOnAir", true, (q) => proof.upsertOnAir(q, rows));
+  }
+
+  async onAirTotals(show: string, epoch: string): Promise<OnAirTotal[]> {
+    return this.runner.run("onAirTotals", false, (q) => proof.selectOnAir(q, show, epoch));
+  }
+
+  async fleetSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    checkSecret(name, candidate);
+    return this.runner.run("fleetSecret", true, (q) => proof.fleetSecret(q, name, candidate));
   }
 
   async ping(): Promise<void> {

@@ -79,6 +79,22 @@ export interface AuditRow {
 /** Where auditPage stopped; pass it back for the next page. Opaque (a string, safe in a URL once encoded). */
 export type AuditCursor = string & { readonly __auditCursor: true };
 
+/**
+ * The total a node put on air for an act after its voting closed: the act's value in the last
+ * totals frame the node published (what every one of its screens received), and that frame's instant.
+ */
+export interface OnAirTotal {
+  show: string;
+  epoch: string;
+  act: string;
+  node: string;
+  total: number;
+  /** The frame's aligned tick instant (ms since the Unix epoch). */
+  atMs: number;
+  /** When the node saw the act's voting close (ms since the Unix epoch, its clock). */
+  closedAtMs: number;
+}
+
 /** The stored definition and live state of a show. */
 export interface ShowRecord {
   show: ShowInfo;
@@ -172,6 +188,18 @@ export interface Record {
   listShows(): Promise<ShowRecord[]>;
   /** The show's stage history, oldest (lowest version) first; empty for an unknown show. */
   stageHistory(show: string): Promise<StageChange[]>;
+  /**
+   * Store on-air totals: per (show, epoch, act, node), a row replaces the stored one only if its
+   * `atMs` is not older (a late write of an earlier frame never wins). Idempotent.
+   */
+  recordOnAir(rows: readonly OnAirTotal[]): Promise<void>;
+  /** Every node's on-air row of a show epoch, ordered by act, then node. */
+  onAirTotals(show: string, epoch: string): Promise<OnAirTotal[]>;
+  /**
+   * The fleet's secret called `name`: the first caller's `candidate` is stored (random bytes it
+   * generated), every caller gets the stored one back, so all nodes share it without configuration.
+   */
+  fleetSecret(name: string, candidate: Buffer): Promise<Buffer>;
   /** Resolves when the record answers a trivial query (readiness); rejects with a RecordError. */
   ping(): Promise<void>;
   /** Release connections. Afterwards every method rejects with RecordError "unreachable". */

@@ -4,7 +4,7 @@ import { MemoryCache } from "../cache/memory-cache.ts";
 import { silentLogger } from "../ops/logger.ts";
 import { AudienceBook, AudienceRelay } from "./audience-book.ts";
 import { SharedAudience } from "./shared-audience.ts";
-import { until } from "./store.contract.ts";
+import { pollUntil } from "../../test/harness/wait.ts";
 
 test("AudienceBook: sums the latest report of each live worker; a dead worker drops out", () => {
   const book = new AudienceBook();
@@ -48,24 +48,24 @@ test("SharedAudience: units add to the second's key, read the previous second's 
   // Second 10: both add their counts (the sums read are second 9's: none yet).
   a.watching(new Map([["s", 3]]), 10_000);
   b.watching(new Map([["s", 4]]), 10_050);
-  await until(
+  await pollUntil(
     async () => cache.get("t:aud:s:10"),
     (v) => v === "7",
     "second 10 holds 3 + 4",
   );
   // Second 11: each reads second 10's sum (and adds its own count to second 11).
-  await until(
+  await pollUntil(
     async () => [a.watching(new Map([["s", 3]]), 11_000).get("s"), b.watching(new Map([["s", 1]]), 11_000).get("s")],
     (v) => v[0] === 7 && v[1] === 7,
     "both read 7",
   );
   // A unit that stops reporting is gone from the next second's sum.
-  await until(
+  await pollUntil(
     async () => cache.get("t:aud:s:11"),
     (v) => v === "4",
     "second 11 holds 3 + 1",
   );
-  await until(
+  await pollUntil(
     async () => a.watching(new Map([["s", 3]]), 12_000).get("s"),
     (v) => v === 4,
     "second 12 reads second 11",

@@ -16,7 +16,8 @@ import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { SharedStore } from "./shared-store.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import { sharingContract, until } from "./store.contract.ts";
+import { pollUntil } from "../../test/harness/wait.ts";
+import { sharingContract } from "./store.contract.ts";
 
 async function node(global: Cache, record: Record, nodeId: string, durable = false): Promise<SharedStore> {
   const s = new SharedStore(
@@ -123,7 +124,7 @@ test("a lost key is re-seeded from the record plus own unpersisted buzzes; recon
   assert.equal((await record.countTotals("s", "e")).get("a"), 18, "the record has every buzz");
   assert.equal(await a.reconcile("s", "e", ["a"], 1), 5, "reconciliation raises by what the lost key took");
   assert.equal(await b.reconcile("s", "e", ["a"], 1), null, "only one node reconciles a change");
-  await until(
+  await pollUntil(
     () => total(b),
     (v) => v === 18,
     "b reads 18 once its L1 entry expires",
@@ -137,7 +138,7 @@ test("both nodes find the key missing: the loser adds its unpersisted buzzes to 
   await record.migrate();
   const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
   await Promise.all([total(a, 3), total(b, 4)]);
-  await until(
+  await pollUntil(
     () => total(a),
     (v) => v === 7,
     "a reads both nodes' buzzes",
@@ -147,7 +148,7 @@ test("both nodes find the key missing: the loser adds its unpersisted buzzes to 
   await global.delete("bc:c:s:e:a");
   await Promise.all([total(a, 1), total(b, 1)]);
   assert.equal(await global.get("bc:c:s:e:a"), "9", "record 7 + one seed + one incr");
-  await until(
+  await pollUntil(
     () => total(a),
     (v) => v === 9,
     "a reads 9",
@@ -242,7 +243,7 @@ test("after a close the reconciling node keeps raising live to the record: a bat
   assert.equal(await total(a, 1), 11, "seeded with record 10 + a's unpersisted 1");
   await a.writer.writeOnce();
   a.votingClosed("s", "e", ["a"], 1);
-  await until(
+  await pollUntil(
     () => Promise.resolve(a.counts.reconcilePasses),
     (n) => n >= 1,
     "a's first pass (the record at 11: nothing to raise)",
@@ -250,7 +251,7 @@ test("after a close the reconciling node keeps raising live to the record: a bat
   assert.equal(a.counts.raised, 0);
   await b.writer.writeOnce(); // b was cut from the record until now: its 5 arrive after the first pass
   assert.equal((await record.countTotals("s", "e")).get("a"), 16);
-  await until(
+  await pollUntil(
     () => global.get("bc:c:s:e:a"),
     (v) => v === "16",
     "a later pass raises live to the record",
@@ -266,7 +267,7 @@ test("a later close of the same act hands its reconciliation over: the earlier o
   const [a, b] = [await node(global, record, "a"), await node(global, record, "b")];
   await total(a, 3);
   a.votingClosed("s", "e", ["a"], 1);
-  await until(
+  await pollUntil(
     () => Promise.resolve(a.counts.reconcilePasses),
     (n) => n >= 2,
     "a owns close 1 and passes again",
@@ -274,7 +275,7 @@ test("a later close of the same act hands its reconciliation over: the earlier o
   b.votingClosed("s", "e", ["a"], 2); // b hears close 2 first and wins its lock
   a.votingClosed("s", "e", ["a"], 2);
   const aPasses = a.counts.reconcilePasses;
-  await until(
+  await pollUntil(
     () => Promise.resolve(b.counts.reconcilePasses),
     (n) => n >= 4,
     "b owns close 2 and passes",

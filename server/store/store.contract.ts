@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { Claim, Store } from "./store.ts";
+import { pollUntil } from "../../test/harness/wait.ts";
 
 export interface StoreUnderTest {
   store: Store;
@@ -24,17 +25,6 @@ export interface SharingUnderTest extends StoreUnderTest {
 
 const totals = async (s: Store, show: string, epoch: string, acts: string[]) =>
   Object.fromEntries((await s.flush([{ show, epoch, deltas: [], acts }])).get(epochKey(show, epoch)) ?? []);
-
-/** Poll until `get` satisfies `ok` (an L1 lifetime, a peer's flush); fails with the last value. */
-export async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) assert.fail(`${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 export function storeContract(name: string, make: () => Promise<StoreUnderTest>): void {
   test(`${name}: deltas accumulate into totals; acts without deltas read back`, async () => {
@@ -141,12 +131,12 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     try {
       await store.flush([{ show: "s", epoch: "e", deltas: [{ act: "a", delta: 10 }], acts: ["a"] }]);
       await peer.flush([{ show: "s", epoch: "e", deltas: [{ act: "a", delta: 5 }], acts: ["a"] }]);
-      await until(
+      await pollUntil(
         () => totals(store, "s", "e", ["a"]),
         (t) => t.a === 15,
         "store sees the peer's 5",
       );
-      await until(
+      await pollUntil(
         () => totals(peer, "s", "e", ["a"]),
         (t) => t.a === 15,
         "peer sees the store's 10",
@@ -183,7 +173,7 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
       await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 2 }], acts: ["a"] }]);
       await peer.flush([{ show: "s", epoch: "old", deltas: [], acts: ["a"] }]);
       await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [], retired: true }]);
-      await until(
+      await pollUntil(
         () => totals(peer, "s", "old", ["a"]),
         (t) => t.a === 9,
         "peer sees 2 + 7",
@@ -214,12 +204,12 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
         [1, 1, 1, 1],
         `outcomes: ${JSON.stringify(all.map((c) => [c.viewer, c.outcome]))}`,
       );
-      await until(
+      await pollUntil(
         () => totals(store, "s", "c", ["a"]),
         (t) => t.a === 4,
         "store's total is the 4 counted claims",
       );
-      await until(
+      await pollUntil(
         () => totals(peer, "s", "c", ["a"]),
         (t) => t.a === 4,
         "peer's total is the 4 counted claims",
@@ -229,3 +219,6 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     }
   });
 }
+
+/** The former name of pollUntil (test/harness/wait.ts), same arguments: for tests written against it. */
+export { pollUntil as until } from "../../test/harness/wait.ts";

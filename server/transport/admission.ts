@@ -6,9 +6,12 @@
  * Checks, in this order (a refused upgrade takes no token from a later check):
  *  1. `origin_forbidden` (403): ALLOWED_ORIGINS is set and the `Origin` header is present and not
  *     in it. No Origin header = not a browser (native apps, servers): allowed.
- *  2. `connect_rate_ip` (503): the client address took more than MAX_CONNECT_RATE_PER_IP tokens
+ *  2. `server_full` (503): this App already holds `maxOpen` WebSockets, its share of what the
+ *     process's descriptor limit leaves room for (descriptor-limit.ts). Refused here, the
+ *     TCP connection is closed at once; `accept` never meets a full descriptor table (EMFILE).
+ *  3. `connect_rate_ip` (503): the client address took more than MAX_CONNECT_RATE_PER_IP tokens
  *     (burst 2 s). IPv6 addresses are keyed by their /64 (one subscriber's prefix).
- *  3. `connect_rate` (503): the node took more than its share of MAX_CONNECT_RATE (burst 2 s: a
+ *  4. `connect_rate` (503): the node took more than its share of MAX_CONNECT_RATE (burst 2 s: a
  *     spike is absorbed, a sustained storm is held to the rate).
  * A 503 carries `Retry-After` (whole seconds, jittered over the time the refused clients need to be
  * admitted at the configured rate, so they do not return as one wave).
@@ -31,6 +34,8 @@ export interface AdmissionOptions {
   trustedProxies: readonly string[];
   /** Lower-case origins; undefined or containing "*": any origin. */
   allowedOrigins: readonly string[] | undefined;
+  /** WebSockets this App may hold (descriptor-limit.ts's per-worker share); Infinity = no cap. */
+  maxOpen?: number;
   random?: () => number;
 }
 
@@ -46,6 +51,8 @@ export const SHED_HOLD_MS = 2000;
 const MAX_TRACKED = 100_000;
 const PRUNE_EVERY_MS = 5000;
 const MAX_RETRY_AFTER_SEC = 30;
+/** A full node frees room only as viewers leave: refused clients spread their return over this window. */
+const FULL_RETRY_WINDOW_SEC = 30;
 
 /** Token bucket over a wall clock: `take` spends one token if there is one. */
 export class TokenBucket {
@@ -80,7 +87,7 @@ export class TokenBucket {
 }
 
 export class Admission {
-  readonly refused: Record<UpgradeRefusal, number> = { connect_rate: 0, connect_rate_ip: 0, origin_forbidden: 0 };
+  readonly refused: Record<UpgradeRefusal, number> = { connect_rate: 0, connect_rate_ip: 0, origin_forbidden: 0, server_full: 0 };
   trackedCleared = 0;
   /** Whether `check` reads the peer address (per-address limits on). */
   readonly needsPeer: boolean;
@@ -90,6 +97,8 @@ export class Admission {
   private readonly anyOrigin: boolean;
   private readonly origins: ReadonlySet<string>;
   private readonly random: () => number;
+  /** WebSockets this App may hold (Infinity: no descriptor limit known). */
+  readonly maxOpen: number;
   private lastShedAt = -Infinity;
   private prunedAt = 0;
   /** Node-bucket refusals in the current second (sizes the Retry-After window). */
@@ -106,11 +115,16 @@ export class Admission {
     this.origins = new Set(opts.allowedOrigins ?? []);
     this.random = opts.random ?? Math.random;
     this.needsPeer = opts.ratePerIpPerSec > 0;
+    this.maxOpen = opts.maxOpen ?? Infinity;
   }
 
-  /** null: admit. `peer` is the TCP peer's address as uWS prints it; `forwardedFor` every X-Forwarded-For line, joined with ",". */
-  check(origin: string, peer: string, forwardedFor: string, now: number): Refusal | null {
+  /**
+   * null: admit. `peer` is the TCP peer's address as uWS prints it; `forwardedFor` every
+   * X-Forwarded-For line, joined with ","; `open` the WebSockets this App holds now.
+   */
+  check(origin: string, peer: string, forwardedFor: string, now: number, open = 0): Refusal | null {
     if (origin !== "" && !this.anyOrigin && !this.origins.has(origin.toLowerCase())) return this.refuse("origin_forbidden", null);
+    if (open >= this.maxOpen) return this.refuse("server_full", this.retryAfter(FULL_RETRY_WINDOW_SEC));
     let ipBucket: TokenBucket | null = null;
     if (this.opts.ratePerIpPerSec > 0) {
       ipBucket = this.bucketOf(this.addresses.keyOf(peer, forwardedFor), now);
@@ -143,7 +157,7 @@ export class Admission {
     return [
       {
         name: "buzzcast_upgrades_refused_total",
-        help: "WebSocket upgrades refused by admission control, by reason (503 connect_rate*, 403 origin_forbidden).",
+        help: "WebSocket upgrades refused by admission control, by reason (503 connect_rate*, 503 server_full, 403 origin_forbidden).",
         kind: "counter",
         samples: (Object.keys(this.refused) as UpgradeRefusal[]).map((reason) => ({ labels: { reason }, value: this.refused[reason] })),
       },
@@ -153,6 +167,12 @@ export class Admission {
         kind: "gauge",
         merge: "max",
         samples: [{ value: this.shedding(Date.now()) ? 1 : 0 }],
+      },
+      {
+        name: "buzzcast_connection_capacity",
+        help: "WebSockets the node admits before refusing upgrades with server_full (its descriptor limit less a margin); no sample: no limit known.",
+        kind: "gauge",
+        samples: Number.isFinite(this.maxOpen) ? [{ value: this.maxOpen }] : [],
       },
       {
         name: "buzzcast_admission_addresses_cleared_total",

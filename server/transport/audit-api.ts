@@ -9,11 +9,14 @@
  *  - GET /api/shows/:show/export?format=csv|json[&raw=1] (admin): the sealed, streamed export.
  * Each takes `?epoch=` for an earlier epoch (default: the current one). Without a durable record
  * (no MYSQL_URL) they answer 409 `no_record`.
+ *  - GET /api/export-key (public): the export signing key's public half, SPKI PEM; 404
+ *    `no_signing_key` when EXPORT_SIGNING_KEY_FILE is not set.
  */
 import { Id } from "../../shared/protocol.ts";
 import { exportChunks, type AuditSource } from "../audit/export-stream.ts";
 import { CONTENT_TYPE, type ExportFormat } from "../audit/export-format.ts";
-import { Pseudonymiser } from "../audit/pseudonym.ts";
+import { ExportSigner } from "../audit/export-signer.ts";
+import { PseudonymKeys } from "../audit/pseudonym.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
@@ -21,7 +24,7 @@ import { RecordError, type PublicRecordReads } from "../record/record.ts";
 import type { ShowRegistry } from "../shows/show-registry.ts";
 import type { Show } from "../shows/show.ts";
 import { streamBody } from "./http-stream.ts";
-import { HttpError, sendJson, type Guarded, type Routes } from "./http-util.ts";
+import { HttpError, send, sendJson, type Guarded, type Routes } from "./http-util.ts";
 import type { PublicReadGate } from "./public-reads.ts";
 import { TimelineCache } from "./timeline-cache.ts";
 import type { HttpRequest, TemplatedApp } from "./uws.ts";
@@ -32,29 +35,30 @@ export interface AuditApiDeps {
   nodeId: string;
   /** Default timeline bucket: the persist interval. */
   intervalMs: number;
-  signingKey: string | undefined;
-  pseudonyms: Pseudonymiser;
+  /** The Ed25519 export key (EXPORT_SIGNING_KEY_FILE); null: exports carry a digest only. */
+  signer: ExportSigner | null;
+  pseudonyms: PseudonymKeys;
+  policy: Config["BUZZ_POLICY"];
   /** The record's pool for public reads (the public timeline); default: `source`. */
   publicSource?: Pick<PublicRecordReads, "timeline">;
 }
 
-/** The audit routes' dependencies from the config and the record (node.ts). */
+/** The audit routes' dependencies from the config and the record (node.ts). main.ts checked the key file at start (exit 2 if bad). */
 export function auditApiDeps(
   cfg: Config,
   record: AuditSource | null,
   log: Logger,
   publicSource?: Pick<PublicRecordReads, "timeline">,
 ): AuditApiDeps {
-  const pseudonyms = new Pseudonymiser({ pseudonymKey: cfg.EXPORT_PSEUDONYM_KEY, signingKey: cfg.EXPORT_SIGNING_KEY });
-  if (record !== null && pseudonyms.source === "per_process")
-    log.warn("no EXPORT_PSEUDONYM_KEY or EXPORT_SIGNING_KEY: export pseudonyms change with every process");
-  if (record !== null && cfg.EXPORT_SIGNING_KEY === undefined) log.warn("no EXPORT_SIGNING_KEY: exports carry a digest but no signature");
+  const signer = cfg.EXPORT_SIGNING_KEY_FILE === undefined ? null : ExportSigner.fromFile(cfg.EXPORT_SIGNING_KEY_FILE);
+  if (record !== null && signer === null) log.warn("no EXPORT_SIGNING_KEY_FILE: exports carry a digest but no signature");
   return {
     source: record,
     nodeId: cfg.NODE_ID,
     intervalMs: cfg.PERSIST_INTERVAL_MS,
-    signingKey: cfg.EXPORT_SIGNING_KEY,
-    pseudonyms,
+    signer,
+    pseudonyms: new PseudonymKeys(cfg.EXPORT_PSEUDONYM_KEY, record),
+    policy: cfg.BUZZ_POLICY,
     ...(publicSource === undefined ? {} : { publicSource }),
   };
 }
@@ -102,6 +106,18 @@ export function attachAuditRoutes(app: TemplatedApp, r: Routes, d: Deps): void {
     if (!EPOCH.test(epoch)) throw new HttpError(400, "bad_request", "epoch: 1-64 of A-Z a-z 0-9 _ -");
     return { show, epoch, audit, source: audit.source };
   };
+
+  app.get(
+    "/api/export-key",
+    r.route(async (g) => {
+      const signer = d.audit?.signer ?? null;
+      if (signer === null) throw new HttpError(404, "no_signing_key", "this server signs no exports (EXPORT_SIGNING_KEY_FILE is not set)");
+      send(g, 200, "application/x-pem-file", signer.publicPem, {
+        "cache-control": "no-cache",
+        "x-buzzcast-key-fingerprint": signer.fingerprint,
+      });
+    }),
+  );
 
   app.get(
     "/api/shows/:show/audit",
@@ -167,6 +183,7 @@ interface ExportJob {
 
 async function streamExport(g: Guarded, d: Deps, counters: { exports: number; exportFailures: number }, j: ExportJob): Promise<void> {
   const started = Date.now();
+  const pseudonyms = j.raw ? null : await j.audit.pseudonyms.get();
   const chunks = exportChunks(j.source, {
     format: j.format,
     header: {
@@ -175,18 +192,20 @@ async function streamExport(g: Guarded, d: Deps, counters: { exports: number; ex
       node: j.audit.nodeId,
       generatedAt: new Date(started).toISOString(),
       viewerIds: j.raw ? "raw" : "pseudonymised",
+      policy: j.audit.policy,
       openAct: j.epoch === j.show.epoch && j.show.stage.open ? j.show.stage.act : null,
     },
     acts: j.show.info.acts.map((a) => a.id),
-    pseudonyms: j.raw ? null : j.audit.pseudonyms,
-    signingKey: j.audit.signingKey,
+    pseudonyms,
+    signer: j.audit.signer,
   });
   const headers = {
     "cache-control": "no-store",
     "content-disposition": `attachment; filename="buzzcast-${j.show.id}-${j.epoch}.${j.format === "csv" ? "csv" : "ndjson"}"`,
     "x-buzzcast-digest": "sha256; of every byte before the last line; the value is in the last line",
-    "x-buzzcast-signature": j.audit.signingKey === undefined ? "none" : "hmac-sha256; same bytes; the value is in the last line",
-    "x-buzzcast-viewer-ids": j.raw ? "raw" : `pseudonymised; hmac-sha256; key ${j.audit.pseudonyms.source}`,
+    "x-buzzcast-signature":
+      j.audit.signer === null ? "none" : `ed25519 of the sha256 digest; key ${j.audit.signer.fingerprint}; the value is in the last line`,
+    "x-buzzcast-viewer-ids": pseudonyms === null ? "raw" : `pseudonymised; hmac-sha256; key ${pseudonyms.source}`,
   };
   try {
     await streamBody(g, CONTENT_TYPE[j.format], headers, chunks);

@@ -27,6 +27,8 @@ export interface Conn {
   last: "counted" | RejectReason;
   /** True while this connection sits in the ack queue for the next tick. */
   ackPending: boolean;
+  /** performance.now() when the first buzz the pending ack covers arrived (ack latency). */
+  ackSince: number;
   bucket: BucketState;
   /** Consecutive sweeps that found this connection over the backpressure limit. */
   overLimitSweeps: number;
@@ -53,6 +55,7 @@ export function newConn(now: number, bucket: BucketState, protocol: WireProtocol
     rejected: {},
     last: "counted",
     ackPending: false,
+    ackSince: 0,
     bucket,
     overLimitSweeps: 0,
     undecided: 0,

@@ -1,6 +1,6 @@
 /**
  * HTTP routes on the same App as the WebSocket endpoint: the admin API (Bearer token), public show
- * state, health, readiness, metrics and the pages. Admin writes are durable (through the
+ * state, health, readiness, metrics, the API's OpenAPI document (openapi.ts) and the pages. Admin writes are durable (through the
  * ShowSource) before they are answered; one that lost the show's compare-and-swap to a change made
  * at the same moment is answered 409 `conflict` with the current state, and was applied nowhere.
  */
@@ -16,6 +16,7 @@ import type { Show } from "../shows/show.ts";
 import type { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { attachAuditRoutes, type AuditApiDeps } from "./audit-api.ts";
 import { HttpError, guard, readBody, send, sendError, sendJson, type Guarded, type Routes } from "./http-util.ts";
+import { openApiDocument } from "./openapi.ts";
 import { attachTokenRoutes } from "./token-api.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import { forwardedFor } from "./client-address.ts";
@@ -24,6 +25,8 @@ import type { StaticFiles } from "./static-files.ts";
 import type { HttpRequest, HttpResponse, TemplatedApp } from "./uws.ts";
 
 const MAX_BODY = 64 * 1024;
+/** The API's version in its OpenAPI document: bumped when a route or schema changes incompatibly. */
+const API_VERSION = "1.0.0";
 
 export interface HttpDeps {
   shows: ShowRegistry;
@@ -187,6 +190,11 @@ export function attachHttp(app: TemplatedApp, d: HttpDeps): void {
       d.log.info("show reset", { show: id, epoch: show.epoch });
       sendJson(g, 200, state(show, d.live(show), null));
     }),
+  );
+  const apiDocument = JSON.stringify(openApiDocument(API_VERSION));
+  app.get(
+    "/api/openapi.json",
+    route((g) => send(g, 200, "application/json; charset=utf-8", apiDocument, { "cache-control": "no-cache" })),
   );
   attachTokenRoutes(app, routes, { tokens: d.tokens ?? null, log: d.log });
   attachAuditRoutes(app, routes, {

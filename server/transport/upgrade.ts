@@ -19,6 +19,7 @@ const MESSAGES: Record<UpgradeRefusal, string> = {
   connect_rate: "this server is admitting new connections at its limit; retry after Retry-After seconds",
   connect_rate_ip: "too many new connections from your address; retry after Retry-After seconds",
   origin_forbidden: "WebSocket connections from this origin are not allowed",
+  server_full: "this server holds all the connections it has descriptors for; retry after Retry-After seconds",
 };
 const BODIES = Object.fromEntries(
   (Object.keys(MESSAGES) as UpgradeRefusal[]).map((code) => [code, JSON.stringify({ error: { code, message: MESSAGES[code] } })]),
@@ -31,11 +32,12 @@ export function upgrade(
   context: us_socket_context_t,
   admission: Admission | null,
   conn: (protocol: WireProtocol) => Conn,
+  open: () => number,
 ): void {
   if (admission !== null) {
     const peer = admission.needsPeer ? decoder.decode(res.getRemoteAddressAsText()) : "";
     const xff = admission.needsPeer ? forwardedFor(req) : "";
-    const refusal = admission.check(req.getHeader("origin"), peer, xff, Date.now());
+    const refusal = admission.check(req.getHeader("origin"), peer, xff, Date.now(), open());
     if (refusal !== null) return refuse(res, refusal);
   }
   const sub = negotiateSubprotocol(req.getHeader("sec-websocket-protocol"));

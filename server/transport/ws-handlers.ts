@@ -13,6 +13,7 @@
  * (ws-hello.ts), the paced drain (drain-pacer.ts), and frames of a tick fired from the message path
  * sent at once (fanout.ts).
  */
+import { performance } from "node:perf_hooks";
 import { CLOSE_ABNORMAL, type CloseName } from "../../shared/codes.ts";
 import { ClientMessage, MAX_FRAME_BYTES, WS_PATH, type Hello } from "../../shared/protocol.ts";
 import type { Hub } from "../broadcast/hub.ts";
@@ -102,7 +103,14 @@ export class WsEndpoint implements FrameSink {
       idleTimeout: this.opts.idleTimeoutSec,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) =>
-        upgrade(res, req, context, this.admission, (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol)),
+        upgrade(
+          res,
+          req,
+          context,
+          this.admission,
+          (protocol) => newConn(Date.now(), this.deps.limiter.fresh(Date.now()), protocol),
+          () => this.sockets.size,
+        ),
       open: (ws) => {
         const c = ws.getUserData();
         c.open = true;
@@ -142,6 +150,8 @@ export class WsEndpoint implements FrameSink {
         const parsed = ClientMessage.safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
+          // A hello whose only fault is its viewer id is refused as such (never counted, never audited).
+          if (issue?.path[0] === "viewer") return this.close(ws, c, "bad_viewer", `viewer: ${issue.message}`);
           return this.close(ws, c, "bad_frame", issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame");
         }
         const msg = parsed.data;
@@ -168,6 +178,7 @@ export class WsEndpoint implements FrameSink {
     if (result === "flood") return this.close(ws, c, "flooding", "buzzing far above the rate limit");
     if (!c.ackPending) {
       c.ackPending = true;
+      c.ackSince = performance.now();
       this.ackQueue.push(ws);
     }
   }
@@ -177,6 +188,8 @@ export class WsEndpoint implements FrameSink {
     const q = this.ackQueue;
     if (q.length === 0) return;
     this.ackQueue = [];
+    const now = performance.now();
+    const latency = this.deps.metrics.ackLatency;
     for (const ws of q) {
       const c = ws.getUserData();
       // An ack is cumulative: none goes out while a claim of this connection is undecided (it
@@ -186,7 +199,9 @@ export class WsEndpoint implements FrameSink {
         continue;
       }
       c.ackPending = false;
-      if (c.open) this.deps.hub.ack(ws, c, c.protocol);
+      if (!c.open) continue;
+      this.deps.hub.ack(ws, c, c.protocol);
+      latency.observe((now - c.ackSince) / 1000);
     }
   }
 
@@ -231,6 +246,7 @@ export class WsEndpoint implements FrameSink {
     if (c.ackPending && c.undecided === 0) {
       c.ackPending = false;
       this.deps.hub.ack(ws, c, c.protocol);
+      this.deps.metrics.ackLatency.observe((performance.now() - c.ackSince) / 1000);
     }
     this.deps.metrics.countClose("draining");
     c.open = false;

@@ -5,6 +5,7 @@
  * member list. Every refusal is an error frame and a close code through the endpoint's `close`.
  */
 import { PROTOCOL_VERSION, type Hello } from "../../shared/protocol.ts";
+import { viewerIdProblem } from "../../shared/viewer-id.ts";
 import type { TokenCheck, ViewerTokens } from "../auth/viewer-tokens.ts";
 import type { Show } from "../shows/show.ts";
 import type { Conn } from "./connection.ts";
@@ -51,7 +52,13 @@ export class Greeter {
   }
 
   private admit(ws: WebSocket<Conn>, c: Conn, msg: Hello, viewer: string | undefined): void {
-    if (viewer !== undefined) c.viewerKey = `v:${viewer}`;
+    if (viewer !== undefined) {
+      // Every source of a viewer id passes here (v1 and v2 hello, a token's sub): none that could
+      // merge with another id in the record, or forge lines in an export, is ever counted.
+      const problem = viewerIdProblem(viewer);
+      if (problem !== null) return this.sink.close(ws, c, "bad_viewer", problem);
+      c.viewerKey = `v:${viewer}`;
+    }
     const show = this.deps.shows.get(msg.show);
     if (show) return this.join(ws, c, show);
     // Not known here: it may have been created on another node a moment ago. The answer arrives

@@ -17,6 +17,7 @@ import {
   TOTALS_EXT,
   V2_REJECT_ORDER,
 } from "./constants.ts";
+import { viewerIdProblem } from "../viewer-id.ts";
 import { V2EncodeError } from "./errors.ts";
 import { writeExtensions } from "./ext.ts";
 import type { V2Ack, V2ClientFrame, V2Delta, V2Keyframe, V2ServerFrame, V2ShowInfo, V2Stage, V2TotalsExt } from "./frames.ts";
@@ -162,7 +163,8 @@ function client(f: V2ClientFrame, out: Out): void {
       out.byte(f.viewer !== undefined ? HELLO_HAS_VIEWER : 0);
       id(out, f.show, "show id");
       if (f.viewer !== undefined) {
-        if (f.viewer.length < 1 || f.viewer.length > 128) throw new V2EncodeError("viewer must be 1-128 characters");
+        const problem = viewerIdProblem(f.viewer);
+        if (problem !== null) throw new V2EncodeError(problem);
         out.str(f.viewer);
       }
       writeExtensions(out, HELLO_EXT_NAMES, f);

@@ -9,6 +9,7 @@
 import { CLOSE, type CloseName } from "../../shared/codes.ts";
 import { ClientMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { V2DecodeError, decodeClientFrame } from "../../shared/v2/index.ts";
+import { viewerIdProblem } from "../../shared/viewer-id.ts";
 
 /** uWS's own limit (server/node/node.ts hardPayloadLimit). */
 export const HARD_PAYLOAD_LIMIT = 16 * 1024;
@@ -54,7 +55,7 @@ export class Oracle {
       return close("bad_frame");
     }
     const parsed = ClientMessage.safeParse(raw);
-    if (!parsed.success) return close("bad_frame");
+    if (!parsed.success) return close(parsed.error.issues[0]?.path[0] === "viewer" ? "bad_viewer" : "bad_frame");
     const msg = parsed.data;
     if (msg.type === "buzz") return st.helloed ? { kind: "ok" } : close("hello_required");
     if (st.helloed) return close("hello_required");
@@ -74,6 +75,7 @@ export class Oracle {
     }
     if (f.type !== "hello") return st.helloed ? { kind: "ok" } : close("hello_required");
     if (st.helloed) return close("hello_required");
+    if (f.viewer !== undefined && viewerIdProblem(f.viewer) !== null) return close("bad_viewer");
     return this.join(st, f.show);
   }
 

@@ -5,6 +5,7 @@
 import { startMariaDb, type MariaDb } from "./mariadb.ts";
 import { startMemcached, type RunningMemcached } from "./memcached.ts";
 import { admin, startServer, type RunningServer } from "./server.ts";
+import { pollUntil } from "./wait.ts";
 
 export interface Cluster {
   memcached: RunningMemcached;
@@ -58,23 +59,31 @@ export async function showState(node: RunningServer, show: string): Promise<Show
   return (await res.json()) as ShowStateJson;
 }
 
-/** Poll until `cond` holds, or throw with the last value seen. */
-export async function eventually<T>(get: () => Promise<T>, cond: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await get();
-      if (cond(last)) return last;
-    } catch (err) {
-      if (Date.now() > until) throw err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
+/** Create `show` with `acts` through `node` and open voting for the first act. */
 export async function openShow(node: RunningServer, show: string, acts: string[]): Promise<void> {
   await admin(node, "PUT", `/api/shows/${show}`, { title: show, acts: acts.map((id) => ({ id, name: id })) });
   await admin(node, "POST", `/api/shows/${show}/stage`, { act: acts[0], open: true });
 }
+
+/**
+ * Open `show` through the first node, then wait until every node answers with voting open for the
+ * first act (other nodes hear of the show through the shared cache within a poll or two).
+ */
+export async function openShowOnAll(nodes: readonly RunningServer[], show: string, acts: string[], timeoutMs = 5000): Promise<void> {
+  const [first] = nodes;
+  if (!first) throw new Error("openShowOnAll needs at least one node");
+  await openShow(first, show, acts);
+  await Promise.all(
+    nodes.map((n) =>
+      pollUntil(
+        () => showState(n, show),
+        (s) => s.stage.open && s.stage.act === acts[0],
+        `${show} open for ${String(acts[0])} on ${n.url}`,
+        timeoutMs,
+      ),
+    ),
+  );
+}
+
+/** The former name of pollUntil (test/harness/wait.ts), same arguments: for tests written against it. */
+export { pollUntil as eventually } from "./wait.ts";

@@ -4,9 +4,10 @@
  */
 import assert from "node:assert/strict";
 import type { Cluster } from "./cluster.ts";
-import { eventually, showState } from "./cluster.ts";
+import { showState } from "./cluster.ts";
 import type { RunningServer } from "./server.ts";
 import type { TestViewer } from "./ws-client.ts";
+import { pollUntil } from "./wait.ts";
 
 type PerAct = Record<string, number>;
 
@@ -51,14 +52,14 @@ export async function assertCountsAgree(
   viewers: readonly TestViewer[],
 ): Promise<void> {
   const epoch = (await showState(nodes[0] as RunningServer, show)).epoch;
-  const proof = await eventually(
+  const proof = await pollUntil(
     () => recordAndAudit(cluster, show, epoch),
     (p) => JSON.stringify(p.record) === JSON.stringify(expected) && JSON.stringify(p.audit) === JSON.stringify(expected),
     `record == audit == ${JSON.stringify(expected)}`,
   );
   assert.deepEqual(proof.audit, proof.record, "per act, audit rows == count rows");
   for (const n of nodes) {
-    const s = await eventually(
+    const s = await pollUntil(
       () => showState(n, show),
       (st) => Object.entries(expected).every(([a, v]) => st.totals[a] === v),
       `live totals at ${n.url}`,

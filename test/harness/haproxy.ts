@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { HAPROXY_BIN, haproxyEnv, renderHaproxyConfig, serverNames, type HaproxyBackend } from "../../scripts/haproxy-config.ts";
 import { freePort } from "./memcached.ts";
+import { pollUntil } from "./wait.ts";
 
 export interface HaproxyOptions {
   /** Port to listen on; 0 or absent = a free port. */
@@ -188,15 +189,7 @@ async function launch(dir: string, config: string, backends: readonly HaproxyBac
     output,
     command,
     stats,
-    async waitForStats(cond, what, timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const s = await stats();
-        if (cond(s)) return s;
-        if (Date.now() > until) throw new Error(`timed out waiting for ${what}; HAProxy stats: ${JSON.stringify(s)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    waitForStats: (cond, what, timeoutMs = 10_000) => pollUntil(stats, cond, `${what} (HAProxy stats)`, timeoutMs, 100),
     stop,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Waiting on a condition instead of sleeping a fixed time: the test goes on the moment the condition
- * holds and fails with a message naming what it waited for when it never does.
+ * holds and fails with a message naming what it waited for (and the last value or error seen) when
+ * it never does. The one poll-until of the tests; everything that polls uses it.
  */
 
 export interface WaitOptions {
@@ -13,26 +14,45 @@ export interface WaitOptions {
 }
 
 /**
- * Resolves as soon as `condition()` returns true (checked at once, then every `intervalMs`).
- * A condition that throws is retried until the deadline; then its last error is reported.
+ * Resolves with the first value of `get()` that satisfies `ok` (checked at once, then every
+ * `intervalMs`). A `get` that throws is retried until the deadline; then its last error is reported,
+ * else the last value.
  */
-export async function waitFor(condition: () => boolean | Promise<boolean>, opts: WaitOptions): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
+export async function pollUntil<T>(
+  get: () => T | Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+  intervalMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
+  let last: { value: T } | undefined;
   let lastErr: unknown;
   for (;;) {
     try {
-      if (await condition()) return;
+      const value = await get();
+      if (ok(value)) return value;
+      last = { value };
       lastErr = undefined;
     } catch (err) {
       lastErr = err;
     }
     if (Date.now() > until) {
-      const why = lastErr === undefined ? "" : `; last error: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.what}${why}`);
+      const why =
+        lastErr !== undefined
+          ? `; last error: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)}`
+          : last !== undefined
+            ? `; last: ${JSON.stringify(last.value)}`
+            : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, lastErr === undefined ? {} : { cause: lastErr });
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Resolves as soon as `condition()` returns true (pollUntil over a boolean). */
+export async function waitFor(condition: () => boolean | Promise<boolean>, opts: WaitOptions): Promise<void> {
+  await pollUntil(condition, (v) => v, opts.what, opts.timeoutMs, opts.intervalMs);
 }
 
 /** The value of an unlabelled Prometheus sample from a server's /metrics (NaN when absent). */

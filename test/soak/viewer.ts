@@ -8,7 +8,7 @@
  * Guarantees: every counted ack goes to the tally with its act, viewer, connection and arrival
  * time; every total a connection sees decrease within an epoch goes to `tally.decreases`.
  */
-import { SignJWT } from "jose";
+import { epochSec, mintHs256 } from "../harness/jwt.ts";
 import { TestViewer } from "../harness/ws-client.ts";
 import type { Rng } from "./rng.ts";
 import { sleep } from "./rng.ts";
@@ -33,12 +33,7 @@ export interface ViewerCtx {
 
 /** A token as the broadcaster's backend mints it (docs/viewer-tokens.md): HS256, `sub`, short `exp`. */
 export function mintToken(secret: Uint8Array, sub: string, show: string): Promise<string> {
-  return new SignJWT({ show })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime("15m")
-    .sign(secret);
+  return Promise.resolve(mintHs256(secret, { show, sub, iat: epochSec(), exp: epochSec(15 * 60) }));
 }
 
 /** Opens a connection and says hello with a fresh token; null when it did not reach `welcome`. */

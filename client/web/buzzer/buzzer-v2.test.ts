@@ -9,11 +9,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { SignJWT } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { ShowState } from "../../../shared/protocol.ts";
 import { FRAME } from "../../../shared/v2/index.ts";
 import { launchChromium } from "../../../test/harness/chromium.ts";
+import { epochSec, mintHs256 } from "../../../test/harness/jwt.ts";
 import { startServer, type RunningServer } from "../../../test/harness/server.ts";
 import { waitFor } from "../../../test/harness/wait.ts";
 import { buildClient } from "../../build.ts";
@@ -37,12 +37,9 @@ after(async () => {
   assert.deepEqual(pageErrors, [], "no uncaught errors in the pages");
 });
 
-function token(sub: string, expiresIn: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(sub)
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(SECRET));
+/** `expiresInSec` negative: a token that expired that long ago. */
+function token(sub: string, expiresInSec: number): Promise<string> {
+  return Promise.resolve(mintHs256(SECRET, { sub, exp: epochSec(expiresInSec) }));
 }
 
 /** Opens the page and records whether each frame it sent was binary, and its first byte. */
@@ -61,7 +58,7 @@ async function text(page: Page, selector: string): Promise<string> {
 }
 
 test("the page speaks v2 with the token of its URL fragment; its buzz counts for the token's viewer", async () => {
-  const { page, sent } = await open(`#token=${await token("page-viewer", "5m")}`);
+  const { page, sent } = await open(`#token=${await token("page-viewer", 300)}`);
   await waitFor(async () => (await text(page, "#conn-text")) === "Live", { what: "the page to go live" });
   assert.deepEqual(sent[0], { binary: true, first: FRAME.hello }, "the hello is a v2 binary frame");
   await page.getByRole("button", { name: /Buzz/ }).click();
@@ -75,7 +72,7 @@ test("the page speaks v2 with the token of its URL fragment; its buzz counts for
 });
 
 test("a refused (expired) token: the page says the link expired and stops trying", async () => {
-  const { page, sent } = await open(`#token=${await token("late-viewer", "-1m")}`);
+  const { page, sent } = await open(`#token=${await token("late-viewer", -60)}`);
   await waitFor(async () => (await text(page, "#conn-text")) === "Link expired", { what: "the expired-link state" });
   assert.match(await text(page, '[data-testid="buzz-status"]'), /link has expired/i);
   const hellos = sent.filter((f) => f.first === FRAME.hello).length;
