@@ -10,6 +10,7 @@ import {
   type AuditRow,
   type CountBatch,
   type LeaseVerdict,
+  type OnAirTotal,
   type PersistOutcome,
   type SaveShowResult,
   type Record,
@@ -74,6 +75,15 @@ export class FaultyRecord implements Record {
   }
   stageHistory(show: string): Promise<StageChange[]> {
     return this.link.call(`stageHistory ${show}`, () => this.inner.stageHistory(show));
+  }
+  recordOnAir(rows: readonly OnAirTotal[]): Promise<void> {
+    return this.link.call(`recordOnAir ${rows.length}`, () => this.inner.recordOnAir(structuredClone(rows)));
+  }
+  onAirTotals(show: string, epoch: string): Promise<OnAirTotal[]> {
+    return this.link.call(`onAirTotals ${show}`, () => this.inner.onAirTotals(show, epoch));
+  }
+  fleetSecret(name: string, candidate: Buffer): Promise<Buffer> {
+    return this.link.call(`fleetSecret ${name}`, () => this.inner.fleetSecret(name, candidate));
   }
   ping(): Promise<void> {
     return this.link.call("ping", () => this.inner.ping());
