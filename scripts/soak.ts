@@ -17,6 +17,8 @@ export interface SoakSummary {
   ok: boolean;
   faults: number;
   faultKinds: Record<string, number>;
+  /** Producer races (two nodes, one show, one moment): how many, changes answered 409, races both answered ok. */
+  adminRaces: { races: number; conflicts: number; bothOk: number };
   buzzesAcked: number;
   counted: number;
   live: number;
@@ -49,6 +51,7 @@ export function summarise(seed: number, minutes: number, phases: readonly PhaseR
     ok: violations.length === 0,
     faults: sum((p) => p.faults),
     faultKinds: merge((p) => p.faultKinds),
+    adminRaces: { races: sum((p) => p.races.races), conflicts: sum((p) => p.races.conflicts), bothOk: sum((p) => p.races.bothOk) },
     buzzesAcked: sum((p) => p.answered),
     counted: sum((p) => p.acked),
     live: sum((p) => p.counted),

@@ -14,7 +14,9 @@
  * live counter was given, but nothing is left to settle for that close: the next close does).
  */
 import type { Logger } from "../ops/logger.ts";
-import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
+import { epochKey } from "../shows/epoch-key.ts";
+import type { StoreClock } from "./store-clock.ts";
+import { lockClose, raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
 
 const RECONCILE_WINDOW_MS = 30_000;
 const MIN_PASS_EVERY_MS = 250;
@@ -24,13 +26,19 @@ export interface CloseReconcilerOptions {
   nodeId: string;
   /** Every node must have seen the close and persisted by then. */
   delayMs: number;
+  clock: StoreClock;
 }
 
 export class CloseReconciler {
   errors = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  /** Per show: its epoch and the version of each act's latest close or reopen (one entry per act). */
-  private readonly latest = new Map<string, { epoch: string; changes: Map<string, number> }>();
+  private readonly timers = new Set<unknown>();
+  /**
+   * Per show epoch (epochKey): the version of each act's latest close or reopen. Kept per epoch, not
+   * per show: a close in a new epoch must not end the passes still due for an earlier epoch's close
+   * (that epoch's live totals would stay short of the record for good). An earlier epoch's entry is
+   * dropped once no pass of it is scheduled.
+   */
+  private readonly latest = new Map<string, { show: string; changes: Map<string, number> }>();
   /** Closes whose passes are scheduled or running on this node. */
   private readonly scheduled = new Set<ReconcileTarget>();
 
@@ -46,9 +54,16 @@ export class CloseReconciler {
     this.scheduled.add(t);
     this.later(this.opts.delayMs, async () => {
       const acts = this.stillOurs(t);
-      if (acts.length > 0 && (await this.firstPass({ ...t, acts })) !== null)
-        this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
-      else this.scheduled.delete(t);
+      let won = false;
+      try {
+        won = acts.length > 0 && (await lockClose(this.deps, this.opts.prefix, this.opts.nodeId, t));
+        // The winner owns the whole window: a first pass that fails (record unreachable) must not
+        // end it, or nobody would ever raise this close (the lock is taken).
+        if (won) await raiseToRecord(this.deps, this.opts.prefix, this.log, { ...t, acts });
+      } finally {
+        if (won) this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
+        else this.scheduled.delete(t);
+      }
     });
   }
 
@@ -65,9 +80,21 @@ export class CloseReconciler {
   }
 
   private changed(t: ReconcileTarget): void {
-    let l = this.latest.get(t.show);
-    if (l?.epoch !== t.epoch) this.latest.set(t.show, (l = { epoch: t.epoch, changes: new Map() }));
+    const k = epochKey(t.show, t.epoch);
+    let l = this.latest.get(k);
+    if (!l) {
+      this.latest.set(k, (l = { show: t.show, changes: new Map() }));
+      this.prune(t.show, k);
+    }
     for (const act of t.acts) l.changes.set(act, Math.max(t.version, l.changes.get(act) ?? t.version));
+  }
+
+  /** Drop the show's other epochs that no scheduled pass names. */
+  private prune(show: string, keep: string): void {
+    for (const [k, l] of this.latest) {
+      if (l.show !== show || k === keep) continue;
+      if (![...this.scheduled].some((t) => epochKey(t.show, t.epoch) === k)) this.latest.delete(k);
+    }
   }
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
@@ -76,7 +103,7 @@ export class CloseReconciler {
   }
 
   stop(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.opts.clock.clearTimer(t);
     this.timers.clear();
     this.scheduled.clear();
   }
@@ -96,8 +123,8 @@ export class CloseReconciler {
 
   /** The close's acts that no later close or reopen (heard by this node) has taken over. */
   private stillOurs(t: ReconcileTarget): string[] {
-    const l = this.latest.get(t.show);
-    if (l?.epoch !== t.epoch) return [];
+    const l = this.latest.get(epochKey(t.show, t.epoch));
+    if (!l) return [];
     return t.acts.filter((act) => (l.changes.get(act) ?? t.version) <= t.version);
   }
 
@@ -106,7 +133,7 @@ export class CloseReconciler {
   }
 
   private later(ms: number, fn: () => Promise<void>): void {
-    const timer = setTimeout(() => {
+    const timer = this.opts.clock.setTimer(() => {
       this.timers.delete(timer);
       fn().catch((err: unknown) => {
         this.errors++;

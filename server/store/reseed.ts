@@ -94,8 +94,13 @@ export async function reconcileFromRecord(
   log: Logger,
   t: ReconcileTarget,
 ): Promise<number | null> {
-  if (!(await s.global.add(`${prefix}:rl:${t.show}:${t.epoch}:${t.version}`, nodeId, 3600))) return null;
+  if (!(await lockClose(s, prefix, nodeId, t))) return null;
   return raiseToRecord(s, prefix, log, t);
+}
+
+/** Take the close's reconciliation lock: true for the one node whose `add` created it. */
+export async function lockClose(s: ReseedDeps, prefix: string, nodeId: string, t: ReconcileTarget): Promise<boolean> {
+  return s.global.add(`${prefix}:rl:${t.show}:${t.epoch}:${t.version}`, nodeId, 3600);
 }
 
 /**

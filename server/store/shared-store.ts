@@ -45,6 +45,7 @@ import { epochKey } from "../shows/epoch-key.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
 import { SharedRead } from "./shared-read.ts";
+import { SYSTEM_STORE_CLOCK, type StoreClock } from "./store-clock.ts";
 import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export interface SharedStoreOptions {
@@ -64,7 +65,9 @@ export interface SharedStoreOptions {
    * (counter-state.ts). Default DOUBT_MS.
    */
   doubtMs?: number;
-  /** Clock (ms since the Unix epoch); tests drive it. Default Date.now. */
+  /** Time and timers (persist interval, reconciliation passes, claim waits, doubts); a test injects a virtual one. */
+  clock?: StoreClock;
+  /** Only the clock's time (ms since the Unix epoch), when a test drives just that. Default: the clock's. */
   now?: () => number;
   /** This process's lease on `nodeId` (record/node-lease.ts), given up in `close` after the last commit. */
   lease?: { release(): Promise<void> };
@@ -109,7 +112,8 @@ export class SharedStore implements Store {
   /** Qualifies per-connection viewer keys in claims and audit rows (unique per process lifetime). */
   readonly processKey: string;
   private cacheError: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
+  private readonly clock: StoreClock;
   private closed = false;
   private walked = 0;
   /** Set by start() when the options give a journal. */
@@ -143,11 +147,12 @@ export class SharedStore implements Store {
     const prefix = opts.keyPrefix ?? "bc";
     this.counters = new CounterTable(prefix);
     this.auditsViewers = opts.durable;
+    this.clock = opts.clock ?? SYSTEM_STORE_CLOCK;
     const derived = sharedTimings(opts.tickMs, opts.persistIntervalMs);
     this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
     const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
@@ -171,7 +176,7 @@ export class SharedStore implements Store {
       log,
       opts.durable,
       {
-        take: () => this.claims.takeForRecord(Date.now()),
+        take: () => this.claims.takeForRecord(this.now()),
         counter: (e) => {
           const c = this.counters.get(e.show, e.epoch, e.claim.act);
           if (e.state.retired) this.counters.retire(e.show, e.epoch);
@@ -190,8 +195,14 @@ export class SharedStore implements Store {
     // The previous life's journal is replayed into the record before the writer numbers its batches.
     if (this.opts.journal) this.journaled = await this.opts.journal();
     await this.writer.init();
-    this.timer = setInterval(() => void this.writer.writeOnce(), this.opts.persistIntervalMs);
-    this.timer.unref(); // the server's sockets keep the process alive, not this
+    // Unreferenced: the server's sockets keep the process alive, not this.
+    const every = (): void => {
+      this.timer = this.clock.setTimer(() => {
+        void this.writer.writeOnce();
+        every();
+      }, this.opts.persistIntervalMs);
+    };
+    every();
   }
 
   /** Until when a write timing out now stays in doubt. */
@@ -200,7 +211,7 @@ export class SharedStore implements Store {
   }
 
   private now(): number {
-    return this.opts.now ? this.opts.now() : Date.now();
+    return this.opts.now ? this.opts.now() : this.clock.now();
   }
 
   /** Journal a tick's deltas, synchronously, right before their acks go out (then `flush(batch)`). */
@@ -296,8 +307,11 @@ export class SharedStore implements Store {
           // taken as applied, and held in doubt: not persisted until it can no longer land, so a
           // close's reconciliation (which raises live to the record) cannot count it a second time
           // when it lands late. At worst the live total is short until that reconciliation.
+          // The total shown keeps them: applied, the counter holds at least lastKnown + amount (it
+          // never shrinks but by a loss), so moving them from pending to lastKnown never lowers it.
           if (err instanceof CacheError && err.code === "timeout") {
             this.counters.assumeApplied(c, amount, now + (this.opts.doubtMs ?? DOUBT_MS));
+            this.counters.saw(c, c.lastKnown + amount);
             this.counts.assumedApplied += amount;
           }
         }
@@ -410,7 +424,7 @@ export class SharedStore implements Store {
 
   /** Shutdown: apply what the cache can take, then commit everything (cached or not) to the record. */
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
     this.reconciler.stop();
     this.closed = true;
     await this.writer.settle();

@@ -12,6 +12,7 @@
  */
 import type { Cluster } from "./cluster.ts";
 import { freshDataDir } from "./data-dir.ts";
+import { startDuplicate } from "./duplicate-node.ts";
 import { Faults, type FaultTargets } from "./faults.ts";
 import { startHaproxy, type RunningHaproxy } from "./haproxy.ts";
 import { Partitions, netemDelay, startShapingProxy, type ShapingProxy } from "./link-faults.ts";
@@ -154,6 +155,12 @@ async function build(net: Network, opts: SimOptions, stops: Array<() => Promise<
       await startNode(nodeIndex(target));
     },
     restart: (target) => (target === "mc" ? memcached.restart() : mariadb.restart()),
+    duplicate(target) {
+      const h = nodeHosts[nodeIndex(target)]!;
+      const d = startDuplicate(h.exec, { ...env, HOST: h.address, NODE_ID: h.name, PORT: String(NODE_PORT + 1) });
+      stops.push(() => d.stop());
+      return d;
+    },
   };
   const cluster: Cluster = {
     memcached,

@@ -48,10 +48,11 @@ export interface PhaseResult extends PhaseVerdict {
   answered: number;
   decreases: string[];
   vis: Visibility;
+  races: Races;
 }
 
 const kindOf = (s: FaultSpec): string =>
-  s.kind === "signal" ? s.signal : s.kind === "partition" && s.oneWay ? "partition-one-way" : s.kind;
+  s.kind === "signal" ? s.signal : s.kind === "partition" && s.oneWay ? "partition-one-way" : s.kind === "late" ? `late-${s.link}` : s.kind;
 
 export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   const secret = randomBytes(32).toString("hex");
@@ -73,12 +74,11 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
 }
 
 /** A producer's admin call, through whichever node answers (some may be down). */
-async function produce(d: SimDeployment, method: string, path: string, body: unknown, deadlineMs = 30_000): Promise<void> {
+async function produce(d: SimDeployment, method: string, path: string, body: unknown, deadlineMs = 30_000): Promise<unknown> {
   const until = Date.now() + deadlineMs;
   for (let i = 0; ; i++) {
     try {
-      await admin(d.nodes[i % d.nodes.length]!, method, path, body);
-      return;
+      return await admin(d.nodes[i % d.nodes.length]!, method, path, body);
     } catch (err) {
       if (Date.now() > until) throw new Error(`producer ${method} ${path}: ${(err as Error).message}`, { cause: err });
       await sleep(200);
@@ -99,7 +99,8 @@ async function drive(d: SimDeployment, o: PhaseOptions, secret: Uint8Array): Pro
   let stopped = false;
   const isStopped = (): boolean => stopped;
   const t0 = Date.now();
-  const stageLoop = runStages(d, stages, t0, onStage, opened, o.log);
+  const races: Races = { races: 0, conflicts: 0, bothOk: 0 };
+  const stageLoop = runStages(d, stages, t0, onStage, opened, races, o.log);
   const viewers = Object.keys(SHOWS).flatMap((show) =>
     Array.from(
       { length: o.viewersPerShow },
@@ -138,6 +139,11 @@ async function drive(d: SimDeployment, o: PhaseOptions, secret: Uint8Array): Pro
   if (tally.decreases.length > 0)
     verdict.violations.push(`${tally.decreases.length} totals decreased: ${tally.decreases.slice(0, 5).join("; ")}`);
   verdict.violations.push(...faultErrors);
+  for (const f of d.faults.log) {
+    if (f.spec.kind === "duplicate" && f.outcome === "listened")
+      verdict.violations.push(`a second process with NODE_ID ${f.spec.target} listened while the first was alive`);
+  }
+  verdict.violations.push(...(await showsAgree(d, [...Object.keys(SHOWS), PROBE_SHOW])));
   const faultKinds: Record<string, number> = {};
   for (const f of faults) faultKinds[kindOf(f.spec)] = (faultKinds[kindOf(f.spec)] ?? 0) + 1;
   return {
@@ -149,7 +155,28 @@ async function drive(d: SimDeployment, o: PhaseOptions, secret: Uint8Array): Pro
     answered: tally.answered,
     decreases: tally.decreases,
     vis: prober.vis,
+    races,
   };
+}
+
+/** Every node holds one state of each show (one version, one epoch, one stage), polled for 10 s. */
+async function showsAgree(d: SimDeployment, shows: readonly string[]): Promise<string[]> {
+  const seen = async (show: string): Promise<Set<string>> => {
+    const states = await Promise.all(
+      d.nodes.map(async (n) => {
+        const s = (await admin(n, "GET", `/api/shows/${show}`)) as { version: number; epoch: string; stage: unknown };
+        return JSON.stringify([s.version, s.epoch, s.stage]);
+      }),
+    );
+    return new Set(states);
+  };
+  const out: string[] = [];
+  for (const show of shows) {
+    let states = await seen(show);
+    for (const until = Date.now() + 10_000; states.size > 1 && Date.now() < until; states = await seen(show)) await sleep(200);
+    if (states.size > 1) out.push(`nodes disagree on show ${show}: ${[...states].join(" vs ")}`);
+  }
+  return out;
 }
 
 async function runFault(
@@ -174,16 +201,59 @@ async function runFault(
   }
 }
 
+/** What the producers' races came to (admin changes are a compare-and-swap on the show version). */
+export interface Races {
+  races: number;
+  /** Changes answered 409 conflict (applied nowhere). */
+  conflicts: number;
+  /** Races both of whose changes were answered ok (fine only when one was made after the other). */
+  bothOk: number;
+}
+
+/**
+ * Two producers on two nodes change one show's stage at the same moment; returns the act on stage
+ * afterwards, as the fleet has it. Each answer must be 200 or 409 conflict (or a node that is
+ * down); if neither was stored, the change is made again through any node.
+ */
+async function race(
+  d: SimDeployment,
+  s: StageChange,
+  rival: { act: string; open: boolean },
+  r: Races,
+  log: (l: string) => void,
+): Promise<string> {
+  const k = s.atMs % d.nodes.length;
+  const [a, b] = [d.nodes[k]!, d.nodes[(k + 1) % d.nodes.length]!];
+  const path = `/api/shows/${s.show}/stage`;
+  const answers = await Promise.allSettled([admin(a, "POST", path, { act: s.act, open: s.open }), admin(b, "POST", path, rival)]);
+  const ok = answers.filter((x) => x.status === "fulfilled").length;
+  const conflicts = answers.filter((x) => x.status === "rejected" && String(x.reason).includes("-> 409")).length;
+  r.races++;
+  r.conflicts += conflicts;
+  if (ok === 2) r.bothOk++;
+  log(`race ${s.show}: ${s.act} on ${k} vs ${rival.act} on ${(k + 1) % d.nodes.length}: ${ok} ok, ${conflicts} conflict`);
+  if (ok === 0) await produce(d, "POST", path, { act: s.act, open: s.open });
+  const shown = (await produce(d, "GET", `/api/shows/${s.show}`, undefined)) as { stage: { act: string | null } };
+  return shown.stage.act ?? s.act;
+}
+
 async function runStages(
   d: SimDeployment,
   stages: readonly StageChange[],
   t0: number,
   onStage: Map<string, string>,
   opened: number[],
+  races: Races,
   log: (line: string) => void,
 ): Promise<void> {
   for (const s of stages) {
     await sleep(t0 + s.atMs - Date.now());
+    if (s.rival) {
+      const act = await race(d, s, s.rival, races, log);
+      onStage.set(s.show, act);
+      if (s.open) opened.push(Date.now());
+      continue;
+    }
     await produce(d, "POST", `/api/shows/${s.show}/stage`, { act: s.act, open: s.open });
     onStage.set(s.show, s.act);
     if (s.open) opened.push(Date.now());
