@@ -102,6 +102,16 @@ export type RejectReason = keyof typeof REJECT;
 export const REJECT_REASONS = Object.keys(REJECT) as RejectReason[];
 
 /**
+ * How a receiver reports a refusal whose reason it does not know: "not counted, for a reason this
+ * client cannot name". Servers add reasons over time (only at the end of the v2 order); an older
+ * client must neither fail on them nor lose count, so every reason it does not know is counted
+ * together under this one name (ack-reasons.ts). It is never sent on the wire.
+ */
+export const REJECTED_OTHER = "rejected_other";
+/** The outcome of one buzz as a receiver reports it from `ack.last`. */
+export type AckLast = "counted" | RejectReason | typeof REJECTED_OTHER;
+
+/**
  * Why an HTTP upgrade to the WebSocket endpoint was refused before any WebSocket was set up
  * (admission control, server/transport/admission.ts). The answer is `status` with a JSON body
  * `{"error":{"code":<name>,"message"}}`; 503s carry `Retry-After` (seconds). Counted in

@@ -41,7 +41,17 @@ test("server frames round-trip through the discriminated union", () => {
   assert.equal(ServerMessage.parse({ type: "totals", show: "demo", epoch: "e1", seq: 4, ts: 1, totals: { a: 3 } }).type, "totals");
   assert.equal(ServerMessage.parse({ type: "stage", act: null, open: false }).type, "stage");
   assert.equal(ServerMessage.parse({ type: "error", code: "bad_frame", message: "x" }).type, "error");
-  assert.equal(Ack.safeParse({ type: "ack", seq: 1, counted: 0, rejected: { bogus: 1 }, last: "counted" }).success, false);
+  // A reason this version does not know is read, not refused: "not counted, reason unnamed".
+  assert.deepEqual(Ack.parse({ type: "ack", seq: 2, counted: 1, rejected: { bogus: 1, duplicate: 0 }, last: "bogus" }), {
+    type: "ack",
+    seq: 2,
+    counted: 1,
+    rejected: { duplicate: 0 },
+    rejectedOther: 1,
+    last: "rejected_other",
+  });
+  assert.equal(Ack.safeParse({ type: "ack", seq: 1, counted: 0, rejected: { bogus: -1 }, last: "counted" }).success, false);
+  assert.equal(Ack.safeParse({ type: "ack", seq: 1, counted: 0, rejected: {}, last: "" }).success, false);
   assert.equal(Ack.safeParse({ type: "ack", seq: 1, counted: 0, rejected: { duplicate: 1 }, last: "duplicate" }).success, true);
   assert.equal(ServerMessage.safeParse({ type: "totals", show: "demo", epoch: "e", seq: 1, ts: 1, totals: { a: -1 } }).success, false);
 });

@@ -4,6 +4,7 @@
  * fields and message types may be added, never renamed. Documented in docs/protocol.md.
  */
 import { z } from "zod";
+import { readAckReasons } from "./ack-reasons.ts";
 import { PROTOCOL_VERSION, REJECT_REASONS, type CloseName, type RejectReason } from "./codes.ts";
 import { viewerIdProblem } from "./viewer-id.ts";
 
@@ -115,15 +116,22 @@ export type RejectCounts = z.infer<typeof RejectCounts>;
  * Every buzz with seq <= `seq` has been processed; since the connection opened, `counted` of them
  * counted and `rejected[reason]` did not. `last` is the outcome of the buzz numbered `seq`.
  * Because it is cumulative, a lost or merged ack loses nothing: the next one carries the sums.
+ *
+ * A server sends only reasons of REJECT (and `last` is "counted" or one of them). A receiver reads
+ * any other reason name as "not counted, for a reason it cannot name" (ack-reasons.ts): its count goes
+ * to `rejectedOther` (never sent; absent when zero) and such a `last` reads as "rejected_other". So a
+ * newer server's reasons neither fail the frame nor break the cumulative sums.
  */
-export const Ack = z.object({
-  type: z.literal("ack"),
-  seq: Seq,
-  counted: Count,
-  rejected: RejectCounts,
-  last: z.union([z.literal("counted"), z.enum(REJECT_REASONS as [RejectReason, ...RejectReason[]])]),
-});
-export type Ack = z.infer<typeof Ack>;
+export const Ack = z
+  .object({
+    type: z.literal("ack"),
+    seq: Seq,
+    counted: Count,
+    rejected: z.record(z.string(), Count),
+    last: z.string().min(1),
+  })
+  .transform(({ type, seq, counted, rejected, last }) => ({ type, seq, counted, ...readAckReasons(rejected, last) }));
+export type Ack = z.output<typeof Ack>;
 
 /**
  * Sent just before a close that the client caused (or a drain). `code` is a key of CLOSE.

@@ -57,3 +57,34 @@ test("drain returns the unacknowledged buzzes in order and restarts seq at 1", (
   const r = l.applyAck({ seq: 1, counted: 1, rejected: {}, last: "counted" });
   assert.deepEqual(r, { resolved: [{ item: "d", outcome: "counted" }], mismatch: null }, "counters restart per connection");
 });
+
+test("reasons this client does not know settle as rejected_other; later acks stay exact and nothing is a mismatch", () => {
+  const l = new AckLedger<string>();
+  for (const b of ["b1", "b2", "b3", "b4", "b5"]) l.sent(b);
+  let r = l.applyAck({ seq: 1, counted: 1, rejected: {}, last: "counted" });
+  assert.deepEqual(r, { resolved: [{ item: "b1", outcome: "counted" }], mismatch: null });
+  r = l.applyAck({ seq: 2, counted: 1, rejected: {}, rejectedOther: 1, last: "rejected_other" });
+  assert.deepEqual(r, { resolved: [{ item: "b2", outcome: "rejected_other" }], mismatch: null });
+  // The unknown count is cumulative like any other: it does not move, so b3 is simply counted.
+  r = l.applyAck({ seq: 3, counted: 2, rejected: {}, rejectedOther: 1, last: "counted" });
+  assert.deepEqual(r, { resolved: [{ item: "b3", outcome: "counted" }], mismatch: null });
+  // A merged ack covering a known and an unknown refusal: exact as a multiset, `last` exact.
+  r = l.applyAck({ seq: 5, counted: 2, rejected: { duplicate: 1 }, rejectedOther: 2, last: "duplicate" });
+  assert.equal(r.mismatch, null);
+  assert.deepEqual(
+    r.resolved.map((x) => [x.item, x.outcome]),
+    [
+      ["b4", "rejected_other"],
+      ["b5", "duplicate"],
+    ],
+  );
+  assert.equal(l.inflightCount, 0);
+});
+
+test("an ack whose unknown-reason count does not add up is still a mismatch", () => {
+  const l = new AckLedger<string>();
+  l.sent("b1");
+  const r = l.applyAck({ seq: 1, counted: 0, rejected: {}, rejectedOther: 2, last: "rejected_other" });
+  assert.deepEqual(r.resolved, [{ item: "b1", outcome: "rejected_other" }]);
+  assert.match(r.mismatch ?? "", /rejectedOther moved by 1/);
+});

@@ -5,17 +5,24 @@
  * Guarantees:
  *  - Every buzz handed to `sent()` is returned exactly once: by `applyAck()` with an outcome, or by
  *    `drain()` when the connection is gone.
- *  - The outcomes returned for one ack add up exactly to that ack's deltas (counted and each reject
- *    reason), so the number of buzzes a caller sees as "counted" equals what the server counted.
+ *  - The outcomes returned for one ack add up exactly to that ack's deltas (counted, each reject
+ *    reason, and `rejectedOther`), so the number of buzzes a caller sees as "counted" equals what the
+ *    server counted.
+ *  - Reasons this client does not know (a newer server's) are one bucket, "rejected_other", kept
+ *    cumulatively like the others: they settle buzzes and are never a mismatch.
  *  - The buzz numbered `ack.seq` gets `ack.last` exactly. When one ack covers several buzzes, the
- *    others are assigned in send order, counted first, then reasons in REJECT_REASONS order - exact as
- *    a multiset; the assignment is right whenever earlier buzzes count and later ones are refused
- *    (duplicates, voting closing), which is how the server's policies behave.
+ *    others are assigned in send order, counted first, then reasons in REJECT_REASONS order, then
+ *    "rejected_other" - exact as a multiset; the assignment is right whenever earlier buzzes count and
+ *    later ones are refused (duplicates, voting closing), which is how the server's policies behave.
  */
-import { REJECT_REASONS, type RejectReason } from "../../shared/codes.ts";
+import { REJECT_REASONS, REJECTED_OTHER, type RejectReason } from "../../shared/codes.ts";
 import type { Ack } from "./protocol-types.ts";
 
-export type AckOutcome = "counted" | RejectReason | "unconfirmed";
+type Refusal = RejectReason | typeof REJECTED_OTHER;
+/** Every refusal bucket, in the order the ledger assigns them to buzzes an ack covers. */
+const REFUSALS: readonly Refusal[] = [...REJECT_REASONS, REJECTED_OTHER];
+
+export type AckOutcome = "counted" | Refusal | "unconfirmed";
 
 export interface Resolved<T> {
   item: T;
@@ -33,7 +40,7 @@ export class AckLedger<T> {
   #inflight: { seq: number; item: T }[] = [];
   #ackSeq = 0;
   #counted = 0;
-  #rejected: Partial<Record<RejectReason, number>> = {};
+  #rejected: Partial<Record<Refusal, number>> = {};
 
   get inflightCount(): number {
     return this.#inflight.length;
@@ -46,7 +53,7 @@ export class AckLedger<T> {
     return seq;
   }
 
-  applyAck(ack: Pick<Ack, "seq" | "counted" | "rejected" | "last">): AckResult<T> {
+  applyAck(ack: Pick<Ack, "seq" | "counted" | "rejected" | "rejectedOther" | "last">): AckResult<T> {
     const problems: string[] = [];
     if (ack.seq < this.#ackSeq) return { resolved: [], mismatch: `ack seq ${ack.seq} went back from ${this.#ackSeq}` };
     let n = 0;
@@ -54,9 +61,11 @@ export class AckLedger<T> {
     const covered = this.#inflight.splice(0, n);
 
     let dCounted = ack.counted - this.#counted;
-    const dRejected = new Map<RejectReason, number>();
-    for (const r of REJECT_REASONS) {
-      const d = (ack.rejected[r] ?? 0) - (this.#rejected[r] ?? 0);
+    const rejected: Partial<Record<Refusal, number>> = { ...ack.rejected };
+    if (ack.rejectedOther !== undefined) rejected[REJECTED_OTHER] = ack.rejectedOther;
+    const dRejected = new Map<Refusal, number>();
+    for (const r of REFUSALS) {
+      const d = (rejected[r] ?? 0) - (this.#rejected[r] ?? 0);
       if (d !== 0) dRejected.set(r, d);
     }
     const outcomes = new Array<AckOutcome | undefined>(covered.length);
@@ -75,7 +84,7 @@ export class AckLedger<T> {
       if (outcomes[i] !== undefined) continue;
       if (dCounted > 0) outcomes[i] = (dCounted--, "counted");
       else {
-        const r = REJECT_REASONS.find((x) => (dRejected.get(x) ?? 0) > 0);
+        const r = REFUSALS.find((x) => (dRejected.get(x) ?? 0) > 0);
         if (r !== undefined) {
           dRejected.set(r, dRejected.get(r)! - 1);
           outcomes[i] = r;
@@ -86,11 +95,13 @@ export class AckLedger<T> {
       }
     }
     if (dCounted !== 0) problems.push(`counted moved by ${dCounted} more than the buzzes it covers`);
-    for (const [r, d] of dRejected) if (d !== 0) problems.push(`rejected.${r} moved by ${d} more than the buzzes it covers`);
+    for (const [r, d] of dRejected)
+      if (d !== 0)
+        problems.push(`${r === REJECTED_OTHER ? "rejectedOther" : `rejected.${r}`} moved by ${d} more than the buzzes it covers`);
 
     this.#ackSeq = ack.seq;
     this.#counted = ack.counted;
-    this.#rejected = { ...ack.rejected };
+    this.#rejected = rejected;
     return {
       resolved: covered.map((c, i) => ({ item: c.item, outcome: outcomes[i]! })),
       mismatch: problems.length > 0 ? problems.join("; ") : null,

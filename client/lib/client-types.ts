@@ -9,7 +9,8 @@ import type { ProtocolName } from "./wire.ts";
 
 export type ConnectionState = "idle" | "connecting" | "live" | "reconnecting" | "closed";
 /**
- * How a buzz ended: "counted" or a reject reason (the server's word), "not_sent" (it never left this
+ * How a buzz ended: "counted" or a reject reason (the server's word), "rejected_other" (not counted,
+ * for a reason a newer server added and this library does not know), "not_sent" (it never left this
  * device), or "unconfirmed" (sent, then the connection dropped before the ack, and resending it
  * could count it twice).
  */

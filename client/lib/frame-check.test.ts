@@ -65,3 +65,17 @@ test("the cheap check refuses malformed frames that zod refuses, with a reason",
     assert.equal(typeof basicFrameCheck(f), "string", `cheap check refuses ${JSON.stringify(f)}`);
   }
 });
+
+test("an ack naming reasons this client does not know: both checks read them as rejected_other, never refuse", () => {
+  const future = { type: "ack", seq: 4, counted: 1, rejected: { duplicate: 1, new_reason: 1, newer_reason: 1 }, last: "new_reason" };
+  const read = { type: "ack", seq: 4, counted: 1, rejected: { duplicate: 1 }, rejectedOther: 2, last: "rejected_other" };
+  assert.deepEqual(basicFrameCheck(future), read);
+  assert.deepEqual(strictFrameCheck(future), read);
+  for (const bad of [
+    { ...future, rejected: { new_reason: -1 } },
+    { ...future, last: "" },
+  ]) {
+    assert.equal(typeof basicFrameCheck(bad), "string", JSON.stringify(bad));
+    assert.equal(typeof strictFrameCheck(bad), "string", JSON.stringify(bad));
+  }
+});

@@ -6,6 +6,7 @@
  * `strictFrameCheck` (strict-check.ts), which runs the shared zod `ServerMessage` schema itself;
  * frame-check.test.ts checks both agree on valid and invalid frames.
  */
+import { readAckReasons } from "../../shared/ack-reasons.ts";
 import type { ServerMessage, ShowInfo, Stage, Totals } from "./protocol-types.ts";
 
 /** Returns the frame typed, or a short reason why it is not a protocol v1 server frame. */
@@ -46,7 +47,7 @@ const checks: { [T in ServerMessage["type"]]: (f: Obj) => boolean } = {
   totals: (f) => isStr(f["show"]) && isStr(f["epoch"]) && isCount(f["seq"]) && isNum(f["ts"]) && isCounts(f["totals"]),
   stage: (f) => isStage(f),
   show: (f) => isShowInfo(f["show"]) && isStr(f["epoch"]),
-  ack: (f) => isCount(f["seq"]) && isCount(f["counted"]) && isCounts(f["rejected"]) && isStr(f["last"]),
+  ack: (f) => isCount(f["seq"]) && isCount(f["counted"]) && isCounts(f["rejected"]) && isStr(f["last"]) && f["last"] !== "",
   error: (f) => isStr(f["code"]) && isStr(f["message"]),
 };
 
@@ -55,5 +56,9 @@ export const basicFrameCheck: FrameCheck = (data) => {
   const type = data["type"];
   if (!isStr(type) || !Object.prototype.hasOwnProperty.call(checks, type)) return `unknown frame type ${JSON.stringify(type)}`;
   const check = checks[type as ServerMessage["type"]];
-  return check(data) ? (data as unknown as ServerMessage) : `malformed ${type} frame`;
+  if (!check(data)) return `malformed ${type} frame`;
+  if (type !== "ack") return data as unknown as ServerMessage;
+  // Reasons this client does not know are read as "rejected_other", as the zod schema does.
+  const { seq, counted, rejected, last } = data as { seq: number; counted: number; rejected: Record<string, number>; last: string };
+  return { type: "ack", seq, counted, ...readAckReasons(rejected, last) };
 };

@@ -6,7 +6,7 @@
  * each type here and its zod-inferred twin are assignable both ways: a field added on one side and
  * not the other fails `tsc --noEmit`.
  */
-import type { CloseName, PROTOCOL_VERSION, RejectReason } from "../../shared/codes.ts";
+import type { AckLast, CloseName, PROTOCOL_VERSION, RejectReason } from "../../shared/codes.ts";
 
 export interface Act {
   id: string;
@@ -113,7 +113,12 @@ export interface Ack {
   seq: number;
   counted: number;
   rejected: RejectCounts;
-  last: "counted" | RejectReason;
+  /**
+   * Not on the wire: the sum of the counts of reasons this client does not know (a newer server's),
+   * absent when zero. `last` naming such a reason reads as "rejected_other". Never an error.
+   */
+  rejectedOther?: number;
+  last: AckLast;
 }
 
 /** Sent just before a close the client caused (or a drain). `code` is a key of CLOSE. */

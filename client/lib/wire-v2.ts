@@ -104,6 +104,7 @@ export class V2Wire implements Wire {
         return one({ type: "show", show: f.show, epoch: f.epoch });
       case "ack": {
         const ack: Ack = { type: "ack", seq: f.seq, counted: f.counted, rejected: f.rejected, last: f.last };
+        if (f.rejectedOther !== undefined) ack.rejectedOther = f.rejectedOther;
         return one(ack);
       }
       case "error":

@@ -112,6 +112,36 @@ test("ack reason order covers every REJECT reason of codes.ts (append new ones t
   assert.deepEqual([...V2_REJECT_ORDER].sort(), [...REJECT_REASONS].sort());
 });
 
+test("property: an ack from a newer server (reasons appended past this order) decodes; unknown counts are summed", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat(1000), { minLength: V2_REJECT_ORDER.length + 1, maxLength: V2_REJECT_ORDER.length + 6 }),
+      fc.nat(V2_REJECT_ORDER.length + 6),
+      (counts, lastCode) => {
+        const bytes = new Uint8Array(5 + counts.length * 2 + 2);
+        let pos = writeVarint(bytes, 0, 0x15);
+        pos = writeVarint(bytes, pos, 9); // seq
+        pos = writeVarint(bytes, pos, 4); // counted
+        pos = writeVarint(bytes, pos, counts.length);
+        for (const c of counts) pos = writeVarint(bytes, pos, c);
+        pos = writeVarint(bytes, pos, lastCode);
+        const f = decodeServerFrame(bytes.subarray(0, pos));
+        assert.ok(f.type === "ack");
+        const known = counts.slice(0, V2_REJECT_ORDER.length);
+        const unknown = counts.slice(V2_REJECT_ORDER.length).reduce((a, b) => a + b, 0);
+        const expected: Record<string, number> = {};
+        known.forEach((c, i) => {
+          if (c > 0) expected[V2_REJECT_ORDER[i]!] = c;
+        });
+        assert.deepEqual(f.rejected, expected);
+        assert.equal(f.rejectedOther, unknown > 0 ? unknown : undefined);
+        const lastExpected = lastCode === 0 ? "counted" : (V2_REJECT_ORDER[lastCode - 1] ?? "rejected_other");
+        assert.equal(f.last, lastExpected);
+      },
+    ),
+  );
+});
+
 test("property: every client frame round-trips", () => {
   fc.assert(
     fc.property(clientFrame, (f) => assert.deepEqual(decodeClientFrame(encodeClientFrame(f)), plain(f))),

@@ -18,6 +18,7 @@ import {
   WELCOME_EXT,
   V2_REJECT_ORDER,
 } from "./constants.ts";
+import { REJECTED_OTHER } from "../codes.ts";
 import { V2DecodeError } from "./errors.ts";
 import { readExtensions } from "./ext.ts";
 import type { V2Ack, V2ClientFrame, V2ServerFrame, V2ShowInfo, V2Stage, V2TotalsExt } from "./frames.ts";
@@ -76,16 +77,24 @@ function ack(r: Reader): V2Ack {
   const counted = r.varint();
   const n = r.count(1);
   const rejected: V2Ack["rejected"] = {};
+  let other = 0; // counts of reasons this decoder does not know (a newer server's), summed
   for (let i = 0; i < n; i++) {
+    const at = r.pos;
     const v = r.varint();
-    const reason = V2_REJECT_ORDER[i]; // counts of reasons this decoder does not know are skipped
-    if (reason !== undefined && v > 0) rejected[reason] = v;
+    const reason = V2_REJECT_ORDER[i];
+    if (reason !== undefined) {
+      if (v > 0) rejected[reason] = v;
+    } else if (v > 0) {
+      other += v;
+      if (!Number.isSafeInteger(other)) r.fail("bad_value", "sum of unknown reason counts exceeds 2^53", at);
+    }
   }
-  const at = r.pos;
   const lastCode = r.varint();
-  const last = lastCode === 0 ? "counted" : V2_REJECT_ORDER[lastCode - 1];
-  if (last === undefined) r.fail("bad_value", `unknown last outcome ${lastCode}`, at);
-  return { type: "ack", seq, counted, rejected, last };
+  // An unknown code is a reason added after this decoder: not counted, reason unnamed; never an error.
+  const last = lastCode === 0 ? "counted" : (V2_REJECT_ORDER[lastCode - 1] ?? REJECTED_OTHER);
+  const a: V2Ack = { type: "ack", seq, counted, rejected, last };
+  if (other > 0) a.rejectedOther = other;
+  return a;
 }
 
 function server(r: Reader, actCount: number | undefined): V2ServerFrame {

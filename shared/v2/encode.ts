@@ -90,7 +90,8 @@ export function encodeAck(f: Omit<V2Ack, "type">): Uint8Array {
   for (const reason in rejected) {
     if (!(V2_REJECT_ORDER as readonly string[]).includes(reason)) throw new V2EncodeError(`unknown reject reason ${reason}`);
   }
-  const last = f.last === "counted" ? 0 : V2_REJECT_ORDER.indexOf(f.last) + 1;
+  if (f.rejectedOther !== undefined) throw new V2EncodeError("rejectedOther is read from unknown reasons, never sent");
+  const last = f.last === "counted" ? 0 : (V2_REJECT_ORDER as readonly string[]).indexOf(f.last) + 1;
   if (f.last !== "counted" && last === 0) throw new V2EncodeError(`unknown last outcome ${String(f.last)}`);
   let n = V2_REJECT_ORDER.length; // trailing zero counts are omitted
   while (n > 0 && !rejected[V2_REJECT_ORDER[n - 1]!]) n--;

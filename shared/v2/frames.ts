@@ -3,7 +3,7 @@
  * shared/v2/vectors.json shows beside the bytes. Acts are named by their index in the act table of
  * the last welcome/show frame. docs/protocol-v2.md gives each layout byte by byte.
  */
-import type { RejectReason } from "../codes.ts";
+import type { AckLast, RejectReason } from "../codes.ts";
 
 export interface V2Act {
   id: string;
@@ -99,13 +99,19 @@ export interface V2ShowFrame {
   epochId: number;
 }
 
-/** Same meaning as v1's ack: cumulative for the connection. Zero counts are omitted. */
+/**
+ * Same meaning as v1's ack: cumulative for the connection. Zero counts are omitted. Reasons the
+ * decoder does not know (a newer server's: indices past V2_REJECT_ORDER) are read as in v1
+ * (shared/ack-reasons.ts): their counts summed in `rejectedOther`, an unknown `last` code as
+ * "rejected_other". An encoder never writes either (a server names every reason it sends).
+ */
 export interface V2Ack {
   type: "ack";
   seq: number;
   counted: number;
   rejected: Partial<Record<RejectReason, number>>;
-  last: "counted" | RejectReason;
+  rejectedOther?: number;
+  last: AckLast;
 }
 
 /** Sent just before a close the client caused; `close` is a numeric code from the CLOSE table. */

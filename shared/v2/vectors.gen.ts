@@ -152,10 +152,22 @@ const decodeOnly = [
     frame: { type: "ack", seq: 1, counted: 1, rejected: {}, last: "counted" },
   },
   {
-    name: "ack with counts of 2 future reasons (ignored)",
+    name: "ack with counts of 2 future reasons (summed in rejectedOther)",
     direction: "server",
     hex: "15 01 00 07 00 01 00 00 00 05 06 02",
-    frame: { type: "ack", seq: 1, counted: 0, rejected: { duplicate: 1 }, last: "duplicate" },
+    frame: { type: "ack", seq: 1, counted: 0, rejected: { duplicate: 1 }, rejectedOther: 11, last: "duplicate" },
+  },
+  {
+    name: "ack: unknown last outcome (reads as rejected_other)",
+    direction: "server",
+    hex: "15 01 00 00 06",
+    frame: { type: "ack", seq: 1, counted: 0, rejected: {}, last: "rejected_other" },
+  },
+  {
+    name: "ack from a newer server: its reason index 9 is last and counted twice",
+    direction: "server",
+    hex: "15 02 01 0a 00 01 00 00 00 00 00 00 00 02 0a",
+    frame: { type: "ack", seq: 2, counted: 1, rejected: { duplicate: 1 }, rejectedOther: 2, last: "rejected_other" },
   },
 ];
 
@@ -210,13 +222,19 @@ const invalid: Array<{ name: string; direction: "client" | "server"; hex: string
     reason: "truncated",
   },
   { name: "show: empty act name", direction: "server", hex: "14 01 64 01 54 01 01 61 00 00 00", reason: "bad_value" },
-  { name: "ack: unknown last outcome", direction: "server", hex: "15 01 00 00 06", reason: "bad_value" },
+  {
+    name: "ack: counts of unknown reasons summing past 2^53",
+    direction: "server",
+    hex: "15 01 00 07 00 00 00 00 00 ff ff ff ff ff ff ff 0f 01 00",
+    reason: "bad_value",
+  },
 ];
 
 const vectors = {
   description:
     "Protocol v2 test vectors: see docs/protocol-v2.md. `valid`: encode(frame) == hex and decode(hex) == frame. " +
-    "`decodeOnly`: decode(hex) == frame (the canonical encoding of frame differs). `invalid`: decoding hex fails with close name `error` " +
+    "`decodeOnly`: decode(hex) == frame (the canonical encoding of frame differs, or there is none: an ack naming reasons " +
+    "the decoder does not know, read as rejectedOther / rejected_other). `invalid`: decoding hex fails with close name `error` " +
     "(always bad_frame) and, informatively, `reason`. `actCount`: the act table size the decoder is given, when it matters. Hex has no separators.",
   subprotocol: V2_SUBPROTOCOL,
   valid: [

@@ -17,6 +17,8 @@ export function outcomeText(o: BuzzOutcome): { text: string; tone: "good" | "bad
       return { text: "That act isn't in this show any more.", tone: "bad" };
     case "out_of_order":
       return { text: "That buzz arrived out of order; try again.", tone: "bad" };
+    case "rejected_other":
+      return { text: "That buzz wasn't counted.", tone: "bad" };
     case "not_sent":
       return { text: "Not sent — you were offline too long. Try again.", tone: "bad" };
     case "unconfirmed":
