@@ -173,6 +173,8 @@ function label(o: BuzzOutcome): string {
     case "not_sent":
     case "unconfirmed":
       return "Try again";
+    case "rejected_other":
+      return "Not counted";
     default:
       return REJECT[o];
   }
