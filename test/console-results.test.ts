@@ -163,7 +163,7 @@ test("CSV and JSON exports are saved through the admin API, sealed, with the rec
     const exported: Record<string, number> = {};
     const rows: Record<string, number> = {};
     if (format === "csv") {
-      assert.match(lines.at(-1) ?? "", /^#sha256=[0-9a-f]{64},/, "sealed by its last line");
+      assert.match(lines.at(-1) ?? "", /^#seal,sha256=[0-9a-f]{64},/, "sealed by its last line");
       for (const l of lines) {
         const [kind, act, , count] = l.split(",");
         if (kind === "total" && act) exported[act] = Number(count);

@@ -23,11 +23,11 @@ export function fileNameOf(disposition: string | null, show: string, format: Exp
   return m?.[1] ?? `buzzcast-${show}.${format === "csv" ? "csv" : "ndjson"}`;
 }
 
-/** Whether the body's last line is the export's seal (CSV `#sha256=...`, NDJSON `{"type":"seal",...}`). */
+/** Whether the body's last line is the export's seal (CSV `#seal,...`, NDJSON `{"type":"seal",...}`). */
 export function endsWithSeal(tail: string, format: ExportFormat): boolean {
   if (!tail.endsWith("\n")) return false;
   const last = tail.slice(tail.lastIndexOf("\n", tail.length - 2) + 1);
-  return format === "csv" ? last.startsWith("#sha256=") : last.startsWith('{"type":"seal"');
+  return format === "csv" ? last.startsWith("#seal,") : last.startsWith('{"type":"seal"');
 }
 
 const TAIL_BYTES = 512;
