@@ -235,9 +235,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     uWS.us_listen_socket_close(listenSocket);
     clearInterval(sweepTimer);
     if (pollTimer) clearInterval(pollTimer);
-    // Closes paced over DRAIN_SPREAD_MS, each connection acked just before its close; ticks go on
-    // meanwhile for those still connected. Then hand the last deltas to the store and persist.
-    await ws.drainAll(drainSpreadMs(cfg));
+    // Everything received so far is flushed (journaled, with a journal) and acknowledged first;
+    // then the closes, paced over DRAIN_SPREAD_MS: a connection that buzzed since is closed after
+    // the next tick's ack (ticks go on meanwhile). Then hand the last deltas to the store and persist.
+    await tickLoop.flushNow();
+    await ws.drainAll(drainSpreadMs(cfg), drainAckWaitMs(cfg));
     ticker.stop();
     shows.close();
     await tickLoop.flushNow();
@@ -271,6 +273,11 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
  * (TICK_MS / 10), the other nodes' memcached increments behind a round trip and their clocks' skew
  * (TICK_MS / 5).
  */
+/** How long a drain waits, after its last paced close, for the acks its last closes wait for. */
+export function drainAckWaitMs(cfg: Pick<Config, "TICK_MS" | "DRAIN_TIMEOUT_MS">): number {
+  return Math.min(Math.max(3 * cfg.TICK_MS, 500), Math.floor(cfg.DRAIN_TIMEOUT_MS / 4));
+}
+
 export function publishOffsetMs(cfg: Config): number {
   if (cfg.PUBLISH_OFFSET_MS !== undefined) return cfg.PUBLISH_OFFSET_MS;
   if (backendMode(cfg) === "shared") return Math.round(cfg.TICK_MS / 5);

@@ -77,6 +77,12 @@ export class WsEndpoint implements FrameSink {
   private readonly greeter: Greeter;
   private readonly admission: Admission | null;
   private pacer: DrainPacer<WebSocket<Conn>> | null = null;
+  private drained: Promise<void> | null = null;
+  /**
+   * Drain closes waiting for the flush that carries their connection's last buzzes: the close
+   * follows that flush's ack (value: the connection's `retryAfterMs`).
+   */
+  private readonly closeAfterAck = new Map<WebSocket<Conn>, number | undefined>();
 
   constructor(
     private readonly deps: WsDeps,
@@ -166,6 +172,7 @@ export class WsEndpoint implements FrameSink {
         const c = ws.getUserData();
         c.open = false;
         this.sockets.delete(ws);
+        this.closeAfterAck.delete(ws);
         this.deps.fanout?.left(ws, c);
         metrics.connections--;
         this.deps.hub.wire.connections[c.protocol]--;
@@ -217,6 +224,12 @@ export class WsEndpoint implements FrameSink {
         if (stored) {
           this.deps.hub.ack(ws, ack, c.protocol);
           latency.observe((now - since) / 1000);
+          // A drain close that waited for this ack (and no buzz came in since) goes now.
+          if (!c.ackPending && this.closeAfterAck.has(ws)) {
+            const retryAfterMs = this.closeAfterAck.get(ws);
+            this.closeAfterAck.delete(ws);
+            this.finishDrainClose(ws, c, retryAfterMs);
+          }
         } else if (!c.ackPending) {
           // Queued again with its first buzz's time, so the latency it reports includes the wait.
           c.ackPending = true;
@@ -249,27 +262,52 @@ export class WsEndpoint implements FrameSink {
 
   /**
    * Stop accepting and close every connection with the drain code, paced (drain-pacer.ts): in
-   * batches over `spreadMs`, each told when to come back (`retryAfterMs`), each sent its pending
-   * cumulative ack just before its close. Ticks may go on meanwhile. Resolves when every
-   * connection is closed (0: all at once, synchronously).
+   * batches over `spreadMs`, each told when to come back (`retryAfterMs`). Ticks go on meanwhile.
+   * A connection whose buzzes are all acknowledged is closed at its turn; one with buzzes since the
+   * last flush is closed right after the next flush's ack, which covers them (an ack never covers
+   * a buzz the store, and its journal, were not handed: a SIGKILL during the drain loses nothing
+   * acknowledged). After `ackWaitMs` past the last turn, what still waits (flushes failing) is
+   * closed without that ack: its last buzzes are then unconfirmed for the client, and still
+   * counted by the drain's final flush. Resolves when every connection is closed.
    */
-  drainAll(spreadMs = 0): Promise<void> {
+  drainAll(spreadMs = 0, ackWaitMs = 0): Promise<void> {
     this.accepting = false;
-    if (this.pacer) return this.pacer.done;
+    if (this.drained) return this.drained;
     const rate = this.opts.drainReconnectRatePerSec ?? 0;
     this.pacer = new DrainPacer(this.sockets, spreadMs, rate, { close: (ws, retryAfterMs) => this.drainClose(ws, retryAfterMs) });
-    return this.pacer.done;
+    this.drained = this.pacer.done.then(() => this.closeWaiting(ackWaitMs));
+    return this.drained;
   }
 
-  /** One connection's drain close: its pending ack (unless a claim holds it back), then error frame + 1001. */
+  /** The drain's last step: wait up to `ackWaitMs` for the acks drain closes wait for, then close. */
+  private async closeWaiting(ackWaitMs: number): Promise<void> {
+    const until = performance.now() + ackWaitMs;
+    while (this.closeAfterAck.size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+    if (this.closeAfterAck.size > 0)
+      this.deps.log.warn("drain: closing connections whose last ack did not come", { connections: this.closeAfterAck.size });
+    for (const [ws, retryAfterMs] of this.closeAfterAck) {
+      const c = ws.getUserData();
+      if (c.open) this.finishDrainClose(ws, c, retryAfterMs);
+    }
+    this.closeAfterAck.clear();
+  }
+
+  /**
+   * One connection's drain close: error frame + 1001, at once when nothing it sent waits for an
+   * ack (or only undecided claims, which a shutdown drops unacknowledged), else after the next
+   * flush's ack (takeAcks).
+   */
   private drainClose(ws: WebSocket<Conn>, retryAfterMs: number | undefined): void {
     const c = ws.getUserData();
     if (!c.open) return;
     if (c.ackPending && c.undecided === 0) {
-      c.ackPending = false;
-      this.deps.hub.ack(ws, c, c.protocol);
-      this.deps.metrics.ackLatency.observe((performance.now() - c.ackSince) / 1000);
+      this.closeAfterAck.set(ws, retryAfterMs);
+      return;
     }
+    this.finishDrainClose(ws, c, retryAfterMs);
+  }
+
+  private finishDrainClose(ws: WebSocket<Conn>, c: Conn, retryAfterMs: number | undefined): void {
     this.deps.metrics.countClose("draining");
     c.open = false;
     this.deps.hub.close(ws, "draining", "server is restarting; reconnect", c.protocol, retryAfterMs);
