@@ -49,6 +49,15 @@ export class Audience {
     return conns.reduce((n, c) => n + (c.v.lastAck?.counted ?? 0), 0);
   }
 
+  /**
+   * Buzzes sent whose ack never came (their connection died first): each may or may not have
+   * counted (a killed node that had journaled one replays it), so the record may exceed `counted()`
+   * by at most this.
+   */
+  unconfirmed(conns: readonly Conn[] = this.conns): number {
+    return conns.reduce((n, c) => n + Math.max(0, c.v.sentSeq - (c.v.lastAck?.seq ?? 0)), 0);
+  }
+
   countedBy(viewer: string): number {
     return this.counted(this.conns.filter((c) => c.viewer === viewer));
   }
