@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { FaultSpec } from "../harness/faults.ts";
 import { startSimulatedHosts, type SimDeployment } from "../harness/hosts.ts";
 import { admin } from "../harness/server.ts";
+import { pollUntil } from "../harness/wait.ts";
 import { PROBE_ACT, PROBE_SHOW, Prober, type Visibility } from "./probe.ts";
 import { sleep, type Rng } from "./rng.ts";
 import { faultSchedule, stageSchedule, type ScheduledFault, type StageChange } from "./schedule.ts";
@@ -172,9 +173,14 @@ async function showsAgree(d: SimDeployment, shows: readonly string[]): Promise<s
   };
   const out: string[] = [];
   for (const show of shows) {
-    let states = await seen(show);
-    for (const until = Date.now() + 10_000; states.size > 1 && Date.now() < until; states = await seen(show)) await sleep(200);
-    if (states.size > 1) out.push(`nodes disagree on show ${show}: ${[...states].join(" vs ")}`);
+    let states = new Set<string>();
+    await pollUntil(
+      async () => (states = await seen(show)),
+      (s) => s.size <= 1,
+      `every node on one state of show ${show}`,
+      10_000,
+      200,
+    ).catch(() => out.push(`nodes disagree on show ${show}: ${[...states].join(" vs ")}`));
   }
   return out;
 }
