@@ -66,7 +66,7 @@ export class BuzzIntake {
       const admission = this.policy.admit(show.epochKey, slot.act, b.viewerKey);
       if (admission === "duplicate") reason = "duplicate";
       else if (admission === "claim") {
-        counts.tally.claim({ act: slot.act, viewer: b.viewerKey, atMs: Date.now(), outcome: "pending", buzzer: b, seq });
+        counts.tally.claim({ act: slot.act, viewer: b.viewerKey, atMs: Date.now(), buzzer: b, seq });
         b.undecided++;
         return "claim";
       } else {

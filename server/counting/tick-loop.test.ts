@@ -22,7 +22,7 @@ function heldStore() {
   const store = {
     flush: (batch: readonly ShowFlush[]) =>
       new Promise<FlushResult>((resolve, reject) =>
-        flushes.push({ batch, settle: (ok) => (ok ? resolve(new Map()) : reject(new Error("down"))) }),
+        flushes.push({ batch, settle: (ok) => (ok ? resolve({ totals: new Map(), decisions: [] }) : reject(new Error("down"))) }),
       ),
     durableTotals: async () => null,
     health: () => ({ ready: true, checks: {} }),

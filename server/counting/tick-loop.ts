@@ -22,8 +22,9 @@
  *    then not published this tick.
  *  - Fresh totals are matched to the show's epoch current when they are published
  *    (`show.epochKey`): totals of an epoch replaced meanwhile are never published.
- *  - `once` decisions are applied to their buzzers (claims.ts) after a publish, once the totals
- *    that include them are out; the acks they held back go out at the next tick.
+ *  - `once` decisions are what flushes return (the store never writes into a claim); they are
+ *    applied to their buzzers (claims.ts) after a publish, once the totals that include them are
+ *    out; the acks they held back go out at the next tick.
  *  - Overload (tick-rate.ts): flushes and acks run every tick; only the publish is spaced out to
  *    every factor-th aligned tick, and frames say so (`tickMs`).
  */
@@ -31,7 +32,7 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show } from "../shows/show.ts";
-import type { FlushResult, ShowFlush, Store, TotalsWant } from "../store/store.ts";
+import type { EpochTotals, FlushResult, ShowFlush, Store, TotalsWant } from "../store/store.ts";
 import { ClaimBoard } from "./claims.ts";
 import type { Counting } from "./show-counts.ts";
 import type { ClaimTicket } from "./tally.ts";
@@ -196,6 +197,7 @@ export class TickLoop {
     const sync = this.store.flushSync?.(batch) ?? null;
     if (sync !== null) {
       run.result = sync;
+      this.claims.decided(sync.decisions);
       run.state = "flushed";
       acks(true);
       this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
@@ -206,6 +208,7 @@ export class TickLoop {
       .then(
         (result) => {
           run.result = result;
+          this.claims.decided(result.decisions);
           run.state = "flushed";
           acks(true);
         },
@@ -232,7 +235,7 @@ export class TickLoop {
       return;
     }
     run.state = "reading";
-    const read = this.store.readTotals ? this.store.readTotals(run.wants) : run.result!;
+    const read = this.store.readTotals ? this.store.readTotals(run.wants) : run.result!.totals;
     if (!(read instanceof Promise)) return this.publish(run, read);
     this.inFlight = read
       .then(
@@ -240,7 +243,7 @@ export class TickLoop {
         (err: unknown) => {
           this.metrics.storeFlushErrors++;
           this.log.error("reading totals failed; publishing what the flush returned", { err });
-          this.publish(run, run.result!);
+          this.publish(run, run.result!.totals);
         },
       )
       .finally(() => {
@@ -253,7 +256,7 @@ export class TickLoop {
     return tickets;
   }
 
-  private publish(run: Run, totals: FlushResult): void {
+  private publish(run: Run, totals: EpochTotals): void {
     const w0 = this.work();
     const publishPeriodMs = this.rate.periodMs;
     const ts = run.tick * this.opts.tickMs;

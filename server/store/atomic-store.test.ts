@@ -38,7 +38,7 @@ function node(capacity = 64, isLive: (show: string, epoch: string) => boolean = 
 }
 
 const read = async (s: Store, show: string, epoch: string, acts: string[]) =>
-  Object.fromEntries((await s.flush([{ show, epoch, deltas: [], acts }])).get(epochKey(show, epoch)) ?? []);
+  Object.fromEntries((await s.flush([{ show, epoch, deltas: [], acts }])).totals.get(epochKey(show, epoch)) ?? []);
 
 sharingContract("AtomicStore (two workers on one buffer)", async () => {
   const { table, worker } = node();
@@ -62,7 +62,7 @@ test("the supervisor does not answer: deltas are retained, counted in totals and
   const [w1, w2] = [worker(1), worker(2)];
   faults.down = true;
   const r = await w1.flush([{ show: "s", epoch: "e", deltas: [{ act: "a", delta: 4 }], acts: ["a"] }]);
-  assert.equal(r.get("s/e")?.get("a"), 4, "own retained buzzes are in the published total");
+  assert.equal(r.totals.get("s/e")?.get("a"), 4, "own retained buzzes are in the published total");
   assert.equal(w1.stats().retained, 4);
   assert.equal(w1.health().ready, false);
   assert.match(w1.health().checks.store ?? "", /retaining 4 buzzes: supervisor did not answer/);
@@ -97,7 +97,7 @@ test("the counter table is full: deltas wait for a slot; a retired epoch frees s
   ]);
   assert.equal(table.used, 2);
   const r = await w.flush([{ show: "t", epoch: "x", deltas: [{ act: "a", delta: 6 }], acts: ["a"] }]);
-  assert.equal(r.get("t/x")?.get("a"), 6);
+  assert.equal(r.totals.get("t/x")?.get("a"), 6);
   assert.equal(w.stats().retained, 6);
   assert.match(w.health().checks.store ?? "", /counter table full/);
   assert.equal(table.stats.full, 1);

@@ -23,7 +23,7 @@
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { ClaimKey } from "./claim-book.ts";
-import type { Claim, FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
+import type { Claim, ClaimDecision, EpochTotals, FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export const SLOT_BYTES = 8;
 
@@ -65,6 +65,8 @@ export class AtomicStore implements Store {
   readonly decidesClaims = true;
   private readonly counters: BigInt64Array;
   private readonly epochs = new Map<string, EpochSlots>();
+  /** Claims the supervisor answered, returned by the flush that added the counted ones. */
+  private decided: ClaimDecision[] = [];
   private retained = 0;
   private walked = 0;
   private slotError: string | null = null;
@@ -141,10 +143,10 @@ export class AtomicStore implements Store {
     }
     held.forEach(([e, c], i) => {
       if (answers[i] === true) {
-        c.outcome = "counted";
+        this.decided.push({ claim: c, outcome: "counted" });
         e.pending.set(c.act, (e.pending.get(c.act) ?? 0) + 1);
         this.retained++;
-      } else c.outcome = "duplicate";
+      } else this.decided.push({ claim: c, outcome: "duplicate" });
     });
     for (const e of this.epochs.values()) e.claims = [];
   }
@@ -173,7 +175,7 @@ export class AtomicStore implements Store {
     this.noteSlots(failed);
   }
 
-  /** Add what has a slot, release what is done, read totals. Synchronous. */
+  /** Add what has a slot, release what is done, read totals; answer the claims decided. Synchronous. */
   private settle(batch: readonly ShowFlush[]): FlushResult {
     let walked = 0;
     if (this.retained > 0) {
@@ -188,7 +190,7 @@ export class AtomicStore implements Store {
         }
       }
     }
-    const out: FlushResult = new Map();
+    const out: EpochTotals = new Map();
     for (const f of batch) {
       if (f.retired === true) continue;
       const key = epochKey(f.show, f.epoch);
@@ -204,15 +206,17 @@ export class AtomicStore implements Store {
       this.epochs.delete(key);
     }
     this.walked = walked;
-    return out;
+    const decisions = this.decided;
+    this.decided = [];
+    return { totals: out, decisions };
   }
 
   /**
    * Phase 2: every worker's adds of this tick have landed (they flushed at the tick instant, this
    * runs the publish offset later), so a load sees them all. Synchronous, no message.
    */
-  readTotals(wants: readonly TotalsWant[]): FlushResult {
-    const out: FlushResult = new Map();
+  readTotals(wants: readonly TotalsWant[]): EpochTotals {
+    const out: EpochTotals = new Map();
     for (const w of wants) {
       const key = epochKey(w.show, w.epoch);
       const e = this.epochs.get(key);

@@ -14,7 +14,7 @@ import { ClaimDecider } from "./claim-decider.ts";
 import type { Claim } from "./store.ts";
 
 const OPTS = { prefix: "t", graceMs: 1000, quietMs: 500, ttlSec: 60, processKey: "p1" };
-const claim = (viewer: string, act = "a"): Claim => ({ act, viewer, atMs: 1, outcome: "pending" });
+const claim = (viewer: string, act = "a"): Claim => ({ act, viewer, atMs: 1 });
 const decider = (cache: Cache, record: MemoryRecord, nodeId: string) => new ClaimDecider(cache, record, { ...OPTS, nodeId }, silentLogger);
 
 test("cache mode: the first node to claim a viewer counts it, every other gets duplicate", async () => {
@@ -24,18 +24,20 @@ test("cache mode: the first node to claim a viewer counts it, every other gets d
   const mine = [claim("x"), claim("y")];
   d1.take("s", "e", mine);
   assert.deepEqual(
-    (await d1.decide(1000)).map((c) => c.claim.viewer),
-    ["x", "y"],
+    (await d1.decide(1000)).map((c) => `${c.claim.viewer}:${c.outcome}`),
+    ["x:counted", "y:counted"],
   );
   const theirs = [claim("x"), claim("z"), claim("x", "b")];
   d2.take("s", "e", theirs);
+  const decided = await d2.decide(1000);
   assert.deepEqual(
-    (await d2.decide(1000)).map((c) => `${c.claim.act}:${c.claim.viewer}`),
-    ["a:z", "b:x"],
+    decided.map((c) => `${c.claim.act}:${c.claim.viewer}:${c.outcome}`),
+    ["a:x:duplicate", "a:z:counted", "b:x:counted"],
   );
   assert.deepEqual(
-    theirs.map((c) => c.outcome),
-    ["duplicate", "counted", "counted"],
+    decided.map((c) => c.claim),
+    theirs,
+    "each claim answered once, the very object handed over",
   );
   assert.equal(d1.counts.adds + d2.counts.adds, 5, "one add per claim");
 });
@@ -51,7 +53,7 @@ test("sentinel gone after the adds: answers thrown away, record mode after the q
   const late = [claim("w")];
   d.take("s", "e", late);
   assert.deepEqual(await d.decide(2000), [], "no answer is used without the sentinel");
-  assert.equal(late[0]?.outcome, "pending");
+  assert.equal(d.held, 1, "w is still held, undecided");
   assert.equal(d.counts.recordModeEpochs, 1);
   assert.deepEqual(d.takeForRecord(2400), [], "quiet period: other nodes' cache-decided rows reach the record first");
   assert.deepEqual(
@@ -73,8 +75,11 @@ test("sentinel missing but marked in the record: held for the grace period, then
   assert.deepEqual(await d.decide(1000), []);
   assert.equal(d.held, 1);
   await cache.add("t:os:s:e", "n0"); // ...unless the sentinel turns up within the grace period
-  assert.equal((await d.decide(1500)).length, 1);
-  assert.equal(c.outcome, "counted");
+  const got = await d.decide(1500);
+  assert.deepEqual(
+    got.map((x) => [x.claim, x.outcome]),
+    [[c, "counted"]],
+  );
 
   const d2 = decider(new MemoryCache(), record, "n2");
   await record.markClaimEpoch("s", "e2", "n0");
@@ -100,19 +105,23 @@ test("an add that timed out but was applied: the retry sees our token and counts
   const d = decider(cache, record, "n1");
   const c = claim("x");
   d.take("s", "e", [c]);
-  assert.deepEqual(await d.decide(1000), []);
-  assert.equal(c.outcome, "pending");
+  assert.deepEqual(await d.decide(1000), [], "undecided: held");
+  assert.equal(d.held, 1);
   assert.notEqual(d.error, null, "the failure is reported (readiness, log)");
   stall = false;
-  assert.equal((await d.decide(1100)).length, 1);
-  assert.equal(c.outcome, "counted");
+  assert.deepEqual(
+    (await d.decide(1100)).map((x) => [x.claim, x.outcome]),
+    [[c, "counted"]],
+  );
   assert.equal(d.error, null);
   // Someone else's key is not ours: a peer's retry after its own timeout is a duplicate.
   const peer = decider(cache, record, "n2");
   const p = claim("x");
   peer.take("s", "e", [p]);
-  await peer.decide(1200);
-  assert.equal(p.outcome, "duplicate");
+  assert.deepEqual(
+    (await peer.decide(1200)).map((x) => [x.claim, x.outcome]),
+    [[p, "duplicate"]],
+  );
 });
 
 test("anonymous connections (per-process keys c<n>) of two processes are different viewers; viewer ids are not", async () => {
@@ -122,7 +131,7 @@ test("anonymous connections (per-process keys c<n>) of two processes are differe
   const d2 = new ClaimDecider(cache, record, { ...OPTS, nodeId: "n2", processKey: "n2.bb" }, silentLogger);
   d1.take("s", "e", [claim("c1"), claim("v:c1")]);
   d2.take("s", "e", [claim("c1"), claim("v:c1")]);
-  const got = [...(await d1.decide(1)), ...(await d2.decide(1))].map((c) => c.viewer);
+  const got = [...(await d1.decide(1)), ...(await d2.decide(1))].filter((c) => c.outcome === "counted").map((c) => c.viewer);
   assert.deepEqual(got, ["n1.aa/c1", "v:c1", "n2.bb/c1"]);
   const book = new ClaimBook(() => true);
   const k = (viewer: string) => ({ show: "s", epoch: "e", act: "a", viewer });

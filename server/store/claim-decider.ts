@@ -32,7 +32,7 @@ import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Record } from "../record/record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import { fleetViewer, type Claim } from "./store.ts";
+import { fleetViewer, type Claim, type ClaimOutcome } from "./store.ts";
 
 export interface ClaimDeciderOptions {
   nodeId: string;
@@ -69,6 +69,11 @@ export interface EpochClaim {
   /** The claim's viewer as the fleet knows it (per-connection keys qualified): audit rows use it. */
   viewer: string;
   state: { readonly retired: boolean };
+}
+
+/** A claim the cache decided, with the outcome (the decider never writes into the claim). */
+export interface DecidedClaim extends EpochClaim {
+  outcome: ClaimOutcome;
 }
 
 /** The memcached key of a viewer's claim (`viewer` as the fleet knows it: store.ts fleetViewer). */
@@ -114,8 +119,8 @@ export class ClaimDecider {
     return n;
   }
 
-  /** Decide what the cache can decide now; returns the claims counted. Never rejects. */
-  async decide(now: number): Promise<EpochClaim[]> {
+  /** Decide what the cache can decide now; returns the claims decided (each once). Never rejects. */
+  async decide(now: number): Promise<DecidedClaim[]> {
     const active = [...this.epochs.values()].filter((e) => e.held.length > 0 && e.mode !== "record");
     if (active.length === 0) return [];
     let failed: unknown = null;
@@ -127,20 +132,20 @@ export class ClaimDecider {
     } catch (err) {
       failed = err; // those epochs stay unknown: their claims are held
     }
-    let counted: EpochClaim[] = [];
+    let decided: DecidedClaim[] = [];
     try {
       const r = await this.addAll(
         active.filter((e) => e.mode === "cache"),
         now,
       );
-      counted = r.counted;
+      decided = r.decided;
       failed ??= r.failed;
     } catch (err) {
       failed = err; // the sentinels could not be read back: no answer of this tick is used
     }
     this.noteError(failed);
     this.prune();
-    return counted;
+    return decided;
   }
 
   private noteError(err: unknown): void {
@@ -185,8 +190,8 @@ export class ClaimDecider {
   }
 
   /** One pipelined round of adds, then the sentinels read back; answers count only if they are present. */
-  private async addAll(epochs: EpochClaims[], now: number): Promise<{ counted: EpochClaim[]; failed: unknown }> {
-    if (epochs.length === 0) return { counted: [], failed: null };
+  private async addAll(epochs: EpochClaims[], now: number): Promise<{ decided: DecidedClaim[]; failed: unknown }> {
+    if (epochs.length === 0) return { decided: [], failed: null };
     const answers = new Map<Claim, "counted" | "duplicate">();
     let failed: unknown = null;
     await Promise.all(
@@ -213,7 +218,7 @@ export class ClaimDecider {
     );
     this.counts.sentinelReads++;
     const present = await this.cache.getMany(epochs.flatMap((e) => e.sentinels));
-    const counted: EpochClaim[] = [];
+    const decided: DecidedClaim[] = [];
     for (const e of epochs) {
       if (!e.sentinels.every((k) => present.has(k))) {
         this.counts.discarded += e.held.filter((c) => answers.has(c)).length;
@@ -229,15 +234,13 @@ export class ClaimDecider {
           continue;
         }
         this.tokens.delete(c);
-        c.outcome = a;
-        if (a === "counted") {
-          this.counts.counted++;
-          counted.push({ show: e.show, epoch: e.epoch, claim: c, viewer: this.viewerOf(c), state: e });
-        } else this.counts.duplicates++;
+        if (a === "counted") this.counts.counted++;
+        else this.counts.duplicates++;
+        decided.push({ show: e.show, epoch: e.epoch, claim: c, viewer: this.viewerOf(c), state: e, outcome: a });
       }
       e.held = still;
     }
-    return { counted, failed };
+    return { decided, failed };
   }
 
   private toRecord(e: EpochClaims, now: number, why: string): void {

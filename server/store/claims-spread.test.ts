@@ -11,6 +11,7 @@ import { MemcachedCache } from "../cache/memcached-cache.ts";
 import { silentLogger } from "../ops/logger.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
+import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { onceClaimKey } from "./claim-decider.ts";
 import { SharedStore } from "./shared-store.ts";
@@ -37,12 +38,13 @@ async function node(record: MemoryRecord, nodeId: string): Promise<SharedStore> 
   return s;
 }
 
-const claims = (n: number, from = 0): Claim[] =>
-  Array.from({ length: n }, (_, i) => ({ act: "a", viewer: `v:${from + i}`, atMs: 1, outcome: "pending" as const }));
+const claims = (n: number, from = 0): Claim[] => Array.from({ length: n }, (_, i) => ({ act: "a", viewer: `v:${from + i}`, atMs: 1 }));
+/** Every decision the stores' flushes returned (tick() notes each). */
+const outcomes = new ClaimOutcomes();
 
 async function tick(s: SharedStore, cs: Claim[] = []): Promise<number | undefined> {
-  const got = await s.flush([{ show: "s", epoch: "e", deltas: [], claims: cs, acts: ["a"] }]);
-  return got.get(epochKey("s", "e"))?.get("a");
+  const got = outcomes.note(await s.flush([{ show: "s", epoch: "e", deltas: [], claims: cs, acts: ["a"] }]));
+  return got.totals.get(epochKey("s", "e"))?.get("a");
 }
 
 test("one sentinel per server: a restart of any one of three memcached servers is detected; nobody counts twice", async () => {
@@ -66,7 +68,7 @@ test("one sentinel per server: a restart of any one of three memcached servers i
     const first = claims(90);
     await tick(a, first);
     assert.ok(
-      first.every((c) => c.outcome === "counted"),
+      first.every((c) => outcomes.of(c) === "counted"),
       "90 distinct viewers counted",
     );
     await tick(b, claims(1, 1000)); // b in cache mode too
@@ -78,12 +80,12 @@ test("one sentinel per server: a restart of any one of three memcached servers i
     await victim.restart(); // its claim keys and its sentinel are gone
     const again = claims(90);
     const tries = 200;
-    for (let i = 0; i < tries && again.some((c) => c.outcome === "pending"); i++) {
+    for (let i = 0; i < tries && again.some((c) => outcomes.of(c) === "pending"); i++) {
       await tick(b, i === 0 ? again : []);
       await b.writer.writeOnce();
     }
     assert.deepEqual(
-      again.filter((c) => c.outcome !== "duplicate").map((c) => c.viewer),
+      again.filter((c) => outcomes.of(c) !== "duplicate").map((c) => c.viewer),
       [],
       "every viewer already counted on a is a duplicate on b",
     );

@@ -11,7 +11,7 @@ storeContract("MemoryStore", async () => {
       kept:
         store
           .flushSync([{ show: "s", epoch: "e", deltas: [], acts: ["a"] }])
-          .get(epochKey("s", "e"))
+          .totals.get(epochKey("s", "e"))
           ?.get("a") ?? 0,
       released: true,
     }),

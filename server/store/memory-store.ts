@@ -5,7 +5,16 @@
  * live show epochs.
  */
 import { epochKey } from "../shows/epoch-key.ts";
-import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
+import {
+  NO_DECISIONS,
+  type EpochTotals,
+  type FlushResult,
+  type ShowFlush,
+  type Store,
+  type StoreHealth,
+  type StoreStats,
+  type TotalsWant,
+} from "./store.ts";
 
 export class MemoryStore implements Store {
   private readonly counts = new Map<string, Map<string, number>>();
@@ -17,7 +26,7 @@ export class MemoryStore implements Store {
 
   /** Never null: applying a delta is a map write. */
   flushSync(batch: readonly ShowFlush[]): FlushResult {
-    const out: FlushResult = new Map();
+    const out: EpochTotals = new Map();
     let walked = 0;
     for (const f of batch) {
       const key = epochKey(f.show, f.epoch);
@@ -33,12 +42,12 @@ export class MemoryStore implements Store {
       walked += f.deltas.length + f.acts.length;
     }
     this.walked = walked;
-    return out;
+    return { totals: out, decisions: NO_DECISIONS };
   }
 
   /** The totals as applied (one process: what flush answered, plus nothing else). */
-  readTotals(wants: readonly TotalsWant[]): FlushResult {
-    const out: FlushResult = new Map();
+  readTotals(wants: readonly TotalsWant[]): EpochTotals {
+    const out: EpochTotals = new Map();
     for (const w of wants) {
       const key = epochKey(w.show, w.epoch);
       const m = this.counts.get(key);

@@ -26,6 +26,7 @@
 import type { AuditEntry, CountBatch, CountRow, Record } from "../record/record.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { EpochClaim } from "./claim-decider.ts";
+import type { ClaimOutcome } from "./store.ts";
 import type { CounterState, CounterTable, QueuedAudit } from "./counter-state.ts";
 
 interface InFlight {
@@ -58,6 +59,8 @@ export interface ClaimHooks {
   take(): EpochClaim[];
   /** An accepted claim's counter (created if need be; retired again if its epoch was). */
   counter(e: EpochClaim): CounterState;
+  /** The record decided this claim (called once per claim, after an accepted one arrived at its counter). */
+  decided(e: EpochClaim, outcome: ClaimOutcome): void;
 }
 
 export class RecordWriter {
@@ -183,7 +186,7 @@ export class RecordWriter {
     const accepted: QueuedAudit[] = [];
     claims.forEach((e, i) => {
       if (refused.has(i)) {
-        e.claim.outcome = "duplicate";
+        this.claims?.decided(e, "duplicate");
         this.stats.claimsRefused++;
         return;
       }
@@ -204,11 +207,11 @@ export class RecordWriter {
           accepted.push(q);
         }
       }
-      e.claim.outcome = "counted";
+      this.claims?.decided(e, "counted");
       this.stats.claimsAccepted++;
     });
     // Same turn as the queue pushes (the journal's order per key is the queues'), and before any
-    // settle can acknowledge the outcomes set above.
+    // flush can return the decisions made above (so before their acks).
     if (accepted.length > 0) this.journal?.accepted(accepted);
   }
 

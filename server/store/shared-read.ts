@@ -10,7 +10,7 @@
 import type { Cache } from "../cache/cache.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { CounterState, CounterTable } from "./counter-state.ts";
-import type { FlushResult, TotalsWant } from "./store.ts";
+import type { EpochTotals, TotalsWant } from "./store.ts";
 
 export class SharedRead {
   /** Counters whose key the last read found: the flush need not read them again. */
@@ -24,7 +24,7 @@ export class SharedRead {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  async totals(wants: readonly TotalsWant[]): Promise<FlushResult> {
+  async totals(wants: readonly TotalsWant[]): Promise<EpochTotals> {
     const cs: CounterState[] = [];
     for (const w of wants) for (const act of w.acts) cs.push(this.counters.get(w.show, w.epoch, act));
     if (cs.length > 0) {
@@ -43,7 +43,7 @@ export class SharedRead {
         this.onError(err);
       }
     }
-    const out: FlushResult = new Map();
+    const out: EpochTotals = new Map();
     for (const w of wants) {
       const totals = new Map<string, number>();
       for (const act of w.acts) {

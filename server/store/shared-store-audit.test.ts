@@ -12,6 +12,7 @@ import { MemoryRecord } from "../record/memory-record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { SharedStore } from "./shared-store.ts";
 import type { Claim } from "./store.ts";
+import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 
 async function auditedNode(global: MemoryCache, record: MemoryRecord, nodeId: string): Promise<SharedStore> {
   const s = new SharedStore(
@@ -67,30 +68,35 @@ test("once: cache-decided claims get audit rows; record-decided ones are reserve
   const record = new MemoryRecord();
   const cache = new MemoryCache();
   const s = await auditedNode(cache, record, "n1");
-  const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: Date.now(), outcome: "pending" });
+  const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: Date.now() });
+  const outcomes = new ClaimOutcomes();
   const first = [claim("v:x"), claim("v:y")];
-  const totals = await s.flush([{ show: "s", epoch: "e", deltas: [], claims: first, acts: ["a"] }]);
-  assert.equal(totals.get(epochKey("s", "e"))?.get("a"), 2, "counted claims are in the totals of the deciding flush");
+  const r = outcomes.note(await s.flush([{ show: "s", epoch: "e", deltas: [], claims: first, acts: ["a"] }]));
+  assert.deepEqual(
+    first.map((c) => outcomes.of(c)),
+    ["counted", "counted"],
+  );
+  assert.equal(r.totals.get(epochKey("s", "e"))?.get("a"), 2, "counted claims are in the totals of the deciding flush");
   await s.writer.writeOnce();
   assert.deepEqual(obj(await record.auditTotals("s", "e")), { a: 2 });
 
   // The cache loses everything: this node's claims now go to the record, after the quiet period (0 here).
   await cache.delete("bc:os:s:e");
   const later = [claim("v:x"), claim("v:z")];
-  await s.flush([{ show: "s", epoch: "e", deltas: [], claims: later, acts: ["a"] }]);
+  outcomes.note(await s.flush([{ show: "s", epoch: "e", deltas: [], claims: later, acts: ["a"] }]));
   assert.deepEqual(
-    later.map((c) => c.outcome),
+    later.map((c) => outcomes.of(c)),
     ["pending", "pending"],
   );
   await s.writer.writeOnce();
-  assert.deepEqual(
-    later.map((c) => c.outcome),
-    ["duplicate", "counted"],
-    "the record's primary key decides",
-  );
   assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 2 }, "the record reserved v:z, counting nothing yet");
-  const t = await s.flush([{ show: "s", epoch: "e", deltas: [], acts: ["a"] }]);
-  assert.equal(t.get(epochKey("s", "e"))?.get("a"), 3, "the record-decided claim joins the live total");
+  const t = outcomes.note(await s.flush([{ show: "s", epoch: "e", deltas: [], acts: ["a"] }]));
+  assert.deepEqual(
+    later.map((c) => outcomes.of(c)),
+    ["duplicate", "counted"],
+    "the record's primary key decides; the next flush answers it",
+  );
+  assert.equal(t.totals.get(epochKey("s", "e"))?.get("a"), 3, "the record-decided claim joins the live total of the flush that answers it");
   assert.equal(await cache.get("bc:c:s:e:a"), "3", "first in the live counter...");
   await s.writer.writeOnce();
   assert.deepEqual(obj(await record.countTotals("s", "e")), { a: 3 }, "...then in the record, with its audit row");

@@ -18,6 +18,7 @@ import type { Record } from "../record/record.ts";
 import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { LateCache } from "../../test/harness/late-cache.ts";
+import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { SharedStore } from "./shared-store.ts";
 import type { Claim } from "./store.ts";
@@ -47,12 +48,14 @@ async function node(global: Cache, record: Record, nodeId: string, clock?: Clock
   return s;
 }
 
-const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: 1, outcome: "pending" });
+const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: 1 });
+/** Every decision the stores' flushes returned (tick() notes each). */
+const outcomes = new ClaimOutcomes();
 
 /** One tick of `s`: `delta` plain buzzes and these claims; returns the act's total. */
 async function tick(s: SharedStore, claims: Claim[] = [], delta = 0): Promise<number | undefined> {
-  const got = await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], claims, acts: ["a"] }]);
-  return got.get(epochKey("s", "e"))?.get("a");
+  const got = outcomes.note(await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], claims, acts: ["a"] }]));
+  return got.totals.get(epochKey("s", "e"))?.get("a");
 }
 
 async function backends(): Promise<{ global: MemoryCache; record: MemoryRecord }> {
@@ -86,13 +89,13 @@ test("record-decided claims of a node cut from memcached: a close's reconciliati
   await global.flushAll(); // memcached flushed: claim keys, sentinel and counter gone
   const first = claim("v:5");
   await tick(a, [first]); // a finds the sentinel gone: this epoch is record-decided on a from now on
-  assert.equal(first.outcome, "pending");
+  assert.equal(outcomes.of(first), "pending");
   cut.cut = true; // a loses memcached
   const late = [claim("v:6"), claim("v:7"), claim("v:8"), claim("v:9"), claim("v:10")];
   await tick(a, late);
   await a.writer.writeOnce(); // the record decides a's 6 claims
   await tick(a);
-  for (const c of [first, ...late]) assert.equal(c.outcome, "counted", c.viewer);
+  for (const c of [first, ...late]) assert.equal(outcomes.of(c), "counted", c.viewer);
   await tick(b); // b re-seeds the lost counter from the record
   assert.equal(await b.reconcile("s", "e", ["a"], 7), 0, "the close: nothing to raise yet, a's claims are not in the record's counts");
   cut.cut = false; // a reaches memcached again and applies what it holds
@@ -122,7 +125,7 @@ test("close then reopen: a pass of the earlier close while counting runs again n
   // A pass that would still run now (the race reopening used to leave open) raises nothing:
   assert.equal(await b.reconcile("s", "e", ["a"], 3), 0);
   await tick(a);
-  for (const c of more) assert.equal(c.outcome, "counted");
+  for (const c of more) assert.equal(outcomes.of(c), "counted");
   await exact(global, record, [a, b], 5);
 });
 
@@ -218,13 +221,13 @@ test("a claim whose add landed but whose sentinel read timed out is counted on r
   const a = await node(slow, record, "a");
   const first = claim("v:1");
   await tick(a, [first]);
-  assert.equal(first.outcome, "counted");
+  assert.equal(outcomes.of(first), "counted");
   slow.stall((op, key) => op === "getMany" && key.startsWith("bc:os:"), true);
   const x = claim("v:2");
   await tick(a, [x]); // the add is applied; the sentinel read after it times out: no answer used
-  assert.equal(x.outcome, "pending");
+  assert.equal(outcomes.of(x), "pending");
   assert.equal(await tick(a), 2, "the retry finds its own add: counted");
-  assert.equal(x.outcome, "counted");
+  assert.equal(outcomes.of(x), "counted");
   await exact(global, record, [a], 2);
 });
 
@@ -257,7 +260,7 @@ test("the same on real memcached + MariaDB: flush_all, a node cut from memcached
     await tick(a, viewers.slice(6));
     await a.writer.writeOnce();
     await tick(a);
-    assert.deepEqual(new Set(viewers.map((c) => c.outcome)), new Set(["counted"]), "11 viewers, each acked counted");
+    assert.deepEqual(new Set(viewers.map((c) => outcomes.of(c))), new Set(["counted"]), "11 viewers, each acked counted");
     await tick(b);
     await b.reconcile("s", "e", ["a"], 7);
     cut.cut = false;

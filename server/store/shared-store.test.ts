@@ -32,7 +32,9 @@ async function node(global: Cache, record: Record, nodeId: string, durable = fal
 }
 
 const total = async (s: SharedStore, delta = 0) =>
-  (await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], acts: ["a"] }])).get(epochKey("s", "e"))?.get("a");
+  (await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], acts: ["a"] }])).totals
+    .get(epochKey("s", "e"))
+    ?.get("a");
 
 /** A view of `x` whose close is recorded; `forward` says whether it also closes `x` (false when peers share `x`). */
 function closeSpy<T extends { close(): Promise<void> }>(x: T, forward: boolean): T & { closeCalled: boolean } {

@@ -46,7 +46,7 @@ import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
 import { SharedRead } from "./shared-read.ts";
 import { SYSTEM_STORE_CLOCK, type StoreClock } from "./store-clock.ts";
-import type { FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
+import type { ClaimDecision, EpochTotals, FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
 export interface SharedStoreOptions {
   nodeId: string;
@@ -118,6 +118,11 @@ export class SharedStore implements Store {
   private walked = 0;
   /** Set by start() when the options give a journal. */
   journaled: Journal | null = null;
+  /**
+   * Claims decided since the last flush returned (by the cache in a flush, or by the record between
+   * flushes): the next flush that returns hands them over, once. Only flush empties it.
+   */
+  private decided: ClaimDecision[] = [];
   /** The batch `journal` made durable and the instant its audit entries carry (flush queues the same). */
   private journaledTick: { batch: readonly ShowFlush[]; now: number } | null = null;
   /** Exported as metrics (see metrics()). */
@@ -182,6 +187,7 @@ export class SharedStore implements Store {
           if (e.state.retired) this.counters.retire(e.show, e.epoch);
           return c;
         },
+        decided: (e, outcome) => this.decided.push({ claim: e.claim, outcome }),
       },
       {
         intent: (seq, rows) => this.journaled?.intent(seq, rows).catch((err: unknown) => this.fatal(err)) ?? Promise.resolve(),
@@ -253,6 +259,8 @@ export class SharedStore implements Store {
     }
     const counted: QueuedAudit[] = [];
     for (const d of await this.claims.decide(now)) {
+      this.decided.push({ claim: d.claim, outcome: d.outcome });
+      if (d.outcome !== "counted") continue;
       const c = this.counters.get(d.show, d.epoch, d.claim.act);
       this.counters.arrive(c, 1);
       if (this.auditsViewers) {
@@ -339,7 +347,7 @@ export class SharedStore implements Store {
     }
     this.noteCache(failed);
 
-    const out: FlushResult = new Map();
+    const out: EpochTotals = new Map();
     for (const f of batch) {
       if (f.retired === true) continue;
       const totals = new Map<string, number>();
@@ -350,11 +358,14 @@ export class SharedStore implements Store {
       out.set(epochKey(f.show, f.epoch), totals);
     }
     this.counters.prune();
-    return out;
+    // Every claim counted so far has arrived at its counter, so `out` includes it.
+    const decisions = this.decided;
+    this.decided = [];
+    return { totals: out, decisions };
   }
 
   /** Phase 2: every live counter, fresh from memcached (shared-read.ts). */
-  readTotals(wants: readonly TotalsWant[]): Promise<FlushResult> {
+  readTotals(wants: readonly TotalsWant[]): Promise<EpochTotals> {
     return this.phase2.totals(wants);
   }
 

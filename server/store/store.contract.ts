@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { Claim, Store } from "./store.ts";
 import { pollUntil } from "../../test/harness/wait.ts";
+import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 
 export interface StoreUnderTest {
   store: Store;
@@ -24,14 +25,14 @@ export interface SharingUnderTest extends StoreUnderTest {
 }
 
 const totals = async (s: Store, show: string, epoch: string, acts: string[]) =>
-  Object.fromEntries((await s.flush([{ show, epoch, deltas: [], acts }])).get(epochKey(show, epoch)) ?? []);
+  Object.fromEntries((await s.flush([{ show, epoch, deltas: [], acts }])).totals.get(epochKey(show, epoch)) ?? []);
 
 export function storeContract(name: string, make: () => Promise<StoreUnderTest>): void {
   test(`${name}: deltas accumulate into totals; acts without deltas read back`, async () => {
     const { store, cleanup } = await make();
     try {
       let r = await store.flush([{ show: "s", epoch: "e1", deltas: [{ act: "a", delta: 3 }], acts: ["a", "b"] }]);
-      assert.deepEqual(Object.fromEntries(r.get("s/e1") ?? []), { a: 3, b: 0 });
+      assert.deepEqual(Object.fromEntries(r.totals.get("s/e1") ?? []), { a: 3, b: 0 });
       r = await store.flush([
         {
           show: "s",
@@ -43,7 +44,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
           acts: ["a", "b"],
         },
       ]);
-      assert.deepEqual(Object.fromEntries(r.get("s/e1") ?? []), { a: 5, b: 5 });
+      assert.deepEqual(Object.fromEntries(r.totals.get("s/e1") ?? []), { a: 5, b: 5 });
       assert.deepEqual(await totals(store, "s", "e1", ["a", "b"]), { a: 5, b: 5 });
     } finally {
       await cleanup();
@@ -59,9 +60,9 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         { show: "s", epoch: "new", deltas: [{ act: "a", delta: 1 }], acts: ["a"] },
         { show: "t", epoch: "new", deltas: [{ act: "a", delta: 4 }], acts: ["a"] },
       ]);
-      assert.deepEqual([...r.keys()].sort(), ["s/new", "t/new"]);
-      assert.deepEqual(Object.fromEntries(r.get("s/new") ?? []), { a: 1 });
-      assert.deepEqual(Object.fromEntries(r.get("t/new") ?? []), { a: 4 });
+      assert.deepEqual([...r.totals.keys()].sort(), ["s/new", "t/new"]);
+      assert.deepEqual(Object.fromEntries(r.totals.get("s/new") ?? []), { a: 1 });
+      assert.deepEqual(Object.fromEntries(r.totals.get("t/new") ?? []), { a: 4 });
     } finally {
       await cleanup();
     }
@@ -187,22 +188,31 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     const { store, peer, cleanup } = await make();
     try {
       assert.equal(store.decidesClaims, true);
-      const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: Date.now(), outcome: "pending" });
+      const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: Date.now() });
       const mine = ["v1", "v2", "v3"].map(claim);
       const theirs = ["v2", "v3", "v4"].map(claim);
-      const flush = (st: Store, claims: Claim[]) => st.flush([{ show: "s", epoch: "c", deltas: [], claims, acts: ["a"] }]);
+      // Each claim is answered once, by one flush result (ClaimOutcomes throws on a second answer).
+      const outcomes = new ClaimOutcomes();
+      const countedBy = new Map<Store, number>();
+      const flush = async (st: Store, claims: Claim[]) => {
+        const r = outcomes.note(await st.flush([{ show: "s", epoch: "c", deltas: [], claims, acts: ["a"] }]));
+        const n = (countedBy.get(st) ?? 0) + r.decisions.filter((d) => d.outcome === "counted").length;
+        countedBy.set(st, n);
+        const total = r.totals.get(epochKey("s", "c"))?.get("a") ?? 0;
+        assert.ok(total >= n, `a store's totals include every claim it answered counted (${total} < ${n})`);
+      };
       await Promise.all([flush(store, mine), flush(peer, theirs)]);
       // Undecided claims are retained by their store and decided by a later flush.
       const all = [...mine, ...theirs];
-      for (let i = 0; i < 100 && all.some((c) => c.outcome === "pending"); i++) {
+      for (let i = 0; i < 100 && all.some((c) => outcomes.of(c) === "pending"); i++) {
         await Promise.all([flush(store, []), flush(peer, [])]);
         await new Promise((r) => setTimeout(r, 50));
       }
-      const counted = (v: string) => all.filter((c) => c.viewer === v && c.outcome === "counted").length;
+      const counted = (v: string) => all.filter((c) => c.viewer === v && outcomes.of(c) === "counted").length;
       assert.deepEqual(
         ["v1", "v2", "v3", "v4"].map(counted),
         [1, 1, 1, 1],
-        `outcomes: ${JSON.stringify(all.map((c) => [c.viewer, c.outcome]))}`,
+        `outcomes: ${JSON.stringify(all.map((c) => [c.viewer, outcomes.of(c)]))}`,
       );
       await pollUntil(
         () => totals(store, "s", "c", ["a"]),

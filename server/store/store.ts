@@ -28,19 +28,32 @@ export function fleetViewer(viewer: string, process: string): string {
 
 /**
  * A `once` claim: the first buzz this process saw of a viewer for an act in a show epoch, which the
- * store decides for the whole fleet (only stores with `decidesClaims`). The store sets `outcome`
- * exactly once, from "pending" to "counted" or "duplicate", and never changes it afterwards; a
- * counted claim is in the act's total returned by the same flush that decided it (so acks and live
- * totals agree). A claim the store cannot decide yet (backend down) stays pending and is retained,
- * like deltas, until it can.
+ * store decides for the whole fleet (only stores with `decidesClaims`). The claim itself never
+ * changes: the store answers it with a ClaimDecision in the result of a flush, exactly once.
  */
 export interface Claim {
   readonly act: string;
   readonly viewer: string;
   /** When the buzz arrived (ms since the Unix epoch): the audit row's time. */
   readonly atMs: number;
-  outcome: "pending" | "counted" | "duplicate";
 }
+
+export type ClaimOutcome = "counted" | "duplicate";
+
+/**
+ * The store's answer to a claim (the same object it was handed). Each claim handed over is answered
+ * exactly once, by one flush, and a `counted` one is in the act's totals that flush returns (so acks
+ * and live totals agree). A claim the store cannot decide yet (backend down) is retained, like
+ * deltas, and answered by a later flush; one decided between flushes (by the record, in the
+ * background) is answered by the next flush.
+ */
+export interface ClaimDecision {
+  readonly claim: Claim;
+  readonly outcome: ClaimOutcome;
+}
+
+/** Stores that decide no claims answer this. */
+export const NO_DECISIONS: readonly ClaimDecision[] = Object.freeze([]);
 
 /** One show epoch's share of a tick. */
 export interface ShowFlush {
@@ -64,7 +77,13 @@ export interface ShowFlush {
 export type TotalsWant = Pick<ShowFlush, "show" | "epoch" | "acts">;
 
 /** act -> total, for each show epoch that asked for totals, keyed by `epochKey` (shows/epoch-key.ts). */
-export type FlushResult = Map<string, Map<string, number>>;
+export type EpochTotals = Map<string, Map<string, number>>;
+
+/** What a flush answers: the totals, and the claims it decided (each claim answered once, ever). */
+export interface FlushResult {
+  totals: EpochTotals;
+  decisions: readonly ClaimDecision[];
+}
 
 export interface StoreHealth {
   /** False when this node should receive no new viewers (a backend it needs is down). */
@@ -92,7 +111,8 @@ export interface Store {
   /** True when the store keeps an audit log of `unlimited` buzzes: deltas carry `viewers`. */
   readonly auditsViewers?: boolean;
   /**
-   * Hand over one tick's deltas and get current global totals back.
+   * Hand over one tick's deltas and claims, and get current global totals back with the claims
+   * decided since the last flush (the store never writes into a Claim: the answer is the result).
    * Ownership of the deltas passes to the store on call: it retains them across backend failures
    * until applied (a failed flush still resolves, with the best totals it knows), so the caller
    * never re-sends and no delta handed over is lost while the process lives. At most one flush is
@@ -120,7 +140,7 @@ export interface Store {
    * I/O is needed. Never rejects: on a backend error it answers the best totals it knows (never
    * lower than what it answered before). Without it, the tick publishes what flush returned.
    */
-  readTotals?(wants: readonly TotalsWant[]): FlushResult | Promise<FlushResult>;
+  readTotals?(wants: readonly TotalsWant[]): EpochTotals | Promise<EpochTotals>;
   /**
    * Audience, once per tick in phase 1: `local` is this unit's viewers per show id (connections
    * that said hello to it). Returns the fleet-wide sums as last known, without waiting (the sum

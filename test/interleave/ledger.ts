@@ -3,7 +3,7 @@
  * (the most any total may show), acks that said `counted`, per viewer under `once`, and every
  * total each node published. The end-of-run check compares it with live, record and audit.
  */
-import type { Claim } from "../../server/store/store.ts";
+import type { Claim, ClaimDecision } from "../../server/store/store.ts";
 
 export const actKey = (show: string, epoch: string, act: string): string => `${show}|${epoch}|${act}`;
 
@@ -22,7 +22,8 @@ export class Ledger {
   readonly perViewer = new Map<string, number>();
   /** Act keys of every epoch that took a buzz. */
   readonly keys = new Set<string>();
-  private pending: TrackedClaim[] = [];
+  /** Claims accepted and not decided yet, by the claim the store answers about. */
+  private readonly pending = new Map<Claim, TrackedClaim>();
   readonly violations: string[] = [];
 
   acceptBuzz(key: string): void {
@@ -36,27 +37,29 @@ export class Ledger {
     let s = this.accepted.get(t.key) as Set<string> | undefined;
     if (!s) this.accepted.set(t.key, (s = new Set()));
     s.add(t.viewer);
-    this.pending.push(t);
+    this.pending.set(t.claim, t);
   }
 
-  /** Apply every decision made since the last call (as the tick loop's claim board does). */
-  settleClaims(): void {
-    const still: TrackedClaim[] = [];
-    for (const t of this.pending) {
-      if (t.claim.outcome === "pending") still.push(t);
-      else if (t.claim.outcome === "counted") {
-        this.ack(t.key);
-        const k = `${t.key}|${t.viewer}`;
-        const n = (this.perViewer.get(k) ?? 0) + 1;
-        this.perViewer.set(k, n);
-        if (n > 1) this.violations.push(`viewer counted twice under once: ${k}`);
+  /** Apply the decisions a flush returned (as the tick loop's claim board does). */
+  settleClaims(decisions: readonly ClaimDecision[]): void {
+    for (const d of decisions) {
+      const t = this.pending.get(d.claim);
+      if (!t) {
+        this.violations.push(`a decision about a claim not pending (decided twice, or never handed over): ${d.claim.viewer}`);
+        continue;
       }
+      this.pending.delete(d.claim);
+      if (d.outcome !== "counted") continue;
+      this.ack(t.key);
+      const k = `${t.key}|${t.viewer}`;
+      const n = (this.perViewer.get(k) ?? 0) + 1;
+      this.perViewer.set(k, n);
+      if (n > 1) this.violations.push(`viewer counted twice under once: ${k}`);
     }
-    this.pending = still;
   }
 
   get undecided(): number {
-    return this.pending.length;
+    return this.pending.size;
   }
 
   /** The most a published total may show for this act. */

@@ -9,7 +9,7 @@
 import type { Logger } from "../../server/ops/logger.ts";
 import type { ShowRegistry } from "../../server/shows/show-registry.ts";
 import type { SharedStore } from "../../server/store/shared-store.ts";
-import type { Claim, Delta, ShowFlush, TotalsWant } from "../../server/store/store.ts";
+import type { Claim, ClaimDecision, Delta, ShowFlush, TotalsWant } from "../../server/store/store.ts";
 import { epochKey } from "../../server/shows/epoch-key.ts";
 import { actKey, type Ledger } from "./ledger.ts";
 import type { Policy } from "./plan.ts";
@@ -65,7 +65,7 @@ export class SimNode {
       const k = `${t.epoch}|${act}|${viewer}`;
       if (this.claimed.has(k)) return "duplicate (this node)";
       this.claimed.add(k);
-      const claim: Claim = { act, viewer, atMs: now, outcome: "pending" };
+      const claim: Claim = { act, viewer, atMs: now };
       t.claims.push(claim);
       this.ledger.acceptClaim({ claim, key, viewer });
       return "claimed";
@@ -93,8 +93,9 @@ export class SimNode {
       batch.push({ show: id, epoch: t.epoch, deltas: drain(t), claims: t.claims.splice(0), acts });
       wants.push({ show: id, epoch: t.epoch, acts });
     }
+    let decisions: readonly ClaimDecision[] = [];
     try {
-      await this.store.flush(batch);
+      ({ decisions } = await this.store.flush(batch));
       const totals = await this.store.readTotals(wants);
       for (const w of wants) {
         for (const [act, n] of totals.get(epochKey(w.show, w.epoch)) ?? []) this.publish(actKey(w.show, w.epoch, act), n);
@@ -103,7 +104,7 @@ export class SimNode {
       this.ledger.violations.push(`node ${this.index}: the store's flush or read rejected (it must not): ${String(err)}`);
     } finally {
       this.flushing = false;
-      this.ledger.settleClaims();
+      this.ledger.settleClaims(decisions);
     }
   }
 
