@@ -19,6 +19,7 @@ import { MemoryCache } from "../cache/memory-cache.ts";
 import { serveCacheOp } from "./thread-cache.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
+import { EpochLifecycle } from "../shows/epoch-lifecycle.ts";
 import { startAgentCheck } from "../transport/agent-check.ts";
 import { GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
 
@@ -57,8 +58,11 @@ export async function runSupervisor(
   const port = cfg.PORT === 0 ? await freePort(cfg.HOST) : cfg.PORT;
   const counters = embedded ? new SharedArrayBuffer(SLOTS * SLOT_BYTES) : null;
   const shows = new Map<string, ShowRecord>();
-  const table = counters ? new SlotTable(new BigInt64Array(counters), (show, epoch) => shows.get(show)?.epoch === epoch) : null;
-  const claimBook = counters ? new ClaimBook((show, epoch) => shows.get(show)?.epoch === epoch) : null;
+  // Each saved show change moves its show's epoch here; the previous epoch retires in the slot table and the claim book.
+  const epochs = new EpochLifecycle();
+  const isLive = (show: string, epoch: string): boolean => epochs.isCurrent(show, epoch);
+  const table = counters ? epochs.register(new SlotTable(new BigInt64Array(counters), isLive)) : null;
+  const claimBook = counters ? epochs.register(new ClaimBook(isLive)) : null;
   const audience = counters ? new AudienceBook() : null;
   // MySQL without memcached: the node's one cache, shared by every worker (thread-cache.ts).
   const nodeCache = !embedded && cfg.MEMCACHED_SERVERS === undefined ? new MemoryCache({ maxEntries: NODE_CACHE_ENTRIES }) : null;
@@ -190,8 +194,7 @@ export async function runSupervisor(
           return;
         }
         shows.set(m.rec.show.id, m.rec);
-        table?.showChanged(m.rec.show.id, m.rec.epoch);
-        claimBook?.showChanged(m.rec.show.id, m.rec.epoch);
+        epochs.follow(m.rec.show.id, m.rec.epoch);
         broadcast({ type: "show", rec: m.rec });
         send(s, { type: "show-saved", id: m.id, ok: true });
         return;

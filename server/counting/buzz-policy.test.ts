@@ -10,7 +10,7 @@ test("once: a viewer counts once per act per show epoch", () => {
   assert.equal(p.admit("demo/e1", "a", "v2"), "counted");
   assert.equal(p.admit("demo/e2", "a", "v1"), "counted", "a new epoch starts afresh");
   assert.equal(p.remembered, 4);
-  p.forget("demo/e1");
+  p.retire("demo", "e1");
   assert.equal(p.remembered, 1, "forgetting an epoch releases its viewers");
   assert.equal(p.admit("demo/e1", "a", "v1"), "counted");
 });

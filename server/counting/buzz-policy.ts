@@ -7,21 +7,24 @@
  *    store/store.ts), the first buzz seen here is a `claim`: not counted until the store, which
  *    sees the whole fleet, decides it. Otherwise (one process, the embedded default) this memory is
  *    the whole truth and the first buzz counts at once.
- *    Memory: one entry per (epoch, act, viewer) seen, for the live epochs only: counting
- *    (show-counts.ts) calls `forget` with the old epoch's `epochKey` on every reset.
+ *    Memory: one entry per (epoch, act, viewer) seen, for the live epochs only: the policy is a
+ *    holder of counting's epoch lifecycle (show-counts.ts), which retires the old epoch on every reset.
  *  - `unlimited`: every buzz counts (subject to the rate limiter); used by benchmarks.
  */
+import { epochKey } from "../shows/epoch-key.ts";
+import type { EpochHolder } from "../shows/epoch-lifecycle.ts";
+
 export type PolicyName = "once" | "unlimited";
 
 /** `claim`: not decided here; the caller hands it to the store (counting/claims.ts). */
 export type Admission = "counted" | "claim" | "duplicate";
 
-export interface BuzzPolicy {
+export interface BuzzPolicy extends EpochHolder {
   readonly name: PolicyName;
   /** Whether this buzz counts, is a claim for the store to decide, or is a duplicate; records it. */
   admit(showEpochKey: string, act: string, viewerKey: string): Admission;
-  /** Forget everything about a show epoch (after a reset). */
-  forget(showEpochKey: string): void;
+  /** Forget everything about a show epoch (it retired: a reset replaced it). */
+  retire(show: string, epoch: string): void;
   /** Viewers remembered, summed over epochs and acts (the policy's memory; a metric). */
   readonly remembered: number;
 }
@@ -32,7 +35,7 @@ export class UnlimitedPolicy implements BuzzPolicy {
   admit(): Admission {
     return "counted";
   }
-  forget(): void {}
+  retire(): void {}
 }
 
 export class OncePolicy implements BuzzPolicy {
@@ -61,11 +64,12 @@ export class OncePolicy implements BuzzPolicy {
     return this.first;
   }
 
-  forget(showEpochKey: string): void {
-    const byAct = this.seen.get(showEpochKey);
+  retire(show: string, epoch: string): void {
+    const k = epochKey(show, epoch);
+    const byAct = this.seen.get(k);
     if (!byAct) return;
     for (const viewers of byAct.values()) this.count -= viewers.size;
-    this.seen.delete(showEpochKey);
+    this.seen.delete(k);
   }
 }
 

@@ -148,7 +148,7 @@ test("an act removed from a live epoch gives its slot back; put back, it keeps i
   assert.equal(w.stats().entries, 1);
   assert.deepEqual(await read(w, "s", "e", ["a", "b"]), { a: 1, b: 8 }, "b restored from the supervisor");
   live.set("s", "e2");
-  table.showChanged("s", "e2");
+  table.retire("s", "e");
   await w.flush([{ show: "s", epoch: "e", deltas: [], acts: [] }]);
   assert.equal(table.used, 0);
   assert.deepEqual(await read(w, "s", "e", ["a"]), { a: 0 }, "a retired epoch's values are dropped");

@@ -22,6 +22,7 @@
  */
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
+import { EpochLifecycle } from "../shows/epoch-lifecycle.ts";
 import type { ClaimKey } from "./claim-book.ts";
 import type { Claim, ClaimDecision, EpochTotals, FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
 
@@ -65,6 +66,8 @@ export class AtomicStore implements Store {
   readonly decidesClaims = true;
   private readonly counters: BigInt64Array;
   private readonly epochs = new Map<string, EpochSlots>();
+  /** Retires epochs here when a flush marks them `retired`; their slots go once nothing is retained. */
+  private readonly lifecycle = new EpochLifecycle();
   /** Claims the supervisor answered, returned by the flush that added the counted ones. */
   private decided: ClaimDecision[] = [];
   private retained = 0;
@@ -79,6 +82,13 @@ export class AtomicStore implements Store {
     private readonly log: Logger,
   ) {
     this.counters = new BigInt64Array(buffer);
+    this.lifecycle.register({
+      retire: (show, epoch) => {
+        const e = this.epochs.get(epochKey(show, epoch));
+        if (e) e.retired = true;
+      },
+      holds: (show, epoch) => this.epochs.has(epochKey(show, epoch)),
+    });
   }
 
   /** Synchronous when nothing is retained and every key named already has its slot (the usual tick). */
@@ -117,7 +127,7 @@ export class AtomicStore implements Store {
       if (f.claims) for (const c of f.claims) e.claims.push(c);
       for (const d of f.deltas) e.pending.set(d.act, (e.pending.get(d.act) ?? 0) + d.delta);
       for (const d of f.deltas) this.retained += d.delta;
-      if (f.retired === true) e.retired = true;
+      if (f.retired === true) this.lifecycle.retire(f.show, f.epoch);
     }
   }
 
@@ -205,6 +215,7 @@ export class AtomicStore implements Store {
       this.release(e, [...e.slots.keys()]);
       this.epochs.delete(key);
     }
+    this.lifecycle.sweep();
     this.walked = walked;
     const decisions = this.decided;
     this.decided = [];

@@ -4,7 +4,8 @@
  * supervisor answers each (counted or duplicate), one message at a time, so two workers claiming
  * the same viewer at the same instant get one `counted` between them.
  *
- * Memory: the viewers of each show's current epoch only. A reset drops the old epoch's viewers;
+ * Memory: the viewers of each show's current epoch only. A reset drops the old epoch's viewers
+ * (the supervisor's epoch lifecycle retires it here);
  * a claim for an epoch that is not the show's current one is answered `duplicate` (embedded mode
  * keeps no total of a retired epoch: its counts go nowhere, so refusing loses nothing visible).
  * A worker never claims a viewer twice for one act (its own policy remembers), so a repeated claim
@@ -54,9 +55,9 @@ export class ClaimBook {
     return true;
   }
 
-  /** The show's epoch is now `epoch`: forget every other epoch's viewers. */
-  showChanged(show: string, epoch: string): void {
-    if (this.byShow.get(show)?.epoch !== epoch) this.byShow.delete(show);
+  /** The show's epoch retired (an EpochHolder): forget its viewers. */
+  retire(show: string, epoch: string): void {
+    if (this.byShow.get(show)?.epoch === epoch) this.byShow.delete(show);
   }
 
   /** Viewers remembered (a metric; bounded by the current epochs). */

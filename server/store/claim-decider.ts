@@ -61,14 +61,13 @@ interface EpochClaims {
   retired: boolean;
 }
 
-/** A claim with its show epoch; `state.retired` tells whether the caller has retired that epoch since. */
+/** A claim with its show epoch. */
 export interface EpochClaim {
   show: string;
   epoch: string;
   claim: Claim;
   /** The claim's viewer as the fleet knows it (per-connection keys qualified): audit rows use it. */
   viewer: string;
-  state: { readonly retired: boolean };
 }
 
 /** A claim the cache decided, with the outcome (the decider never writes into the claim). */
@@ -105,11 +104,16 @@ export class ClaimDecider {
     for (const c of claims) e.held.push(c);
   }
 
-  /** The caller will not name this epoch again: drop its state once nothing is held. */
+  /** The caller will not name this epoch again: drop its state once nothing is held (an EpochHolder). */
   retire(show: string, epoch: string): void {
     const e = this.epochs.get(epochKey(show, epoch));
     if (e) e.retired = true;
     this.prune();
+  }
+
+  /** Whether this epoch's state is still kept (claims held). */
+  holds(show: string, epoch: string): boolean {
+    return this.epochs.has(epochKey(show, epoch));
   }
 
   /** Claims not decided yet (held here; record-mode claims handed to the writer are not counted). */
@@ -163,7 +167,7 @@ export class ClaimDecider {
     const out: EpochClaim[] = [];
     for (const e of this.epochs.values()) {
       if (e.mode !== "record" || e.held.length === 0 || now - e.since < this.opts.quietMs) continue;
-      for (const claim of e.held) out.push({ show: e.show, epoch: e.epoch, claim, viewer: this.viewerOf(claim), state: e });
+      for (const claim of e.held) out.push({ show: e.show, epoch: e.epoch, claim, viewer: this.viewerOf(claim) });
       e.held = [];
     }
     this.prune();
@@ -236,7 +240,7 @@ export class ClaimDecider {
         this.tokens.delete(c);
         if (a === "counted") this.counts.counted++;
         else this.counts.duplicates++;
-        decided.push({ show: e.show, epoch: e.epoch, claim: c, viewer: this.viewerOf(c), state: e, outcome: a });
+        decided.push({ show: e.show, epoch: e.epoch, claim: c, viewer: this.viewerOf(c), outcome: a });
       }
       e.held = still;
     }

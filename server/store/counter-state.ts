@@ -201,6 +201,11 @@ export class CounterTable {
     this.retiredKeys.add(ek);
   }
 
+  /** Whether this node still holds counters of the epoch. */
+  holds(show: string, epoch: string): boolean {
+    return this.byEpoch.has(epochKey(show, epoch));
+  }
+
   /** Drop every retired epoch whose counters are all cached and persisted. */
   prune(): void {
     for (const ek of this.retiredKeys) {

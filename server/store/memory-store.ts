@@ -5,6 +5,7 @@
  * live show epochs.
  */
 import { epochKey } from "../shows/epoch-key.ts";
+import { EpochLifecycle } from "../shows/epoch-lifecycle.ts";
 import {
   NO_DECISIONS,
   type EpochTotals,
@@ -19,6 +20,12 @@ import {
 export class MemoryStore implements Store {
   private readonly counts = new Map<string, Map<string, number>>();
   private walked = 0;
+  /** A retired epoch's totals are dropped at once: nothing will read them again. */
+  private readonly lifecycle = new EpochLifecycle();
+
+  constructor() {
+    this.lifecycle.register({ retire: (show, epoch) => this.counts.delete(epochKey(show, epoch)) });
+  }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
     return this.flushSync(batch);
@@ -32,7 +39,7 @@ export class MemoryStore implements Store {
       const key = epochKey(f.show, f.epoch);
       if (f.retired === true) {
         // Retired: nothing will read it again, so its deltas have nowhere to go.
-        this.counts.delete(key);
+        this.lifecycle.retire(f.show, f.epoch);
         continue;
       }
       let m = this.counts.get(key);

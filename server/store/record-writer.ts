@@ -57,7 +57,7 @@ export interface BatchJournal {
 /** Where record-decided claims come from and where their decisions go (SharedStore). */
 export interface ClaimHooks {
   take(): EpochClaim[];
-  /** An accepted claim's counter (created if need be; retired again if its epoch was). */
+  /** An accepted claim's counter (created if need be; created retired if its epoch retired meanwhile). */
   counter(e: EpochClaim): CounterState;
   /** The record decided this claim (called once per claim, after an accepted one arrived at its counter). */
   decided(e: EpochClaim, outcome: ClaimOutcome): void;
@@ -66,6 +66,8 @@ export interface ClaimHooks {
 export class RecordWriter {
   private seq = 0;
   private pending: InFlight | null = null;
+  /** A batch formed and not yet `pending` (its intent is being journaled). */
+  private forming: InFlight | null = null;
   private running: Promise<void> | null = null;
   /** Seeds in progress: no batch forms while any holds (see whileSettled). */
   private holds = 0;
@@ -141,6 +143,12 @@ export class RecordWriter {
     }
   }
 
+  /** Whether a batch formed and not yet committed carries a record-decided claim of this epoch. */
+  carriesClaimsOf(show: string, epoch: string): boolean {
+    for (const b of [this.forming, this.pending]) if (b?.claims.some((e) => e.show === show && e.epoch === epoch)) return true;
+    return false;
+  }
+
   /** Record-decided claims in the batch in flight or waiting for a retry. */
   get claimsInFlight(): number {
     return this.pending?.claims.length ?? 0;
@@ -154,7 +162,12 @@ export class RecordWriter {
   private async run(includeUncached: boolean): Promise<void> {
     if (!this.pending) {
       const formed = this.form(includeUncached);
-      if (formed && this.journal) await this.journal.intent(formed.batch.batchSeq, formed.batch.rows);
+      this.forming = formed;
+      try {
+        if (formed && this.journal) await this.journal.intent(formed.batch.batchSeq, formed.batch.rows);
+      } finally {
+        this.forming = null;
+      }
       this.pending = formed;
     }
     const p = this.pending;

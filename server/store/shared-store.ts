@@ -42,6 +42,7 @@ import { RecordWriter } from "./record-writer.ts";
 import { CloseReconciler } from "./close-reconciler.ts";
 import { seedCounter } from "./reseed.ts";
 import { epochKey } from "../shows/epoch-key.ts";
+import { EpochLifecycle } from "../shows/epoch-lifecycle.ts";
 import { sharedStoreFamilies } from "./shared-store-metrics.ts";
 import { SharedAudience } from "./shared-audience.ts";
 import { SharedRead } from "./shared-read.ts";
@@ -104,6 +105,8 @@ export function sharedTimings(tickMs: number, persistIntervalMs: number): Shared
 const CLAIM_TTL_SEC = 7 * 24 * 3600;
 
 export class SharedStore implements Store {
+  /** Retires show epochs in the counters, the claim decider and the writer's claims (the flush marked `retired`). */
+  readonly epochs = new EpochLifecycle();
   readonly counters: CounterTable;
   readonly writer: RecordWriter;
   readonly claims: ClaimDecider;
@@ -150,7 +153,7 @@ export class SharedStore implements Store {
     private readonly log: Logger,
   ) {
     const prefix = opts.keyPrefix ?? "bc";
-    this.counters = new CounterTable(prefix);
+    this.counters = this.epochs.register(new CounterTable(prefix));
     this.auditsViewers = opts.durable;
     this.clock = opts.clock ?? SYSTEM_STORE_CLOCK;
     const derived = sharedTimings(opts.tickMs, opts.persistIntervalMs);
@@ -161,18 +164,20 @@ export class SharedStore implements Store {
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every node has persisted what its cache-decided claims counted.
-    this.claims = new ClaimDecider(
-      global,
-      record,
-      {
-        nodeId: opts.nodeId,
-        prefix,
-        graceMs: this.timing.claimGraceMs,
-        quietMs: reconcileDelayMs,
-        ttlSec: CLAIM_TTL_SEC,
-        processKey: this.processKey,
-      },
-      log,
+    this.claims = this.epochs.register(
+      new ClaimDecider(
+        global,
+        record,
+        {
+          nodeId: opts.nodeId,
+          prefix,
+          graceMs: this.timing.claimGraceMs,
+          quietMs: reconcileDelayMs,
+          ttlSec: CLAIM_TTL_SEC,
+          processKey: this.processKey,
+        },
+        log,
+      ),
     );
     this.writer = new RecordWriter(
       record,
@@ -184,7 +189,7 @@ export class SharedStore implements Store {
         take: () => this.claims.takeForRecord(this.now()),
         counter: (e) => {
           const c = this.counters.get(e.show, e.epoch, e.claim.act);
-          if (e.state.retired) this.counters.retire(e.show, e.epoch);
+          if (this.epochs.isRetired(e.show, e.epoch)) this.counters.retire(e.show, e.epoch);
           return c;
         },
         decided: (e, outcome) => this.decided.push({ claim: e.claim, outcome }),
@@ -195,6 +200,8 @@ export class SharedStore implements Store {
         accepted: (entries) => this.appendNow(entries),
       },
     );
+    // The writer keeps nothing per epoch but the record-decided claims of a batch until it commits.
+    this.epochs.register({ retire: () => {}, holds: (show, epoch) => this.writer.carriesClaimsOf(show, epoch) });
   }
 
   async start(): Promise<void> {
@@ -252,10 +259,7 @@ export class SharedStore implements Store {
         if (this.auditsViewers) queueViewers(c, d.viewers, d.delta, now);
       }
       if (f.claims) this.claims.take(f.show, f.epoch, f.claims);
-      if (f.retired === true) {
-        this.counters.retire(f.show, f.epoch);
-        this.claims.retire(f.show, f.epoch);
-      }
+      if (f.retired === true) this.epochs.retire(f.show, f.epoch);
     }
     const counted: QueuedAudit[] = [];
     for (const d of await this.claims.decide(now)) {
@@ -358,6 +362,7 @@ export class SharedStore implements Store {
       out.set(epochKey(f.show, f.epoch), totals);
     }
     this.counters.prune();
+    this.epochs.sweep();
     // Every claim counted so far has arrived at its counter, so `out` includes it.
     const decisions = this.decided;
     this.decided = [];

@@ -87,9 +87,9 @@ export class SlotTable {
     for (const k of mine) this.unhold(holder, k);
   }
 
-  /** A show moved to `epoch`: values parked for its older epochs can never be asked for again. */
-  showChanged(show: string, epoch: string): void {
-    if (this.parked.get(show)?.epoch !== epoch) this.parked.delete(show);
+  /** The show's epoch retired (an EpochHolder): values parked for it can never be asked for again. */
+  retire(show: string, epoch: string): void {
+    if (this.parked.get(show)?.epoch === epoch) this.parked.delete(show);
   }
 
   private unhold(holder: number, k: string): void {
