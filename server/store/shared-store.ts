@@ -28,16 +28,18 @@
  * `flush`, and acks only once that flush resolved; a claim counted here is journaled before this
  * flush's increments, and its ack goes at the next tick).
  * A journal that cannot be written stops the node (`fatal`) before anything unjournaled is
- * acknowledged or applied.
+ * acknowledged or applied (shared-journal.ts). Options and derived waits: shared-store-options.ts.
  */
 import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
-import type { PublicRecordReads, Record } from "../record/record.ts";
+import type { Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
-import { CounterTable, deltaEntries, queueViewers, type CounterState, type QueuedAudit } from "./counter-state.ts";
+import { CounterTable, queueViewers, type CounterState, type QueuedAudit } from "./counter-state.ts";
 import type { Journal } from "./journal.ts";
+import { SharedJournal } from "./shared-journal.ts";
+import { CLAIM_TTL_SEC, DOUBT_MS, sharedTimings, type SharedStoreOptions, type SharedTimings } from "./shared-store-options.ts";
 import { RecordWriter } from "./record-writer.ts";
 import { CloseReconciler } from "./close-reconciler.ts";
 import { seedCounter } from "./reseed.ts";
@@ -48,61 +50,6 @@ import { SharedAudience } from "./shared-audience.ts";
 import { SharedRead } from "./shared-read.ts";
 import { SYSTEM_STORE_CLOCK, type StoreClock } from "./store-clock.ts";
 import type { ClaimDecision, EpochTotals, FlushResult, ShowFlush, Store, StoreHealth, StoreStats, TotalsWant } from "./store.ts";
-
-export interface SharedStoreOptions {
-  nodeId: string;
-  /** TICK_MS, the base tick period (every timing below that is a number of ticks follows it). */
-  tickMs: number;
-  persistIntervalMs: number;
-  /** Override of sharedTimings' reconcile delay (tests: 0). */
-  reconcileDelayMs?: number;
-  /** Whether `record` outlives the process (MySQL); false over MemoryRecord (durableTotals is null). */
-  durable: boolean;
-  /** Where durableTotals (a public read) is answered from: MySQL's public pool; default `record`. */
-  publicReads?: Pick<PublicRecordReads, "countTotals">;
-  keyPrefix?: string;
-  /**
-   * How long a write that timed out stays in doubt (may still land): not persisted, not re-seeded
-   * (counter-state.ts). Default DOUBT_MS.
-   */
-  doubtMs?: number;
-  /** Time and timers (persist interval, reconciliation passes, claim waits, doubts); a test injects a virtual one. */
-  clock?: StoreClock;
-  /** Only the clock's time (ms since the Unix epoch), when a test drives just that. Default: the clock's. */
-  now?: () => number;
-  /** This process's lease on `nodeId` (record/node-lease.ts), given up in `close` after the last commit. */
-  lease?: { release(): Promise<void> };
-  /** Where counted buzzes are made durable before their acks (absent: no journal). Opened by start(). */
-  journal?: () => Promise<Journal>;
-  /** A journal write failed: stop before acknowledging (default: log and exit the process or worker thread). */
-  fatal?: (err: unknown) => void;
-}
-
-/**
- * A write that timed out is assumed to land within this long or never: memjs drops the connection
- * of a timed-out request, so a later landing needs a link or middlebox that holds the request past
- * it (or a memcached stalled that long with the request unread, which the reconciliation's own read
- * would wait behind). Well inside the 30 s of reconciliation after a close.
- */
-export const DOUBT_MS = 10_000;
-
-/** The shared store's waits, all derived from TICK_MS and PERSIST_INTERVAL_MS. */
-export interface SharedTimings {
-  /**
-   * After a close, before reconciling (also record-decided claims' quiet period): every node has
-   * seen the close (a show poll is one tick; two for margin) and persisted (two intervals), + 500 ms.
-   */
-  reconcileDelayMs: number;
-  /** How long to wait for another node's claim sentinel before deciding in the record: 10 ticks + 1 s. */
-  claimGraceMs: number;
-}
-
-export function sharedTimings(tickMs: number, persistIntervalMs: number): SharedTimings {
-  return { reconcileDelayMs: 2 * tickMs + 2 * persistIntervalMs + 500, claimGraceMs: 10 * tickMs + 1000 };
-}
-
-/** Claim and sentinel keys live a week: an epoch whose sentinel expired goes to record mode. */
-const CLAIM_TTL_SEC = 7 * 24 * 3600;
 
 export class SharedStore implements Store {
   /** Retires show epochs in the counters, the claim decider and the writer's claims (the flush marked `retired`). */
@@ -119,15 +66,13 @@ export class SharedStore implements Store {
   private readonly clock: StoreClock;
   private closed = false;
   private walked = 0;
-  /** Set by start() when the options give a journal. */
-  journaled: Journal | null = null;
+  /** The journal's part in flushes and batches (no-ops without one); opened by start(). */
+  private readonly journaling: SharedJournal;
   /**
    * Claims decided since the last flush returned (by the cache in a flush, or by the record between
    * flushes): the next flush that returns hands them over, once. Only flush empties it.
    */
   private decided: ClaimDecision[] = [];
-  /** The batch `journal` made durable and the instant its audit entries carry (flush queues the same). */
-  private journaledTick: { batch: readonly ShowFlush[]; now: number } | null = null;
   /** Exported as metrics (see metrics()). */
   readonly counts = {
     seeds: 0,
@@ -160,6 +105,7 @@ export class SharedStore implements Store {
     this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
     const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
+    this.journaling = new SharedJournal(log, opts.fatal);
     this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
@@ -194,11 +140,7 @@ export class SharedStore implements Store {
         },
         decided: (e, outcome) => this.decided.push({ claim: e.claim, outcome }),
       },
-      {
-        intent: (seq, rows) => this.journaled?.intent(seq, rows).catch((err: unknown) => this.fatal(err)) ?? Promise.resolve(),
-        committed: (seq, rows) => this.journaled?.committed(seq, rows),
-        accepted: (entries) => this.appendNow(entries),
-      },
+      this.journaling,
     );
     // The writer keeps nothing per epoch but the record-decided claims of a batch until it commits.
     this.epochs.register({ retire: () => {}, holds: (show, epoch) => this.writer.carriesClaimsOf(show, epoch) });
@@ -206,7 +148,7 @@ export class SharedStore implements Store {
 
   async start(): Promise<void> {
     // The previous life's journal is replayed into the record before the writer numbers its batches.
-    if (this.opts.journal) this.journaled = await this.opts.journal();
+    await this.journaling.open(this.opts.journal);
     await this.writer.init();
     // Unreferenced: the server's sockets keep the process alive, not this.
     const every = (): void => {
@@ -227,30 +169,19 @@ export class SharedStore implements Store {
     return this.opts.now ? this.opts.now() : this.clock.now();
   }
 
-  /** Journal a tick's deltas, synchronously, right before their acks go out (then `flush(batch)`). */
-  journal(batch: readonly ShowFlush[]): void {
-    if (!this.journaled) return;
-    const now = this.now();
-    this.appendNow(deltaEntries(batch, now));
-    this.journaledTick = { batch, now };
+  /** The journal, when the options gave one (metrics read its stats). */
+  get journaled(): Journal | null {
+    return this.journaling.journal;
   }
 
-  /** Append and sync now, in this turn (the journal's order per key is the counters' queues'). */
-  private appendNow(entries: readonly QueuedAudit[]): void {
-    if (!this.journaled) return;
-    try {
-      this.journaled.appendSync(entries);
-    } catch (err) {
-      this.fatal(err);
-      throw err;
-    }
+  /** Journal a tick's deltas, synchronously, right before their acks go out (then `flush(batch)`). */
+  journal(batch: readonly ShowFlush[]): void {
+    if (this.journaling.journal) this.journaling.tickDrained(batch, this.now());
   }
 
   async flush(batch: readonly ShowFlush[]): Promise<FlushResult> {
     // A batch the tick loop did not journal (a direct caller) is journaled now, before anything.
-    if (this.journaled && this.journaledTick?.batch !== batch) this.journal(batch);
-    const now = this.journaledTick?.now ?? this.now();
-    this.journaledTick = null;
+    const now = this.journaling.flushBegins(batch, () => this.now());
     this.counters.settleDoubts(now);
     for (const f of batch) {
       for (const d of f.deltas) {
@@ -283,14 +214,7 @@ export class SharedStore implements Store {
     }
     // Written in the turn of the queue pushes above (same order per key), durable before anything
     // of this flush reaches memcached and before the claims' acks (they wait for this flush).
-    if (this.journaled && counted.length > 0) {
-      try {
-        await this.journaled.append(counted);
-      } catch (err) {
-        this.fatal(err);
-        throw err;
-      }
-    }
+    await this.journaling.countedClaims(counted);
     const reads: CounterState[] = [];
     for (const f of batch) {
       for (const act of f.acts) {
@@ -379,12 +303,6 @@ export class SharedStore implements Store {
     return this.audience.watching(local, nowMs);
   }
 
-  private fatal(err: unknown): void {
-    if (this.opts.fatal) return this.opts.fatal(err);
-    this.log.error("journal failed: stopping before anything unjournaled is acknowledged", { err });
-    process.exit(EXIT_JOURNAL_FAILED);
-  }
-
   private noteCache(err: unknown): void {
     if (err === null) {
       if (this.cacheError !== null) this.log.info("global cache reachable again");
@@ -449,12 +367,9 @@ export class SharedStore implements Store {
       await this.writer.writeOnce(true);
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
-    this.journaled?.close();
+    this.journaling.close();
     await this.cache.close();
     await this.opts.lease?.release(); // after the last commit: a successor with this node id may start now
     await this.record.close();
   }
 }
-
-/** Exit code of a node (or worker thread) stopped because its journal failed. */
-export const EXIT_JOURNAL_FAILED = 75;
