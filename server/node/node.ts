@@ -21,6 +21,7 @@ import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
 import { DEMO_SHOW, ShowConflict, ShowRegistry } from "../shows/show-registry.ts";
+import { votingChanges } from "../shows/voting-changes.ts";
 import { ViewerTokens } from "../auth/viewer-tokens.ts";
 import { auditApiDeps } from "../transport/audit-api.ts";
 import { attachHttp } from "../transport/http-api.ts";
@@ -136,16 +137,13 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   ]);
 
   shows.onChange((show, changes, previous) => {
-    const was = previous.stage;
-    if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
-      b.store.votingClosed?.(show.id, previous.epoch, [was.act], show.version);
+    const { closed, opened } = votingChanges(show, changes, previous);
+    if (closed) {
+      b.store.votingClosed?.(show.id, closed.epoch, [closed.act], closed.version);
       // Before the hub hears the change: its published totals are still the closing act's epoch's.
-      onAir?.closed(show.id, previous.epoch, was.act, Date.now(), hub.snapshot(show).totals[was.act]);
+      onAir?.closed(show.id, closed.epoch, closed.act, Date.now(), hub.snapshot(show).totals[closed.act]);
     }
-    const now = show.stage;
-    if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
-      b.store.votingOpened?.(show.id, show.epoch, [now.act], show.version);
-    }
+    if (opened) b.store.votingOpened?.(show.id, opened.epoch, [opened.act], opened.version);
     hub.showChanged(show, changes);
   });
 

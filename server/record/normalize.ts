@@ -88,6 +88,16 @@ export function checkShowRecord(rec: ShowRecord): ShowRecord {
 }
 
 /**
+ * The one compare-and-swap rule on show versions, for every place that decides a change (the
+ * record's row lock, the supervisor's map, one process's map): a change made from version `base`
+ * (null: no show yet) to `version` is stored only if the stored version is still exactly `base`
+ * and `version` is above it.
+ */
+export function casAccepts(stored: number | null, version: number, base: number | null): boolean {
+  return stored === base && version > (base ?? -1);
+}
+
+/**
  * The saveShow rule (record.ts): may `next` replace the stored version `stored` (null: no row)?
  * With `base`: only when `stored` is exactly `base`; `next.version` must be above `base` (else
  * RecordError "query"). Without: only when `next.version` is above `stored`.
@@ -95,7 +105,7 @@ export function checkShowRecord(rec: ShowRecord): ShowRecord {
 export function mayReplace(stored: number | null, next: ShowRecord, base: number | null | undefined): boolean {
   if (base === undefined) return stored === null || stored < next.version;
   checkBase(next, base);
-  return stored === base;
+  return casAccepts(stored, next.version, base);
 }
 
 /** Throws RecordError "query" unless `next.version` is above `base` (checked before any storage is touched). */

@@ -12,6 +12,7 @@
  * is stored; each other one is refused with the current show and must be applied nowhere. So the
  * stored versions of a show form one chain and no two different states ever carry one version.
  */
+import { casAccepts } from "../record/normalize.ts";
 import type { SaveShowResult, ShowRecord } from "../record/record.ts";
 
 export interface ShowSource {
@@ -58,11 +59,11 @@ export class MemoryShowSource implements ShowSource {
 }
 
 /**
- * The compare-and-swap rule for a holder of shows in memory (this process, the supervisor): `rec`
- * replaces `have` only if `have`'s version is exactly `base` (null: no show yet) and `rec` is newer.
+ * The compare-and-swap rule (record/normalize.ts `casAccepts`, the record's rule too) for a holder
+ * of shows in memory (this process, the supervisor): `rec` replaces `have` only if `have`'s version
+ * is exactly `base` (null: no show yet) and `rec` is newer; refused, the answer carries `have`.
  */
 export function casVerdict(have: ShowRecord | null, rec: ShowRecord, base: number | null): SaveShowResult {
-  const stored = have?.version ?? null;
-  if (stored === base && rec.version > (base ?? -1)) return { ok: true };
+  if (casAccepts(have?.version ?? null, rec.version, base)) return { ok: true };
   return { ok: false, current: have === null ? null : structuredClone(have) };
 }

@@ -11,6 +11,7 @@ import type { ShowRegistry } from "../../server/shows/show-registry.ts";
 import type { SharedStore } from "../../server/store/shared-store.ts";
 import type { Claim, ClaimDecision, Delta, ShowFlush, TotalsWant } from "../../server/store/store.ts";
 import { epochKey } from "../../server/shows/epoch-key.ts";
+import { votingChanges } from "../../server/shows/voting-changes.ts";
 import { actKey, type Ledger } from "./ledger.ts";
 import type { Policy } from "./plan.ts";
 
@@ -39,14 +40,9 @@ export class SimNode {
     private readonly log: Logger,
   ) {
     shows.onChange((show, changes, previous) => {
-      const was = previous.stage;
-      if (was.open && was.act !== null && (changes.has("epoch") || !(show.stage.open && show.stage.act === was.act))) {
-        store.votingClosed(show.id, previous.epoch, [was.act], show.version);
-      }
-      const now = show.stage;
-      if (now.open && now.act !== null && (changes.has("epoch") || !(was.open && was.act === now.act))) {
-        store.votingOpened(show.id, show.epoch, [now.act], show.version);
-      }
+      const { closed, opened } = votingChanges(show, changes, previous);
+      if (closed) store.votingClosed(show.id, closed.epoch, [closed.act], closed.version);
+      if (opened) store.votingOpened(show.id, opened.epoch, [opened.act], opened.version);
       const t = this.current.get(show.id);
       if (t && !changes.has("epoch")) return;
       if (t) this.retired.push(t);
