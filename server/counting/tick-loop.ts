@@ -179,7 +179,7 @@ export class TickLoop {
     const acks = this.out.takeAcks();
     const batch: ShowFlush[] = [];
     for (const t of this.counting.takeRetired()) {
-      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), acts: [], retired: true });
+      batch.push({ show: t.show, epoch: t.epoch, deltas: t.drain(), claims: this.claimsOf(t.drainClaims()), retired: true });
     }
     const run: Run = { tick, shows: [], wants: [], state: "flushing", result: null, publish: undefined };
     for (const c of this.counting.all()) {

@@ -103,7 +103,7 @@ test("the counter table is full: deltas wait for a slot; a retired epoch frees s
   assert.equal(table.stats.full, 1);
   // s resets: its old epoch is flushed once more (retired), which releases its two slots.
   await w.flush([
-    { show: "s", epoch: "e1", deltas: [], acts: [] },
+    { show: "s", epoch: "e1", deltas: [], retired: true },
     { show: "t", epoch: "x", deltas: [{ act: "a", delta: 1 }], acts: ["a"] },
   ]);
   assert.deepEqual(await read(w, "t", "x", ["a"]), { a: 7 }, "nothing lost while the table was full");
@@ -116,7 +116,7 @@ test("a slot is freed only once every worker holding it released it or died, and
   const [w1, w2] = [worker(1), worker(2)];
   await w1.flush([{ show: "s", epoch: "e1", deltas: [{ act: "a", delta: 3 }], acts: ["a"] }]);
   await w2.flush([{ show: "s", epoch: "e1", deltas: [{ act: "a", delta: 2 }], acts: ["a"] }]);
-  await w1.flush([{ show: "s", epoch: "e1", deltas: [], acts: [] }]); // w1 retires e1
+  await w1.flush([{ show: "s", epoch: "e1", deltas: [], retired: true }]); // w1 retires e1
   assert.deepEqual(faults.released, [{ show: "s", epoch: "e1", act: "a" }]);
   assert.equal(table.used, 1, "w2 still holds it");
   assert.deepEqual(await read(w2, "s", "e1", ["a"]), { a: 5 }, "w2's reads are untouched");
@@ -149,7 +149,7 @@ test("an act removed from a live epoch gives its slot back; put back, it keeps i
   assert.deepEqual(await read(w, "s", "e", ["a", "b"]), { a: 1, b: 8 }, "b restored from the supervisor");
   live.set("s", "e2");
   table.retire("s", "e");
-  await w.flush([{ show: "s", epoch: "e", deltas: [], acts: [] }]);
+  await w.flush([{ show: "s", epoch: "e", deltas: [], retired: true }]);
   assert.equal(table.used, 0);
   assert.deepEqual(await read(w, "s", "e", ["a"]), { a: 0 }, "a retired epoch's values are dropped");
 });

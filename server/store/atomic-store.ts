@@ -98,11 +98,11 @@ export class AtomicStore implements Store {
       if (f.claims !== undefined && f.claims.length > 0) return null;
       const e = this.epochs.get(epochKey(f.show, f.epoch));
       if (!e) {
-        if (f.deltas.length > 0 || f.acts.length > 0) return null;
+        if (f.deltas.length > 0 || (f.retired !== true && f.acts.length > 0)) return null;
         continue;
       }
       for (const d of f.deltas) if (!e.slots.has(d.act)) return null;
-      for (const act of f.acts) if (!e.slots.has(act)) return null;
+      if (f.retired !== true) for (const act of f.acts) if (!e.slots.has(act)) return null;
     }
     this.take(batch);
     return this.settle(batch);
@@ -167,7 +167,7 @@ export class AtomicStore implements Store {
     for (const e of this.epochs.values()) for (const act of e.pending.keys()) if (!e.slots.has(act)) wanted.push([e, act]);
     for (const f of batch) {
       const e = this.epochs.get(epochKey(f.show, f.epoch));
-      if (e) for (const act of f.acts) if (!e.slots.has(act) && !e.pending.has(act)) wanted.push([e, act]);
+      if (e && f.retired !== true) for (const act of f.acts) if (!e.slots.has(act) && !e.pending.has(act)) wanted.push([e, act]);
     }
     let failed: unknown = null;
     await Promise.all(

@@ -217,6 +217,7 @@ export class SharedStore implements Store {
     await this.journaling.countedClaims(counted);
     const reads: CounterState[] = [];
     for (const f of batch) {
+      if (f.retired === true) continue; // no totals wanted back
       for (const act of f.acts) {
         const c = this.counters.get(f.show, f.epoch, act);
         // Two-phase ticks read every live counter in phase 2; phase 1 reads only the ones not

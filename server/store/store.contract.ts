@@ -56,7 +56,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     try {
       await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 2 }], acts: ["a"] }]);
       const r = await store.flush([
-        { show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [], retired: true },
+        { show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], retired: true },
         { show: "s", epoch: "new", deltas: [{ act: "a", delta: 1 }], acts: ["a"] },
         { show: "t", epoch: "new", deltas: [{ act: "a", delta: 4 }], acts: ["a"] },
       ]);
@@ -73,7 +73,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     const { store } = sut;
     const reset = async (i: number) => {
       await store.flush([
-        { show: "s", epoch: `e${i - 1}`, deltas: [{ act: "a", delta: 1 }], acts: [], retired: true },
+        { show: "s", epoch: `e${i - 1}`, deltas: [{ act: "a", delta: 1 }], retired: true },
         {
           show: "s",
           epoch: `e${i}`,
@@ -173,7 +173,7 @@ export function sharingContract(name: string, make: () => Promise<SharingUnderTe
     try {
       await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 2 }], acts: ["a"] }]);
       await peer.flush([{ show: "s", epoch: "old", deltas: [], acts: ["a"] }]);
-      await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], acts: [], retired: true }]);
+      await store.flush([{ show: "s", epoch: "old", deltas: [{ act: "a", delta: 7 }], retired: true }]);
       await pollUntil(
         () => totals(peer, "s", "old", ["a"]),
         (t) => t.a === 9,

@@ -55,26 +55,39 @@ export interface ClaimDecision {
 /** Stores that decide no claims answer this. */
 export const NO_DECISIONS: readonly ClaimDecision[] = Object.freeze([]);
 
-/** One show epoch's share of a tick. */
-export interface ShowFlush {
+/**
+ * One show epoch's share of a tick: a live epoch's (`acts`: the totals wanted back) or a retired
+ * one's (`retired`: no totals). Which one is said by `retired`, never by an empty act list: a live
+ * epoch whose show has no acts is live.
+ */
+export type ShowFlush = LiveShowFlush | RetiredShowFlush;
+
+interface ShowFlushShare {
   show: string;
   epoch: string;
   /** Non-zero deltas drained from the tally this tick (may be empty). */
   deltas: readonly Delta[];
   /** New `once` claims of this show epoch (stores with `decidesClaims` only). */
   claims?: readonly Claim[];
-  /** Acts whose totals the caller wants back (none for a retired epoch). */
+}
+
+/** A live epoch's share: its totals come back for `acts`. */
+export interface LiveShowFlush extends ShowFlushShare {
+  /** Acts whose totals the caller wants back (the acts of the show's current definition). */
   acts: readonly string[];
-  /**
-   * The epoch is retired (a reset replaced it): this flush is the last one this caller makes naming
-   * it, so the store may drop what it keeps for it once applied, and returns no totals for it.
-   * A live epoch whose show has no acts is not retired (acts empty, `retired` absent).
-   */
-  retired?: boolean;
+  retired?: false;
+}
+
+/**
+ * A retired epoch's share (a reset replaced it): this flush is the last one this caller makes naming
+ * it, so the store may drop what it keeps for it once applied, and returns no totals for it.
+ */
+export interface RetiredShowFlush extends ShowFlushShare {
+  retired: true;
 }
 
 /** A show epoch whose totals the publish phase reads (acts of the show's current definition). */
-export type TotalsWant = Pick<ShowFlush, "show" | "epoch" | "acts">;
+export type TotalsWant = Pick<LiveShowFlush, "show" | "epoch" | "acts">;
 
 /** act -> total, for each show epoch that asked for totals, keyed by `epochKey` (shows/epoch-key.ts). */
 export type EpochTotals = Map<string, Map<string, number>>;

@@ -80,8 +80,7 @@ export class SimNode {
     this.flushing = true;
     const batch: ShowFlush[] = [];
     const wants: TotalsWant[] = [];
-    for (const t of this.retired)
-      batch.push({ show: t.show, epoch: t.epoch, deltas: drain(t), claims: t.claims.splice(0), acts: [], retired: true });
+    for (const t of this.retired) batch.push({ show: t.show, epoch: t.epoch, deltas: drain(t), claims: t.claims.splice(0), retired: true });
     this.retired = [];
     for (const [id, t] of this.current) {
       const show = this.shows.get(id);
