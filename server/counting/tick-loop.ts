@@ -258,7 +258,7 @@ export class TickLoop {
 
   private publish(run: Run, totals: EpochTotals): void {
     const w0 = this.work();
-    const publishPeriodMs = this.rate.periodMs;
+    const publishPeriodMs = this.rate.publishPeriodMs;
     const ts = run.tick * this.opts.tickMs;
     let deliveries = 0;
     for (const s of run.shows)
@@ -268,8 +268,11 @@ export class TickLoop {
     this.fanout.published(deliveries);
     const change = this.rate.published(this.work() - w0);
     if (change > 0) {
-      this.log.warn("tick over budget: publishing less often", { tickMs: this.rate.periodMs, workRatio: round(this.rate.lastRatio) });
-    } else if (change < 0) this.log.info("tick load down: publishing more often", { tickMs: this.rate.periodMs });
+      this.log.warn("tick over budget: publishing less often", {
+        publishPeriodMs: this.rate.publishPeriodMs,
+        workRatio: round(this.rate.lastRatio),
+      });
+    } else if (change < 0) this.log.info("tick load down: publishing more often", { publishPeriodMs: this.rate.publishPeriodMs });
   }
 }
 

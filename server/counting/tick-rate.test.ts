@@ -9,7 +9,7 @@ function run(rate: TickRate, from: number, ticks: number, workMs: number): numbe
     rate.flushed(workMs / 2);
     if (rate.publishes(k)) {
       rate.published(workMs / 2);
-      periods.push(rate.periodMs);
+      periods.push(rate.publishPeriodMs);
     } else rate.worked(workMs / 2);
   }
   return periods;
@@ -23,7 +23,7 @@ test("over budget: the period doubles (after two periods over), on aligned multi
   assert.ok(!rate.publishes(3) && rate.publishes(4), "publishing ticks are multiples of the factor");
   run(rate, 2, 200, 80);
   assert.equal(rate.factor, 8, "flush work alone keeps it over budget: capped at 1 s");
-  assert.equal(rate.periodMs, 800);
+  assert.equal(rate.publishPeriodMs, 800);
 });
 
 test("a heavy publish is amortized: the factor settles where the work fits the budget", () => {

@@ -11,7 +11,7 @@
  *  - Publishing ticks are the multiples of the factor (k % factor === 0): aligned instants that
  *    every unit at full rate also publishes on, so the screens of a degraded unit still change
  *    together with the others, every factor-th time.
- *  - The effective period never exceeds `maxPeriodMs` (default 1 s: the heartbeat and audience
+ *  - The effective publish period never exceeds `maxPublishPeriodMs` (default 1 s: the heartbeat and audience
  *    guarantees hold at any factor).
  *  - Hysteresis: up after 2 consecutive periods over budget; down after periods under 40% of the
  *    budget for at least 1 s. At 40% the halved period costs at most 80% of the budget, so the
@@ -19,11 +19,12 @@
  */
 
 export interface TickRateOptions {
+  /** TICK_MS, the base tick period (flushes go at every one; publishes at every factor-th). */
   tickMs: number;
-  /** Share of the effective period the tick's work may take, in percent (1-100). */
+  /** Share of the effective publish period the tick's work may take, in percent (1-100). */
   budgetPct: number;
-  /** Longest effective period (default 1000 ms, and never less than one tick). */
-  maxPeriodMs?: number;
+  /** Longest effective publish period (default 1000 ms, and never less than one tick). */
+  maxPublishPeriodMs?: number;
 }
 
 const UP_AFTER = 2;
@@ -47,12 +48,12 @@ export class TickRate {
   constructor(private readonly opts: TickRateOptions) {
     this.budget = opts.budgetPct / 100;
     let f = 1;
-    while (f * 2 * opts.tickMs <= (opts.maxPeriodMs ?? 1000)) f *= 2;
+    while (f * 2 * opts.tickMs <= (opts.maxPublishPeriodMs ?? 1000)) f *= 2;
     this.maxFactor = f;
   }
 
-  /** The effective period: what totals frames announce as `tickMs`. */
-  get periodMs(): number {
+  /** The effective publish period, TICK_MS x the factor: what totals frames announce as `tickMs`. */
+  get publishPeriodMs(): number {
     return this.opts.tickMs * this.factor;
   }
 
@@ -78,8 +79,8 @@ export class TickRate {
    */
   published(ms: number): -1 | 0 | 1 {
     this.workMs += ms;
-    const ratio = this.ticks === 0 ? 0 : this.workMs / (this.ticks * this.opts.tickMs);
-    const periodMs = this.ticks * this.opts.tickMs;
+    const spanMs = this.ticks * this.opts.tickMs;
+    const ratio = this.ticks === 0 ? 0 : this.workMs / spanMs;
     this.lastRatio = ratio;
     this.workMs = 0;
     this.ticks = 0;
@@ -90,7 +91,7 @@ export class TickRate {
     }
     this.over = 0;
     if (ratio < this.budget * DOWN_BELOW && this.factor > 1) {
-      this.underMs += periodMs;
+      this.underMs += spanMs;
       if (this.underMs >= DOWN_AFTER_MS) return this.change(this.factor / 2, -1);
     } else this.underMs = 0;
     return 0;

@@ -16,7 +16,7 @@ export function tickFamilies(loop: TickLoop): Family[] {
       help: "Effective publishing period: TICK_MS x the overload factor.",
       kind: "gauge",
       merge: "max",
-      samples: [{ value: rate.periodMs / 1000 }],
+      samples: [{ value: rate.publishPeriodMs / 1000 }],
     },
     {
       name: "buzzcast_tick_work_ratio",
