@@ -41,20 +41,20 @@ export interface CounterState {
   readonly doubtUntil: number;
   /**
    * With an audit log: who cast the buzzes arrived and not yet batched, oldest first (the record
-   * writer takes as many as each batch's delta). A record-decided claim enters it when the record
-   * accepts it (its reserved row gets its count from this entry).
+   * writer takes as many as each batch's delta, `takeAudit`). A record-decided claim enters it when
+   * the record accepts it (its reserved row gets its count from this entry).
    */
-  readonly audit: QueuedAudit[];
+  readonly audit: readonly QueuedAudit[];
 }
 
 /** An audit entry waiting in a counter's queue; `once` entries count 1 and become `once` rows. */
-export interface QueuedAudit extends AuditEntry {
+export interface QueuedAudit extends Readonly<AuditEntry> {
   readonly once: boolean;
 }
 
 /** The writable view of a counter, for CounterTable's methods only (the interface is read-only). */
-type Writable = { -readonly [K in keyof CounterState]: CounterState[K] };
-const w = (c: CounterState): Writable => c;
+type Writable = { -readonly [K in keyof CounterState]: CounterState[K] } & { audit: QueuedAudit[] };
+const w = (c: CounterState): Writable => c as Writable;
 
 export function counterKey(prefix: string, show: string, epoch: string, act: string): string {
   return `${prefix}:c:${show}:${epoch}:${act}`;
@@ -110,6 +110,45 @@ export class CounterTable {
   arrive(c: CounterState, n: number): void {
     w(c).arrived += n;
     this.uncachedSet.add(c);
+  }
+
+  /** `unlimited` audit: queue who cast `delta` buzzes that arrived for `c` (viewerEntries). */
+  queueViewers(c: CounterState, viewers: ReadonlyMap<string, number> | undefined, delta: number, now: number): void {
+    viewerEntries(c, viewers, delta, now, w(c).audit);
+  }
+
+  /**
+   * A `once` claim of `viewer` counted for `c` (cast at `atMs`): one buzz arrives and, with an audit
+   * log (`audited`), its `once` entry is queued and returned (the caller journals it in this turn).
+   */
+  countOnce(c: CounterState, viewer: string, atMs: number, audited: boolean): QueuedAudit | null {
+    this.arrive(c, 1);
+    if (!audited) return null;
+    const q: QueuedAudit = { show: c.show, epoch: c.epoch, act: c.act, viewer, atMs, count: 1, once: true };
+    w(c).audit.push(q);
+    return q;
+  }
+
+  /**
+   * Take `n` buzzes' audit entries off the head of `c`'s queue, oldest first: an entry the batch
+   * ends inside is taken in part and its remainder stays queued. `short`: how many buzzes the queue
+   * lacked (the store never lets that happen; the caller records them as viewer "?").
+   */
+  takeAudit(c: CounterState, n: number): { taken: QueuedAudit[]; short: number } {
+    const queue = w(c).audit;
+    const taken: QueuedAudit[] = [];
+    let left = n;
+    let whole = 0;
+    while (left > 0 && whole < queue.length) {
+      const q = queue[whole] as QueuedAudit;
+      const part = Math.min(q.count, left);
+      if (part === q.count) whole++;
+      else queue[whole] = { ...q, count: q.count - part };
+      taken.push(part === q.count ? q : { ...q, count: part });
+      left -= part;
+    }
+    queue.splice(0, whole);
+    return { taken, short: left };
   }
 
   /** The global counter read `value` (lastKnown only rises). */
@@ -250,25 +289,29 @@ export class CounterTable {
   }
 }
 
-/** `unlimited` audit: queue who cast a delta's buzzes (buzzes without a viewer are queued as viewer "?"). */
-export function queueViewers(
-  c: Pick<CounterState, "show" | "epoch" | "act" | "audit">,
+/**
+ * `unlimited` audit: the entries for `delta` buzzes of one act, appended to `out`: one per viewer,
+ * the buzzes without a viewer as viewer "?".
+ */
+function viewerEntries(
+  at: Pick<CounterState, "show" | "epoch" | "act">,
   viewers: ReadonlyMap<string, number> | undefined,
   delta: number,
   now: number,
+  out: QueuedAudit[],
 ): void {
   let left = delta;
   for (const [viewer, count] of viewers ?? []) {
-    c.audit.push({ show: c.show, epoch: c.epoch, act: c.act, viewer, atMs: now, count, once: false });
+    out.push({ show: at.show, epoch: at.epoch, act: at.act, viewer, atMs: now, count, once: false });
     left -= count;
   }
-  if (left > 0) c.audit.push({ show: c.show, epoch: c.epoch, act: c.act, viewer: "?", atMs: now, count: left, once: false });
+  if (left > 0) out.push({ show: at.show, epoch: at.epoch, act: at.act, viewer: "?", atMs: now, count: left, once: false });
 }
 
 /** The audit entries `queueViewers` queues for a batch's deltas, in the same order (the journal's). */
 export function deltaEntries(batch: readonly ShowFlush[], now: number): QueuedAudit[] {
   const out: QueuedAudit[] = [];
   for (const f of batch)
-    for (const d of f.deltas) queueViewers({ show: f.show, epoch: f.epoch, act: d.act, audit: out }, d.viewers, d.delta, now);
+    for (const d of f.deltas) viewerEntries({ show: f.show, epoch: f.epoch, act: d.act }, d.viewers, d.delta, now, out);
   return out;
 }

@@ -60,7 +60,7 @@ class Writer {
         const row = { show: e.show, epoch: e.epoch, act, viewer: e.viewer, atMs: e.atMs, count: n };
         (e.once ? once : interval).push(row);
         if (n === e.count) q.shift();
-        else e.count -= n;
+        else q[0] = { ...e, count: e.count - n };
         left -= n;
         delta += n;
       }

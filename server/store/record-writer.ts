@@ -205,20 +205,8 @@ export class RecordWriter {
       }
       const c = this.claims?.counter(e);
       if (c) {
-        this.counters.arrive(c, 1);
-        if (this.audit) {
-          const q: QueuedAudit = {
-            show: e.show,
-            epoch: e.epoch,
-            act: e.claim.act,
-            viewer: e.viewer,
-            atMs: e.claim.atMs,
-            count: 1,
-            once: true,
-          };
-          c.audit.push(q);
-          accepted.push(q);
-        }
+        const q = this.counters.countOnce(c, e.viewer, e.claim.atMs, this.audit);
+        if (q) accepted.push(q);
       }
       this.claims?.decided(e, "counted");
       this.stats.claimsAccepted++;
@@ -249,7 +237,7 @@ export class RecordWriter {
         rows.push({ show: c.show, epoch: c.epoch, act: c.act, delta });
         marks.push([c, delta]);
         this.counters.batchedUpTo(c, upTo);
-        if (this.audit) takeAudit(c, delta, once, interval);
+        if (this.audit) batchAudit(c, this.counters.takeAudit(c, delta), once, interval);
       }
     }
     const claims = this.claims?.take() ?? [];
@@ -275,26 +263,24 @@ export class RecordWriter {
 }
 
 /**
- * Move `delta` buzzes' audit entries from the counter's queue into the batch: `once` entries one
- * each, `unlimited` ones merged per viewer (one row per viewer, act and batch), split when a batch
- * ends inside one. A queue shorter than the delta (which the store never lets happen) is filled
- * with viewer "?", so the record's sums still match and the gap is visible in the log.
+ * Put a batch's share of a counter's audit entries (CounterTable.takeAudit) into the batch: `once`
+ * entries one each, `unlimited` ones merged per viewer (one row per viewer, act and batch). A queue
+ * that was short (which the store never lets happen) is filled with viewer "?", so the record's sums
+ * still match and the gap is visible in the log.
  */
-function takeAudit(c: CounterState, delta: number, once: AuditEntry[], interval: Map<string, AuditEntry>): void {
-  let left = delta;
-  let taken = 0;
-  while (left > 0 && taken < c.audit.length) {
-    const q = c.audit[taken] as QueuedAudit;
-    const n = Math.min(q.count, left);
-    if (q.count === n) taken++;
-    else q.count -= n;
-    left -= n;
-    const e = { show: q.show, epoch: q.epoch, act: q.act, viewer: q.viewer, atMs: q.atMs, count: n };
+function batchAudit(
+  c: CounterState,
+  share: { taken: readonly QueuedAudit[]; short: number },
+  once: AuditEntry[],
+  interval: Map<string, AuditEntry>,
+): void {
+  for (const q of share.taken) {
+    const e = { show: q.show, epoch: q.epoch, act: q.act, viewer: q.viewer, atMs: q.atMs, count: q.count };
     if (q.once) once.push(e);
     else addInterval(interval, e);
   }
-  c.audit.splice(0, taken);
-  if (left > 0) addInterval(interval, { show: c.show, epoch: c.epoch, act: c.act, viewer: "?", atMs: Date.now(), count: left });
+  if (share.short > 0)
+    addInterval(interval, { show: c.show, epoch: c.epoch, act: c.act, viewer: "?", atMs: Date.now(), count: share.short });
 }
 
 function addInterval(m: Map<string, AuditEntry>, e: AuditEntry): void {

@@ -36,7 +36,7 @@ import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
 import { ClaimDecider } from "./claim-decider.ts";
-import { CounterTable, queueViewers, type CounterState, type QueuedAudit } from "./counter-state.ts";
+import { CounterTable, type CounterState, type QueuedAudit } from "./counter-state.ts";
 import type { Journal } from "./journal.ts";
 import { SharedJournal } from "./shared-journal.ts";
 import { CLAIM_TTL_SEC, DOUBT_MS, sharedTimings, type SharedStoreOptions, type SharedTimings } from "./shared-store-options.ts";
@@ -187,7 +187,7 @@ export class SharedStore implements Store {
       for (const d of f.deltas) {
         const c = this.counters.get(f.show, f.epoch, d.act);
         this.counters.arrive(c, d.delta);
-        if (this.auditsViewers) queueViewers(c, d.viewers, d.delta, now);
+        if (this.auditsViewers) this.counters.queueViewers(c, d.viewers, d.delta, now);
       }
       if (f.claims) this.claims.take(f.show, f.epoch, f.claims);
       if (f.retired === true) this.epochs.retire(f.show, f.epoch);
@@ -197,20 +197,8 @@ export class SharedStore implements Store {
       this.decided.push({ claim: d.claim, outcome: d.outcome });
       if (d.outcome !== "counted") continue;
       const c = this.counters.get(d.show, d.epoch, d.claim.act);
-      this.counters.arrive(c, 1);
-      if (this.auditsViewers) {
-        const q: QueuedAudit = {
-          show: d.show,
-          epoch: d.epoch,
-          act: d.claim.act,
-          viewer: d.viewer,
-          atMs: d.claim.atMs,
-          count: 1,
-          once: true,
-        };
-        c.audit.push(q);
-        counted.push(q);
-      }
+      const q = this.counters.countOnce(c, d.viewer, d.claim.atMs, this.auditsViewers);
+      if (q) counted.push(q);
     }
     // Written in the turn of the queue pushes above (same order per key), durable before anything
     // of this flush reaches memcached and before the claims' acks (they wait for this flush).
