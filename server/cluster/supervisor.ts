@@ -9,8 +9,7 @@ import { Worker } from "node:worker_threads";
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { renderPrometheus, type Family, type MetricsSnapshot } from "../ops/metrics.ts";
-import type { ShowRecord } from "../record/record.ts";
-import { casVerdict } from "../shows/show-source.ts";
+import { ShowBook } from "../shows/show-source.ts";
 import { EXIT_FAILED, EXIT_OK, type Lifecycle } from "../ops/lifecycle.ts";
 import { SLOT_BYTES } from "../store/atomic-store.ts";
 import { backendMode } from "../store/choose-backends.ts";
@@ -57,7 +56,8 @@ export async function runSupervisor(
   const embedded = backendMode(cfg) === "embedded";
   const port = cfg.PORT === 0 ? await freePort(cfg.HOST) : cfg.PORT;
   const counters = embedded ? new SharedArrayBuffer(SLOTS * SLOT_BYTES) : null;
-  const shows = new Map<string, ShowRecord>();
+  // The one copy of the shows every worker saves through (the compare-and-swap rule: show-source.ts).
+  const shows = new ShowBook();
   // Each saved show change moves its show's epoch here; the previous epoch retires in the slot table and the claim book.
   const epochs = new EpochLifecycle();
   const isLive = (show: string, epoch: string): boolean => epochs.isCurrent(show, epoch);
@@ -188,19 +188,18 @@ export async function runSupervisor(
         return;
       case "show-save": {
         // One message at a time: of two workers' changes from one version, the second finds the first's.
-        const verdict = casVerdict(shows.get(m.rec.show.id) ?? null, m.rec, m.base);
+        const verdict = shows.save(m.rec, m.base);
         if (!verdict.ok) {
           send(s, { type: "show-saved", id: m.id, ok: false, ...(verdict.current ? { current: verdict.current } : {}) });
           return;
         }
-        shows.set(m.rec.show.id, m.rec);
         epochs.follow(m.rec.show.id, m.rec.epoch);
         broadcast({ type: "show", rec: m.rec });
         send(s, { type: "show-saved", id: m.id, ok: true });
         return;
       }
       case "show-load-all":
-        send(s, { type: "show-all", id: m.id, recs: [...shows.values()] });
+        send(s, { type: "show-all", id: m.id, recs: shows.all() });
         return;
       case "slot-request":
         if (!table) return noteUnexpected(s, m.type, "shared mode has no counter table");

@@ -3,7 +3,7 @@
  * several processes (one ShowRegistry each, on a clock that often stands still so their wall-clock
  * versions tie, and sometimes moves so they do not) make
  * changes to one show at once through one deciding source (the rule the record, the supervisor and
- * the in-process source share, show-source.ts `casVerdict`). Each source call resolves when the
+ * the in-process source share: record/normalize.ts `casAccepts`). Each source call resolves when the
  * scheduler says, so reads and saves of different processes interleave arbitrarily.
  */
 import { test } from "node:test";

@@ -1,6 +1,7 @@
 /**
  * Where show definitions and stage state are kept, and how nodes learn of each other's changes.
- * MemoryShowSource keeps them in this process (the embedded default). The shared implementation
+ * MemoryShowSource keeps them in this process (the embedded default), in a ShowBook (the workers'
+ * supervisor keeps its one copy in one too). The shared implementation
  * (record + dual cache) lives in shows/shared-show-source.ts.
  *
  * Versions order changes: a record with a higher version replaces a lower one everywhere; equal
@@ -8,7 +9,7 @@
  *
  * Linearizable changes: `save` is a compare-and-swap on the version the change was made from
  * (`base`), decided by the one place every writer of the show goes through (the record's row lock,
- * the supervisor's map, this process's map). Of several changes made from one version exactly one
+ * the supervisor's ShowBook, this process's ShowBook). Of several changes made from one version exactly one
  * is stored; each other one is refused with the current show and must be applied nowhere. So the
  * stored versions of a show form one chain and no two different states ever carry one version.
  */
@@ -35,23 +36,45 @@ export interface ShowSource {
   poll(known: ReadonlyMap<string, number>): Promise<ShowRecord[]>;
 }
 
-export class MemoryShowSource implements ShowSource {
+/**
+ * Shows held in memory by the side that decides their changes: this process alone
+ * (MemoryShowSource) or the workers' supervisor (cluster/supervisor.ts). The one in-memory holder
+ * of the compare-and-swap rule (`casVerdict`): `save` decides and applies a change synchronously,
+ * in the call, so two changes handed to it can never interleave.
+ */
+export class ShowBook {
   private readonly shows = new Map<string, ShowRecord>();
-  async loadAll(): Promise<ShowRecord[]> {
-    return [...this.shows.values()];
+
+  /** Store `rec` if the held version is still `base` (null: no show yet); refused: the held show. */
+  save(rec: ShowRecord, base: number | null): SaveShowResult {
+    const verdict = casVerdict(this.shows.get(rec.show.id) ?? null, rec, base);
+    if (verdict.ok) this.shows.set(rec.show.id, structuredClone(rec));
+    return verdict;
   }
-  async load(id: string): Promise<ShowRecord | null> {
+
+  get(id: string): ShowRecord | null {
     const r = this.shows.get(id);
     return r ? structuredClone(r) : null;
+  }
+
+  all(): ShowRecord[] {
+    return [...this.shows.values()].map((r) => structuredClone(r));
+  }
+}
+
+export class MemoryShowSource implements ShowSource {
+  private readonly book = new ShowBook();
+  async loadAll(): Promise<ShowRecord[]> {
+    return this.book.all();
+  }
+  async load(id: string): Promise<ShowRecord | null> {
+    return this.book.get(id);
   }
   current(id: string): Promise<ShowRecord | null> {
     return this.load(id);
   }
   async save(rec: ShowRecord, base: number | null): Promise<SaveShowResult> {
-    const have = this.shows.get(rec.show.id) ?? null;
-    const verdict = casVerdict(have, rec, base);
-    if (verdict.ok) this.shows.set(rec.show.id, structuredClone(rec));
-    return verdict;
+    return this.book.save(rec, base);
   }
   async poll(): Promise<ShowRecord[]> {
     return [];
@@ -60,10 +83,10 @@ export class MemoryShowSource implements ShowSource {
 
 /**
  * The compare-and-swap rule (record/normalize.ts `casAccepts`, the record's rule too) for a holder
- * of shows in memory (this process, the supervisor): `rec` replaces `have` only if `have`'s version
- * is exactly `base` (null: no show yet) and `rec` is newer; refused, the answer carries `have`.
+ * of shows in memory (ShowBook): `rec` replaces `have` only if `have`'s version is exactly `base`
+ * (null: no show yet) and `rec` is newer; refused, the answer carries `have`.
  */
-export function casVerdict(have: ShowRecord | null, rec: ShowRecord, base: number | null): SaveShowResult {
+function casVerdict(have: ShowRecord | null, rec: ShowRecord, base: number | null): SaveShowResult {
   if (casAccepts(have?.version ?? null, rec.version, base)) return { ok: true };
   return { ok: false, current: have === null ? null : structuredClone(have) };
 }

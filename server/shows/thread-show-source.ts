@@ -2,7 +2,7 @@
  * Shows in the embedded default with several workers: the supervisor keeps the one copy and relays
  * every change to every worker. A change is acknowledged once the supervisor has applied it, and
  * reaches the other workers at their next poll (one tick). The supervisor decides every save with
- * the compare-and-swap rule (show-source.ts `casVerdict`), one message at a time, so two workers'
+ * the compare-and-swap rule (its show-source.ts `ShowBook`), one message at a time, so two workers'
  * changes from one version never both pass.
  */
 import type { SaveShowResult, ShowRecord } from "../record/record.ts";
