@@ -20,9 +20,8 @@
  * Memory is bounded by the live show epochs: a retired epoch's counters are dropped once every one
  * of them is cached and persisted (arrived == persisted), and kept for as long as one is not.
  */
-import type { AuditEntry } from "../record/record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import type { ShowFlush } from "./store.ts";
+import { takeEntries, viewerEntries, type QueuedAudit } from "./audit-queue.ts";
 
 export interface CounterState {
   readonly show: string;
@@ -45,11 +44,6 @@ export interface CounterState {
    * the record accepts it (its reserved row gets its count from this entry).
    */
   readonly audit: readonly QueuedAudit[];
-}
-
-/** An audit entry waiting in a counter's queue; `once` entries count 1 and become `once` rows. */
-export interface QueuedAudit extends Readonly<AuditEntry> {
-  readonly once: boolean;
 }
 
 /** The writable view of a counter, for CounterTable's methods only (the interface is read-only). */
@@ -135,20 +129,7 @@ export class CounterTable {
    * lacked (the store never lets that happen; the caller records them as viewer "?").
    */
   takeAudit(c: CounterState, n: number): { taken: QueuedAudit[]; short: number } {
-    const queue = w(c).audit;
-    const taken: QueuedAudit[] = [];
-    let left = n;
-    let whole = 0;
-    while (left > 0 && whole < queue.length) {
-      const q = queue[whole] as QueuedAudit;
-      const part = Math.min(q.count, left);
-      if (part === q.count) whole++;
-      else queue[whole] = { ...q, count: q.count - part };
-      taken.push(part === q.count ? q : { ...q, count: part });
-      left -= part;
-    }
-    queue.splice(0, whole);
-    return { taken, short: left };
+    return takeEntries(w(c).audit, n);
   }
 
   /** The global counter read `value` (lastKnown only rises). */
@@ -287,31 +268,4 @@ export class CounterTable {
     for (const c of this.all()) n += c.arrived - c.persisted;
     return n;
   }
-}
-
-/**
- * `unlimited` audit: the entries for `delta` buzzes of one act, appended to `out`: one per viewer,
- * the buzzes without a viewer as viewer "?".
- */
-function viewerEntries(
-  at: Pick<CounterState, "show" | "epoch" | "act">,
-  viewers: ReadonlyMap<string, number> | undefined,
-  delta: number,
-  now: number,
-  out: QueuedAudit[],
-): void {
-  let left = delta;
-  for (const [viewer, count] of viewers ?? []) {
-    out.push({ show: at.show, epoch: at.epoch, act: at.act, viewer, atMs: now, count, once: false });
-    left -= count;
-  }
-  if (left > 0) out.push({ show: at.show, epoch: at.epoch, act: at.act, viewer: "?", atMs: now, count: left, once: false });
-}
-
-/** The audit entries `queueViewers` queues for a batch's deltas, in the same order (the journal's). */
-export function deltaEntries(batch: readonly ShowFlush[], now: number): QueuedAudit[] {
-  const out: QueuedAudit[] = [];
-  for (const f of batch)
-    for (const d of f.deltas) viewerEntries({ show: f.show, epoch: f.epoch, act: d.act }, d.viewers, d.delta, now, out);
-  return out;
 }

@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { createLogger } from "../ops/logger.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import type { AuditEntry, CountRow } from "../record/record.ts";
-import type { QueuedAudit } from "./counter-state.ts";
+import type { QueuedAudit } from "./audit-queue.ts";
 import { JournalError } from "./journal.ts";
 import { replayAndOpen } from "./journal-replay.ts";
 

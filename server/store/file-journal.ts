@@ -14,7 +14,7 @@
 import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { CountRow } from "../record/record.ts";
-import type { QueuedAudit } from "./counter-state.ts";
+import type { QueuedAudit } from "./audit-queue.ts";
 import { JournalError, type Journal, type JournalStats } from "./journal.ts";
 import { appendRecord, encodeRecord, intentRecord, PendingBuzzes, writeJournalFile, type JournalRecord } from "./journal-file.ts";
 

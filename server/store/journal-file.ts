@@ -14,7 +14,7 @@ import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import type { AuditEntry, CountBatch, CountRow } from "../record/record.ts";
-import type { QueuedAudit } from "./counter-state.ts";
+import type { QueuedAudit } from "./audit-queue.ts";
 import { JournalError } from "./journal.ts";
 
 type Entry = [show: string, epoch: string, act: string, viewer: string, count: number, once: 0 | 1, atMs: number];

@@ -11,7 +11,7 @@
  * a prefix of it, so "batch n committed" says exactly which journaled buzzes the record holds.
  */
 import type { CountRow } from "../record/record.ts";
-import type { QueuedAudit } from "./counter-state.ts";
+import type { QueuedAudit } from "./audit-queue.ts";
 
 export interface Journal {
   /**

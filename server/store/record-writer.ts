@@ -27,7 +27,8 @@ import type { AuditEntry, CountBatch, CountRow, Record } from "../record/record.
 import type { Logger } from "../ops/logger.ts";
 import type { EpochClaim } from "./claim-decider.ts";
 import type { ClaimOutcome } from "./store.ts";
-import type { CounterState, CounterTable, QueuedAudit } from "./counter-state.ts";
+import type { QueuedAudit } from "./audit-queue.ts";
+import type { CounterState, CounterTable } from "./counter-state.ts";
 
 interface InFlight {
   batch: CountBatch;

@@ -15,7 +15,7 @@
  */
 import type { Logger } from "../ops/logger.ts";
 import type { CountRow } from "../record/record.ts";
-import { deltaEntries, type QueuedAudit } from "./counter-state.ts";
+import { deltaEntries, type QueuedAudit } from "./audit-queue.ts";
 import type { Journal } from "./journal.ts";
 import type { BatchJournal } from "./record-writer.ts";
 import type { ShowFlush } from "./store.ts";
