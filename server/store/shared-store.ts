@@ -152,7 +152,7 @@ export class SharedStore implements Store {
     this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
     const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs, clock: this.clock }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, lockToken: this.processKey, delayMs: reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
     // Record mode waits until every other cache decider of the epoch committed its decisions and left.
