@@ -166,7 +166,7 @@ export class ClaimDecider {
     } catch (err) {
       note(err); // those epochs stay unknown: their claims are held
     }
-    // Before any add: stopped epochs take their mark (what to commit before leaving) (every cache decision so far is in the counters).
+    // Before any add, so every cache decision of a stopped epoch is in the counters: what to commit before leaving.
     for (const e of this.epochs.values())
       if (e.committed === null && (e.mode === "record" || (e.retired && e.held.length === 0))) this.stop(e);
     await this.join(now).catch(note);
