@@ -11,11 +11,14 @@
  * pool and journal) and `--rows` (counted buzzes per batch: one count row plus that many audit rows),
  * under `innodb_flush_log_at_trx_commit` 1 (the redo log flushed at every commit: a durable primary)
  * and 2 (the harness's default: flushed once a second). Also reports the journal's fdatasync
- * latency on this disk (the cost added to every tick's acks), from the journals' own stats.
+ * latency on this disk (the cost added to every tick's acks), from the journals' own stats, and the
+ * MariaDB server's CPU per batch and per audit row (/proc/PID/stat of mariadbd), which stays
+ * meaningful on a busy shared box where the rates do not.
  * One JSON line per run on stdout, a summary line last.
  *
  *   npx tsx scripts/measure-record.ts [--seconds 5] [--nodes 1,8] [--rows 1,1000] [--trx-commit 1,2]
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MysqlRecord } from "../server/record/mysql-record.ts";
@@ -100,6 +103,13 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 }
 
+/** CPU seconds mariadbd has used (utime + stime from /proc/PID/stat). */
+function serverCpuSec(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, in clock ticks (USER_HZ = 100 on Linux)
+}
+
 const db = await startMariaDb();
 const data = freshDataDir();
 const summary: Array<Record<string, number>> = [];
@@ -107,6 +117,8 @@ try {
   const setup = new MysqlRecord(db.url);
   await setup.migrate();
   await setup.close();
+  const [pidRow] = await db.query<Array<{ f: string }>>("SELECT @@pid_file AS f");
+  const pid = Number(readFileSync(pidRow!.f, "utf8").trim());
   let run = 0;
   for (const trx of trxCommits) {
     await db.query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${trx}`);
@@ -114,10 +126,12 @@ try {
       for (const rows of rowCounts) {
         run++;
         const epoch = `e${run}`;
+        const cpu0 = serverCpuSec(pid);
         const t0 = performance.now();
         const until = t0 + seconds * 1000;
         const results = await Promise.all(Array.from({ length: n }, (_, i) => node(db.url, data.path, `n${run}-${i}`, epoch, rows, until)));
         const elapsed = (performance.now() - t0) / 1000;
+        const cpu = serverCpuSec(pid) - cpu0;
         const batches = results.reduce((a, r) => a + r.batches, 0);
         const auditRows = results.reduce((a, r) => a + r.auditRows, 0);
         const syncs = results.reduce((a, r) => a + r.syncs, 0);
@@ -136,13 +150,15 @@ try {
           fdatasyncMsMean: Number(((syncSeconds / Math.max(1, syncs)) * 1000).toFixed(2)),
           fdatasyncMsMax: Number((Math.max(...results.map((r) => r.maxSyncSeconds)) * 1000).toFixed(2)),
           shareOfTimeInFdatasync: Number((syncSeconds / (elapsed * n)).toFixed(2)),
+          mariadbCpuUsPerBatch: Math.round((cpu * 1e6) / batches),
+          mariadbCpuUsPerAuditRow: Number(((cpu * 1e6) / auditRows).toFixed(1)),
         };
         // The record must hold exactly what was committed (a measurement that lost rows means nothing).
         const held = await db.query<Array<{ c: string; a: string }>>(
           "SELECT (SELECT COALESCE(SUM(count), 0) FROM buzzcast.counts WHERE epoch = ?) AS c, (SELECT COUNT(*) FROM buzzcast.audit_once WHERE epoch = ?) AS a",
           [epoch, epoch],
         );
-        console.log(JSON.stringify({ ...line, recordMatches: Number(held[0]?.c) === auditRows }));
+        console.log(JSON.stringify({ ...line, recordMatches: Number(held[0]?.c) === auditRows && Number(held[0]?.a) === auditRows }));
         summary.push(line);
       }
   }
