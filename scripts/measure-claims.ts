@@ -8,7 +8,8 @@
  * busy shared box where the rate does not: claims per core-second of this (client) process
  * (process.cpuUsage) and per core-second of the memcached servers together (their own `stats`
  * rusage_user + rusage_system), and memcached requests per claim (cmd_get + cmd_set + cmd_touch +
- * incr/decr hits and misses, summed over the servers).
+ * incr/decr hits and misses, summed over the servers), and memcached memory per claim key (`bytes`
+ * over `curr_items`, item headers included, slab overhead not).
  * Run: `npx tsx scripts/measure-claims.ts [--seconds 5] [--batch 5000] [--runs 2]`.
  */
 import { parseArgs } from "node:util";
@@ -36,19 +37,24 @@ interface RunResult {
   claimsPerClientCoreSec: number;
   claimsPerMemcachedCoreSec: number;
   memcachedRequestsPerClaim: number;
+  memcachedBytesPerItem: number;
 }
 
 /** CPU seconds used so far and requests answered so far, summed over the servers. */
-async function serverCounters(servers: RunningMemcached[]): Promise<{ cpuSec: number; requests: number }> {
+async function serverCounters(servers: RunningMemcached[]): Promise<{ cpuSec: number; requests: number; bytes: number; items: number }> {
   let cpuSec = 0;
   let requests = 0;
+  let bytes = 0;
+  let items = 0;
   for (const s of servers) {
     const st = await s.stats();
     const n = (k: string): number => Number(st[k] ?? 0);
     cpuSec += n("rusage_user") + n("rusage_system");
     requests += n("cmd_get") + n("cmd_set") + n("cmd_touch") + n("incr_hits") + n("incr_misses") + n("decr_hits") + n("decr_misses");
+    bytes += n("bytes");
+    items += n("curr_items");
   }
-  return { cpuSec, requests };
+  return { cpuSec, requests, bytes, items };
 }
 
 async function run(servers: RunningMemcached[], tag: string): Promise<RunResult> {
@@ -83,6 +89,7 @@ async function run(servers: RunningMemcached[], tag: string): Promise<RunResult>
     claimsPerClientCoreSec: decided / ((cpu.user + cpu.system) / 1e6),
     claimsPerMemcachedCoreSec: decided / Math.max(1e-6, after.cpuSec - before.cpuSec),
     memcachedRequestsPerClaim: (after.requests - before.requests) / decided,
+    memcachedBytesPerItem: after.bytes / Math.max(1, after.items),
   };
 }
 
@@ -108,6 +115,7 @@ try {
       claimsPerClientCoreSec: both("claimsPerClientCoreSec"),
       claimsPerMemcachedCoreSec: both("claimsPerMemcachedCoreSec"),
       memcachedRequestsPerClaim: both("memcachedRequestsPerClaim", 3),
+      memcachedBytesPerItem: both("memcachedBytesPerItem"),
       each: results,
     }),
   );

@@ -13,7 +13,8 @@
  * and 2 (the harness's default: flushed once a second). Also reports the journal's fdatasync
  * latency on this disk (the cost added to every tick's acks), from the journals' own stats, and the
  * MariaDB server's CPU per batch and per audit row (/proc/PID/stat of mariadbd), which stays
- * meaningful on a busy shared box where the rates do not.
+ * meaningful on a busy shared box where the rates do not, beside this process's CPU per audit row
+ * (what the simulated nodes spent forming, journaling and sending the batches: a node pays it).
  * One JSON line per run on stdout, a summary line last.
  *
  *   npx tsx scripts/measure-record.ts [--seconds 5] [--nodes 1,8] [--rows 1,1000] [--trx-commit 1,2]
@@ -127,11 +128,13 @@ try {
         run++;
         const epoch = `e${run}`;
         const cpu0 = serverCpuSec(pid);
+        const own0 = process.cpuUsage();
         const t0 = performance.now();
         const until = t0 + seconds * 1000;
         const results = await Promise.all(Array.from({ length: n }, (_, i) => node(db.url, data.path, `n${run}-${i}`, epoch, rows, until)));
         const elapsed = (performance.now() - t0) / 1000;
         const cpu = serverCpuSec(pid) - cpu0;
+        const own = process.cpuUsage(own0);
         const batches = results.reduce((a, r) => a + r.batches, 0);
         const auditRows = results.reduce((a, r) => a + r.auditRows, 0);
         const syncs = results.reduce((a, r) => a + r.syncs, 0);
@@ -152,6 +155,7 @@ try {
           shareOfTimeInFdatasync: Number((syncSeconds / (elapsed * n)).toFixed(2)),
           mariadbCpuUsPerBatch: Math.round((cpu * 1e6) / batches),
           mariadbCpuUsPerAuditRow: Number(((cpu * 1e6) / auditRows).toFixed(1)),
+          nodeCpuUsPerAuditRow: Number(((own.user + own.system) / auditRows).toFixed(1)),
         };
         // The record must hold exactly what was committed (a measurement that lost rows means nothing).
         const held = await db.query<Array<{ c: string; a: string }>>(
