@@ -10,7 +10,8 @@
  * Runs every combination of `--nodes` (simulated nodes committing concurrently, each with its own
  * pool and journal) and `--rows` (counted buzzes per batch: one count row plus that many audit rows),
  * under `innodb_flush_log_at_trx_commit` 1 (the redo log flushed at every commit: a durable primary)
- * and 2 (the harness's default: flushed once a second). Also reports the journal's fdatasync
+ * and 2 (the harness's default: flushed once a second). The harness's MariaDB runs without a binary
+ * log and without the doublewrite buffer, so a replicated primary (`sync_binlog=1`) pays more per commit. Also reports the journal's fdatasync
  * latency on this disk (the cost added to every tick's acks), from the journals' own stats, and the
  * MariaDB server's CPU per batch and per audit row (/proc/PID/stat of mariadbd), which stays
  * meaningful on a busy shared box where the rates do not, beside this process's CPU per audit row
