@@ -3,7 +3,8 @@
  * servers (started on loopback), claims spread over the servers with one sentinel per server per
  * epoch. Each tick hands the store a batch of distinct new viewers (one `add` each, plus the
  * sentinel reads); the figure is claims decided / elapsed, for `--seconds` per run, runs
- * alternating 1 and 3 servers. The record is in process (MemoryRecord): this measures the
+ * alternating 1 and 3 servers (each memcached with one thread, `-t 1`, as the test harness starts
+ * it). The record is in process (MemoryRecord): this measures the
  * memcached side. Beside the rate it reports CPU per claim on both sides, which stays meaningful on a
  * busy shared box where the rate does not: claims per core-second of this (client) process
  * (process.cpuUsage) and per core-second of the memcached servers together (their own `stats`
