@@ -4,9 +4,9 @@
  * epoch. Each tick hands the store a batch of distinct new viewers (one `add` each, plus the
  * sentinel reads); the figure is claims decided / elapsed, for `--seconds` per run, runs
  * alternating 1 and 3 servers (each memcached with one thread, `-t 1`, as the test harness starts
- * it). The record is in process (MemoryRecord): this measures the
- * memcached side. Beside the rate it reports CPU per claim on both sides, which stays meaningful on a
- * busy shared box where the rate does not: claims per core-second of this (client) process
+ * it). The record is in process (MemoryRecord): this measures the memcached side. Beside the rate
+ * it reports CPU per claim on both sides, which stays meaningful on a busy shared box where the
+ * rate does not: claims per core-second of this (client) process
  * (process.cpuUsage) and per core-second of the memcached servers together (their own `stats`
  * rusage_user + rusage_system), and memcached requests per claim (cmd_get + cmd_set + cmd_touch +
  * incr/decr hits and misses, summed over the servers), and memcached memory per claim key (`bytes`
