@@ -35,7 +35,7 @@ import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { Record } from "../record/record.ts";
-import { ClaimDecider } from "./claim-decider.ts";
+import { ClaimDecider, committedSoFar } from "./claim-decider.ts";
 import type { QueuedAudit } from "./audit-queue.ts";
 import { CounterTable, type CounterState } from "./counter-state.ts";
 import type { Journal } from "./journal.ts";
@@ -107,10 +107,10 @@ export class SharedStore implements Store {
     const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
     this.journaling = new SharedJournal(log, opts.fatal);
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs, clock: this.clock }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, lockToken: this.processKey, delayMs: reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
-    // Record mode waits until every node has persisted what its cache-decided claims counted.
+    // Record mode waits until every other cache decider of the epoch committed its decisions and left.
     this.claims = this.epochs.register(
       new ClaimDecider(
         global,
@@ -119,11 +119,12 @@ export class SharedStore implements Store {
           nodeId: opts.nodeId,
           prefix,
           graceMs: this.timing.claimGraceMs,
-          quietMs: reconcileDelayMs,
+          checkEveryMs: reconcileDelayMs,
           ttlSec: CLAIM_TTL_SEC,
           processKey: this.processKey,
         },
         log,
+        (show, epoch) => committedSoFar(this.counters, show, epoch),
       ),
     );
     this.writer = new RecordWriter(
@@ -133,7 +134,7 @@ export class SharedStore implements Store {
       log,
       opts.durable,
       {
-        take: () => this.claims.takeForRecord(this.now()),
+        take: () => this.claims.takeForRecord(),
         counter: (e) => {
           const c = this.counters.get(e.show, e.epoch, e.claim.act);
           if (this.epochs.isRetired(e.show, e.epoch)) this.counters.retire(e.show, e.epoch);
@@ -151,6 +152,8 @@ export class SharedStore implements Store {
     // The previous life's journal is replayed into the record before the writer numbers its batches.
     await this.journaling.open(this.opts.journal);
     await this.writer.init();
+    // Everything a previous life of this node decided in the cache is committed now (replayed).
+    await this.record.leaveClaimCache(this.opts.nodeId, null, null);
     // Unreferenced: the server's sockets keep the process alive, not this.
     const every = (): void => {
       this.timer = this.clock.setTimer(() => {
@@ -358,6 +361,9 @@ export class SharedStore implements Store {
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
     this.journaling.close();
+    await this.record.leaveClaimCache(this.opts.nodeId, null, null).catch((err: unknown) => {
+      this.log.warn("once claims: cache-decider rows not left; they are left at this node id's next start", { err });
+    });
     await this.cache.close();
     await this.opts.lease?.release(); // after the last commit: a successor with this node id may start now
     await this.record.close();

@@ -2,7 +2,7 @@
  * One node of the simulated fleet: the REAL SharedStore (claim decider, record writer, close
  * reconciler, re-seeding) and the REAL ShowRegistry, on faulty links, driven by a small model of
  * the counting layer that does what tick-loop.ts, show-counts.ts and node.ts do with them: tallies
- * per show epoch (a retired epoch is flushed once more with no acts, marked `retired`), `once` claims per process,
+ * per show epoch (a retired epoch is flushed once more, marked `retired`), `once` claims per process,
  * one flush in flight at a time followed by the phase-2 read, and the close and reopen rules of
  * node.ts.
  */
