@@ -98,6 +98,10 @@ export class TickLoop {
   private local: ReadonlyMap<string, number> = new Map();
   /** Tick work is this thread's CPU time where the OS tells it (a wait for a core is not work). */
   private readonly work: WorkClock;
+  /** Whether `work` is the thread's CPU time: then the thread's busy share is known (tick-rate.ts). */
+  private readonly threadCpu: boolean;
+  /** `work()` at the end of the last publishing period. */
+  private periodFrom = 0;
 
   constructor(
     private readonly counting: Counting,
@@ -108,7 +112,10 @@ export class TickLoop {
     private readonly opts: TickLoopOptions,
   ) {
     this.claims = new ClaimBoard(metrics);
-    this.work = opts.workClock ?? workClock().clock;
+    const own = opts.workClock === undefined ? workClock() : null;
+    this.work = opts.workClock ?? own!.clock;
+    this.threadCpu = own?.kind === "thread-cpu";
+    this.periodFrom = this.work();
     this.rate = new TickRate({ tickMs: opts.tickMs, budgetPct: opts.budgetPct });
     // The deliveries uWS makes after a publish are tick work too (counted in the period they land in).
     this.fanout = new FanoutCost(opts.messages ?? (() => 0), (ms) => this.rate.worked(ms), this.work);
@@ -263,9 +270,15 @@ export class TickLoop {
     this.claims.settle();
     this.run = null;
     this.fanout.published(deliveries);
-    const change = this.rate.published(this.work() - w0);
+    const w1 = this.work();
+    const change = this.rate.published(w1 - w0, this.threadCpu ? w1 - this.periodFrom : undefined);
+    this.periodFrom = w1;
     if (change > 0) {
-      this.log.warn("tick over budget: publishing less often", { tickMs: this.rate.periodMs, workRatio: round(this.rate.lastRatio) });
+      this.log.warn("tick over budget: publishing less often", {
+        tickMs: this.rate.periodMs,
+        workRatio: round(this.rate.lastRatio),
+        allowance: this.rate.lastAllowance,
+      });
     } else if (change < 0) this.log.info("tick load down: publishing more often", { tickMs: this.rate.periodMs });
   }
 }

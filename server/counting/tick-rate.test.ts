@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TickRate } from "./tick-rate.ts";
+import { SATURATED, TickRate } from "./tick-rate.ts";
 
 /** Runs `ticks` aligned ticks with `workMs` of work each (split between flush and publish). */
 function run(rate: TickRate, from: number, ticks: number, workMs: number): number[] {
@@ -52,4 +52,39 @@ test("the longest period is one tick when the tick is long", () => {
   const rate = new TickRate({ tickMs: 2000, budgetPct: 50 });
   run(rate, 0, 10, 1900);
   assert.equal(rate.factor, 1);
+});
+
+/** Like the amortized test: `publishMs` per publish, 2 ms per flush, `otherPct` of each tick spent on other work. */
+function heavyPublish(rate: TickRate, ticks: number, publishMs: number, otherPct: number): void {
+  let busy = 0;
+  for (let k = 0; k < ticks; k++) {
+    rate.flushed(2);
+    busy += 2 + otherPct;
+    if (rate.publishes(k)) {
+      busy += publishMs;
+      rate.published(publishMs, busy);
+      busy = 0;
+    }
+  }
+}
+
+test("a thread with nothing else to do lets the tick take up to SATURATED of it: a 130 ms publish settles at x2, not x4", () => {
+  const idle = new TickRate({ tickMs: 100, budgetPct: 50 });
+  heavyPublish(idle, 200, 130, 3); // x2: 66% tick work, 69% busy
+  assert.equal(idle.factor, 2);
+  assert.equal(idle.lastAllowance, SATURATED);
+  const noBusy = new TickRate({ tickMs: 100, budgetPct: 50 });
+  for (let k = 0; k < 200; k++) {
+    noBusy.flushed(2);
+    if (noBusy.publishes(k)) noBusy.published(130); // busy time unknown (wall clock): the budget
+  }
+  assert.equal(noBusy.factor, 4);
+});
+
+test("other work that keeps the thread busy holds the tick to its budget", () => {
+  const rate = new TickRate({ tickMs: 100, budgetPct: 50 });
+  heavyPublish(rate, 200, 130, 30); // x2: 66% tick + 30% other = 96% busy: over the budget
+  assert.equal(rate.factor, 4, "x4: 33% tick work; x2 again would not fit beside the other work");
+  heavyPublish(rate, 200, 130, 3); // the other work stops: back to x2 once x2 fits
+  assert.equal(rate.factor, 2);
 });
