@@ -71,6 +71,8 @@ export interface TickLoopOptions {
   tickMs: number;
   /** TICK_BUDGET_PCT: share of the period the tick's work may take before publishing slows. */
   budgetPct: number;
+  /** TICK_IDLE_PCT: what it may take while the thread idles (tick-rate.ts; default 90). */
+  idlePct?: number;
   /** Messages received so far (Ticker.messages): tells fan-out measurements from incoming traffic. */
   messages?: () => number;
   /** The clock tick work is measured with (default work-clock.ts: this thread's CPU time on Linux, else wall). */
@@ -116,7 +118,11 @@ export class TickLoop {
     this.work = opts.workClock ?? own!.clock;
     this.threadCpu = own?.kind === "thread-cpu";
     this.periodFrom = this.work();
-    this.rate = new TickRate({ tickMs: opts.tickMs, budgetPct: opts.budgetPct });
+    this.rate = new TickRate({
+      tickMs: opts.tickMs,
+      budgetPct: opts.budgetPct,
+      ...(opts.idlePct === undefined ? {} : { idlePct: opts.idlePct }),
+    });
     // The deliveries uWS makes after a publish are tick work too (counted in the period they land in).
     this.fanout = new FanoutCost(opts.messages ?? (() => 0), (ms) => this.rate.worked(ms), this.work);
   }

@@ -79,6 +79,9 @@ test("a thread with nothing else to do lets the tick take up to SATURATED of it:
     if (noBusy.publishes(k)) noBusy.published(130); // busy time unknown (wall clock): the budget
   }
   assert.equal(noBusy.factor, 4);
+  const budgetOnly = new TickRate({ tickMs: 100, budgetPct: 50, idlePct: 50 }); // TICK_IDLE_PCT=TICK_BUDGET_PCT
+  heavyPublish(budgetOnly, 200, 130, 3);
+  assert.equal(budgetOnly.factor, 4);
 });
 
 test("other work that keeps the thread busy holds the tick to its budget", () => {

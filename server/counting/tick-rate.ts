@@ -6,9 +6,9 @@
  * behind; it returns to full rate, one halving at a time, once the load drops.
  *
  * The allowance is `budgetPct` while the thread is busy (its CPU time over the period, tick work
- * and everything else: buzzes, connects, HTTP, at least SATURATED of it), which leaves the rest
- * of the thread to that other work. While the thread still idles (busy under SATURATED) nothing
- * else wants the share the budget reserves: the tick may then take up to SATURATED of the period
+ * and everything else: buzzes, connects, HTTP, at least `idlePct` of it), which leaves the rest
+ * of the thread to that other work. While the thread still idles (busy under `idlePct`) nothing
+ * else wants the share the budget reserves: the tick may then take up to `idlePct` of the period
  * (measured: at 15,000 subscribers and nothing else to do, a publish costs ~130% of a 100 ms
  * period; with the budget alone the unit published every 4th tick with the thread half idle).
  * Without the thread's busy time (a wall clock), the allowance is the budget.
@@ -32,10 +32,15 @@ export interface TickRateOptions {
   budgetPct: number;
   /** Longest effective period (default 1000 ms, and never less than one tick). */
   maxPeriodMs?: number;
+  /**
+   * TICK_IDLE_PCT (default SATURATED x 100): the thread counts as busy from this share of the period
+   * on, and while it is not, the tick may take this share. At or below `budgetPct`: the budget alone.
+   */
+  idlePct?: number;
 }
 
 const UP_AFTER = 2;
-/** Busy share of the thread from which the budget alone applies, and the most the tick may take. */
+/** Default busy share of the thread from which the budget alone applies, and the most the tick may take (TICK_IDLE_PCT). */
 export const SATURATED = 0.9;
 const DOWN_BELOW = 0.4;
 /** Back up only when the halved period would take at most this share of what it may take. */
@@ -50,16 +55,18 @@ export class TickRate {
   changes = 0;
   /** Work ratio of the last completed period (work / period), for metrics. */
   lastRatio = 0;
-  /** The allowance that period was held to (the budget, or SATURATED while the thread idled). */
+  /** The allowance that period was held to (the budget, or `idlePct` while the thread idled). */
   lastAllowance = 0;
   private workMs = 0;
   private ticks = 0;
   private over = 0;
   private underMs = 0;
   private readonly budget: number;
+  private readonly saturated: number;
 
   constructor(private readonly opts: TickRateOptions) {
     this.budget = opts.budgetPct / 100;
+    this.saturated = (opts.idlePct ?? SATURATED * 100) / 100;
     let f = 1;
     while (f * 2 * opts.tickMs <= (opts.maxPeriodMs ?? 1000)) f *= 2;
     this.maxFactor = f;
@@ -96,7 +103,7 @@ export class TickRate {
     const periodMs = this.ticks * this.opts.tickMs;
     const ratio = this.ticks === 0 ? 0 : this.workMs / periodMs;
     const busy = busyMs === undefined || this.ticks === 0 ? 1 : busyMs / periodMs;
-    const allowance = busy < SATURATED ? Math.max(this.budget, SATURATED) : this.budget;
+    const allowance = busy < this.saturated ? Math.max(this.budget, this.saturated) : this.budget;
     this.lastRatio = ratio;
     this.lastAllowance = allowance;
     this.workMs = 0;
@@ -110,7 +117,7 @@ export class TickRate {
     // Back up when the halved period would still fit: its work (twice this) at most 80% of the
     // allowance, and with the thread's other work, under SATURATED.
     const other = Math.max(0, busy - ratio);
-    const fitsHalved = allowance > this.budget ? 2 * ratio + other < SATURATED * DOWN_FILL : ratio < this.budget * DOWN_BELOW;
+    const fitsHalved = allowance > this.budget ? 2 * ratio + other < allowance * DOWN_FILL : ratio < this.budget * DOWN_BELOW;
     if (fitsHalved && this.factor > 1) {
       this.underMs += periodMs;
       if (this.underMs >= DOWN_AFTER_MS) return this.change(this.factor / 2, -1);

@@ -27,7 +27,7 @@ export function tickFamilies(loop: TickLoop): Family[] {
     },
     {
       name: "buzzcast_tick_work_allowance",
-      help: "Share of the period the tick's work was allowed in the last period: TICK_BUDGET_PCT, or 0.9 while the thread idled.",
+      help: "Share of the period the tick's work was allowed in the last period: TICK_BUDGET_PCT, or TICK_IDLE_PCT while the thread idled.",
       kind: "gauge",
       merge: "max",
       samples: [{ value: rate.lastAllowance }],
