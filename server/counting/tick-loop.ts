@@ -102,8 +102,9 @@ export class TickLoop {
   private readonly work: WorkClock;
   /** Whether `work` is the thread's CPU time: then the thread's busy share is known (tick-rate.ts). */
   private readonly threadCpu: boolean;
-  /** `work()` at the end of the last publishing period. */
+  /** `work()` and wall time (performance.now()) at the end of the last publishing period. */
   private periodFrom = 0;
+  private periodFromWall = performance.now();
 
   constructor(
     private readonly counting: Counting,
@@ -277,8 +278,12 @@ export class TickLoop {
     this.run = null;
     this.fanout.published(deliveries);
     const w1 = this.work();
-    const change = this.rate.published(w1 - w0, this.threadCpu ? w1 - this.periodFrom : undefined);
+    const wall = performance.now();
+    const change = this.threadCpu
+      ? this.rate.published(w1 - w0, w1 - this.periodFrom, wall - this.periodFromWall)
+      : this.rate.published(w1 - w0);
     this.periodFrom = w1;
+    this.periodFromWall = wall;
     if (change > 0) {
       this.log.warn("tick over budget: publishing less often", {
         tickMs: this.rate.periodMs,

@@ -91,3 +91,18 @@ test("other work that keeps the thread busy holds the tick to its budget", () =>
   heavyPublish(rate, 200, 130, 3); // the other work stops: back to x2 once x2 fits
   assert.equal(rate.factor, 2);
 });
+
+test("ticks missed while the thread waited for a core do not shrink the period: the wait is not work", () => {
+  // 95 ms of CPU per publish (a 10k fan-out), but the thread got a core for only 3 of every 10
+  // ticks (the others were missed, not replayed): one flush per 333 ms of wall time.
+  const wallAware = new TickRate({ tickMs: 100, budgetPct: 50 });
+  const tickCounted = new TickRate({ tickMs: 100, budgetPct: 50 });
+  for (let k = 0; k < 60; k++) {
+    for (const r of [wallAware, tickCounted]) r.flushed(1);
+    wallAware.published(95, 100, 333);
+    tickCounted.published(95, 100); // 96% of one tick: taken for work that does not fit
+  }
+  assert.equal(wallAware.factor, 1, "29% of the wall period: fits");
+  assert.ok(Math.abs(wallAware.lastRatio - 96 / 333) < 1e-9, "work over the wall time the period lasted");
+  assert.equal(tickCounted.factor, 8, "counted per tick, the same load degrades to the cap");
+});

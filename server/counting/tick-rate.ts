@@ -95,12 +95,15 @@ export class TickRate {
 
   /**
    * A publishing tick finished (`ms` of publish work): the period ends here. `busyMs`: the
-   * thread's CPU time over the period, all work included (absent: the budget alone applies).
+   * thread's CPU time over the period, all work included (absent: the budget alone applies);
+   * `elapsedMs`: the period's wall time (absent: its ticks x TICK_MS).
    * Returns the change made: +1 slowed down, -1 back up, 0 none.
    */
-  published(ms: number, busyMs?: number): -1 | 0 | 1 {
+  published(ms: number, busyMs?: number, elapsedMs?: number): -1 | 0 | 1 {
     this.workMs += ms;
-    const periodMs = this.ticks * this.opts.tickMs;
+    // The wall time the period really lasted when known: ticks a thread waiting for a core missed
+    // (they are not replayed) do not shrink the period, so that wait is not taken for work either.
+    const periodMs = Math.max(this.ticks * this.opts.tickMs, elapsedMs ?? 0);
     const ratio = this.ticks === 0 ? 0 : this.workMs / periodMs;
     const busy = busyMs === undefined || this.ticks === 0 ? 1 : busyMs / periodMs;
     const allowance = busy < this.saturated ? Math.max(this.budget, this.saturated) : this.budget;
