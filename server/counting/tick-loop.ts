@@ -282,8 +282,11 @@ export class TickLoop {
     const change = this.threadCpu
       ? this.rate.published(w1 - w0, w1 - this.periodFrom, wall - this.periodFromWall)
       : this.rate.published(w1 - w0);
-    this.periodFrom = w1;
-    this.periodFromWall = wall;
+    // A catch-up publish (the rate keeps the period open) is measured on from the period's start.
+    if (!this.rate.open) {
+      this.periodFrom = w1;
+      this.periodFromWall = wall;
+    }
     if (change > 0) {
       this.log.warn("tick over budget: publishing less often", {
         tickMs: this.rate.periodMs,

@@ -106,3 +106,19 @@ test("ticks missed while the thread waited for a core do not shrink the period: 
   assert.ok(Math.abs(wallAware.lastRatio - 96 / 333) < 1e-9, "work over the wall time the period lasted");
   assert.equal(tickCounted.factor, 8, "counted per tick, the same load degrades to the cap");
 });
+
+test("a catch-up publish right after the previous one joins its period: a thread late at every publish is slowed", () => {
+  // 190 ms of CPU per publish over 200 ms of wall time (over any allowance), and each late turn
+  // also runs the next tick's publish at once (0.5 ms after, nothing to send).
+  const rate = new TickRate({ tickMs: 100, budgetPct: 50 });
+  for (let k = 0; k < 4; k++) {
+    rate.flushed(1);
+    rate.published(190, 191, 200);
+    assert.equal(rate.open, false);
+    rate.flushed(0);
+    rate.published(0, 0, 0.5);
+    assert.equal(rate.open, true, "under half a tick: the period goes on");
+  }
+  assert.ok(rate.factor > 1, "two periods over in a row: slowed");
+  assert.ok(rate.lastRatio > 0.9, "the ratio shown is the period's, not the catch-up's 0");
+});
