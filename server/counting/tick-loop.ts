@@ -162,6 +162,7 @@ export class TickLoop {
   private startPhase2(run: Run): void {
     const w0 = this.work();
     const tick = run.tick;
+    this.metrics.phase2Delay.observe((Date.now() - tick * this.opts.tickMs) / 1000);
     run.publish = this.rate.publishes(tick);
     this.advance(run);
     if (!run.publish) this.rate.worked(this.work() - w0);
