@@ -9,14 +9,16 @@
  *    key reached the fleet size starts after every counted unit's increments were acknowledged, so
  *    it sees them (on one memcached server or several).
  *  - Fleet size: time is cut into aligned windows of WINDOW_MS; each unit increments
- *    `<prefix>:units:<window>` once per window and reads the previous window's key once, when
- *    every live unit had added itself a full window earlier. A unit that joins is counted one or two
- *    windows later (until then phase 2 may run before its flush lands: its deltas are in the next
- *    tick's frames); one that dies or stalls stops being counted one or two windows later (until
- *    then phase 2 runs at its deadline). Before the first complete window, nothing is early.
- *
- * Cost per unit: 1-3 operations per tick (incr; add and incr again for the first unit of a tick),
- * plus one read per `pollMs` while it waits (at most offset / pollMs), plus 2-4 per window.
+ *    `<prefix>:units:<window>` at its first flush of a window, before its flushed increment, and
+ *    waits for max(the last complete window's count, read once per window; the current window's
+ *    count, read with every flushed increment and poll). A unit that joins is waited for from its
+ *    first flush on, unless another unit read the current window's count in the instant between
+ *    (that unit then publishes before the joiner's flush lands: the joiner's deltas are in the
+ *    next tick's frames, one tick late, never lost or doubled). A unit that dies or stalls stops
+ *    being waited for one or two windows later; until then phase 2 runs at its deadline.
+ * Cost per unit per tick: the flushed increment (plus add and incr again for the first unit of a
+ * tick) pipelined with one read of the window's count, then a two-key read per `pollMs` while it
+ * waits (at most offset / pollMs); per window, 1-3 operations to count itself and one read.
  * Keys expire after TTL_SEC. A cache error is counted and logged once per outage; phase 2 then
  * runs at its deadline, as it did before the quorum existed.
  */
@@ -38,9 +40,13 @@ export interface SharedFlushQuorumOptions {
 }
 
 export class SharedFlushQuorum implements FlushQuorum {
+  /** The window this unit last counted itself in. */
   private joined = -1;
+  /** The last complete window read, and its count. */
   private sized = -1;
+  private previous = 0;
   private sizing = false;
+  /** Units waited for at the last check: max(last complete window, current window so far). */
   private fleet = 0;
   private latest = -Infinity;
   private failing = false;
@@ -56,27 +62,41 @@ export class SharedFlushQuorum implements FlushQuorum {
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** The fleet size as last read (0: not known yet). */
+  /** The fleet size as last computed (0: not known yet). */
   get size(): number {
     return this.fleet;
   }
 
   async landed(tick: number, deadlineMs: number): Promise<boolean> {
     if (tick > this.latest) this.latest = tick;
-    this.membership(this.clock());
+    const w = Math.floor(this.clock() / WINDOW_MS);
+    const units = `${this.opts.prefix}:units:${w}`;
+    const flushed = `${this.opts.prefix}:flushed:${tick}`;
     try {
-      const key = `${this.opts.prefix}:flushed:${tick}`;
-      let count = await this.add(key);
+      // Counted in the window before its flush is: a unit that reads this window's count after
+      // this unit's flushed increment sees this unit in it.
+      if (this.joined !== w) {
+        await this.add(units);
+        this.joined = w;
+      }
+      this.readPrevious(w);
+      this.counts.ops++;
+      const [count, current] = await Promise.all([this.add(flushed), this.cache.get(units)]);
+      let done = count;
+      let now = Number(current ?? 0);
       for (;;) {
-        if (this.fleet > 0 && count >= this.fleet) {
+        this.fleet = Math.max(this.previous, now);
+        if (this.fleet > 0 && done >= this.fleet) {
           this.counts.reached++;
           this.recovered();
           return true;
         }
         if (this.latest > tick || this.clock() + this.opts.pollMs >= deadlineMs) return false;
         await sleep(this.opts.pollMs);
-        this.counts.ops++;
-        count = Number((await this.cache.get(key)) ?? 0);
+        this.counts.ops += 2;
+        const got = await this.cache.getMany([flushed, units]);
+        done = Number(got.get(flushed) ?? 0);
+        now = Number(got.get(units) ?? 0);
       }
     } catch (err) {
       this.failed(err);
@@ -108,29 +128,21 @@ export class SharedFlushQuorum implements FlushQuorum {
     ];
   }
 
-  /** Once per window: count this unit in, and read the last complete window's count (not awaited). */
-  private membership(nowMs: number): void {
-    const w = Math.floor(nowMs / WINDOW_MS);
-    if (this.sizing || (this.joined === w && this.sized === w - 1)) return;
+  /** Once per window: read the last complete window's count (not awaited: until then the one before stands). */
+  private readPrevious(w: number): void {
+    if (this.sizing || this.sized === w - 1) return;
     this.sizing = true;
-    this.refreshFleet(w)
-      .then(() => this.recovered())
+    this.counts.ops++;
+    this.cache
+      .get(`${this.opts.prefix}:units:${w - 1}`)
+      .then((v) => {
+        this.previous = Number(v ?? 0);
+        this.sized = w - 1;
+      })
       .catch((err: unknown) => this.failed(err))
       .finally(() => {
         this.sizing = false;
       });
-  }
-
-  private async refreshFleet(w: number): Promise<void> {
-    if (this.joined !== w) {
-      await this.add(`${this.opts.prefix}:units:${w}`);
-      this.joined = w;
-    }
-    if (this.sized !== w - 1) {
-      this.counts.ops++;
-      this.fleet = Number((await this.cache.get(`${this.opts.prefix}:units:${w - 1}`)) ?? 0);
-      this.sized = w - 1;
-    }
   }
 
   /** incr, or create with add; if another unit created it meanwhile, incr again. Resolves the new value. */
