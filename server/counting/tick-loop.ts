@@ -236,7 +236,6 @@ export class TickLoop {
           run.result = result;
           run.state = "flushed";
           acks(true);
-          if (report) this.landed(run);
         },
         (err: unknown) => {
           run.state = "failed";
@@ -248,7 +247,10 @@ export class TickLoop {
       .finally(() => {
         this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
         this.inFlight = null;
+        const landed = run.state !== "failed";
         this.advance(run);
+        // After the flush's promise is off the books, so that a phase 2 the quorum starts owns `inFlight`.
+        if (report && landed) this.landed(run);
       });
     return run;
   }

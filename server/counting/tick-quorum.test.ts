@@ -87,3 +87,43 @@ test("no quorum with a zero offset (one process), and none for a start-up or shu
   assert.equal(some.quorum.calls.length, 0, "a flush off the tick grid is not a tick's flush");
   assert.equal(some.published.length, 1);
 });
+
+test("a quorum that answers at once, over a store that flushes and reads asynchronously: the read in flight is waited for", async () => {
+  const shows = new ShowRegistry(new MemoryShowSource());
+  await shows.put("s", { title: "S", acts: [{ id: "a", name: "A" }] });
+  await shows.setStage("s", { act: "a", open: true });
+  const counting = new Counting(shows, new UnlimitedPolicy());
+  const mem = new MemoryStore();
+  const reads: Array<() => void> = [];
+  let flushes = 0;
+  const store = Object.assign(Object.create(mem) as MemoryStore, {
+    flushSync: undefined,
+    flush: async (batch: Parameters<MemoryStore["flush"]>[0]) => (flushes++, mem.flushSync(batch)),
+    // Held until the test releases it: phase 2's read is in flight meanwhile.
+    readTotals: (wants: Parameters<MemoryStore["readTotals"]>[0]) =>
+      new Promise<ReturnType<MemoryStore["readTotals"]>>((resolve) => reads.push(() => resolve(mem.readTotals(wants)))),
+  });
+  const published: number[] = [];
+  const loop = new TickLoop(
+    counting,
+    store,
+    { takeAcks: () => () => {}, localWatching: () => 0, totals: (_s, _f, at) => (published.push(at.ts), 1) },
+    new Metrics(),
+    silentLogger,
+    { tickMs: 100, publishOffsetMs: 20, quorum: { landed: () => Promise.resolve(true) }, budgetPct: 50 },
+  );
+  loop.flushPhase(3, 0, false);
+  while (reads.length === 0) await turn();
+  assert.deepEqual(loop.phase2Starts, { quorum: 1, offset: 0 }, "phase 2 started on the quorum");
+  let settled = false;
+  const now = loop.flushNow().then(() => (settled = true));
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(settled, false, "a flush-now waits for the read in flight");
+  assert.equal(flushes, 1, "one tick in flight at a time: no flush while tick 3's read is in flight");
+  reads.shift()!();
+  while (reads.length === 0) await turn();
+  reads.shift()!();
+  await now;
+  assert.equal(published.length, 2);
+  assert.equal(published[0], 300, "tick 3 published first, then the flush-now's");
+});
