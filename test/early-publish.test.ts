@@ -1,9 +1,9 @@
 /**
  * Phase 2 (read totals, publish) starts as soon as every unit's flush of the tick landed, with
  * PUBLISH_OFFSET_MS only as its deadline; on real servers: two worker threads (the supervisor's
- * tally) and three nodes over a real memcached (the per-tick flushed counter). A stalled node
+ * tally) and three nodes over a real memcached (per-tick flushed marks by unit id). A stalled node
  * (SIGSTOP) must not stall the others' publishing: they publish at the deadline, and once the
- * stalled node has dropped out of the fleet count, early again. Totals stay exact and never
+ * stalled node has dropped out of the members, early again. Totals stay exact and never
  * decrease on any screen throughout.
  *
  * The offset is set well above what a flush takes (60 ms of a 100 ms tick) so that a phase 2 that

@@ -161,7 +161,7 @@ async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache |
     node: cfg.NODE_ID,
   });
   const showSource = new SharedShowSource(dual, record, log, "bc", cfg.MYSQL_URL !== undefined);
-  // Straight to memcached (not the L1): the flushed counters change within a tick.
+  // Straight to memcached (not the L1): the flushed marks change within a tick.
   const quorum = new SharedFlushQuorum(global, { prefix: "bc", pollMs: Math.max(1, Math.round(cfg.TICK_MS / 100)) }, log);
   const recordMetrics = record instanceof MysqlRecord ? () => record.metrics() : (): Family[] => [];
   return {

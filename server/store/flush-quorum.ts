@@ -2,9 +2,9 @@
  * When every counting unit's flush of a tick has landed, so that phase 2 (read the totals,
  * publish) can start at once instead of after the whole PUBLISH_OFFSET_MS (counting/tick-loop.ts).
  *
- * Implementations: the supervisor's tally of its worker threads (cluster/flush-relay.ts) and a
- * per-tick counter in memcached for nodes and shared-mode workers (shared-flush-quorum.ts). A
- * single process has none: it reads its own flush.
+ * Implementations: the supervisor's tally of its worker threads (cluster/flush-relay.ts) and
+ * per-tick flushed marks by unit id in memcached for nodes and shared-mode workers
+ * (shared-flush-quorum.ts). A single process has none: it reads its own flush.
  *
  * Contract:
  *  - `landed(tick, deadlineMs)` is called once per tick by each unit, after its flush of that tick

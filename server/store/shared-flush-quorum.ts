@@ -1,27 +1,31 @@
 /**
  * The flush quorum (flush-quorum.ts) of units sharing totals through memcached: nodes, and the
- * worker threads of shared-mode nodes (each a unit of its own).
+ * worker threads of shared-mode nodes (each a unit of its own, with a random id).
  *
+ *  - Members: time is cut into aligned windows of WINDOW_MS. At its first flush of window w a unit
+ *    takes an ordinal i of `<prefix>:units:<w>` (incr, add when missing) and writes its id at
+ *    `<prefix>:unit:<w>:<i>`, before its flushed mark. The units waited for are the ids of the last
+ *    window (read once per window, awaited) and those of the current one (its count re-read with
+ *    every check): a set of ids, not a count, so a unit that joins never stands in for one that
+ *    is counted but has not flushed. An ordinal whose id is not readable yet is a unit that
+ *    has not flushed (waited for).
  *  - Flushed: after its flush of tick k landed (its counter increments acknowledged by memcached),
- *    a unit increments `<prefix>:flushed:<k>` (add when missing). The increment's answer tells the
- *    last unit at once; the others read the key every `pollMs` until it reaches the fleet size,
- *    until their deadline, or until their next tick. A read of the totals that starts after the
- *    key reached the fleet size starts after every counted unit's increments were acknowledged, so
- *    it sees them (on one memcached server or several).
- *  - Fleet size: time is cut into aligned windows of WINDOW_MS; each unit increments
- *    `<prefix>:units:<window>` at its first flush of a window, before its flushed increment, and
- *    waits for max(the last complete window's count, read once per window; the current window's
- *    count, read with every flushed increment and poll). A unit that joins is waited for from its
- *    first flush on, unless another unit read the current window's count in the instant between
- *    (that unit then publishes before the joiner's flush lands: the joiner's deltas are in the
- *    next tick's frames, one tick late, never lost or doubled). A unit that dies or stalls stops
- *    being waited for one or two windows later; until then phase 2 runs at its deadline.
- * Cost per unit per tick: the flushed increment (plus add and incr again for the first unit of a
- * tick) pipelined with one read of the window's count, then a two-key read per `pollMs` while it
- * waits (at most offset / pollMs); per window, 1-3 operations to count itself and one read.
- * Keys expire after TTL_SEC. A cache error is counted and logged once per outage; phase 2 then
- * runs at its deadline, as it did before the quorum existed.
+ *    a unit sets `<prefix>:flushed:<k>:<id>`. It resolves true only once every member other than
+ *    itself has that mark; a read of the totals that starts after that starts after every member's
+ *    increments of the tick were acknowledged, so it sees them (on one memcached server or
+ *    several). It reads the marks every `pollMs` until then, its deadline, or its next tick.
+ *  - A unit that joins is waited for from its first flush on, unless another unit read the current
+ *    window's count in the instant between (that unit then publishes before the joiner's flush
+ *    lands: the joiner's deltas are in the next tick's frames, one tick late, never lost or
+ *    doubled). A unit that dies or stalls stops being waited for one or two windows later; until
+ *    then phase 2 runs at its deadline.
+ * Cost per unit per tick: its mark written beside one read of the current window's count and the
+ * others' marks, one more read when the count grew; then that read per `pollMs` while it waits
+ * (at most offset / pollMs); per window, 2-4 operations to count itself and one read of the last
+ * window. Keys expire after TTL_SEC. A cache error is counted and logged once per outage; phase 2
+ * then runs at its deadline, as it did before the quorum existed.
  */
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -34,23 +38,31 @@ const TTL_SEC = 10;
 export interface SharedFlushQuorumOptions {
   /** Key prefix shared by every unit (the store's). */
   prefix: string;
-  /** How often a waiting unit reads the flushed counter. */
+  /** How often a waiting unit reads the flushed marks. */
   pollMs: number;
   clock?: () => number;
+  /** How a waiting unit waits `pollMs` (tests drive a virtual clock). */
+  sleep?: (ms: number) => Promise<unknown>;
+}
+
+/** The ids of one window's members as read: null where an ordinal's id was not readable yet. */
+interface Window {
+  ids: Array<string | null>;
+  /** Read as the last window with no id missing: kept from then on. */
+  final: boolean;
 }
 
 export class SharedFlushQuorum implements FlushQuorum {
+  readonly id = randomUUID();
   /** The window this unit last counted itself in. */
   private joined = -1;
-  /** The last complete window read, and its count. */
-  private sized = -1;
-  private previous = 0;
-  private sizing = false;
-  /** Units waited for at the last check: max(last complete window, current window so far). */
+  private readonly windows = new Map<number, Window>();
+  /** Units waited for at the last check. */
   private fleet = 0;
   private latest = -Infinity;
   private failing = false;
   private readonly clock: () => number;
+  private readonly sleep: (ms: number) => Promise<unknown>;
   /** Cache operations issued, waits that ended with everyone flushed, and failures (metrics). */
   readonly counts = { ops: 0, reached: 0, errors: 0 };
 
@@ -60,9 +72,10 @@ export class SharedFlushQuorum implements FlushQuorum {
     private readonly log: Logger,
   ) {
     this.clock = opts.clock ?? Date.now;
+    this.sleep = opts.sleep ?? sleep;
   }
 
-  /** The fleet size as last computed (0: not known yet). */
+  /** The number of units waited for at the last check, this one included (0: not known yet). */
   get size(): number {
     return this.fleet;
   }
@@ -70,33 +83,31 @@ export class SharedFlushQuorum implements FlushQuorum {
   async landed(tick: number, deadlineMs: number): Promise<boolean> {
     if (tick > this.latest) this.latest = tick;
     const w = Math.floor(this.clock() / WINDOW_MS);
-    const units = `${this.opts.prefix}:units:${w}`;
-    const flushed = `${this.opts.prefix}:flushed:${tick}`;
     try {
-      // Counted in the window before its flush is: a unit that reads this window's count after
-      // this unit's flushed increment sees this unit in it.
+      // Counted in the window before its mark is set: a unit that reads this window after this
+      // unit's mark finds this unit among the members.
       if (this.joined !== w) {
-        await this.add(units);
+        const ordinal = await this.add(this.unitsKey(w));
+        this.counts.ops++;
+        await this.cache.set(this.memberKey(w, ordinal), this.id, TTL_SEC);
         this.joined = w;
+        for (const old of this.windows.keys()) if (old < w - 1) this.windows.delete(old);
       }
-      this.readPrevious(w);
       this.counts.ops++;
-      const [count, current] = await Promise.all([this.add(flushed), this.cache.get(units)]);
-      let done = count;
-      let now = Number(current ?? 0);
+      const mark = this.cache.set(this.flushedKey(tick, this.id), "1", TTL_SEC);
+      const [, last] = await Promise.all([mark, this.members(w - 1, true)]);
       for (;;) {
-        this.fleet = Math.max(this.previous, now);
-        if (this.fleet > 0 && done >= this.fleet) {
+        const current = await this.members(w, false);
+        const others = new Set<string | null>([...last.ids, ...current.ids]);
+        others.delete(this.id);
+        this.fleet = others.size + 1;
+        if (await this.allFlushed(tick, others)) {
           this.counts.reached++;
           this.recovered();
           return true;
         }
         if (this.latest > tick || this.clock() + this.opts.pollMs >= deadlineMs) return false;
-        await sleep(this.opts.pollMs);
-        this.counts.ops += 2;
-        const got = await this.cache.getMany([flushed, units]);
-        done = Number(got.get(flushed) ?? 0);
-        now = Number(got.get(units) ?? 0);
+        await this.sleep(this.opts.pollMs);
       }
     } catch (err) {
       this.failed(err);
@@ -108,7 +119,7 @@ export class SharedFlushQuorum implements FlushQuorum {
     return [
       {
         name: "buzzcast_flush_quorum_cache_ops_total",
-        help: "memcached operations of the flush quorum (flushed counters, polls, fleet size).",
+        help: "memcached operations of the flush quorum (flushed marks, polls, members).",
         kind: "counter",
         samples: [{ value: this.counts.ops }],
       },
@@ -120,7 +131,7 @@ export class SharedFlushQuorum implements FlushQuorum {
       },
       {
         name: "buzzcast_flush_quorum_fleet",
-        help: "Units the flush quorum waits for (counted in memcached over the last complete window).",
+        help: "Units the flush quorum waits for (members of the last and the current window in memcached).",
         kind: "gauge",
         merge: "max",
         samples: [{ value: this.fleet }],
@@ -128,21 +139,48 @@ export class SharedFlushQuorum implements FlushQuorum {
     ];
   }
 
-  /** Once per window: read the last complete window's count (not awaited: until then the one before stands). */
-  private readPrevious(w: number): void {
-    if (this.sizing || this.sized === w - 1) return;
-    this.sizing = true;
+  /** Whether every id has its flushed mark for `tick` (an id not readable yet, null, never has). */
+  private async allFlushed(tick: number, ids: ReadonlySet<string | null>): Promise<boolean> {
+    if (ids.has(null)) return false;
+    if (ids.size === 0) return true;
+    const keys = [...ids].map((id) => this.flushedKey(tick, id!));
     this.counts.ops++;
-    this.cache
-      .get(`${this.opts.prefix}:units:${w - 1}`)
-      .then((v) => {
-        this.previous = Number(v ?? 0);
-        this.sized = w - 1;
-      })
-      .catch((err: unknown) => this.failed(err))
-      .finally(() => {
-        this.sizing = false;
-      });
+    const got = await this.cache.getMany(keys);
+    return keys.every((k) => got.has(k));
+  }
+
+  /**
+   * The members of window `w`: its count, then the ids of ordinals not known yet. `last`: the
+   * window is over, read until no id is missing, then kept.
+   */
+  private async members(w: number, last: boolean): Promise<Window> {
+    const known = this.windows.get(w) ?? { ids: [], final: false };
+    this.windows.set(w, known);
+    if (known.final) return known;
+    this.counts.ops++;
+    const count = Number((await this.cache.get(this.unitsKey(w))) ?? 0);
+    while (known.ids.length < count) known.ids.push(null);
+    const missing: number[] = [];
+    for (const [i, id] of known.ids.entries()) if (id === null) missing.push(i + 1);
+    if (missing.length > 0) {
+      this.counts.ops++;
+      const got = await this.cache.getMany(missing.map((i) => this.memberKey(w, i)));
+      for (const i of missing) known.ids[i - 1] = got.get(this.memberKey(w, i)) ?? null;
+    }
+    known.final = last && !known.ids.includes(null);
+    return known;
+  }
+
+  private unitsKey(w: number): string {
+    return `${this.opts.prefix}:units:${w}`;
+  }
+
+  private memberKey(w: number, ordinal: number): string {
+    return `${this.opts.prefix}:unit:${w}:${ordinal}`;
+  }
+
+  private flushedKey(tick: number, id: string): string {
+    return `${this.opts.prefix}:flushed:${tick}:${id}`;
   }
 
   /** incr, or create with add; if another unit created it meanwhile, incr again. Resolves the new value. */
