@@ -55,6 +55,9 @@ async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
   const recorded = (await s.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
   // Amounts in doubt stay out: their write may still land, on this new key too.
   const own = s.counters.ownShare(c);
+  // The total shown never drops as this node's pending buzzes move into the key, even when the new
+  // key lacks other nodes' buzzes the lost one had (they re-add theirs; the close reconciles).
+  const shown = c.lastKnown + (c.arrived - c.cached);
   // Nothing of this node's share is written before the label: a failure here changes nothing.
   const label = `${s.nodeId}.${randomBytes(6).toString("hex")}`;
   const labelled = await s.global.add(c.genKey, label);
@@ -63,13 +66,17 @@ async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
     added = await s.cache.add(c.key, String(recorded + own));
   } catch (err) {
     // The add may still land (or have landed): like a timed-out incr, its share is in doubt.
-    if (isTimeout(err)) s.counters.assumeSeeded(c, own, s.doubtUntil());
+    if (isTimeout(err)) {
+      s.counters.assumeSeeded(c, own, s.doubtUntil());
+      s.counters.saw(c, shown);
+    }
     throw err;
   }
   if (added) {
     s.counts.seeds++;
     // Not our label (another seeder added its own first): the next read adopts whichever it is.
     s.counters.seeded(c, recorded + own, labelled ? label : null);
+    s.counters.saw(c, shown);
     return;
   }
   // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
@@ -77,18 +84,23 @@ async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
   s.counts.seedConflicts++;
   if (own === 0) {
     s.counters.seeded(c, null, null);
+    s.counters.saw(c, shown);
     return;
   }
   let v: number | null;
   try {
     v = await s.cache.incr(c.key, own);
   } catch (err) {
-    if (isTimeout(err)) s.counters.assumeSeeded(c, own, s.doubtUntil());
+    if (isTimeout(err)) {
+      s.counters.assumeSeeded(c, own, s.doubtUntil());
+      s.counters.saw(c, shown);
+    }
     throw err;
   }
   if (v === null) return; // lost again already; next tick seeds once more
   // Which incarnation the incr reached is not known: the next read with a label tells, and re-adds nothing of this.
   s.counters.seeded(c, v, null);
+  s.counters.saw(c, shown);
 }
 
 function isTimeout(err: unknown): boolean {
