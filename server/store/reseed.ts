@@ -42,9 +42,10 @@ export interface ReconcileTarget {
  * Runs while the record writer is settled and held, so `persisted` is exactly what the record
  * holds from the read to the last cache operation: nothing this node adds as its own share can be
  * in a record another node seeded from.
- * The generation key is added first, with a label unique to this creation (counter-state.ts): a
- * counter never exists without the label of its incarnation beside it, so a node that finds
- * another label knows the incarnation its buzzes were in is gone.
+ * The generation key is added first, with a label unique to this creation (counter-state.ts), and
+ * read back once the counter is created: a node holds a label as its incarnation's only if the label
+ * was still there after its counter was created (so no loss came between), and a node that later
+ * finds another label knows the incarnation its buzzes were in is gone.
  */
 export async function seedCounter(s: ReseedDeps, c: CounterState): Promise<void> {
   const r = await s.writer.whileSettled(() => seedHeld(s, c));
@@ -74,8 +75,20 @@ async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
   }
   if (added) {
     s.counts.seeds++;
-    // Not our label (another seeder added its own first): the next read adopts whichever it is.
-    s.counters.seeded(c, recorded + own, labelled ? label : null);
+    // Our label names this incarnation only if nothing was lost between the two adds: a loss after
+    // the label's add and before the counter's leaves the counter unlabelled, and another seeder may
+    // then label it as its own (taken for a new incarnation, our buzzes would be re-added: counted
+    // twice). Only our label, read back still there, is this incarnation's; otherwise (another
+    // seeder's label, or none) the next read adopts whichever it is and re-adds nothing.
+    let ours: boolean;
+    try {
+      ours = labelled && (await s.global.get(c.genKey)) === label;
+    } catch (err) {
+      s.counters.seeded(c, recorded + own, null);
+      s.counters.saw(c, shown);
+      throw err;
+    }
+    s.counters.seeded(c, recorded + own, ours ? label : null);
     s.counters.saw(c, shown);
     return;
   }
