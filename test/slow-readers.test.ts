@@ -1,11 +1,17 @@
 /**
  * Slow readers at scale: SLOW_READERS connections (CI 2,000; full size 10,000) say
- * hello and stop reading while totals flow. Asserted: every one is closed with 4009 slow_consumer
- * (counted in /metrics), server RSS grows by at most the documented bound
- *   SLOW_READERS x (MAX_BACKPRESSURE + one totals frame + PER_CONN_OVERHEAD) + SLACK,
- * and the viewers that keep reading see the same tick rate and latency as without them.
+ * hello and stop reading while totals flow. Reader flow control (server/transport/reader-flow.ts)
+ * parks each once it leaves READER_UNACKED_BYTES unread, and closes it after READER_PARKED_CLOSE_MS.
+ * Asserted: every one is closed with 4009 slow_consumer (the close frame reaches it: counted in
+ * /metrics and seen by the client), server RSS grows by at most
+ *   SLOW_READERS x (one totals frame + PER_CONN_OVERHEAD) + SLACK
+ * (nothing queues in uWS for a parked reader; what sits in kernel buffers, host-wide, is printed),
+ * and the viewers that keep reading keep >= 0.9x their tick rate and <= 2x their p99 latency of
+ * the same run without the slow readers.
  * Full size: SLOW_READERS=10000 SLOW_READERS_SECONDS=60 node --import tsx --test --test-timeout=600000 test/slow-readers.test.ts
+ * READER_UNACKED_BYTES=0 in the environment runs the server without reader flow control (to compare; it fails).
  */
+import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { CLOSE } from "../shared/codes.ts";
@@ -22,6 +28,16 @@ const PER_CONN_OVERHEAD = 16 * 1024; // uWS socket + our Conn + kernel-side book
 const SLACK = 64 * 1024 * 1024;
 const TICK_MS = 100;
 
+/** A phase of the run on stderr as it happens (a full-size run takes minutes on a busy box). */
+const progress = (what: string, data: object = {}): void =>
+  void process.stderr.write(`slow-readers ${new Date().toISOString()} ${what} ${JSON.stringify(data)}\n`);
+
+/** Kernel memory held by TCP sockets, all of the host's (pages of /proc/net/sockstat, in bytes). */
+function tcpKernelBytes(): number {
+  const m = /^TCP:.* mem (\d+)/m.exec(readFileSync("/proc/net/sockstat", "utf8"));
+  return m ? Number(m[1]) * 4096 : NaN;
+}
+
 let srv: RunningServer;
 before(async () => {
   srv = await startServer({
@@ -31,6 +47,7 @@ before(async () => {
     // The readers connect all at once: admission control is not what this test is about.
     MAX_CONNECT_RATE: "0",
     MAX_BACKPRESSURE: String(MAX_BACKPRESSURE),
+    ...(process.env.READER_UNACKED_BYTES === undefined ? {} : { READER_UNACKED_BYTES: process.env.READER_UNACKED_BYTES }),
   });
 });
 after(async () => {
@@ -75,16 +92,24 @@ test(
     const buzz = setInterval(() => buzzer.buzz(acts[0]!.id), TICK_MS / 4); // a total changes every tick
     const watchMs = Math.min(10_000, SECONDS * 1000);
     const baseline = await watch(good, watchMs);
+    progress("baseline", baseline);
     const pid = srv.proc.pid!;
     const rss0 = rssBytes(pid);
     const closes0 = (await scrape(srv.url, ["buzzcast_closes_total"])).get('buzzcast_closes_total{code="slow_consumer"}') ?? 0;
 
     let rssMax = rss0;
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssBytes(pid))), 100);
+    const tcp0 = tcpKernelBytes();
+    let tcpMax = tcp0;
+    const sampler = setInterval(() => {
+      rssMax = Math.max(rssMax, rssBytes(pid));
+      tcpMax = Math.max(tcpMax, tcpKernelBytes());
+    }, 100);
     const slow: SlowReader[] = [];
     for (let i = 0; i < N; i += 200)
       slow.push(...(await Promise.all(Array.from({ length: Math.min(200, N - i) }, () => SlowReader.open(srv.port, "slow")))));
+    progress("slow readers open", { n: slow.length });
     const during = await watch(good, watchMs);
+    progress("during", during);
     await waitFor(
       async () =>
         ((await scrape(srv.url, ["buzzcast_closes_total"])).get('buzzcast_closes_total{code="slow_consumer"}') ?? 0) - closes0 >= N,
@@ -98,7 +123,7 @@ test(
     clearInterval(buzz);
     const codes = await Promise.all(slow.map((s) => s.resume()));
     const by4009 = codes.filter((c) => c === CLOSE.slow_consumer.code).length;
-    const bound = N * (MAX_BACKPRESSURE + 8 * 1024 + PER_CONN_OVERHEAD) + SLACK;
+    const bound = N * (8 * 1024 + PER_CONN_OVERHEAD) + SLACK;
     t.diagnostic(
       JSON.stringify({
         slowReaders: N,
@@ -106,15 +131,16 @@ test(
         rssBeforeMiB: rss0 >> 20,
         rssMaxMiB: rssMax >> 20,
         growthMiB: (rssMax - rss0) >> 20,
+        tcpKernelMiB: { before: tcp0 / 2 ** 20, max: tcpMax / 2 ** 20 },
+        parked: (await scrape(srv.url, ["buzzcast_readers_parked_total"])).get("buzzcast_readers_parked_total"),
         boundMiB: bound >> 20,
         baseline,
         during,
       }),
     );
-    // uWS drops the close frame too (the socket is over maxBackpressure), so the reader sees the
-    // stream end without it (1006): the same reconnect rule (backoff) as 4009.
+    // A parked reader's buffers hold at most READER_UNACKED_BYTES and a second of frames: the close frame gets in.
     assert.ok(
-      codes.every((c) => c === CLOSE.slow_consumer.code || c === 1006),
+      codes.every((c) => c === CLOSE.slow_consumer.code),
       `close codes seen: ${[...new Set(codes)].join(",")}`,
     );
     assert.ok(rssMax - rss0 <= bound, `RSS grew ${(rssMax - rss0) >> 20} MiB, bound ${bound >> 20} MiB`);
@@ -122,9 +148,12 @@ test(
       during.rate >= baseline.rate * 0.9,
       `tick rate ${during.rate.toFixed(2)}/s with slow readers, ${baseline.rate.toFixed(2)}/s without`,
     );
-    // The test process itself opens the slow connections during this window (2 shared cores): the
-    // latency bound allows for that client-side contention; the figures are printed above.
-    assert.ok(during.p99 <= baseline.p99 + 150, `p99 latency ${during.p99} ms with slow readers, ${baseline.p99} ms without`);
+    // 2x, with a floor of 20 ms over the baseline: a quiet box's baseline p99 is a few ms, within
+    // timer and scheduling noise.
+    assert.ok(
+      during.p99 <= Math.max(2 * baseline.p99, baseline.p99 + 20),
+      `p99 latency ${during.p99} ms with slow readers, ${baseline.p99} ms without`,
+    );
     for (const v of [...good, buzzer]) assert.equal(v.closeCode, null, "readers that keep up stay connected");
     for (const v of [...good, buzzer]) v.close();
   },
