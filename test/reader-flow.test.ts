@@ -19,7 +19,7 @@ before(async () => {
     BUZZ_POLICY: "unlimited",
     RATE_LIMIT_PER_SEC: "0",
     // Small, so that v2's small frames also exceed it within a few seconds.
-    READER_UNACKED_BYTES: "2048",
+    READER_UNACKED_BYTES: "512",
     READER_PARKED_CLOSE_MS: "4000",
   });
   const acts = Array.from({ length: 20 }, (_, i) => ({ id: `act-${i}`, name: `Act ${i}` }));

@@ -84,7 +84,13 @@ function round(flow: ReaderFlow, fromMs: number): void {
 test("a visit slice covers readers x sliceMs / roundMs readers, and a round covers each once", () => {
   const { flow, streams, sockets } = setup(25);
   for (const s of sockets) s.pongLast(flow); // every join ping answered
-  streams.publish("show:s", "x".repeat(10), false);
+  streams.publish("show:s", "x".repeat(499), false);
+  round(flow, 0);
+  assert.ok(
+    sockets.every((s) => s.pings.length === 1),
+    "no ping while less than half the bound is unacknowledged",
+  );
+  streams.publish("show:s", "x", false);
   flow.visit(0);
   assert.equal(sockets.filter((s) => s.pings.length === 2).length, 3); // ceil(25 / 10)
   for (let i = 1; i < 10; i++) flow.visit(i * 100);

@@ -9,7 +9,8 @@
  *
  * Guarantees:
  *  - Per connection, the topic bytes (topic-streams.ts) acknowledged by its last answered ping are
- *    kept; a connection is pinged at its join and again at each visit once its last ping is answered.
+ *    kept; a connection is pinged at its join, then at a visit that finds its last ping answered
+ *    and half the bound published since (a show of small frames costs a ping every few minutes).
  *  - Visits are staggered: every `sliceMs` a slice of the readers is visited, so that each is visited
  *    at least once per `roundMs` (the per-slice work is readers x sliceMs / roundMs, never all readers at once).
  *  - A reader whose ping has been unanswered for `roundMs` or more, with more than `unackedBytes`
@@ -172,7 +173,7 @@ export class ReaderFlow {
       if (nowMs - r.pingSince >= this.opts.roundMs && unacked > this.opts.unackedBytes) this.park(ws, c, r, nowMs);
       return;
     }
-    if (unacked === 0) return;
+    if (unacked < this.opts.unackedBytes / 2) return;
     r.pingAt = r.stream.bytes;
     r.pingSince = nowMs;
     ws.ping(PING);
