@@ -62,7 +62,7 @@ function setup(readers: number, unackedBytes = 1000) {
       },
     },
     () => slow++,
-    { unackedBytes, closeAfterMs: 5000, roundMs: 1000, sliceMs: 100 },
+    { unackedBytes, closeAfterMs: 5000, roundMs: 1000, sliceMs: 100, closesPerSlice: 2 },
   );
   const sockets = Array.from({ length: readers }, () => {
     const c = newConn(0, { tokens: 0, at: 0 } as never);
@@ -138,6 +138,19 @@ test("a reader with a ping unanswered for a round and over the bound unread is p
   round(flow, since + 5000);
   assert.deepEqual(closes, [[fresh!.conn, "slow_consumer"]]);
   assert.equal(slow(), 1);
+});
+
+test("parked readers are closed at most closesPerSlice per slice", () => {
+  const { flow, streams, closes } = setup(100, 10);
+  streams.publish("show:s", "x".repeat(100), false);
+  round(flow, 1000);
+  round(flow, 2000); // every reader parked by now
+  for (let t = 8000; closes.length < 100 && t < 30_000; t += 100) {
+    const before = closes.length;
+    flow.visit(t);
+    assert.ok(closes.length - before <= 2, `${closes.length - before} closed in one slice`);
+  }
+  assert.equal(closes.length, 100);
 });
 
 test("pongs with another payload (uWS's automatic pings, a client's own) change nothing", () => {

@@ -21,7 +21,9 @@
  *  - A parked reader is pinged once more with a distinct payload; its pong proves it read
  *    everything sent to it: it is resumed: subscribed again and sent a fresh welcome (latest
  *    totals, show and stage: conflation; frames published while it was parked are never sent to it).
- *  - A reader parked for `closeAfterMs` is closed with 4009 slow_consumer.
+ *  - A reader parked for `closeAfterMs` is closed with 4009 slow_consumer at a visit, at most
+ *    `closesPerSlice` per slice (readers that stopped together are not all closed in one slice:
+ *    the others' ticks stay on time, and the reconnects that follow are spread).
  *  - Counting is untouched: buzzes and acks of a parked connection are handled as any other's.
  *  - While parked, a connection is not one of its show's subscribers, so not in `watching`.
  */
@@ -42,6 +44,8 @@ export interface ReaderFlowOptions {
   roundMs: number;
   /** Visits run every sliceMs (the caller's timer). */
   sliceMs: number;
+  /** At most this many parked readers closed per slice (the rest at a later visit). */
+  closesPerSlice: number;
 }
 
 /** A connection's flow state (on its Conn). */
@@ -74,6 +78,7 @@ export class ReaderFlow {
   private parkedTotal = 0;
   private resumedTotal = 0;
   private closedTotal = 0;
+  private closesThisSlice = 0;
 
   constructor(
     private readonly streams: TopicStreams,
@@ -118,6 +123,7 @@ export class ReaderFlow {
   /** One slice of visits (call every `sliceMs`). */
   visit(nowMs: number): void {
     const n = Math.ceil((this.readers.size * this.opts.sliceMs) / this.opts.roundMs);
+    this.closesThisSlice = 0;
     for (let i = 0; i < n; i++) {
       this.cursor ??= this.readers.values();
       const next = this.cursor.next();
@@ -163,7 +169,8 @@ export class ReaderFlow {
     const r = c.reader;
     if (!c.open || r.stream === null) return;
     if (r.parkedSince > 0) {
-      if (nowMs - r.parkedSince < this.opts.closeAfterMs) return;
+      if (nowMs - r.parkedSince < this.opts.closeAfterMs || this.closesThisSlice >= this.opts.closesPerSlice) return;
+      this.closesThisSlice++;
       this.closedTotal++;
       this.onSlowClose();
       return this.sink.close(ws, c, "slow_consumer", "not reading frames; reconnect to resume");
