@@ -50,7 +50,7 @@ const Env = z.object({
   SLOW_CONSUMER_SWEEPS: int(1, 1000).default(3),
   SWEEP_MS: int(50, 60_000).default(1000),
   /**
-   * Bytes a connection may leave unread (its ping unanswered for a round, ~1 s) before frames to it
+   * Bytes a connection may leave unread (its ping unanswered for half a second or more) before frames to it
    * stop until it catches up (transport/reader-flow.ts); 0 turns reader flow control off.
    */
   READER_UNACKED_BYTES: int(0, 64 * 1024 * 1024).default(64 * 1024),

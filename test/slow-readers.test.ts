@@ -7,7 +7,8 @@
  *   SLOW_READERS x (one totals frame + PER_CONN_OVERHEAD) + SLACK
  * (nothing queues in uWS for a parked reader; what sits in kernel buffers, host-wide, is printed),
  * and the viewers that keep reading keep >= 0.9x their tick rate and <= 2x their p99 latency of
- * the same run without the slow readers.
+ * the same run without the slow readers (the worse of a window before they connect and one after
+ * they are closed: the shared box's load drifts).
  * Full size: SLOW_READERS=10000 SLOW_READERS_SECONDS=60 node --import tsx --test --test-timeout=600000 test/slow-readers.test.ts
  * READER_UNACKED_BYTES=0 in the environment runs the server without reader flow control (to compare; it fails).
  */
@@ -120,8 +121,13 @@ test(
       },
     );
     clearInterval(sampler);
-    clearInterval(buzz);
     const codes = await Promise.all(slow.map((s) => s.resume()));
+    // Without slow readers once more: the box's load drifts over a run (other work shares it), so
+    // the reference is the worse of the two windows without them, before and after.
+    const afterwards = await watch(good, watchMs);
+    progress("afterwards", afterwards);
+    clearInterval(buzz);
+    const reference = { rate: Math.min(baseline.rate, afterwards.rate), p99: Math.max(baseline.p99, afterwards.p99) };
     const by4009 = codes.filter((c) => c === CLOSE.slow_consumer.code).length;
     const bound = N * (8 * 1024 + PER_CONN_OVERHEAD) + SLACK;
     t.diagnostic(
@@ -136,6 +142,7 @@ test(
         boundMiB: bound >> 20,
         baseline,
         during,
+        afterwards,
       }),
     );
     // A parked reader's buffers hold at most READER_UNACKED_BYTES and a second of frames: the close frame gets in.
@@ -145,14 +152,14 @@ test(
     );
     assert.ok(rssMax - rss0 <= bound, `RSS grew ${(rssMax - rss0) >> 20} MiB, bound ${bound >> 20} MiB`);
     assert.ok(
-      during.rate >= baseline.rate * 0.9,
-      `tick rate ${during.rate.toFixed(2)}/s with slow readers, ${baseline.rate.toFixed(2)}/s without`,
+      during.rate >= reference.rate * 0.9,
+      `tick rate ${during.rate.toFixed(2)}/s with slow readers, ${reference.rate.toFixed(2)}/s without`,
     );
-    // 2x, with a floor of 20 ms over the baseline: a quiet box's baseline p99 is a few ms, within
-    // timer and scheduling noise.
+    // 2x, with a floor of 20 ms over the reference: a quiet box's p99 is a few ms, within timer and
+    // scheduling noise.
     assert.ok(
-      during.p99 <= Math.max(2 * baseline.p99, baseline.p99 + 20),
-      `p99 latency ${during.p99} ms with slow readers, ${baseline.p99} ms without`,
+      during.p99 <= Math.max(2 * reference.p99, reference.p99 + 20),
+      `p99 latency ${during.p99} ms with slow readers, ${reference.p99} ms without`,
     );
     for (const v of [...good, buzzer]) assert.equal(v.closeCode, null, "readers that keep up stay connected");
     for (const v of [...good, buzzer]) v.close();

@@ -33,7 +33,7 @@ import { TopicStreams } from "../transport/topic-streams.ts";
 import { wsPolicy } from "../transport/ws-policy.ts";
 
 /** Reader flow control visits every reader once per round, a slice every READER_SLICE_MS (transport/reader-flow.ts). */
-const READER_ROUND_MS = 1000;
+const READER_ROUND_MS = 500;
 const READER_SLICE_MS = 100;
 /** Parked readers closed per slice at most: 500/s per App (10,000 that stopped together: 20 s). */
 const READER_CLOSES_PER_SLICE = 50;

@@ -15,8 +15,8 @@
  *    at least once per `roundMs` (the per-slice work is readers x sliceMs / roundMs, never all readers at once).
  *  - A reader whose ping has been unanswered for `roundMs` or more, with more than `unackedBytes`
  *    published to its topic since its last answered ping, is parked at its next visit: unsubscribed (and out of fanout.ts's member
- *    lists), so nothing more is copied to it. At most `unackedBytes` plus one round of its topic's
- *    frames (and acks) plus what a slice's wait adds sit unread in its buffers: the memory bound
+ *    lists), so nothing more is copied to it. At most `unackedBytes` or two rounds and a slice of its
+ *    topic's frames, whichever is more (plus its acks), sit unread in its buffers: the memory bound
  *    per stopped reader. A reader that answers within a round is never parked, however much it is sent.
  *  - A parked reader is pinged once more with a distinct payload; its pong proves it read
  *    everything sent to it: it is resumed: subscribed again and sent a fresh welcome (latest
