@@ -1,15 +1,16 @@
 /**
  * Slow readers at scale: SLOW_READERS connections (CI 2,000; full size 10,000) say
- * hello and stop reading while totals flow. Reader flow control (server/transport/reader-flow.ts)
+ * hello and stop reading while totals flow, beside SLOW_READERS_WATCHERS viewers that keep reading
+ * (CI 200; full size 2,000; half v1, half v2) and 20 full test viewers. Reader flow control (server/transport/reader-flow.ts)
  * parks each once it leaves READER_UNACKED_BYTES unread, and closes it after READER_PARKED_CLOSE_MS.
  * Asserted: every one is closed with 4009 slow_consumer (the close frame reaches it: counted in
  * /metrics and seen by the client), server RSS grows by at most
  *   SLOW_READERS x (one totals frame + PER_CONN_OVERHEAD) + SLACK
  * (nothing queues in uWS for a parked reader; what sits in kernel buffers, host-wide, is printed),
- * and the viewers that keep reading keep >= 0.9x their tick rate and <= 2x their p99 latency of
+ * and the viewers that keep reading (watchers and test viewers) keep >= 0.9x their tick rate and <= 2x their p99 latency of
  * the same run without the slow readers (the worse of a window before they connect and one after
  * they are closed: the shared box's load drifts).
- * Full size: SLOW_READERS=10000 SLOW_READERS_SECONDS=60 node --import tsx --test --test-timeout=600000 test/slow-readers.test.ts
+ * Full size: SLOW_READERS=10000 SLOW_READERS_WATCHERS=2000 SLOW_READERS_SECONDS=60 node --import tsx --test --test-timeout=600000 test/slow-readers.test.ts
  * READER_UNACKED_BYTES=0 in the environment runs the server without reader flow control (to compare; it fails).
  */
 import { readFileSync } from "node:fs";
@@ -21,8 +22,10 @@ import { waitFor } from "./harness/wait.ts";
 import { TestViewer } from "./harness/ws-client.ts";
 import { rssBytes, scrape } from "./fuzz/observe.ts";
 import { SlowReader } from "./fuzz/slow-reader.ts";
+import { Watcher } from "./fuzz/watcher.ts";
 
 const N = Number(process.env.SLOW_READERS ?? 2_000);
+const WATCHERS = Number(process.env.SLOW_READERS_WATCHERS ?? 200);
 const SECONDS = Number(process.env.SLOW_READERS_SECONDS ?? 15);
 const MAX_BACKPRESSURE = 64 * 1024;
 const PER_CONN_OVERHEAD = 16 * 1024; // uWS socket + our Conn + kernel-side bookkeeping in RSS
@@ -55,8 +58,15 @@ after(async () => {
   assert.equal(await srv.stop(), 0);
 });
 
-/** Totals frames per second and delivery latency (receipt - server tick ts) seen by `viewers` over `ms`. */
-async function watch(viewers: TestViewer[], ms: number): Promise<{ rate: number; p50: number; p99: number }> {
+/**
+ * Totals frames per second per reader and delivery latency (receipt - server tick ts) seen by
+ * `viewers` and `watchers` over `ms`.
+ */
+async function watch(
+  viewers: TestViewer[],
+  watchers: Watcher[],
+  ms: number,
+): Promise<{ periodMs: number; rate: number; p50: number; p99: number }> {
   const lat: number[] = [];
   const from = viewers.map((v) => v.frames.length);
   const handlers = viewers.map((v) => {
@@ -67,12 +77,19 @@ async function watch(viewers: TestViewer[], ms: number): Promise<{ rate: number;
     v.ws.on("message", h);
     return h;
   });
+  const watched = watchers.map((w) => w.totals);
+  for (const w of watchers) w.lat = lat;
   await new Promise((r) => setTimeout(r, ms));
   viewers.forEach((v, i) => v.ws.off("message", handlers[i]!));
-  const frames = viewers.reduce((s, v, i) => s + v.frames.slice(from[i]).filter((f) => f.type === "totals").length, 0);
+  for (const w of watchers) w.lat = null;
+  const frames =
+    viewers.reduce((s, v, i) => s + v.frames.slice(from[i]).filter((f) => f.type === "totals").length, 0) +
+    watchers.reduce((s, w, i) => s + w.totals - watched[i]!, 0);
   lat.sort((a, b) => a - b);
+  const period = (await scrape(srv.url, ["buzzcast_tick_period_seconds"])).get("buzzcast_tick_period_seconds");
   return {
-    rate: frames / viewers.length / (ms / 1000),
+    periodMs: period === undefined ? NaN : Math.round(period * 1000),
+    rate: Math.round((frames / (viewers.length + watchers.length) / (ms / 1000)) * 100) / 100,
     p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
     p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
   };
@@ -89,10 +106,17 @@ test(
     const good = await Promise.all(
       Array.from({ length: 20 }, (_, i) => TestViewer.join(srv.wsUrl, "slow", undefined, { protocol: i % 2 === 0 ? 1 : 2 })),
     );
+    const watchers: Watcher[] = [];
+    for (let i = 0; i < WATCHERS; i += 200)
+      watchers.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(200, WATCHERS - i) }, (_, j) => Watcher.open(srv.wsUrl, "slow", (i + j) % 2 === 0 ? 1 : 2)),
+        )),
+      );
     const buzzer = await TestViewer.join(srv.wsUrl, "slow");
     const buzz = setInterval(() => buzzer.buzz(acts[0]!.id), TICK_MS / 4); // a total changes every tick
     const watchMs = Math.min(10_000, SECONDS * 1000);
-    const baseline = await watch(good, watchMs);
+    const baseline = await watch(good, watchers, watchMs);
     progress("baseline", baseline);
     const pid = srv.proc.pid!;
     const rss0 = rssBytes(pid);
@@ -109,7 +133,7 @@ test(
     for (let i = 0; i < N; i += 200)
       slow.push(...(await Promise.all(Array.from({ length: Math.min(200, N - i) }, () => SlowReader.open(srv.port, "slow")))));
     progress("slow readers open", { n: slow.length });
-    const during = await watch(good, watchMs);
+    const during = await watch(good, watchers, watchMs);
     progress("during", during);
     await waitFor(
       async () =>
@@ -124,7 +148,7 @@ test(
     const codes = await Promise.all(slow.map((s) => s.resume()));
     // Without slow readers once more: the box's load drifts over a run (other work shares it), so
     // the reference is the worse of the two windows without them, before and after.
-    const afterwards = await watch(good, watchMs);
+    const afterwards = await watch(good, watchers, watchMs);
     progress("afterwards", afterwards);
     clearInterval(buzz);
     const reference = { rate: Math.min(baseline.rate, afterwards.rate), p99: Math.max(baseline.p99, afterwards.p99) };
@@ -133,6 +157,7 @@ test(
     t.diagnostic(
       JSON.stringify({
         slowReaders: N,
+        watchers: WATCHERS,
         closed4009: by4009,
         rssBeforeMiB: rss0 >> 20,
         rssMaxMiB: rssMax >> 20,
@@ -161,7 +186,7 @@ test(
       during.p99 <= Math.max(2 * reference.p99, reference.p99 + 20),
       `p99 latency ${during.p99} ms with slow readers, ${reference.p99} ms without`,
     );
-    for (const v of [...good, buzzer]) assert.equal(v.closeCode, null, "readers that keep up stay connected");
-    for (const v of [...good, buzzer]) v.close();
+    for (const v of [...good, buzzer, ...watchers]) assert.equal(v.closeCode, null, "readers that keep up stay connected");
+    for (const v of [...good, buzzer, ...watchers]) v.close();
   },
 );

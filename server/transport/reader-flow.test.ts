@@ -162,18 +162,3 @@ test("pongs with another payload (uWS's automatic pings, a client's own) change 
   round(flow, 1000);
   assert.ok(r!.conn.reader.parkedSince >= 1000);
 });
-test("TopicStreams counts the bytes of each published frame, per topic, and forwards it", () => {
-  const seen: Array<[string, boolean]> = [];
-  const s = new TopicStreams({ publish: (t, _f, b) => seen.push([t, b]), subscribers: () => 7 });
-  s.publish("a", "é", false);
-  s.publish("b", new Uint8Array(5), true);
-  s.publish("a", "xy", false);
-  assert.equal(s.of("a").bytes, 4);
-  assert.equal(s.of("b").bytes, 5);
-  assert.deepEqual(seen, [
-    ["a", false],
-    ["b", true],
-    ["a", false],
-  ]);
-  assert.equal(s.subscribers("a"), 7);
-});
