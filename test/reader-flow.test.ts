@@ -60,10 +60,17 @@ for (const protocol of [1, 2] as const) {
         () => reader.frames.slice(w).some((f) => f.type === "totals" && welcome.type === "welcome" && f.seq > welcome.seq),
         "totals after the fresh welcome",
       );
-      // Latest totals win: the welcome is at least as new as anything the reader saw before it.
+      // Latest totals win: the welcome is at least as new as anything the reader saw before it,
+      // and it is the state the viewers that kept reading were sent at its seq (current, not stale).
       const seen = reader.frames.slice(0, w).filter((f) => f.type === "totals");
       const lastSeen = seen.at(-1);
       if (lastSeen?.type === "totals" && welcome.type === "welcome") assert.ok(welcome.seq >= lastSeen.seq);
+      assert.ok(welcome.type === "welcome");
+      const atSeq = () => buzzer.frames.find((f) => f.type === "totals" && f.seq === welcome.seq);
+      await buzzer.until(() => atSeq() !== undefined, `the buzzer's totals frame numbered ${welcome.seq}`);
+      const sameTick = atSeq();
+      assert.ok(sameTick?.type === "totals");
+      assert.deepEqual(welcome.totals, sameTick.totals);
       await reader.until(() => reader.lastAck?.seq === 5, "the ack of the 5 buzzes sent while paused");
       assert.equal(reader.lastAck?.counted, 5);
       assert.equal(reader.closeCode, null);
