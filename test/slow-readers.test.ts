@@ -110,11 +110,7 @@ test(
     );
     const watchers: Watcher[] = [];
     for (let i = 0; i < WATCHERS; i += 200)
-      watchers.push(
-        ...(await Promise.all(
-          Array.from({ length: Math.min(200, WATCHERS - i) }, () => Watcher.open(srv.wsUrl, "slow", 2)),
-        )),
-      );
+      watchers.push(...(await Promise.all(Array.from({ length: Math.min(200, WATCHERS - i) }, () => Watcher.open(srv.wsUrl, "slow", 2)))));
     const buzzer = await TestViewer.join(srv.wsUrl, "slow");
     const buzz = setInterval(() => buzzer.buzz(acts[0]!.id), TICK_MS / 4); // a total changes every tick
     const watchMs = Math.min(10_000, SECONDS * 1000);
