@@ -1,9 +1,9 @@
 /**
  * Slow readers at scale: SLOW_READERS connections (CI 2,000; full size 10,000) say
  * hello and stop reading while totals flow, beside SLOW_READERS_WATCHERS viewers that keep reading
- * (CI 200; full size 2,000; protocol v2, whose frames one test process can read by the thousand
- * at 10 Hz; 2,000 v1 readers of these 8 KB frames would be 160 MB/s of JSON for one client thread)
- * and 20 full test viewers (10 v1, 10 v2). Reader flow control (server/transport/reader-flow.ts)
+ * (CI 200; full size 2,000; protocol v2, in child processes of at most 500 each, fuzz/watcher-fleet.ts:
+ * reading them in the test's own thread measured that thread) and 20 full test viewers (10 v1, 10 v2).
+ * Reader flow control (server/transport/reader-flow.ts)
  * parks each once it leaves READER_UNACKED_BYTES unread, and closes it after READER_PARKED_CLOSE_MS.
  * Asserted: every one is closed with 4009 slow_consumer (the close frame reaches it: counted in
  * /metrics and seen by the client), server RSS grows by at most
@@ -24,10 +24,12 @@ import { waitFor } from "./harness/wait.ts";
 import { TestViewer } from "./harness/ws-client.ts";
 import { rssBytes, scrape } from "./fuzz/observe.ts";
 import { SlowReader } from "./fuzz/slow-reader.ts";
-import { Watcher } from "./fuzz/watcher.ts";
+import { WatcherFleet } from "./fuzz/watcher-fleet.ts";
 
 const N = Number(process.env.SLOW_READERS ?? 2_000);
 const WATCHERS = Number(process.env.SLOW_READERS_WATCHERS ?? 200);
+/** Watchers per child process at most (each reads its share in one thread). */
+const WATCHER_PROCESSES = Math.max(1, Math.ceil(WATCHERS / 500));
 const SECONDS = Number(process.env.SLOW_READERS_SECONDS ?? 15);
 const MAX_BACKPRESSURE = 64 * 1024;
 const PER_CONN_OVERHEAD = 16 * 1024; // uWS socket + our Conn + kernel-side bookkeeping in RSS
@@ -66,32 +68,30 @@ after(async () => {
  */
 async function watch(
   viewers: TestViewer[],
-  watchers: Watcher[],
+  watchers: WatcherFleet,
   ms: number,
 ): Promise<{ periodMs: number; rate: number; p50: number; p99: number }> {
-  const lat: number[] = [];
+  const own: number[] = [];
   const from = viewers.map((v) => v.frames.length);
   const handlers = viewers.map((v) => {
     const h = () => {
       const f = v.frames.at(-1);
-      if (f?.type === "totals") lat.push(Date.now() - f.ts);
+      if (f?.type === "totals") own.push(Date.now() - f.ts);
     };
     v.ws.on("message", h);
     return h;
   });
-  const watched = watchers.map((w) => w.totals);
-  for (const w of watchers) w.lat = lat;
+  watchers.start();
   await new Promise((r) => setTimeout(r, ms));
   viewers.forEach((v, i) => v.ws.off("message", handlers[i]!));
-  for (const w of watchers) w.lat = null;
-  const frames =
-    viewers.reduce((s, v, i) => s + v.frames.slice(from[i]).filter((f) => f.type === "totals").length, 0) +
-    watchers.reduce((s, w, i) => s + w.totals - watched[i]!, 0);
+  const watched = await watchers.stop();
+  const frames = viewers.reduce((s, v, i) => s + v.frames.slice(from[i]).filter((f) => f.type === "totals").length, 0) + watched.frames;
+  const lat = own.concat(watched.lat);
   lat.sort((a, b) => a - b);
   const period = (await scrape(srv.url, ["buzzcast_tick_period_seconds"])).get("buzzcast_tick_period_seconds");
   return {
     periodMs: period === undefined ? NaN : Math.round(period * 1000),
-    rate: Math.round((frames / (viewers.length + watchers.length) / (ms / 1000)) * 100) / 100,
+    rate: Math.round((frames / (viewers.length + watchers.size) / (ms / 1000)) * 100) / 100,
     p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
     p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
   };
@@ -108,9 +108,8 @@ test(
     const good = await Promise.all(
       Array.from({ length: 20 }, (_, i) => TestViewer.join(srv.wsUrl, "slow", undefined, { protocol: i % 2 === 0 ? 1 : 2 })),
     );
-    const watchers: Watcher[] = [];
-    for (let i = 0; i < WATCHERS; i += 200)
-      watchers.push(...(await Promise.all(Array.from({ length: Math.min(200, WATCHERS - i) }, () => Watcher.open(srv.wsUrl, "slow", 2)))));
+    const watchers = await WatcherFleet.open(srv.wsUrl, "slow", WATCHERS, WATCHER_PROCESSES);
+    t.after(() => watchers.kill());
     const buzzer = await TestViewer.join(srv.wsUrl, "slow");
     const buzz = setInterval(() => buzzer.buzz(acts[0]!.id), TICK_MS / 4); // a total changes every tick
     const watchMs = Math.min(10_000, SECONDS * 1000);
@@ -184,7 +183,8 @@ test(
       during.p99 <= Math.max(2 * reference.p99, reference.p99 + 20),
       `p99 latency ${during.p99} ms with slow readers, ${reference.p99} ms without`,
     );
-    for (const v of [...good, buzzer, ...watchers]) assert.equal(v.closeCode, null, "readers that keep up stay connected");
-    for (const v of [...good, buzzer, ...watchers]) v.close();
+    for (const v of [...good, buzzer]) assert.equal(v.closeCode, null, "readers that keep up stay connected");
+    for (const v of [...good, buzzer]) v.close();
+    assert.equal(await watchers.close(), 0, "watchers that keep up stay connected");
   },
 );
