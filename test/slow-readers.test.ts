@@ -70,7 +70,7 @@ async function watch(
   viewers: TestViewer[],
   watchers: WatcherFleet,
   ms: number,
-): Promise<{ periodMs: number; rate: number; p50: number; p99: number }> {
+): Promise<{ periodMs: number; rateChangesTotal: number; rate: number; p50: number; p99: number }> {
   const own: number[] = [];
   const from = viewers.map((v) => v.frames.length);
   const handlers = viewers.map((v) => {
@@ -88,9 +88,11 @@ async function watch(
   const frames = viewers.reduce((s, v, i) => s + v.frames.slice(from[i]).filter((f) => f.type === "totals").length, 0) + watched.frames;
   const lat = own.concat(watched.lat);
   lat.sort((a, b) => a - b);
-  const period = (await scrape(srv.url, ["buzzcast_tick_period_seconds"])).get("buzzcast_tick_period_seconds");
+  const tick = await scrape(srv.url, ["buzzcast_tick_period_seconds", "buzzcast_tick_rate_changes_total"]);
+  const period = tick.get("buzzcast_tick_period_seconds");
   return {
     periodMs: period === undefined ? NaN : Math.round(period * 1000),
+    rateChangesTotal: tick.get("buzzcast_tick_rate_changes_total") ?? NaN,
     rate: Math.round((frames / (viewers.length + watchers.size) / (ms / 1000)) * 100) / 100,
     p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
     p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
@@ -129,7 +131,12 @@ test(
     const slow: SlowReader[] = [];
     for (let i = 0; i < N; i += 200)
       slow.push(...(await Promise.all(Array.from({ length: Math.min(200, N - i) }, () => SlowReader.open(srv.port, "slow")))));
-    progress("slow readers open", { n: slow.length });
+    const atOpen = await scrape(srv.url, [
+      "buzzcast_tick_rate_changes_total",
+      "buzzcast_readers_parked",
+      "buzzcast_readers_parked_closed_total",
+    ]);
+    progress("slow readers open", { n: slow.length, ...Object.fromEntries(atOpen) });
     const during = await watch(good, watchers, watchMs);
     progress("during", during);
     await waitFor(
