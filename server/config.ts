@@ -36,6 +36,8 @@ const Env = z.object({
   PUBLISH_OFFSET_MS: int(0, 9_999).optional(),
   /** Share of the period the tick's own work may take before publishing slows down (overload). */
   TICK_BUDGET_PCT: int(1, 100).default(50),
+  /** While the thread is busy under this share of the period, the tick's work may take up to it (tick-rate.ts). */
+  TICK_IDLE_PCT: int(1, 100).default(90),
   ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").max(256).optional(),
   BUZZ_POLICY: z.enum(["once", "unlimited"]).default("once"),
   /** Buzzes per second per connection; 0 turns the limiter off (benchmarks). */

@@ -67,6 +67,8 @@ test("an overloaded node halves its publishing rate, says so in tickMs, keeps co
   const srv = await startServer({
     TICK_MS: String(TICK_MS),
     TICK_BUDGET_PCT: String(BUDGET_PCT),
+    // The budget alone, also while the thread idles (as it does here apart from the fan-out).
+    TICK_IDLE_PCT: String(BUDGET_PCT),
     BUZZ_POLICY: "unlimited",
     RATE_LIMIT_PER_SEC: "0",
     MAX_CONNECTIONS: String(SUBSCRIBERS + 100),

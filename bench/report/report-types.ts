@@ -4,6 +4,7 @@
  * deliveriesPerSec, latencyMs, framesMissed, serverRssBytes, serverCpuPct, generatorCpuPct,
  * baseline. CPU percentages are of one core (200 = both cores of this machine).
  */
+import type { HttpProbeFigures } from "../scenarios/http-probe.ts";
 import type { BaselineKind } from "../run/server-process.ts";
 import type { Sample } from "../run/sampler.ts";
 import type { LatencyMs } from "../stats/histogram.ts";
@@ -67,6 +68,8 @@ export interface RunFigures extends CoreFigures {
   /** ingest: buzzes counted per second of server CPU (the per-core rate; a server may use several threads). */
   buzzesPerServerCoreSec?: number | null;
   serverCpuUsPerDelivery?: number | null;
+  /** fanout: GET /api/shows/:show answer times during the measured window (scenarios/http-probe.ts). */
+  httpApi?: HttpProbeFigures;
   /** Seconds from the first buzz until the server's totals stopped moving. */
   countWindowSec?: number;
   countedVia: "http" | "clients" | "none";

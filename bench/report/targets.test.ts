@@ -95,6 +95,22 @@ test("fan-out: tick rate scaled to the configured tick, p99 and CPU per delivery
   assert.deepEqual([byWhat(rows, "fan-out server CPU").ratio, byWhat(rows, "fan-out server CPU").pass], [1.17, true]);
 });
 
+test("fan-out: the HTTP API row fails on an answer over 1 s or a request not answered", () => {
+  const api = (answered: number, maxMs: number) =>
+    evaluateTargets(
+      figures({ scenario: "fanout", mode: null, httpApi: { requests: 20, answered, p50Ms: 3, maxMs, timeoutMs: 5000 } }),
+      {},
+      100,
+    );
+  assert.equal(byWhat(api(20, 40), "HTTP API").pass, true);
+  assert.equal(byWhat(api(20, 1200), "HTTP API").pass, false);
+  assert.equal(byWhat(api(19, 5000), "HTTP API").pass, false);
+  assert.equal(
+    evaluateTargets(figures({ scenario: "fanout", mode: null }), {}, 100).some((r) => r.what.startsWith("HTTP API")),
+    false,
+  );
+});
+
 test("connections and show rows; the generator row fails when the generator was the limit", () => {
   const conn = evaluateTargets(
     figures({ scenario: "connections", mode: null, connections: 51_000, serverBytesPerConnection: 3 * 1024 + 1, limitedBy: "generator" }),

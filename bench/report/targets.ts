@@ -103,6 +103,19 @@ export function evaluateTargets(r: RunFigures, b: Baselines, tickMs: number): Ta
         cpu === null ? null : cpu <= 1.2,
       ),
     );
+    const api = r.httpApi;
+    if (api) {
+      const ok = api.answered === api.requests && api.maxMs !== null && api.maxMs <= 1000;
+      rows.push(
+        row(
+          "HTTP API during the fan-out (GET /api/shows/:show)",
+          "every answer within 1 s",
+          `${api.answered} of ${api.requests} answered, p50 ${api.p50Ms ?? "?"} ms, max ${api.maxMs ?? "?"} ms`,
+          api.maxMs === null ? null : api.maxMs / 1000,
+          ok,
+        ),
+      );
+    }
   }
   if (r.scenario === "connections") {
     // Meaningful with --connect-rate 0: both sides accept as fast as they can (upgrade + hello + welcome;

@@ -11,15 +11,15 @@ export class ApiError extends Error {
   }
 }
 
-async function call(url: string, init: RequestInit): Promise<unknown> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+async function call(url: string, init: RequestInit, timeoutMs = 10_000): Promise<unknown> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   if (!res.ok) throw new ApiError(res.status, `${init.method ?? "GET"} ${url}: ${res.status} ${text.slice(0, 200)}`);
   return text === "" ? null : (JSON.parse(text) as unknown);
 }
 
-export async function getShowState(httpUrl: string, show: string): Promise<ShowState> {
-  return ShowState.parse(await call(`${httpUrl}/api/shows/${encodeURIComponent(show)}`, { method: "GET" }));
+export async function getShowState(httpUrl: string, show: string, timeoutMs?: number): Promise<ShowState> {
+  return ShowState.parse(await call(`${httpUrl}/api/shows/${encodeURIComponent(show)}`, { method: "GET" }, timeoutMs));
 }
 
 export function sumTotals(totals: Record<string, number>): number {

@@ -10,6 +10,7 @@ import type { SystemUnderTest } from "../run/system-under-test.ts";
 import { summarizeMs } from "../stats/histogram.ts";
 import type { RunFigures } from "../report/report-types.ts";
 import { countedTotals, settleCount } from "./counted.ts";
+import { HttpProbe } from "./http-probe.ts";
 import { createBigShow, seedBigShow } from "./seed.ts";
 import { baseFigures, closeSession, connectAll, limitedBy, openSession, sleep, strip, windowFigures } from "./session.ts";
 
@@ -33,9 +34,12 @@ export async function runFanout(opts: BenchOptions, sut: SystemUnderTest, label:
     s.fleet.beginWindow();
     s.sampler.phase = "measure";
     const a = s.sampler.snap();
+    const probe = new HttpProbe(sut.httpUrls[0]!, show);
+    probe.start();
     await sleep(opts.durationSec * 1000);
     await s.fleet.freshTotals();
     const b = s.sampler.snap();
+    const httpApi = await probe.stop();
     s.fleet.load(null);
     const w = windowFigures(a, b);
     const latency = summarizeMs(s.fleet.windowLatency);
@@ -56,6 +60,7 @@ export async function runFanout(opts: BenchOptions, sut: SystemUnderTest, label:
       latencyMs: strip(latency),
       latencyKind: "tick-to-receipt",
       receiptSpreadMs: strip(s.fleet.windowSpread.summary()),
+      httpApi,
       latencySamples: latency.count,
       countedVia: counted === null ? "none" : "http",
       limitedBy: limitedBy(w, sut.serverThreads, b.fleet.workers, 2),

@@ -37,7 +37,12 @@ export class FanoutCost {
 
   /** A publish just handed frames for `deliveries` subscribers to uWS. */
   published(deliveries: number): void {
-    if (this.pending) return; // the previous one is still being measured (one per loop iteration)
+    // One measurement per loop iteration: a second publish in the same iteration (a late thread
+    // running two ticks' publishes in one turn) is sent in the same window, so it joins it.
+    if (this.pending) {
+      this.deliveries += deliveries;
+      return;
+    }
     this.pending = true;
     this.from = this.clock();
     this.deliveries = deliveries;

@@ -71,6 +71,8 @@ export interface TickLoopOptions {
   tickMs: number;
   /** TICK_BUDGET_PCT: share of the period the tick's work may take before publishing slows. */
   budgetPct: number;
+  /** TICK_IDLE_PCT: what it may take while the thread idles (tick-rate.ts; default 90). */
+  idlePct?: number;
   /** Messages received so far (Ticker.messages): tells fan-out measurements from incoming traffic. */
   messages?: () => number;
   /** The clock tick work is measured with (default work-clock.ts: this thread's CPU time on Linux, else wall). */
@@ -98,6 +100,11 @@ export class TickLoop {
   private local: ReadonlyMap<string, number> = new Map();
   /** Tick work is this thread's CPU time where the OS tells it (a wait for a core is not work). */
   private readonly work: WorkClock;
+  /** Whether `work` is the thread's CPU time: then the thread's busy share is known (tick-rate.ts). */
+  private readonly threadCpu: boolean;
+  /** `work()` and wall time (performance.now()) at the end of the last publishing period. */
+  private periodFrom = 0;
+  private periodFromWall = performance.now();
 
   constructor(
     private readonly counting: Counting,
@@ -108,8 +115,15 @@ export class TickLoop {
     private readonly opts: TickLoopOptions,
   ) {
     this.claims = new ClaimBoard(metrics);
-    this.work = opts.workClock ?? workClock().clock;
-    this.rate = new TickRate({ tickMs: opts.tickMs, budgetPct: opts.budgetPct });
+    const own = opts.workClock === undefined ? workClock() : null;
+    this.work = opts.workClock ?? own!.clock;
+    this.threadCpu = own?.kind === "thread-cpu";
+    this.periodFrom = this.work();
+    this.rate = new TickRate({
+      tickMs: opts.tickMs,
+      budgetPct: opts.budgetPct,
+      ...(opts.idlePct === undefined ? {} : { idlePct: opts.idlePct }),
+    });
     // The deliveries uWS makes after a publish are tick work too (counted in the period they land in).
     this.fanout = new FanoutCost(opts.messages ?? (() => 0), (ms) => this.rate.worked(ms), this.work);
   }
@@ -263,9 +277,22 @@ export class TickLoop {
     this.claims.settle();
     this.run = null;
     this.fanout.published(deliveries);
-    const change = this.rate.published(this.work() - w0);
+    const w1 = this.work();
+    const wall = performance.now();
+    const change = this.threadCpu
+      ? this.rate.published(w1 - w0, w1 - this.periodFrom, wall - this.periodFromWall)
+      : this.rate.published(w1 - w0);
+    // A catch-up publish (the rate keeps the period open) is measured on from the period's start.
+    if (!this.rate.open) {
+      this.periodFrom = w1;
+      this.periodFromWall = wall;
+    }
     if (change > 0) {
-      this.log.warn("tick over budget: publishing less often", { tickMs: this.rate.periodMs, workRatio: round(this.rate.lastRatio) });
+      this.log.warn("tick over budget: publishing less often", {
+        tickMs: this.rate.periodMs,
+        workRatio: round(this.rate.lastRatio),
+        allowance: this.rate.lastAllowance,
+      });
     } else if (change < 0) this.log.info("tick load down: publishing more often", { tickMs: this.rate.periodMs });
   }
 }

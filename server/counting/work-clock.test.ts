@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FanoutCost } from "./fanout-cost.ts";
@@ -77,4 +77,30 @@ test("a fan-out that waits for a core is not taken for work: the rate holds; rea
     measure!();
   }
   assert.ok(rate.factor >= 2, "work that does not fit still halves the rate");
+});
+
+test("the schedstat file is opened once: reads need no free descriptor, and a failed read goes on in wall time", () => {
+  const dir = mkdtempSync(join(tmpdir(), "work-clock-"));
+  const path = join(dir, "schedstat");
+  writeFileSync(path, "2000000 9 1\n");
+  const h = workClock(path);
+  rmSync(path); // the open descriptor still reads it: nothing is opened per read
+  writeFileSync(join(dir, "other"), "x");
+  assert.equal(h.clock(), 2);
+  if (process.platform === "linux") {
+    const open = readdirSync("/proc/self/fd").length;
+    for (let i = 0; i < 10; i++) h.clock();
+    assert.equal(readdirSync("/proc/self/fd").length, open, "no descriptor per read");
+  }
+  assert.equal(h.failures, 0);
+
+  const p2 = join(dir, "schedstat2");
+  writeFileSync(p2, "5000000 9 1\n");
+  const g = workClock(p2);
+  assert.equal(g.clock(), 5);
+  writeFileSync(p2, "not a schedstat line\n");
+  const after = g.clock();
+  assert.equal(after, 5, "a failed read continues from the last value");
+  assert.equal(g.failures, 1);
+  assert.ok(g.clock() >= after, "then wall time from there, never backwards");
 });

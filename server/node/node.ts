@@ -142,7 +142,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     },
     metrics,
     log,
-    { tickMs: cfg.TICK_MS, budgetPct: cfg.TICK_BUDGET_PCT, messages: () => ticker.messages },
+    { tickMs: cfg.TICK_MS, budgetPct: cfg.TICK_BUDGET_PCT, idlePct: cfg.TICK_IDLE_PCT, messages: () => ticker.messages },
   );
   metrics.addCollector(() => tickFamilies(tickLoop));
   const claimBoard = tickLoop.claims;

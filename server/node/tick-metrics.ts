@@ -26,6 +26,20 @@ export function tickFamilies(loop: TickLoop): Family[] {
       samples: [{ value: rate.lastRatio }],
     },
     {
+      name: "buzzcast_tick_work_allowance",
+      help: "Share of the period the tick's work was allowed in the last period: TICK_BUDGET_PCT, or TICK_IDLE_PCT while the thread idled.",
+      kind: "gauge",
+      merge: "max",
+      samples: [{ value: rate.lastAllowance }],
+    },
+    {
+      name: "buzzcast_fanout_seconds_per_delivery",
+      help: "Cost of one delivery after a publish as the overload control counts it (thread CPU, moving average of clean samples).",
+      kind: "gauge",
+      merge: "max",
+      samples: [{ value: loop.fanout.perDeliveryMs / 1000 }],
+    },
+    {
       name: "buzzcast_tick_rate_changes_total",
       help: "Times the publishing period was doubled (overload) or halved (recovery).",
       kind: "counter",

@@ -166,5 +166,24 @@ export function auditContract(name: string, make: MakeRecord): void {
         assert.equal(await r.markClaimEpoch("s1", "e2", "n2"), "created");
       });
     });
+
+    test("claim cache deciders: a join is refused once the epoch is in record mode; record mode lists who has not left", async () => {
+      await withRecord(async (r) => {
+        assert.equal(await r.joinClaimCache("s1", "e1", "n1"), true);
+        assert.equal(await r.joinClaimCache("s1", "e1", "n1"), true, "idempotent");
+        assert.equal(await r.joinClaimCache("s1", "e1", "n2"), true);
+        assert.deepEqual(await r.claimRecordMode("s1", "e1", "n3"), ["n1", "n2"]);
+        assert.equal(await r.joinClaimCache("s1", "e1", "n4"), false, "record mode is for good: nobody joins");
+        assert.equal(await r.joinClaimCache("s1", "e1", "n1"), false, "a registered node learns it");
+        assert.deepEqual(await r.claimRecordMode("s1", "e1", "n1"), ["n2"], "the caller is not listed");
+        await r.leaveClaimCache("n2", "s1", "e1");
+        assert.deepEqual(await r.claimRecordMode("s1", "e1", "n3"), ["n1"]);
+        assert.equal(await r.joinClaimCache("s1", "e2", "n1"), true, "another epoch is its own");
+        await r.leaveClaimCache("n1", null, null);
+        assert.deepEqual(await r.claimRecordMode("s1", "e1", "n3"), []);
+        assert.deepEqual(await r.claimRecordMode("s1", "e2", "n3"), [], "every epoch left");
+        await assert.rejects(r.joinClaimCache("", "e1", "n1"), isQuery);
+      });
+    });
   });
 }

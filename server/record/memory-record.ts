@@ -67,6 +67,10 @@ export class MemoryRecord implements Record {
   /** JSON [show, epoch] -> `unlimited` rows. */
   private readonly intervalRows = new Map<string, StoredAudit[]>();
   private readonly claimEpochs = new Set<string>();
+  /** JSON [show, epoch] -> node -> its registration as a cache decider (claim-cache rules in record.ts). */
+  private readonly cacheDeciders = new Map<string, Map<string, { left: boolean }>>();
+  /** JSON [show, epoch] of epochs in record mode. */
+  private readonly recordModeEpochs = new Set<string>();
   /** JSON [show, epoch, act, node] -> the latest on-air row. */
   private readonly onAir = new Map<string, OnAirTotal>();
   private readonly secrets = new Map<string, Buffer>();
@@ -184,6 +188,36 @@ export class MemoryRecord implements Record {
     if (this.claimEpochs.has(k)) return "exists";
     this.claimEpochs.add(k);
     return "created";
+  }
+
+  async joinClaimCache(show: string, epoch: string, node: string): Promise<boolean> {
+    this.open();
+    checkClaimEpoch(show, epoch, node);
+    const k = JSON.stringify([show, epoch]);
+    if (this.recordModeEpochs.has(k)) return false;
+    const m = child(this.cacheDeciders, k, () => new Map<string, { left: boolean }>());
+    if (!m.has(node)) m.set(node, { left: false });
+    return true;
+  }
+
+  async claimRecordMode(show: string, epoch: string, node: string): Promise<string[]> {
+    this.open();
+    checkClaimEpoch(show, epoch, node);
+    const k = JSON.stringify([show, epoch]);
+    this.recordModeEpochs.add(k);
+    const out: string[] = [];
+    for (const [n, d] of this.cacheDeciders.get(k) ?? []) if (n !== node && !d.left) out.push(n);
+    return out.sort();
+  }
+
+  async leaveClaimCache(node: string, show: string | null, epoch: string | null): Promise<void> {
+    this.open();
+    if (show !== null || epoch !== null) checkClaimEpoch(show ?? "", epoch ?? "", node);
+    for (const [k, m] of this.cacheDeciders) {
+      if (show !== null && k !== JSON.stringify([show, epoch])) continue;
+      const d = m.get(node);
+      if (d) d.left = true;
+    }
   }
 
   async lastBatchSeq(node: string): Promise<number> {

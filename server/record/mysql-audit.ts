@@ -173,3 +173,40 @@ export async function markClaimEpoch(q: Query, show: string, epoch: string, node
   );
   return res.affectedRows === 1 ? "created" : "exists";
 }
+
+/**
+ * Register a cache decider unless the epoch is in record mode. The locking read of the record-mode
+ * row (a gap lock when absent) orders this against claimRecordMode's insert: one of the two
+ * commits first, so a node is either refused here or listed there.
+ */
+export async function joinClaimCache(q: Query, show: string, epoch: string, node: string): Promise<boolean> {
+  const [mode] = await q<RowDataPacket[]>("SELECT node FROM claim_record_mode WHERE show_id = ? AND epoch = ? LOCK IN SHARE MODE", [
+    show,
+    epoch,
+  ]);
+  if (mode) return false;
+  await q("INSERT IGNORE INTO claim_cache_nodes (show_id, epoch, node, joined_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))", [show, epoch, node]);
+  return true;
+}
+
+/** Record mode for good, then the other registered deciders that may still commit (record.ts). */
+export async function claimRecordMode(q: Query, show: string, epoch: string, node: string): Promise<string[]> {
+  await q("INSERT IGNORE INTO claim_record_mode (show_id, epoch, node, since) VALUES (?, ?, ?, UTC_TIMESTAMP(3))", [show, epoch, node]);
+  const rows = await q<RowDataPacket[]>(
+    "SELECT node FROM claim_cache_nodes WHERE show_id = ? AND epoch = ? AND node <> ? AND left_at IS NULL ORDER BY node LOCK IN SHARE MODE",
+    [show, epoch, node],
+  );
+  return rows.map((r) => String(r.node));
+}
+
+export async function leaveClaimCache(q: Query, node: string, show: string | null, epoch: string | null): Promise<void> {
+  if (show === null) {
+    await q("UPDATE claim_cache_nodes SET left_at = UTC_TIMESTAMP(3) WHERE node = ? AND left_at IS NULL", [node]);
+    return;
+  }
+  await q("UPDATE claim_cache_nodes SET left_at = UTC_TIMESTAMP(3) WHERE show_id = ? AND epoch = ? AND node = ? AND left_at IS NULL", [
+    show,
+    epoch,
+    node,
+  ]);
+}

@@ -245,6 +245,21 @@ export class MysqlRecord implements Record {
     return this.runner.run("markClaimEpoch", true, (q) => audit.markClaimEpoch(q, show, epoch, node));
   }
 
+  async joinClaimCache(show: string, epoch: string, node: string): Promise<boolean> {
+    checkClaimEpoch(show, epoch, node);
+    return this.runner.run("joinClaimCache", true, (q) => audit.joinClaimCache(q, show, epoch, node));
+  }
+
+  async claimRecordMode(show: string, epoch: string, node: string): Promise<string[]> {
+    checkClaimEpoch(show, epoch, node);
+    return this.runner.run("claimRecordMode", true, (q) => audit.claimRecordMode(q, show, epoch, node));
+  }
+
+  async leaveClaimCache(node: string, show: string | null, epoch: string | null): Promise<void> {
+    if (show !== null || epoch !== null) checkClaimEpoch(show ?? "", epoch ?? "", node);
+    return this.runner.run("leaveClaimCache", false, (q) => audit.leaveClaimCache(q, node, show, epoch));
+  }
+
   async saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     const next = checkShowRecord(rec);
     checkBase(next, base);

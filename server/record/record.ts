@@ -173,6 +173,26 @@ export interface Record {
    */
   markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists">;
   /**
+   * `node` is about to decide `once` claims of this show epoch in the cache: atomically, registers
+   * it as a cache decider of the epoch (until leaveClaimCache) and answers true, unless the epoch
+   * is in record mode (claimRecordMode committed first): then false, and the node must decide none
+   * of its claims in the cache, for good. Idempotent: a registered node calls it again to learn
+   * whether the epoch went to record mode since.
+   */
+  joinClaimCache(show: string, epoch: string, node: string): Promise<boolean>;
+  /**
+   * Put the show epoch in record mode for good (no joinClaimCache answers true after this
+   * commits) and answer the other nodes still registered as its cache deciders (joined, not
+   * left): the record may decide the epoch's claims only once this is empty. Idempotent.
+   */
+  claimRecordMode(show: string, epoch: string, node: string): Promise<string[]>;
+  /**
+   * `node` decides no more `once` claims of the show epoch in the cache, and every one it decided
+   * there is committed. `show` and `epoch` null: of every epoch (at start, once the journal of the
+   * node's previous life is replayed; at shutdown, after the last commit).
+   */
+  leaveClaimCache(node: string, show: string | null, epoch: string | null): Promise<void>;
+  /**
    * Store a show's definition, stage and epoch, atomically. With `base` (a compare-and-swap, what
    * every admin change uses): stored only if the stored version is exactly `base` (null: the show
    * does not exist yet), and `rec.version` must be above `base` (else RecordError "query"). So of

@@ -14,9 +14,16 @@
  *  - A claim is decided only by an `add` whose epoch's sentinel is read back present afterwards
  *    (added -> counted, exists -> duplicate). A sentinel missing after the adds: this tick's answers
  *    are thrown away and the epoch goes to record mode on this node, for the rest of the epoch.
- *  - Record mode: claims wait `quietMs` (every node's cache-decided audit rows reach the record),
- *    then go to the record with the next batch, whose primary key (show, epoch, act, viewer)
- *    decides; acks wait for that commit (one persist interval).
+ *  - Cache deciders are registered in the record: a node decides an epoch's claims in the cache only
+ *    after `joinClaimCache` answered true, and asks again every `checkEveryMs` while it does.
+ *  - Record mode: the node puts the epoch in record mode in the record (`claimRecordMode`: from
+ *    then on every join is refused) and its claims wait until no other node is registered: each
+ *    one stops deciding the epoch in the cache (its join answered false, its sentinel was missing,
+ *    or it retired the epoch), and leaves once every claim it decided there is committed. Then the
+ *    claims go to the record with the next batch, whose primary key (show, epoch, act, viewer)
+ *    decides; acks wait for that commit. So a record decision never precedes the audit row of a
+ *    claim the cache decided counted, however late that node's batches are: exact, whatever the
+ *    delays (a node that stopped without a shutdown and never restarts keeps them waiting).
  *  - Unknown mode (sentinel missing, marker present: another node is creating it, or the cache lost
  *    it): claims are held for up to `graceMs`, then record mode.
  *  - Every add of a claim carries the same token (the claim's, chosen at its first add). A claim
@@ -32,6 +39,7 @@ import type { Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Record } from "../record/record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
+import type { CounterState, CounterTable } from "./counter-state.ts";
 import { fleetViewer, type Claim } from "./store.ts";
 
 export interface ClaimDeciderOptions {
@@ -39,8 +47,8 @@ export interface ClaimDeciderOptions {
   prefix: string;
   /** How long to wait for another node's sentinel before deciding in the record. */
   graceMs: number;
-  /** In record mode, how long a claim waits before going to the record (other nodes persist). */
-  quietMs: number;
+  /** While deciding an epoch in the cache, how often to ask the record whether it went to record mode. */
+  checkEveryMs: number;
   /** TTL of claim and sentinel keys (seconds). */
   ttlSec: number;
   /** Unique per process lifetime: qualifies per-connection viewer keys (store.ts fleetViewer). */
@@ -48,6 +56,27 @@ export interface ClaimDeciderOptions {
 }
 
 type Mode = "unknown" | "cache" | "record";
+
+/**
+ * This node's registration as a cache decider of an epoch in the record: none sent; a join sent
+ * whose answer is not known (it may still insert the row); a join answered (the row, if any, is
+ * final: a later landing join changes nothing); left.
+ */
+type Registration = "none" | "doubt" | "settled" | "left";
+
+/**
+ * What the decider reads of this node's counters (SharedStore's CounterTable): a test of whether
+ * the record holds every buzz of the epoch this node's counters were given so far (cache-decided
+ * claims included).
+ */
+export type CommittedSoFar = (show: string, epoch: string) => () => boolean;
+
+/** CommittedSoFar over a CounterTable: each counter of the epoch, as it stands now, committed (or settled and dropped). */
+export function committedSoFar(counters: CounterTable, show: string, epoch: string): () => boolean {
+  const marks: Array<[CounterState, number]> = [];
+  for (const c of counters.all()) if (c.show === show && c.epoch === epoch) marks.push([c, c.arrived]);
+  return () => marks.every(([c, n]) => counters.find(c.show, c.epoch, c.act) !== c || c.persisted >= n);
+}
 
 interface EpochClaims {
   readonly show: string;
@@ -59,6 +88,13 @@ interface EpochClaims {
   since: number;
   held: Claim[];
   retired: boolean;
+  registration: Registration;
+  /** Cache mode: when the record last answered the join. */
+  checkedAt: number;
+  /** Record mode: the record said no other node is registered (final: nobody can join again). */
+  clear: boolean;
+  /** Once this node decides no more of the epoch in the cache: whether all it decided there is committed. */
+  committed: (() => boolean) | null;
 }
 
 /** A claim with its show epoch; `state.retired` tells whether the caller has retired that epoch since. */
@@ -92,6 +128,7 @@ export class ClaimDecider {
     private readonly record: Record,
     private readonly opts: ClaimDeciderOptions,
     private readonly log: Logger,
+    private readonly committedSoFar: CommittedSoFar,
   ) {}
 
   take(show: string, epoch: string, claims: readonly Claim[]): void {
@@ -116,31 +153,89 @@ export class ClaimDecider {
 
   /** Decide what the cache can decide now; returns the claims counted. Never rejects. */
   async decide(now: number): Promise<EpochClaim[]> {
-    const active = [...this.epochs.values()].filter((e) => e.held.length > 0 && e.mode !== "record");
-    if (active.length === 0) return [];
     let failed: unknown = null;
+    const note = (err: unknown): void => {
+      failed ??= err;
+    };
+    const active = [...this.epochs.values()].filter((e) => e.held.length > 0 && e.mode !== "record");
     try {
       await this.resolveModes(
         active.filter((e) => e.mode === "unknown"),
         now,
       );
     } catch (err) {
-      failed = err; // those epochs stay unknown: their claims are held
+      note(err); // those epochs stay unknown: their claims are held
     }
+    // Before any add, so every cache decision of a stopped epoch is in the counters: what to commit before leaving.
+    for (const e of this.epochs.values())
+      if (e.committed === null && (e.mode === "record" || (e.retired && e.held.length === 0))) this.stop(e);
+    await this.join(now).catch(note);
     let counted: EpochClaim[] = [];
     try {
       const r = await this.addAll(
-        active.filter((e) => e.mode === "cache"),
+        active.filter((e) => e.mode === "cache" && e.registration === "settled"),
         now,
       );
       counted = r.counted;
-      failed ??= r.failed;
+      if (r.failed !== null) note(r.failed);
     } catch (err) {
-      failed = err; // the sentinels could not be read back: no answer of this tick is used
+      note(err); // the sentinels could not be read back: no answer of this tick is used
     }
+    await this.clearRecordMode().catch(note);
+    await this.leave().catch(note);
     this.noteError(failed);
     this.prune();
     return counted;
+  }
+
+  /**
+   * Cache-mode epochs: join (before the first add), and ask again every `checkEveryMs` (refused:
+   * another node put the epoch in record mode, so this one stops). Stopped epochs whose join is in
+   * doubt: join once more, so the row (if any) is final before leaving.
+   */
+  private async join(now: number): Promise<void> {
+    const due = [...this.epochs.values()].filter(
+      (e) =>
+        e.registration === "doubt" ||
+        (e.mode === "cache" && e.committed === null && (e.registration === "none" || now - e.checkedAt >= this.opts.checkEveryMs)),
+    );
+    await Promise.all(
+      due.map(async (e) => {
+        if (e.registration === "none") e.registration = "doubt";
+        const ok = await this.record.joinClaimCache(e.show, e.epoch, this.opts.nodeId);
+        e.registration = "settled";
+        e.checkedAt = now;
+        if (!ok && e.mode === "cache") this.toRecord(e, now, "another node put this epoch in record mode");
+      }),
+    );
+  }
+
+  /** Record-mode epochs with claims waiting: put the epoch in record mode, then wait for every other cache decider to leave. */
+  private async clearRecordMode(): Promise<void> {
+    const due = [...this.epochs.values()].filter((e) => e.mode === "record" && !e.clear && e.held.length > 0);
+    await Promise.all(
+      due.map(async (e) => {
+        const others = await this.record.claimRecordMode(e.show, e.epoch, this.opts.nodeId);
+        if (others.length === 0) e.clear = true;
+      }),
+    );
+  }
+
+  /** Stopped epochs: leave the record's cache deciders once every claim this node decided in the cache is committed. */
+  private async leave(): Promise<void> {
+    const due = [...this.epochs.values()].filter((e) => e.registration === "settled" && e.committed?.() === true);
+    await Promise.all(
+      due.map(async (e) => {
+        await this.record.leaveClaimCache(this.opts.nodeId, e.show, e.epoch);
+        e.registration = "left";
+      }),
+    );
+  }
+
+  /** This node decides no more of the epoch in the cache: what it must commit before leaving. */
+  private stop(e: EpochClaims): void {
+    e.committed = this.committedSoFar(e.show, e.epoch);
+    if (e.registration === "none") e.registration = "left"; // never joined: nothing to leave
   }
 
   private noteError(err: unknown): void {
@@ -153,11 +248,11 @@ export class ClaimDecider {
     this.error = err instanceof Error ? err.message : JSON.stringify(err);
   }
 
-  /** Record-mode claims whose quiet period is over, taken out for the record writer. */
-  takeForRecord(now: number): EpochClaim[] {
+  /** Record-mode claims no other node's cache decisions can still precede, taken out for the record writer. */
+  takeForRecord(): EpochClaim[] {
     const out: EpochClaim[] = [];
     for (const e of this.epochs.values()) {
-      if (e.mode !== "record" || e.held.length === 0 || now - e.since < this.opts.quietMs) continue;
+      if (e.mode !== "record" || !e.clear || e.held.length === 0) continue;
       for (const claim of e.held) out.push({ show: e.show, epoch: e.epoch, claim, viewer: this.viewerOf(claim), state: e });
       e.held = [];
     }
@@ -215,6 +310,7 @@ export class ClaimDecider {
     const present = await this.cache.getMany(epochs.flatMap((e) => e.sentinels));
     const counted: EpochClaim[] = [];
     for (const e of epochs) {
+      if (e.mode !== "cache") continue; // stopped meanwhile: its claims wait for the record
       if (!e.sentinels.every((k) => present.has(k))) {
         this.counts.discarded += e.held.filter((c) => answers.has(c)).length;
         for (const c of e.held) this.tokens.delete(c);
@@ -260,13 +356,25 @@ export class ClaimDecider {
     let e = this.epochs.get(k);
     if (!e) {
       const base = `${this.opts.prefix}:os:${show}:${epoch}`;
-      e = { show, epoch, sentinels: this.cache.spread?.(base) ?? [base], mode: "unknown", since: 0, held: [], retired: false };
+      e = {
+        show,
+        epoch,
+        sentinels: this.cache.spread?.(base) ?? [base],
+        mode: "unknown",
+        since: 0,
+        held: [],
+        retired: false,
+        registration: "none",
+        checkedAt: 0,
+        clear: false,
+        committed: null,
+      };
       this.epochs.set(k, e);
     }
     return e;
   }
 
   private prune(): void {
-    for (const [k, e] of this.epochs) if (e.retired && e.held.length === 0) this.epochs.delete(k);
+    for (const [k, e] of this.epochs) if (e.retired && e.held.length === 0 && e.registration === "left") this.epochs.delete(k);
   }
 }

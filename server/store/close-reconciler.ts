@@ -16,14 +16,15 @@
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { StoreClock } from "./store-clock.ts";
-import { lockClose, raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
+import { closeLockKey, lockClose, raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
 
 const RECONCILE_WINDOW_MS = 30_000;
 const MIN_PASS_EVERY_MS = 250;
 
 export interface CloseReconcilerOptions {
   prefix: string;
-  nodeId: string;
+  /** The value of this process's lock keys: unique per process (a lost add answer is recognised by it). */
+  lockToken: string;
   /** Every node must have seen the close and persisted by then. */
   delayMs: number;
   clock: StoreClock;
@@ -52,17 +53,40 @@ export class CloseReconciler {
   closed(t: ReconcileTarget): void {
     this.changed(t);
     this.scheduled.add(t);
-    this.later(this.opts.delayMs, async () => {
+    this.lock(t, this.opts.delayMs, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()), false);
+  }
+
+  /**
+   * Take the close's lock, then run the passes if won. A lock `add` that fails (timed out: it may
+   * have been applied, or land later, and then nobody else can take the lock) is followed, every
+   * pass period within the window, by a read of the lock key until it holds a token: ours means
+   * this node won (its passes run for the rest of the window), another one means it lost. A retry
+   * only reads, never adds again: a key missing then may be another node's that memcached lost,
+   * and a second add could make two owners whose raises race.
+   */
+  private lock(t: ReconcileTarget, inMs: number, left: number, retry: boolean): void {
+    this.later(inMs, async () => {
       const acts = this.stillOurs(t);
-      let won = false;
+      if (acts.length === 0 || left <= 0) return void this.scheduled.delete(t);
+      let won: boolean;
       try {
-        won = acts.length > 0 && (await lockClose(this.deps, this.opts.prefix, this.opts.nodeId, t));
+        if (retry) {
+          const holder = await this.deps.global.get(closeLockKey(this.opts.prefix, t));
+          // Not there (yet): our timed-out add may still land (it was sent, memcached may apply it late).
+          if (holder === null) return void this.lock(t, this.passEveryMs(), left - 1, true);
+          won = holder === this.opts.lockToken;
+        } else won = await lockClose(this.deps, this.opts.prefix, this.opts.lockToken, t);
+      } catch (err) {
+        this.lock(t, this.passEveryMs(), left - 1, true);
+        throw err;
+      }
+      if (!won) return void this.scheduled.delete(t);
+      try {
         // The winner owns the whole window: a first pass that fails (record unreachable) must not
         // end it, or nobody would ever raise this close (the lock is taken).
-        if (won) await raiseToRecord(this.deps, this.opts.prefix, this.log, { ...t, acts });
+        await raiseToRecord(this.deps, this.opts.prefix, this.log, { ...t, acts });
       } finally {
-        if (won) this.passes(t, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
-        else this.scheduled.delete(t);
+        this.passes(t, left);
       }
     });
   }
@@ -99,7 +123,7 @@ export class CloseReconciler {
 
   /** The first pass, if this node wins the close's lock: how much it added (null: another node won). */
   firstPass(t: ReconcileTarget): Promise<number | null> {
-    return reconcileFromRecord(this.deps, this.opts.prefix, this.opts.nodeId, this.log, t);
+    return reconcileFromRecord(this.deps, this.opts.prefix, this.opts.lockToken, this.log, t);
   }
 
   stop(): void {

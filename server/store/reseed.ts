@@ -90,17 +90,28 @@ function isTimeout(err: unknown): boolean {
 export async function reconcileFromRecord(
   s: ReseedDeps,
   prefix: string,
-  nodeId: string,
+  token: string,
   log: Logger,
   t: ReconcileTarget,
 ): Promise<number | null> {
-  if (!(await lockClose(s, prefix, nodeId, t))) return null;
+  if (!(await lockClose(s, prefix, token, t))) return null;
   return raiseToRecord(s, prefix, log, t);
 }
 
-/** Take the close's reconciliation lock: true for the one node whose `add` created it. */
-export async function lockClose(s: ReseedDeps, prefix: string, nodeId: string, t: ReconcileTarget): Promise<boolean> {
-  return s.global.add(`${prefix}:rl:${t.show}:${t.epoch}:${t.version}`, nodeId, 3600);
+/** The memcached key of a close's reconciliation lock. */
+export function closeLockKey(prefix: string, t: ReconcileTarget): string {
+  return `${prefix}:rl:${t.show}:${t.epoch}:${t.version}`;
+}
+
+/**
+ * Take the close's reconciliation lock: true for the one process whose `add` created it. The value
+ * is the caller's token (unique per process): an "exists" answer is checked against it, so an
+ * earlier add of this process whose answer was lost (timed out, yet applied) still counts as won.
+ */
+export async function lockClose(s: ReseedDeps, prefix: string, token: string, t: ReconcileTarget): Promise<boolean> {
+  const key = closeLockKey(prefix, t);
+  if (await s.global.add(key, token, 3600)) return true;
+  return (await s.global.get(key)) === token;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { Record } from "../record/record.ts";
 import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { LateCache } from "../../test/harness/late-cache.ts";
+import { pollUntil } from "../../test/harness/wait.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { SharedStore } from "./shared-store.ts";
 import type { Claim } from "./store.ts";
@@ -65,6 +66,16 @@ const recorded = async (r: Record) => (await r.countTotals("s", "e")).get("a") ?
 const audited = async (r: Record) => (await r.auditTotals("s", "e")).get("a") ?? 0;
 const live = async (c: Cache) => Number((await c.get(KEY)) ?? "NaN");
 
+/**
+ * Ticks of a node that decided claims of the epoch in the cache, as every node of a fleet ticks:
+ * it learns that the epoch went to record mode, and leaves once its decisions are committed (until
+ * then the record decides nothing of the epoch).
+ */
+async function learnRecordMode(s: SharedStore): Promise<void> {
+  await tick(s);
+  await tick(s);
+}
+
 /** Persist both nodes, settle, and check live == record == audit == `want`. */
 async function exact(global: Cache, record: Record, nodes: SharedStore[], want: number): Promise<void> {
   for (const n of nodes) await tick(n);
@@ -87,6 +98,7 @@ test("record-decided claims of a node cut from memcached: a close's reconciliati
   const first = claim("v:5");
   await tick(a, [first]); // a finds the sentinel gone: this epoch is record-decided on a from now on
   assert.equal(first.outcome, "pending");
+  await learnRecordMode(b);
   cut.cut = true; // a loses memcached
   const late = [claim("v:6"), claim("v:7"), claim("v:8"), claim("v:9"), claim("v:10")];
   await tick(a, late);
@@ -110,6 +122,7 @@ test("close then reopen: a pass of the earlier close while counting runs again n
   await b.writer.writeOnce();
   await global.flushAll();
   await tick(a, [claim("v:3")]); // record-decided on a from now on
+  await learnRecordMode(b);
   b.votingClosed("s", "e", ["a"], 3); // close (b owns its passes) ...
   a.votingClosed("s", "e", ["a"], 3);
   b.votingOpened("s", "e", ["a"], 4); // ... and reopen at once
@@ -253,6 +266,7 @@ test("the same on real memcached + MariaDB: flush_all, a node cut from memcached
     await b.writer.writeOnce();
     await mc.flushAll();
     await tick(a, viewers.slice(5, 6)); // record-decided on a from now on
+    await learnRecordMode(b);
     cut.cut = true;
     await tick(a, viewers.slice(6));
     await a.writer.writeOnce();
@@ -264,6 +278,97 @@ test("the same on real memcached + MariaDB: flush_all, a node cut from memcached
     await exact(cb, record, [a, b], 11);
     await b.reconcile("s", "e", ["a"], 8);
     assert.equal(await live(cb), 11);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("real memcached + MariaDB: a record-decided claim waits for another node's cache-decided row of the same viewer that has not reached the record yet; the viewer counts once", async () => {
+  const url = db.freshUrl();
+  const record = new MysqlRecord(url);
+  await record.migrate();
+  const peerRecord = new MysqlRecord(url);
+  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
+  const [a, b] = [await node(ca, record, "a"), await node(cb, peerRecord, "b")];
+  try {
+    await mc.flushAll();
+    await tick(a, [claim("v:0")]); // a decides in the cache too
+    const onB = claim("v:x");
+    await tick(b, [onB]);
+    assert.equal(onB.outcome, "counted", "b decides v:x counted in the cache; its batch is late (not written yet)");
+    await mc.flushAll(); // memcached loses the epoch's claims
+    const onA = claim("v:x"); // the same viewer through a
+    await tick(a, [onA]); // sentinel gone: record mode on a
+    for (let i = 0; i < 5; i++) {
+      await tick(a);
+      await a.writer.writeOnce();
+    }
+    assert.equal(onA.outcome, "pending", "b may still commit v:x's row: the record decides nothing yet");
+    await b.writer.writeOnce(); // b's late batch commits
+    await learnRecordMode(b);
+    for (let i = 0; i < 5 && onA.outcome === "pending"; i++) {
+      await tick(a);
+      await a.writer.writeOnce();
+    }
+    assert.equal(onA.outcome, "duplicate", "the record's primary key now sees b's row");
+    for (const n of [a, b]) await n.writer.writeOnce();
+    await a.reconcile("s", "e", ["a"], 9); // the close raises live to the record (flush_all took both counts)
+    await exact(cb, record, [a, b], 2);
+    const rows = (await record.auditPage("s", "e", null, 100)).rows.filter((r) => r.viewer === "v:x");
+    assert.deepEqual(
+      rows.map((r) => [r.node, r.count]),
+      [["b", 1]],
+      "one audit row, count 1",
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("real memcached + MariaDB: the close's lock add times out but was applied; the node that sent it still owns the window and raises live to the record", async () => {
+  const url = db.freshUrl();
+  const record = new MysqlRecord(url);
+  await record.migrate();
+  const peerRecord = new MysqlRecord(url);
+  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
+  const slow = new LateCache(ca);
+  const [a, b] = [await node(slow, record, "a"), await node(cb, peerRecord, "b")];
+  try {
+    await mc.flushAll();
+    await tick(a, [], 3);
+    await a.writer.writeOnce(); // record 3, live 3
+    await tick(b, [], 2); // live 5; b's 2 not persisted yet
+    await mc.flushAll(); // memcached loses the counter
+    await tick(a, [], 1); // a re-seeds: record 3 + its own 1 (b's 2 are missing from live)
+    await b.writer.writeOnce(); // record 5 (a's 1 not persisted yet), live 4: the close must raise live by 1
+    assert.equal(await live(cb), 4);
+    assert.equal(await recorded(record), 5);
+    slow.stall((op, key) => op === "add" && key.includes(":rl:"), true);
+    a.votingClosed("s", "e", ["a"], 9);
+    await pollUntil(
+      () => slow.stalled,
+      (n) => n === 1,
+      "a's lock add times out",
+    );
+    assert.equal(await slow.land(), 1, "...and was applied all the same (its answer was lost)");
+    b.votingClosed("s", "e", ["a"], 9);
+    await pollUntil(
+      () => live(cb),
+      (v) => v === 5,
+      "live raised to the record by the lock's owner",
+      5000,
+    );
+    await a.writer.writeOnce(); // a's own 1 reaches the record: record 6; a's next pass raises live to it
+    assert.equal(await recorded(record), 6);
+    await pollUntil(
+      () => live(cb),
+      (v) => v === 6,
+      "live == record, by a later pass of the window",
+      5000,
+    );
+    assert.deepEqual(b.reconciler.owned("s", "e"), [], "b lost the lock: a's token holds it");
   } finally {
     await a.close();
     await b.close();

@@ -35,7 +35,7 @@ import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Family } from "../ops/metrics.ts";
 import type { PublicRecordReads, Record } from "../record/record.ts";
-import { ClaimDecider } from "./claim-decider.ts";
+import { ClaimDecider, committedSoFar } from "./claim-decider.ts";
 import { CounterTable, deltaEntries, queueViewers, type CounterState, type QueuedAudit } from "./counter-state.ts";
 import type { Journal } from "./journal.ts";
 import { RecordWriter } from "./record-writer.ts";
@@ -152,10 +152,10 @@ export class SharedStore implements Store {
     this.timing = { ...derived, reconcileDelayMs: opts.reconcileDelayMs ?? derived.reconcileDelayMs };
     const { reconcileDelayMs } = this.timing;
     this.processKey = `${opts.nodeId}.${randomBytes(4).toString("hex")}`;
-    this.reconciler = new CloseReconciler(this, { prefix, nodeId: opts.nodeId, delayMs: reconcileDelayMs, clock: this.clock }, log);
+    this.reconciler = new CloseReconciler(this, { prefix, lockToken: this.processKey, delayMs: reconcileDelayMs, clock: this.clock }, log);
     this.audience = new SharedAudience(global, prefix, log);
     this.phase2 = new SharedRead(global, this.counters, (err) => this.noteCache(err));
-    // Record mode waits until every node has persisted what its cache-decided claims counted.
+    // Record mode waits until every other cache decider of the epoch committed its decisions and left.
     this.claims = new ClaimDecider(
       global,
       record,
@@ -163,11 +163,12 @@ export class SharedStore implements Store {
         nodeId: opts.nodeId,
         prefix,
         graceMs: this.timing.claimGraceMs,
-        quietMs: reconcileDelayMs,
+        checkEveryMs: reconcileDelayMs,
         ttlSec: CLAIM_TTL_SEC,
         processKey: this.processKey,
       },
       log,
+      (show, epoch) => committedSoFar(this.counters, show, epoch),
     );
     this.writer = new RecordWriter(
       record,
@@ -176,7 +177,7 @@ export class SharedStore implements Store {
       log,
       opts.durable,
       {
-        take: () => this.claims.takeForRecord(this.now()),
+        take: () => this.claims.takeForRecord(),
         counter: (e) => {
           const c = this.counters.get(e.show, e.epoch, e.claim.act);
           if (e.state.retired) this.counters.retire(e.show, e.epoch);
@@ -195,6 +196,8 @@ export class SharedStore implements Store {
     // The previous life's journal is replayed into the record before the writer numbers its batches.
     if (this.opts.journal) this.journaled = await this.opts.journal();
     await this.writer.init();
+    // Everything a previous life of this node decided in the cache is committed now (replayed).
+    await this.record.leaveClaimCache(this.opts.nodeId, null, null);
     // Unreferenced: the server's sockets keep the process alive, not this.
     const every = (): void => {
       this.timer = this.clock.setTimer(() => {
@@ -434,6 +437,9 @@ export class SharedStore implements Store {
       if (this.counters.unpersisted() > 0 && attempt > 0) await new Promise((r) => setTimeout(r, 250));
     }
     this.journaled?.close();
+    await this.record.leaveClaimCache(this.opts.nodeId, null, null).catch((err: unknown) => {
+      this.log.warn("once claims: cache-decider rows not left; they are left at this node id's next start", { err });
+    });
     await this.cache.close();
     await this.opts.lease?.release(); // after the last commit: a successor with this node id may start now
     await this.record.close();

@@ -56,6 +56,15 @@ export class FaultyRecord implements Record {
   markClaimEpoch(show: string, epoch: string, node: string): Promise<"created" | "exists"> {
     return this.link.call(`markClaimEpoch ${show}`, () => this.inner.markClaimEpoch(show, epoch, node));
   }
+  joinClaimCache(show: string, epoch: string, node: string): Promise<boolean> {
+    return this.link.call(`joinClaimCache ${show}`, () => this.inner.joinClaimCache(show, epoch, node));
+  }
+  claimRecordMode(show: string, epoch: string, node: string): Promise<string[]> {
+    return this.link.call(`claimRecordMode ${show}`, () => this.inner.claimRecordMode(show, epoch, node));
+  }
+  leaveClaimCache(node: string, show: string | null, epoch: string | null): Promise<void> {
+    return this.link.call(`leaveClaimCache ${String(show)}`, () => this.inner.leaveClaimCache(node, show, epoch));
+  }
   saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     return this.link.call(`saveShow ${rec.show.id} v${rec.version} from ${String(base)}`, () =>
       this.inner.saveShow(structuredClone(rec), base),

@@ -168,15 +168,21 @@ export async function runPlan(plan: Plan, opts: { trace?: boolean } = {}): Promi
   // Settled: nothing held, unpersisted or in flight anywhere. Then the remaining reconciliation
   // passes can only raise live where the record has more, so once live >= record on every counter
   // the rest of the window changes nothing and the run may end early.
-  const quiet = (): boolean =>
-    nodes.every((n) => n.settled()) &&
-    ledger.undecided === 0 &&
-    net.inFlight === 0 &&
-    showIds.every((id) => nodes.every((n) => n.shows.get(id)?.version === first.shows.get(id)?.version));
+  // Every node must hold the record's version of each show, not merely agree with node 0: a change
+  // saved in the record whose answer is still on its way (or that no node polled yet) leaves every
+  // node agreeing on the older version for a moment.
+  const quiet = async (): Promise<boolean> => {
+    if (!(nodes.every((n) => n.settled()) && ledger.undecided === 0 && net.inFlight === 0)) return false;
+    for (const id of showIds) {
+      const truth = (await record.loadShow(id))?.version;
+      if (!nodes.every((n) => n.shows.get(id)?.version === truth)) return false;
+    }
+    return true;
+  };
   const windowEnd = closedAt + RECONCILE_DELAY_MS + RECONCILE_WINDOW_MS;
-  while (sim.now() < windowEnd && !(quiet() && (await liveCoversRecord()))) await sim.runUntil(sim.now() + 1000);
+  while (sim.now() < windowEnd && !((await quiet()) && (await liveCoversRecord()))) await sim.runUntil(sim.now() + 1000);
   const deadline = sim.now() + 60_000;
-  while (!quiet() && sim.now() < deadline) await sim.runUntil(sim.now() + 1000);
+  while (!(await quiet()) && sim.now() < deadline) await sim.runUntil(sim.now() + 1000);
   const settled = nodes.every((n) => n.settled()) && ledger.undecided === 0;
   // One more tick everywhere, then stop.
   await sim.runUntil(sim.now() + 2 * SETTLED_TICK_MS);
