@@ -29,9 +29,10 @@ const Env = z.object({
   WORKERS: int(1, 256).default(availableParallelism()),
   TICK_MS: int(10, 10_000).default(100),
   /**
-   * Phase 2 (read totals, publish) runs this long after each aligned tick instant. Unset: chosen by
-   * what must land before the read (node/node.ts publishOffsetMs): 0 in one process, TICK_MS / 10
-   * with worker threads, TICK_MS / 5 over memcached.
+   * Phase 2 (read totals, publish)'s deadline after each aligned tick instant: it starts as soon as
+   * every unit's flush of the tick landed, at this offset at the latest. Unset: chosen by what must
+   * land before the read (node/node.ts publishOffsetMs): 0 in one process, TICK_MS / 10 with worker
+   * threads, TICK_MS / 5 over memcached.
    */
   PUBLISH_OFFSET_MS: int(0, 9_999).optional(),
   /** Share of the period the tick's own work may take before publishing slows down (overload). */

@@ -80,6 +80,8 @@ export function split(total: number, parts: number): number[] {
 
 export class Fleet {
   readonly latest = new Map<number, WorkerStats>();
+  /** `load` messages sent per worker (a worker's stats count the ones it handled: `loadsApplied`). */
+  private readonly loadsSent: number[] = [];
   /** Histograms over the current measurement window (see beginWindow). */
   windowLatency = newLatencyHistogram();
   windowVisible = newLatencyHistogram();
@@ -162,7 +164,9 @@ export class Fleet {
 
   send(worker: number, msg: RunnerToWorker): void {
     const p = this.procs[worker];
-    if (p?.connected) p.send(msg);
+    if (!p?.connected) return;
+    p.send(msg);
+    if (msg.type === "load") this.loadsSent[worker] = (this.loadsSent[worker] ?? 0) + 1;
   }
 
   broadcast(msg: RunnerToWorker): void {
@@ -274,10 +278,18 @@ export class Fleet {
     }
   }
 
-  /** Resolves once every worker has reported after this call (so counters include all sends so far). */
+  /**
+   * Resolves once every worker has reported after this call and after handling every `load` sent
+   * to it (so counters include all sends so far, and none of a load stopped before this call
+   * follows: a stats timer can fire before a queued stop is handled).
+   */
   async freshTotals(timeoutMs = 5000): Promise<FleetTotals> {
     const since = Date.now();
-    return this.waitUntil(() => [...this.latest.values()].every((s) => s.t > since), timeoutMs, "fresh worker stats");
+    return this.waitUntil(
+      () => [...this.latest.values()].every((s) => s.t > since && s.loadsApplied >= (this.loadsSent[s.worker] ?? 0)),
+      timeoutMs,
+      "fresh worker stats",
+    );
   }
 
   /** Closes every connection, collects the workers' final reports, and waits for them to exit. */

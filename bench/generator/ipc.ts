@@ -90,6 +90,8 @@ export interface WorkerStats {
   /** Totals frames whose seq did not advance (duplicate or reordered within an epoch). */
   seqRegressions: number;
   tcpMemPauses: number;
+  /** `load` messages handled so far: stats that count them were taken after those loads started or stopped. */
+  loadsApplied: number;
   /** Sockets whose SO_SNDBUF was capped (the rest use the kernel default). */
   sndbufCapped: number;
   /** Latest totals the first ready connection saw: epoch, seq and sum over acts. */

@@ -18,6 +18,8 @@ let audience: Audience | null = null;
 let driver: LoadDriver | null = null;
 let statsTimer: NodeJS.Timeout | null = null;
 let lastStatsAt = Date.now();
+/** `load` messages handled (reported in stats: the runner tells which stats follow a stop). */
+let loadsApplied = 0;
 
 function send(msg: WorkerToRunner, then?: () => void): void {
   if (!process.connected) return then?.();
@@ -51,6 +53,7 @@ function takeStats(a: Audience, d: LoadDriver, p: WorkerPlan): WorkerStats {
     framesMissed: a.framesMissed,
     seqRegressions: a.seqRegressions,
     tcpMemPauses: d.tcpMemPauses,
+    loadsApplied,
     sndbufCapped: a.sndbufCapped,
     lastTotals: a.lastTotals,
     tickGapMaxMs: Math.round(a.tickGapMaxMs * 1000) / 1000,
@@ -100,6 +103,7 @@ async function handle(msg: RunnerToWorker): Promise<void> {
       if (driver === null) return fatal("load before plan");
       if (msg.load === null) driver.stop();
       else driver.start(msg.load);
+      loadsApplied++;
       return;
     case "track": {
       const a = audience;

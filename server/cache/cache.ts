@@ -30,6 +30,12 @@ export interface Cache {
    * Deterministic: every node derives the same keys from the same server list. Absent: one server.
    */
   spread?(base: string): string[];
+  /**
+   * A key derived from `base` that lives on the same server as `key` (several memcached servers):
+   * the two are lost together when that server restarts or is flushed. `base` with one server.
+   * Deterministic, like `spread`. Absent: one server.
+   */
+  beside?(key: string, base: string): string;
 }
 
 export type CacheErrorCode = "unreachable" | "timeout" | "bad_value" | "protocol";

@@ -89,6 +89,18 @@ describe("MemcachedCache on real memcached", () => {
       for (const key of keys.slice(0, 20)) assert.equal(await reversed.incr(`${key}:n`, 1), 4);
     });
 
+    test("beside: a key derived from a base lands on the server of the given key, whatever the server order", async () => {
+      const ring = new HashRing([m1.address, m2.address]);
+      const [both, reversed] = [client([m1.address, m2.address]), client([m2.address, m1.address])];
+      const counters = Array.from({ length: 40 }, (_, i) => `bc:c:s:e:a${i}`);
+      for (const key of counters) {
+        const gen = both.beside(key, key.replace(":c:", ":g:"));
+        assert.equal(ring.serverFor(gen), ring.serverFor(key), key);
+        assert.equal(reversed.beside(key, key.replace(":c:", ":g:")), gen, "every node derives the same key");
+      }
+      assert.equal(client(m1.address).beside("k", "base"), "base", "one server: the base itself");
+    });
+
     test("a stopped server fails only the keys it owns", async () => {
       const extra = await startMemcached();
       try {

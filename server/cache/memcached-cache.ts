@@ -84,6 +84,17 @@ export class MemcachedCache implements Cache {
     return keys as string[];
   }
 
+  /** `base` with one server, else `base:<i>` with the least i the ring places on `key`'s server. */
+  beside(key: string, base: string): string {
+    if (this.servers.length === 1) return base;
+    const owner = this.transport.ring.lookup(key);
+    for (let i = 0; i <= 100_000; i++) {
+      const candidate = `${base}:${i}`;
+      if (this.transport.ring.lookup(candidate) === owner) return candidate;
+    }
+    throw new RangeError(`no key of ${base} lands beside ${key}`);
+  }
+
   async get(key: string): Promise<string | null> {
     checkKey(key);
     const res = await this.transport.request(key, OP.get, EMPTY, EMPTY);

@@ -46,7 +46,9 @@ export type ToSupervisor =
   /** This worker's viewers per show, when they changed (store/audience-book.ts). */
   | { type: "audience"; counts: Array<[string, number]> }
   /** One operation on the supervisor's cache (MySQL without memcached). */
-  | { type: "cache"; id: number; req: CacheOp };
+  | { type: "cache"; id: number; req: CacheOp }
+  /** Embedded mode: this worker's flush of the tick is in the shared counters (flush-relay.ts). */
+  | { type: "flushed"; tick: number };
 
 export type ToWorker =
   | { type: "metrics-snapshot-request"; id: number }
@@ -66,4 +68,6 @@ export type ToWorker =
   | { type: "drain" }
   /** The node's drain timed out: drop every connection now and end the thread. */
   | { type: "abort" }
-  | { type: "crash" };
+  | { type: "crash" }
+  /** Embedded mode: every ready worker flushed the tick; phase 2 may start (flush-relay.ts). */
+  | { type: "all-flushed"; tick: number };

@@ -17,6 +17,7 @@ import { backendMode } from "../store/choose-backends.ts";
 import { ClaimBook } from "../store/claim-book.ts";
 import { MemoryCache } from "../cache/memory-cache.ts";
 import { serveCacheOp } from "./thread-cache.ts";
+import { FlushTally } from "./flush-relay.ts";
 import { AudienceBook } from "../store/audience-book.ts";
 import { SlotTable } from "../store/slot-table.ts";
 import { startAgentCheck } from "../transport/agent-check.ts";
@@ -81,6 +82,13 @@ export async function runSupervisor(
 
   const send = (s: Slot, m: ToWorker): void => s.worker?.postMessage(m);
   const broadcast = (m: ToWorker): void => slots.forEach((s) => send(s, m));
+  // Embedded mode: phase 2 starts on every worker once every ready worker flushed the tick.
+  const flushTally = embedded
+    ? new FlushTally(
+        () => slots.filter((s) => s.worker && s.ready).map((s) => s.holder),
+        (tick) => broadcast({ type: "all-flushed", tick }),
+      )
+    : null;
   // Chaos hook for operators and tests: make worker 0 fail as an uncaught error would. Installed
   // before any thread exists (the signal's default action would end the process).
   process.on("SIGUSR2", () => {
@@ -219,6 +227,10 @@ export async function runSupervisor(
         if (!nodeCache) return noteUnexpected(s, m.type, "memcached is configured: no node cache");
         void serveCacheOp(nodeCache, m.req).then((reply) => send(s, { type: "cache-reply", id: m.id, reply }));
         return;
+      case "flushed":
+        if (!flushTally) return noteUnexpected(s, m.type, "shared mode counts flushes in memcached");
+        flushTally.flushed(s.holder, m.tick);
+        return;
       case "audience":
         if (!audience) return noteUnexpected(s, m.type, "shared mode sums the audience in memcached");
         if (audience.report(s.holder, m.counts)) broadcast({ type: "audience", sums: audience.sums() });
@@ -264,6 +276,7 @@ export async function runSupervisor(
         s.holder = 0;
         s.worker = null;
         s.ready = false;
+        flushTally?.check(); // the tick in progress may have waited only for this worker
         if (draining) return resolve();
         reject(Object.assign(new Error(`worker ${s.index} exited with ${code} while starting`), { exitCode: code }));
         s.quickDeaths = wasReadyFor >= STABLE_MS ? 0 : s.quickDeaths + 1;

@@ -20,6 +20,7 @@ import { AudienceRelay } from "../store/audience-book.ts";
 import { GATE_APP, GATE_OPEN, GATE_TERMINATED, type ToSupervisor, type ToWorker, type WorkerData } from "./messages.ts";
 import { ThreadCache } from "./thread-cache.ts";
 import { RpcError, ThreadRpc } from "./thread-rpc.ts";
+import { ThreadFlushQuorum } from "./flush-relay.ts";
 import { ThreadShowSource } from "../shows/thread-show-source.ts";
 import { NodeIdTaken } from "../record/node-lease.ts";
 import { EXIT_NODE_ID_TAKEN } from "../ops/lifecycle.ts";
@@ -50,6 +51,8 @@ let healthTimer: NodeJS.Timeout | undefined = undefined; // set once the node is
 let nodeHealth: Readiness = { ready: true, checks: {} };
 let threadShows: ThreadShowSource | null = null;
 const audience = new AudienceRelay((counts) => post({ type: "audience", counts }));
+// Embedded mode: phase 2 starts when the supervisor says every worker flushed (flush-relay.ts).
+const flushQuorum = data.counters ? new ThreadFlushQuorum((tick) => post({ type: "flushed", tick })) : null;
 
 /**
  * Every way out of this thread ends the same: every App of the thread closed (no socket of uWS left
@@ -94,6 +97,10 @@ port.on("message", (m: ToWorker) => {
       return;
     case "audience":
       audience.receive(m.sums);
+      return;
+    case "all-flushed":
+      if (flushQuorum) flushQuorum.allFlushed(m.tick);
+      else unexpected("no flush report (shared mode)", m);
       return;
     case "drain":
       // Before the node is up the drain waits for the start-up to finish (see the end of this file).
@@ -200,6 +207,7 @@ node = await startNode(
       ready: local.ready && nodeHealth.ready,
       checks: { ...nodeHealth.checks, ...local.checks, node: nodeHealth.ready ? (local.checks.node ?? "ok") : "a worker is not ready" },
     }),
+    ...(flushQuorum ? { quorum: flushQuorum } : {}),
   },
 );
 if (leaving) {

@@ -60,7 +60,7 @@ test("acks wait for the flush that carries their buzzes; a failed flush queues t
     },
     new Metrics(),
     silentLogger,
-    { tickMs: 100, budgetPct: 50 },
+    { tickMs: 100, publishOffsetMs: 0, budgetPct: 50 },
   );
   const limiter = new RateLimiter(0, 1, 1);
   const counts = counting.of(show);

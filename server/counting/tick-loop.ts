@@ -4,9 +4,12 @@
  *   phase 1 (flush, at k x TICK_MS): report this unit's audience, drain every tally into the store
  *     (deltas and `once` claims; a store with a journal makes the deltas durable first), and
  *     acknowledge the buzzes drained once the store holds them;
- *   phase 2 (publish, PUBLISH_OFFSET_MS later): read the totals, which now include every unit's
- *     phase-1 deltas (Store.readTotals), and hand each show's totals to the broadcast hub with the
- *     tick instant as `ts`, the effective period and the audience.
+ *   phase 2 (publish): read the totals, which now include every unit's phase-1 deltas
+ *     (Store.readTotals), and hand each show's totals to the broadcast hub with the tick instant as
+ *     `ts`, the effective period and the audience. It starts as soon as the flush quorum says every
+ *     live unit's flush of the tick landed (store/flush-quorum.ts), and at the latest
+ *     PUBLISH_OFFSET_MS after the tick instant (the Ticker's deadline), so a stalled unit delays
+ *     it by the offset at most.
  *
  * Guarantees:
  *  - One tick in flight at a time (flush, then read and publish); a flush phase that finds one
@@ -22,6 +25,9 @@
  *    then not published this tick.
  *  - Fresh totals are matched to the show's epoch current when they are published
  *    (`show.epochKey`): totals of an epoch replaced meanwhile are never published.
+ *  - Publishing on the quorum rather than at the deadline changes when totals are read, never what
+ *    is counted: a unit the quorum did not wait for has its deltas in the next tick's frames, and
+ *    published values never decrease (the hub publishes max(published, store)).
  *  - `once` decisions are applied to their buzzers (claims.ts) after a publish, once the totals
  *    that include them are out; the acks they held back go out at the next tick.
  *  - Overload (tick-rate.ts): flushes and acks run every tick; only the publish is spaced out to
@@ -32,6 +38,7 @@ import type { Logger } from "../ops/logger.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { Show } from "../shows/show.ts";
 import type { FlushResult, ShowFlush, Store, TotalsWant } from "../store/store.ts";
+import type { FlushQuorum } from "../store/flush-quorum.ts";
 import { ClaimBoard } from "./claims.ts";
 import type { Counting } from "./show-counts.ts";
 import type { ClaimTicket } from "./tally.ts";
@@ -69,6 +76,10 @@ export interface TickOutput {
 export interface TickLoopOptions {
   /** TICK_MS, the base tick period (flushes and acks at every multiple of it). */
   tickMs: number;
+  /** PUBLISH_OFFSET_MS as resolved (node.ts): phase 2's deadline after the tick instant. */
+  publishOffsetMs: number;
+  /** Tells when every unit's flush landed (absent: one process, phase 2 at the offset). */
+  quorum?: FlushQuorum;
   /** TICK_BUDGET_PCT: share of the period the tick's work may take before publishing slows. */
   budgetPct: number;
   /** TICK_IDLE_PCT: what it may take while the thread idles (tick-rate.ts; default 90). */
@@ -94,6 +105,8 @@ export class TickLoop {
   readonly claims: ClaimBoard;
   readonly rate: TickRate;
   readonly fanout: FanoutCost;
+  /** How phase 2 started: every unit flushed (`quorum`), or its deadline came (`offset`). */
+  readonly phase2Starts = { quorum: 0, offset: 0 };
   private run: Run | null = null;
   private inFlight: Promise<void> | null = null;
   private fleet: ReadonlyMap<string, number> = new Map();
@@ -140,16 +153,30 @@ export class TickLoop {
     this.audience(tick * this.opts.tickMs);
     // A tick in flight keeps this tick's buzzes and acks for the next one.
     if (this.run) this.metrics.storeSkippedTicks++;
-    else this.run = this.startFlush(tick);
+    else this.run = this.startFlush(tick, true);
     this.rate.flushed(this.work() - w0);
     this.metrics.observeTick((performance.now() - t0) / 1000, lagMs / 1000, fromMessagePath);
   }
 
-  /** Phase 2 of tick k (called by the Ticker). */
+  /** Phase 2 of tick k at its deadline (called by the Ticker); a no-op when the quorum started it. */
   publishPhase(tick: number): void {
     const run = this.run;
     if (!run || run.tick !== tick || run.publish !== undefined) return; // skipped tick, or an older one still in flight
+    this.phase2Starts.offset++;
+    this.startPhase2(run);
+  }
+
+  /** Phase 2 before its deadline: every unit's flush of the tick landed. */
+  private quorumReached(run: Run): void {
+    if (this.run !== run || run.publish !== undefined) return; // published at the deadline meanwhile
+    this.phase2Starts.quorum++;
+    this.startPhase2(run);
+  }
+
+  private startPhase2(run: Run): void {
     const w0 = this.work();
+    const tick = run.tick;
+    this.metrics.phase2Delay.observe((Date.now() - tick * this.opts.tickMs) / 1000);
     run.publish = this.rate.publishes(tick);
     this.advance(run);
     if (!run.publish) this.rate.worked(this.work() - w0);
@@ -159,7 +186,7 @@ export class TickLoop {
   async flushNow(): Promise<void> {
     await this.settle();
     this.audience(Date.now());
-    this.run = this.startFlush(Math.floor(Date.now() / this.opts.tickMs));
+    this.run = this.startFlush(Math.floor(Date.now() / this.opts.tickMs), false);
     await this.settle();
   }
 
@@ -185,8 +212,8 @@ export class TickLoop {
     this.fleet = this.store.watching?.(local, nowMs) ?? local;
   }
 
-  /** Drain every tally into the store. */
-  private startFlush(tick: number): Run {
+  /** Drain every tally into the store; `report`: tell the quorum when it landed (ticks of the Ticker only). */
+  private startFlush(tick: number, report: boolean): Run {
     // Taken right before the drain, in the same synchronous step: the acks cover exactly the
     // buzzes this run hands to the store.
     const acks = this.out.takeAcks();
@@ -213,6 +240,7 @@ export class TickLoop {
       run.state = "flushed";
       acks(true);
       this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
+      if (report) this.landed(run);
       return run;
     }
     this.inFlight = this.store
@@ -233,9 +261,32 @@ export class TickLoop {
       .finally(() => {
         this.metrics.storeFlushDuration.observe((performance.now() - t0) / 1000);
         this.inFlight = null;
+        const landed = run.state !== "failed";
         this.advance(run);
+        // After the flush's promise is off the books, so that a phase 2 the quorum starts owns `inFlight`.
+        if (report && landed) this.landed(run);
       });
     return run;
+  }
+
+  /**
+   * This unit's flush of the run's tick is in the store: tell the quorum (the other units may wait
+   * for it), and start phase 2 early if everyone's landed before the deadline. Reported even when
+   * this unit's own deadline passed. Never with a zero offset: nobody waits then.
+   */
+  private landed(run: Run): void {
+    const q = this.opts.quorum;
+    if (!q || this.opts.publishOffsetMs === 0) return;
+    q.landed(run.tick, run.tick * this.opts.tickMs + this.opts.publishOffsetMs).then(
+      (all) => {
+        if (all) this.quorumReached(run);
+      },
+      (err: unknown) => {
+        // The contract says it resolves false on failure; a rejection is a bug, but phase 2 still runs at the deadline.
+        this.metrics.storeFlushErrors++;
+        this.log.error("flush quorum rejected", { err });
+      },
+    );
   }
 
   /** Move a run on once both its flush is done and its publish phase has come. */

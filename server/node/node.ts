@@ -17,6 +17,7 @@ import { backendMode, type Backends } from "../store/choose-backends.ts";
 import { TickLoop } from "../counting/tick-loop.ts";
 import { Ticker } from "../counting/ticker.ts";
 import { tickFamilies } from "./tick-metrics.ts";
+import type { FlushQuorum } from "../store/flush-quorum.ts";
 import { drainSpreadMs, type Config } from "../config.ts";
 import type { Logger } from "../ops/logger.ts";
 import { Metrics, renderPrometheus } from "../ops/metrics.ts";
@@ -63,6 +64,8 @@ export interface NodeExtras {
   renderMetrics?: () => Promise<string>;
   /** Combine this App's readiness with the rest of the node's (workers). */
   combineReadiness?: (local: Readiness) => Readiness;
+  /** Embedded workers: the supervisor's tally of the workers' flushes (cluster/flush-relay.ts). */
+  quorum?: FlushQuorum;
 }
 
 export async function startNode(cfg: Config, adminToken: string, log: Logger, b: Backends, extra: NodeExtras = {}): Promise<NodeHandle> {
@@ -101,8 +104,10 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const onAir = b.record ? new OnAirRecorder(b.record, cfg.NODE_ID, log, Math.max(WATCH_MS, reconcileDelayMs + 5000)) : null;
   if (onAir) metrics.addCollector(() => onAir.metrics());
   // Aligned two-phase ticks (docs/architecture.md, "The tick: aligned, in two phases"): flush at k x TICK_MS,
-  // read and publish PUBLISH_OFFSET_MS later, on every worker and node alike.
-  const ticker = new Ticker(cfg.TICK_MS, publishOffsetMs(cfg), {
+  // read and publish once every unit's flush landed, PUBLISH_OFFSET_MS later at the latest.
+  const offsetMs = publishOffsetMs(cfg);
+  const quorum = extra.quorum ?? b.quorum;
+  const ticker = new Ticker(cfg.TICK_MS, offsetMs, {
     flush: (k, lag, fromMsg) => tickLoop?.flushPhase(k, lag, fromMsg),
     publish: (k) => tickLoop?.publishPhase(k),
   });
@@ -142,7 +147,14 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     },
     metrics,
     log,
-    { tickMs: cfg.TICK_MS, budgetPct: cfg.TICK_BUDGET_PCT, idlePct: cfg.TICK_IDLE_PCT, messages: () => ticker.messages },
+    {
+      tickMs: cfg.TICK_MS,
+      publishOffsetMs: offsetMs,
+      ...(quorum ? { quorum } : {}),
+      budgetPct: cfg.TICK_BUDGET_PCT,
+      idlePct: cfg.TICK_IDLE_PCT,
+      messages: () => ticker.messages,
+    },
   );
   metrics.addCollector(() => tickFamilies(tickLoop));
   const claimBoard = tickLoop.claims;
@@ -290,17 +302,17 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   return { port, metrics, shows, readiness, drain, abort };
 }
 
-/**
- * PUBLISH_OFFSET_MS, or by default what must land between the phases: nothing in a single process
- * (0: it reads its own flush), the other worker threads' `Atomics.add` behind their timers' jitter
- * (TICK_MS / 10), the other nodes' memcached increments behind a round trip and their clocks' skew
- * (TICK_MS / 5).
- */
 /** How long a drain waits, after its last paced close, for the acks its last closes wait for. */
 export function drainAckWaitMs(cfg: Pick<Config, "TICK_MS" | "DRAIN_TIMEOUT_MS">): number {
   return Math.min(Math.max(3 * cfg.TICK_MS, 500), Math.floor(cfg.DRAIN_TIMEOUT_MS / 4));
 }
 
+/**
+ * PUBLISH_OFFSET_MS, or by default the longest phase 2 waits for the other units' flushes (it
+ * starts earlier once they all landed): nothing in a single process (0: it reads its own flush),
+ * the other worker threads' `Atomics.add` behind their timers' jitter (TICK_MS / 10), the other
+ * nodes' memcached increments behind a round trip and their clocks' skew (TICK_MS / 5).
+ */
 export function publishOffsetMs(cfg: Config): number {
   if (cfg.PUBLISH_OFFSET_MS !== undefined) return cfg.PUBLISH_OFFSET_MS;
   if (backendMode(cfg) === "shared") return Math.round(cfg.TICK_MS / 5);

@@ -46,6 +46,15 @@ export function tickFamilies(loop: TickLoop): Family[] {
       samples: [{ value: rate.changes }],
     },
     {
+      name: "buzzcast_tick_phase2_starts_total",
+      help: "Phase 2 (read totals, publish) starts: once every unit's flush landed (quorum), or at PUBLISH_OFFSET_MS (offset).",
+      kind: "counter",
+      samples: [
+        { labels: { start: "quorum" }, value: loop.phase2Starts.quorum },
+        { labels: { start: "offset" }, value: loop.phase2Starts.offset },
+      ],
+    },
+    {
       name: "buzzcast_show_watching",
       help: "Viewers of the show (connections that said hello to it), fleet-wide, as last summed.",
       kind: "gauge",

@@ -69,6 +69,11 @@ export class Metrics {
     "buzzcast_tick_duration_seconds",
     "Time spent in a tick's flush phase (acks, audience, handing the deltas to the store).",
   );
+  /** From a tick's aligned instant to its phase 2 (read totals, publish) starting. */
+  readonly phase2Delay = new LatencyHistogram(
+    "buzzcast_tick_phase2_delay_seconds",
+    "Time from a tick's aligned instant to its phase 2 (read totals, publish) starting: once every unit flushed, PUBLISH_OFFSET_MS at the latest.",
+  );
   /** Each store flush, from hand-over to its result (failed ones included). */
   readonly storeFlushDuration = new LatencyHistogram(
     "buzzcast_store_flush_duration_seconds",
@@ -181,6 +186,7 @@ export class Metrics {
       ...this.snapshot().map(familyJson),
       this.tickDuration.json(),
       this.storeFlushDuration.json(),
+      this.phase2Delay.json(),
       this.ackLatency.json(),
       this.claimDecision.json(),
     ];

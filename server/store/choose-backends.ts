@@ -33,6 +33,8 @@ import { replayAndOpen } from "./journal-replay.ts";
 import { JournalError, type Journal } from "./journal.ts";
 import { storeFamilies } from "./store-metrics.ts";
 import type { Store } from "./store.ts";
+import type { FlushQuorum } from "./flush-quorum.ts";
+import { SharedFlushQuorum } from "./shared-flush-quorum.ts";
 
 export interface Backends {
   store: Store;
@@ -47,6 +49,8 @@ export interface Backends {
   lease?: { checks(): { [check: string]: string } };
   /** The record's pool for public reads (MYSQL_URL only): the public timeline and durable totals. */
   publicReads?: PublicRecordReads;
+  /** Shared mode: tells phase 2 when every unit's flush landed (flush-quorum.ts). */
+  quorum?: FlushQuorum;
 }
 
 export type BackendMode = "embedded" | "shared";
@@ -157,6 +161,8 @@ async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache |
     node: cfg.NODE_ID,
   });
   const showSource = new SharedShowSource(dual, record, log, "bc", cfg.MYSQL_URL !== undefined);
+  // Straight to memcached (not the L1): the flushed marks change within a tick.
+  const quorum = new SharedFlushQuorum(global, { prefix: "bc", pollMs: Math.max(1, Math.round(cfg.TICK_MS / 100)) }, log);
   const recordMetrics = record instanceof MysqlRecord ? () => record.metrics() : (): Family[] => [];
   return {
     store,
@@ -165,7 +171,15 @@ async function createSharedBackends(cfg: Config, log: Logger, nodeCache: Cache |
     ...(cfg.MYSQL_URL ? { record } : {}),
     ...(lease ? { lease } : {}),
     ...(publicReads === undefined ? {} : { publicReads }),
-    metrics: () => [...store.metrics(), ...dual.metrics(), ...showSource.metrics(), ...recordMetrics(), ...leaseFamilies(lease)],
+    quorum,
+    metrics: () => [
+      ...store.metrics(),
+      ...dual.metrics(),
+      ...showSource.metrics(),
+      ...quorum.metrics(),
+      ...recordMetrics(),
+      ...leaseFamilies(lease),
+    ],
   };
 }
 

@@ -17,6 +17,25 @@
  * count twice) nor re-added by a seed (it may land on the new key). Past `doubtUntil` it is
  * assumed landed or lost for good: it is persisted, and a reconciliation restores it if lost.
  *
+ * Generations: memcached may lose a key (flush_all, restart) and another node re-create it from the
+ * record before this node notices; this node's buzzes that were in the lost key and not yet in the
+ * record are then missing from the new key, and this node's next `incr` succeeds on it. So every
+ * creation of a counter key is labelled: the seed first `add`s a generation key beside it (same
+ * server, lost with it) holding a label unique to that creation, then `add`s the counter. A read
+ * of both (generation first, in one pipeline, sent after every `incr` of this node resolved) that
+ * finds the counter present shows the label of its current incarnation or of an earlier one:
+ * - the label this node holds (`gen`): every amount it had cached when it sent the read
+ *   (`confirmed`, less what is in doubt or waiting to be re-added) is in that incarnation;
+ * - another label: the incarnation `confirmed` was in is gone (a label only changes when the
+ *   generation key was lost, and the counter with it), so `confirmed - batched` is re-added with
+ *   the next `incr` (`lost`; the total shown does not count it twice). What was batched may be in
+ *   the record the new seed read, so it is never re-added: at worst short until a close's
+ *   reconciliation, never counted twice. Amounts cached after the last confirming read are taken
+ *   as in the new incarnation, with the same worst case.
+ * A read that finds the counter missing makes everything cached lost (`gen` null); the seed, or
+ * the first label seen, re-adds it. `lost` is not persisted until re-added: the record never holds
+ * a buzz of this node that is not in the live counter (the reconciliation relies on it).
+ *
  * Memory is bounded by the live show epochs: a retired epoch's counters are dropped once every one
  * of them is cached and persisted (arrived == persisted), and kept for as long as one is not.
  */
@@ -39,6 +58,14 @@ export interface CounterState {
   readonly doubtful: number;
   /** When `doubtful` is taken as settled (ms since the Unix epoch). */
   readonly doubtUntil: number;
+  /** The generation key, beside `key` on its memcached server. */
+  readonly genKey: string;
+  /** Label of the incarnation `confirmed` is in; null: unknown, or the key was found missing. */
+  readonly gen: string | null;
+  /** Cached amount (less doubtful and lost) known to be in incarnation `gen` (or lost, when `gen` is null). */
+  readonly confirmed: number;
+  /** Part of `cached` a lost incarnation took with it: re-added by the next `incr` (see the file comment). */
+  readonly lost: number;
   /**
    * With an audit log: who cast the buzzes arrived and not yet batched, oldest first (the record
    * writer takes as many as each batch's delta). A record-decided claim enters it when the record
@@ -60,6 +87,24 @@ export function counterKey(prefix: string, show: string, epoch: string, act: str
   return `${prefix}:c:${show}:${epoch}:${act}`;
 }
 
+/** The generation key's name before placement (`Cache.beside` puts it on the counter's server). */
+export function genKeyBase(prefix: string, show: string, epoch: string, act: string): string {
+  return `${prefix}:g:${show}:${epoch}:${act}`;
+}
+
+/** Places a generation key on its counter's memcached server (default: the name as it is). */
+export type PlaceBeside = (key: string, base: string) => string;
+
+/** What a read of a counter and its generation key found. */
+export interface Observed {
+  /** The counter exists. */
+  present: boolean;
+  /** The generation key's value (undefined: missing). */
+  label: string | undefined;
+  /** `snapshot(c)` taken when the read was sent. */
+  snapshot: number;
+}
+
 interface EpochCounters {
   readonly byAct: Map<string, CounterState>;
   retired: boolean;
@@ -74,7 +119,10 @@ export class CounterTable {
   /** Counters with an amount in doubt. */
   private readonly doubted = new Set<CounterState>();
 
-  constructor(private readonly prefix: string) {}
+  constructor(
+    private readonly prefix: string,
+    private readonly place: PlaceBeside = (_key, base) => base,
+  ) {}
 
   get(show: string, epoch: string, act: string): CounterState {
     const ek = epochKey(show, epoch);
@@ -82,11 +130,16 @@ export class CounterTable {
     if (!e) this.byEpoch.set(ek, (e = { byAct: new Map(), retired: false }));
     let c = e.byAct.get(act);
     if (!c) {
+      const key = counterKey(this.prefix, show, epoch, act);
       c = {
         show,
         epoch,
         act,
-        key: counterKey(this.prefix, show, epoch, act),
+        key,
+        genKey: this.place(key, genKeyBase(this.prefix, show, epoch, act)),
+        gen: null,
+        confirmed: 0,
+        lost: 0,
         arrived: 0,
         cached: 0,
         batched: 0,
@@ -142,28 +195,86 @@ export class CounterTable {
     this.doubted.add(c);
   }
 
+  /** `n` of `lost` re-added by an `incr` that succeeded. */
+  readded(c: CounterState, n: number): void {
+    w(c).lost -= n;
+  }
+
+  /** An `incr` re-adding `n` of `lost` timed out: taken as re-added, in doubt until `until`. */
+  assumeReadded(c: CounterState, n: number, until: number): void {
+    w(c).lost -= n;
+    if (n === 0) return;
+    w(c).doubtful += n;
+    w(c).doubtUntil = Math.max(c.doubtUntil, until);
+    this.doubted.add(c);
+  }
+
+  /** What of `cached` a read sent now confirms in the incarnation it finds (not in doubt, not lost). */
+  snapshot(c: CounterState): number {
+    return c.cached - c.doubtful - c.lost;
+  }
+
+  /**
+   * A read of the counter and its generation key (generation first, sent after every `incr` of
+   * `c` resolved). Returns how much it found lost and queued for re-adding (see the file comment).
+   */
+  observed(c: CounterState, o: Observed): number {
+    if (!o.present) {
+      w(c).gen = null;
+      w(c).confirmed = o.snapshot;
+      return 0;
+    }
+    if (o.label === undefined) return 0; // the counter was re-created after the label was read: next read
+    if (o.label === c.gen) {
+      w(c).confirmed = o.snapshot;
+      return 0;
+    }
+    // Another incarnation: what was confirmed in the previous one (or found missing) and is not
+    // in the record (nor in a batch that may be) is not in this one.
+    const lost = Math.max(0, c.confirmed - c.batched);
+    w(c).gen = o.label;
+    w(c).confirmed = c.batched;
+    if (lost > 0) {
+      w(c).lost += lost;
+      this.uncachedSet.add(c);
+    }
+    return lost;
+  }
+
   /** A seed write carrying `carried` (the own share) timed out: every buzz of `c` is taken as covered, `carried` in doubt. */
   assumeSeeded(c: CounterState, carried: number, until: number): void {
     w(c).cached = c.arrived;
+    this.relabel(c, null);
     if (carried === 0) return;
     w(c).doubtful += carried;
     w(c).doubtUntil = Math.max(c.doubtUntil, until);
     this.doubted.add(c);
   }
 
-  /** A seed covered every buzz of `c` (its value included `ownShare(c)`; the rest is in doubt). */
-  seeded(c: CounterState, value: number | null): void {
+  /**
+   * A seed covered every buzz of `c` (its value included `ownShare(c)`; the rest is in doubt).
+   * `label`: the incarnation the seed's `add` created (null: it added to one it does not know).
+   */
+  seeded(c: CounterState, value: number | null, label: string | null): void {
     this.applied(c, c.arrived - c.cached, value);
+    this.relabel(c, label);
   }
 
-  /** Buzzes of `c` a seed adds on top of the record: not persisted and not in doubt. */
+  /** After a seed: nothing waits to be re-added; what is confirmed in `label` is all that is not in doubt. */
+  private relabel(c: CounterState, label: string | null): void {
+    w(c).lost = 0;
+    w(c).gen = label;
+    w(c).confirmed = label === null ? c.batched : c.cached - c.doubtful;
+  }
+
+  /** Buzzes of `c` a seed adds on top of the record: not persisted and not in doubt (lost included). */
   ownShare(c: CounterState): number {
     return c.arrived - c.persisted - c.doubtful;
   }
 
-  /** What a batch may persist up to: cached and not in doubt. */
+  /** What a batch may persist up to: cached, not in doubt, not waiting to be re-added. */
   persistable(c: CounterState): number {
-    return c.cached - c.doubtful;
+    return c.cached - c.doubtful - c.lost;
   }
 
   /** Amounts whose doubt window is over are settled: persisted from now on. */
@@ -182,11 +293,11 @@ export class CounterTable {
     return n;
   }
 
-  /** Counters with buzzes not yet in the global counter (walks only those, not every counter). */
+  /** Counters with buzzes not yet in the global counter, or lost from it (walks only those, not every counter). */
   needingCache(): CounterState[] {
     const out: CounterState[] = [];
     for (const c of this.uncachedSet) {
-      if (c.arrived > c.cached) out.push(c);
+      if (c.arrived > c.cached || c.lost > 0) out.push(c);
       else this.uncachedSet.delete(c);
     }
     return out;
@@ -207,7 +318,7 @@ export class CounterTable {
       const e = this.byEpoch.get(ek);
       if (e) {
         let settled = true;
-        for (const c of e.byAct.values()) if (c.persisted !== c.arrived || c.cached !== c.arrived) settled = false;
+        for (const c of e.byAct.values()) if (c.persisted !== c.arrived || c.cached !== c.arrived || c.lost > 0) settled = false;
         if (!settled) continue;
         for (const c of e.byAct.values()) {
           this.uncachedSet.delete(c);
@@ -233,7 +344,7 @@ export class CounterTable {
   /** Buzzes not yet in the global counter, over every key. */
   uncached(): number {
     let n = 0;
-    for (const c of this.all()) n += c.arrived - c.cached;
+    for (const c of this.all()) n += c.arrived - c.cached + c.lost;
     return n;
   }
 

@@ -6,6 +6,7 @@
  * Guarantees: neither ever lowers a global total (clients never see one decrease); a seed counts
  * this node's unpersisted buzzes exactly once, whether its `add` wins or another node seeded first.
  */
+import { randomBytes } from "node:crypto";
 import { CacheError, type Cache } from "../cache/cache.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { Record } from "../record/record.ts";
@@ -22,6 +23,8 @@ export interface ReseedDeps {
   readonly writer: RecordWriter;
   readonly counters: CounterTable;
   readonly counts: { seeds: number; seedConflicts: number; seedDeferred: number; raised: number; reconcilePasses: number };
+  /** Labels this node's seeds write beside the counters (unique with a random suffix). */
+  readonly nodeId: string;
   /** Until when a write timing out now stays in doubt (counter-state.ts). */
   doubtUntil(): number;
 }
@@ -39,6 +42,9 @@ export interface ReconcileTarget {
  * Runs while the record writer is settled and held, so `persisted` is exactly what the record
  * holds from the read to the last cache operation: nothing this node adds as its own share can be
  * in a record another node seeded from.
+ * The generation key is added first, with a label unique to this creation (counter-state.ts): a
+ * counter never exists without the label of its incarnation beside it, so a node that finds
+ * another label knows the incarnation its buzzes were in is gone.
  */
 export async function seedCounter(s: ReseedDeps, c: CounterState): Promise<void> {
   const r = await s.writer.whileSettled(() => seedHeld(s, c));
@@ -49,32 +55,52 @@ async function seedHeld(s: ReseedDeps, c: CounterState): Promise<void> {
   const recorded = (await s.record.countTotals(c.show, c.epoch)).get(c.act) ?? 0;
   // Amounts in doubt stay out: their write may still land, on this new key too.
   const own = s.counters.ownShare(c);
+  // The total shown never drops as this node's pending buzzes move into the key, even when the new
+  // key lacks other nodes' buzzes the lost one had (they re-add theirs; the close reconciles).
+  const shown = c.lastKnown + (c.arrived - c.cached);
+  // Nothing of this node's share is written before the label: a failure here changes nothing.
+  const label = `${s.nodeId}.${randomBytes(6).toString("hex")}`;
+  const labelled = await s.global.add(c.genKey, label);
   let added: boolean;
   try {
     added = await s.cache.add(c.key, String(recorded + own));
   } catch (err) {
     // The add may still land (or have landed): like a timed-out incr, its share is in doubt.
-    if (isTimeout(err)) s.counters.assumeSeeded(c, own, s.doubtUntil());
+    if (isTimeout(err)) {
+      s.counters.assumeSeeded(c, own, s.doubtUntil());
+      s.counters.saw(c, shown);
+    }
     throw err;
   }
   if (added) {
     s.counts.seeds++;
-    s.counters.seeded(c, recorded + own);
+    // Not our label (another seeder added its own first): the next read adopts whichever it is.
+    s.counters.seeded(c, recorded + own, labelled ? label : null);
+    s.counters.saw(c, shown);
     return;
   }
   // Another node seeded it first, from the record as it stood then: our unpersisted buzzes are
   // not in that seed (they are not in the record yet), so add them.
   s.counts.seedConflicts++;
-  if (own === 0) return;
+  if (own === 0) {
+    s.counters.seeded(c, null, null);
+    s.counters.saw(c, shown);
+    return;
+  }
   let v: number | null;
   try {
     v = await s.cache.incr(c.key, own);
   } catch (err) {
-    if (isTimeout(err)) s.counters.assumeSeeded(c, own, s.doubtUntil());
+    if (isTimeout(err)) {
+      s.counters.assumeSeeded(c, own, s.doubtUntil());
+      s.counters.saw(c, shown);
+    }
     throw err;
   }
   if (v === null) return; // lost again already; next tick seeds once more
-  s.counters.seeded(c, v);
+  // Which incarnation the incr reached is not known: the next read with a label tells, and re-adds nothing of this.
+  s.counters.seeded(c, v, null);
+  s.counters.saw(c, shown);
 }
 
 function isTimeout(err: unknown): boolean {

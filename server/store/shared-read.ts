@@ -6,6 +6,10 @@
  * Guarantees: a counter's `lastKnown` only rises (max with what was read); a missing key is left to
  * the next flush, which reads it in phase 1 and re-seeds it; on a cache error the best known totals
  * are answered (last known + this node's not yet cached) and the error goes to `onError`.
+ * Each counter's generation key is read with it, just before it in the same pipeline, after this
+ * node's flush (every `incr` of it resolved): a label other than the one the node holds means the
+ * key was re-created under it, and its buzzes the lost key took are re-added by the next flush
+ * (counter-state.ts).
  */
 import type { Cache } from "../cache/cache.ts";
 import { epochKey } from "../shows/epoch-key.ts";
@@ -17,6 +21,8 @@ export class SharedRead {
   readonly fresh = new WeakSet<CounterState>();
   /** Keys read (metrics). */
   reads = 0;
+  /** Buzzes found missing from a re-created key and queued to be re-added (metrics). */
+  readded = 0;
 
   constructor(
     private readonly global: Cache,
@@ -29,16 +35,19 @@ export class SharedRead {
     for (const w of wants) for (const act of w.acts) cs.push(this.counters.get(w.show, w.epoch, act));
     if (cs.length > 0) {
       try {
-        const got = await this.global.getMany(cs.map((c) => c.key));
+        const snapshots = cs.map((c) => this.counters.snapshot(c));
+        const got = await this.global.getMany(cs.flatMap((c) => [c.genKey, c.key]));
         this.reads += cs.length;
-        for (const c of cs) {
+        cs.forEach((c, i) => {
           const raw = got.get(c.key);
+          const snapshot = snapshots[i] ?? 0;
+          this.readded += this.counters.observed(c, { present: raw !== undefined, label: got.get(c.genKey), snapshot });
           if (raw === undefined) this.fresh.delete(c);
           else {
             this.counters.saw(c, Number(raw));
             this.fresh.add(c);
           }
-        }
+        });
       } catch (err) {
         this.onError(err);
       }

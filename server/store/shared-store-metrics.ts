@@ -71,6 +71,11 @@ export function sharedStoreFamilies(s: SharedStore): Family[] {
     c("buzzcast_reconcile_errors_total", "Reconciliation passes (live raised to the record) that failed.", s.reconciler.errors),
     c("buzzcast_cache_phase2_reads_total", "Counter reads of the publish phase (one pipelined read per tick).", s.phase2.reads),
     c(
+      "buzzcast_cache_readded_buzzes_total",
+      "Buzzes of this node found missing from a counter key another node re-created, and re-added.",
+      s.phase2.readded,
+    ),
+    c(
       "buzzcast_audience_cache_ops_total",
       "memcached operations spent summing the audience (about two per show per second).",
       s.audience.counts.ops,

@@ -241,6 +241,13 @@ test("a claim whose add landed but whose sentinel read timed out is counted on r
   await exact(global, record, [a], 2);
 });
 
+/** One tick as the tick loop runs it: phase 1 (flush), then phase 2 (the fresh read); the act's published total. */
+async function publish(s: SharedStore, delta = 0): Promise<number | undefined> {
+  await tick(s, [], delta);
+  const got = await s.readTotals([{ show: "s", epoch: "e", acts: ["a"] }]);
+  return got.get(epochKey("s", "e"))?.get("a");
+}
+
 let mc: RunningMemcached;
 let db: MariaDb;
 before(async () => {
@@ -278,6 +285,34 @@ test("the same on real memcached + MariaDB: flush_all, a node cut from memcached
     await exact(cb, record, [a, b], 11);
     await b.reconcile("s", "e", ["a"], 8);
     assert.equal(await live(cb), 11);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("real memcached: flush_all, another node re-seeds from the record first, this node's next incr succeeds on the new key: it re-adds its cached, unpersisted buzz; the total never decreases", async () => {
+  await mc.flushAll(); // the earlier test's counter (same key) is gone
+  const url = db.freshUrl();
+  const record = new MysqlRecord(url);
+  await record.migrate();
+  const peerRecord = new MysqlRecord(url);
+  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
+  const cut = new LateCache(ca);
+  const [a, b] = [await node(cut, record, "a"), await node(cb, peerRecord, "b")];
+  try {
+    assert.equal(await publish(a, 1), 1, "a's first buzz is in memcached, not yet in the record");
+    cut.cut = true; // a loses memcached for a while: its second buzz waits in memory
+    assert.equal(await publish(a, 1), 2);
+    await mc.flushAll(); // the counter, and a's first buzz with it, is gone
+    assert.equal(await publish(b), 0, "b re-seeds the counter from the record (0): a's first buzz is not there");
+    cut.cut = false;
+    const shown: number[] = [];
+    for (let i = 0; i < 3; i++) shown.push((await publish(a)) ?? -1);
+    assert.deepEqual(shown, [2, 2, 2], "a's incr succeeds on b's key; what a shows never drops below 2");
+    assert.equal(await live(cb), 2, "a noticed the key was re-created and re-added its first buzz, once");
+    await exact(cb, record, [a, b], 2);
+    assert.equal(await publish(b), 2);
   } finally {
     await a.close();
     await b.close();

@@ -12,9 +12,11 @@
  *    when it answers; totals shown are last known + own pending; readiness turns degraded.
  *  - memcached stalled (increments time out): see flush(); taken as applied, never re-sent.
  *  - a key missing (flush, restart, eviction, or a new epoch): the node re-seeds it with `add` from
- *    the record plus its own unpersisted buzzes (exact for this node; other nodes' buzzes that were
- *    cached but not yet persisted are missing until the reconciliation at voting close).
- *    If another node seeded first, this node adds its own unpersisted buzzes to that seed.
+ *    the record plus its own unpersisted buzzes, after a generation key labelling that creation
+ *    (reseed.ts). If another node seeded first, this node adds its own unpersisted buzzes to that
+ *    seed. A node whose phase-2 read finds another label re-adds what the lost key took of its
+ *    cached, unbatched buzzes with its next `incr` (counter-state.ts); what it had batched may be
+ *    in the record the seed read, so it is left to the reconciliation at voting close.
  *  - record unreachable: batches retry (record-writer.ts); live totals keep flowing.
  *
  * `once` claims (decidesClaims): decided fleet-wide by claim-decider.ts, in the same flush (one
@@ -109,6 +111,7 @@ export class SharedStore implements Store {
   readonly claims: ClaimDecider;
   readonly decidesClaims = true;
   readonly auditsViewers: boolean;
+  readonly nodeId: string;
   /** Qualifies per-connection viewer keys in claims and audit rows (unique per process lifetime). */
   readonly processKey: string;
   private cacheError: string | null = null;
@@ -145,7 +148,9 @@ export class SharedStore implements Store {
     private readonly log: Logger,
   ) {
     const prefix = opts.keyPrefix ?? "bc";
-    this.counters = new CounterTable(prefix);
+    this.nodeId = opts.nodeId;
+    // Each counter's generation key sits on the counter's memcached server, lost with it.
+    this.counters = new CounterTable(prefix, (key, base) => global.beside?.(key, base) ?? base);
     this.auditsViewers = opts.durable;
     this.clock = opts.clock ?? SYSTEM_STORE_CLOCK;
     const derived = sharedTimings(opts.tickMs, opts.persistIntervalMs);
@@ -299,10 +304,19 @@ export class SharedStore implements Store {
     await Promise.all(
       incrs.map(async (c) => {
         const amount = c.arrived - c.cached;
+        // Buzzes a lost incarnation of the key took (counter-state.ts) go with them, once.
+        const again = c.lost;
+        const shown = c.lastKnown + amount;
         try {
-          const v = await this.cache.incr(c.key, amount);
+          const v = await this.cache.incr(c.key, amount + again);
           if (v === null) missing.push(c);
-          else this.counters.applied(c, amount, v);
+          else {
+            this.counters.applied(c, amount, v);
+            this.counters.readded(c, again);
+            // Moving buzzes from pending to cached never lowers the total shown, even when the
+            // key is short (re-created without this node's earlier buzzes: re-added just now).
+            this.counters.saw(c, shown);
+          }
         } catch (err) {
           failed = err;
           // A timed-out increment was sent and may still be applied (a stalled memcached applies what
@@ -314,6 +328,7 @@ export class SharedStore implements Store {
           // never shrinks but by a loss), so moving them from pending to lastKnown never lowers it.
           if (err instanceof CacheError && err.code === "timeout") {
             this.counters.assumeApplied(c, amount, now + (this.opts.doubtMs ?? DOUBT_MS));
+            this.counters.assumeReadded(c, again, now + (this.opts.doubtMs ?? DOUBT_MS));
             this.counters.saw(c, c.lastKnown + amount);
             this.counts.assumedApplied += amount;
           }
