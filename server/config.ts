@@ -52,6 +52,13 @@ const Env = z.object({
   /** A client over MAX_BACKPRESSURE at this many consecutive sweeps is closed as a slow consumer. */
   SLOW_CONSUMER_SWEEPS: int(1, 1000).default(3),
   SWEEP_MS: int(50, 60_000).default(1000),
+  /**
+   * Bytes a connection may leave unread (its ping unanswered for half a second or more) before frames to it
+   * stop until it catches up (transport/reader-flow.ts); 0 turns reader flow control off.
+   */
+  READER_UNACKED_BYTES: int(0, 64 * 1024 * 1024).default(64 * 1024),
+  /** A connection parked for leaving too much unread this long is closed as slow_consumer (4009). */
+  READER_PARKED_CLOSE_MS: int(1000, 3_600_000).default(10_000),
   IDLE_TIMEOUT_SEC: int(8, 960).default(120),
   HELLO_TIMEOUT_MS: int(100, 600_000).default(10_000),
   DRAIN_TIMEOUT_MS: int(100, 120_000).default(5_000),

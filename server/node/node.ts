@@ -31,7 +31,14 @@ import { StaticFiles } from "../transport/static-files.ts";
 import { appsClosedForGood, closeApp, createApp, uWS, type us_listen_socket } from "../transport/uws.ts";
 import { WsEndpoint } from "../transport/ws-handlers.ts";
 import { Fanout } from "../transport/fanout.ts";
+import { TopicStreams } from "../transport/topic-streams.ts";
 import { wsPolicy } from "../transport/ws-policy.ts";
+
+/** Reader flow control visits every reader once per round, a slice every READER_SLICE_MS (transport/reader-flow.ts). */
+const READER_ROUND_MS = 500;
+const READER_SLICE_MS = 100;
+/** Parked readers closed per slice at most: 500/s per App (10,000 that stopped together: 20 s). */
+const READER_CLOSES_PER_SLICE = 50;
 
 export interface NodeHandle {
   port: number;
@@ -88,7 +95,9 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   let listening = false;
   // app.publish, or direct sends when a tick fires inside uWS's message path (transport/fanout.ts).
   const fanout = new Fanout(app, () => listening);
-  const hub = new Hub(fanout, metrics, { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY }, log);
+  // Bytes published per topic: what reader flow control measures a reader's unread bytes against.
+  const streams = new TopicStreams(fanout);
+  const hub = new Hub(streams, metrics, { tickMs: cfg.TICK_MS, heartbeatMs: 1000, policy: cfg.BUZZ_POLICY }, log);
   let tickLoop: TickLoop | null = null;
   // With a durable record: what this node put on air for each act once its voting closed.
   // Watched past the first reconcile pass (choose-backends.ts: 2 ticks + 2 persist intervals + 0.5 s), with 5 s to publish it.
@@ -104,13 +113,24 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     publish: (k) => tickLoop?.publishPhase(k),
   });
   const ws = new WsEndpoint(
-    { shows, counting, intake, limiter, ticker, hub, metrics, log, tokens, fanout },
+    { shows, counting, intake, limiter, ticker, hub, metrics, log, tokens, fanout, streams },
     {
       ...wsPolicy(cfg),
       maxConnections: cfg.MAX_CONNECTIONS,
       maxBackpressure: cfg.MAX_BACKPRESSURE,
       idleTimeoutSec: cfg.IDLE_TIMEOUT_SEC,
       hardPayloadLimit: 16 * 1024,
+      ...(cfg.READER_UNACKED_BYTES > 0
+        ? {
+            readerFlow: {
+              unackedBytes: cfg.READER_UNACKED_BYTES,
+              closeAfterMs: cfg.READER_PARKED_CLOSE_MS,
+              roundMs: READER_ROUND_MS,
+              sliceMs: READER_SLICE_MS,
+              closesPerSlice: READER_CLOSES_PER_SLICE,
+            },
+          }
+        : {}),
     },
   );
   ws.attach(app);
@@ -221,6 +241,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   ticker.start();
 
   const sweepTimer = setInterval(() => ws.sweep(Date.now(), cfg.HELLO_TIMEOUT_MS, cfg.SLOW_CONSUMER_SWEEPS), cfg.SWEEP_MS);
+  const readerTimer = setInterval(() => ws.visitReaders(Date.now()), READER_SLICE_MS);
   let pollTimer: NodeJS.Timeout | null = null;
   let polling = false;
   if (b.showPollMs > 0) {
@@ -244,6 +265,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
     draining = true;
     uWS.us_listen_socket_close(listenSocket);
     clearInterval(sweepTimer);
+    clearInterval(readerTimer);
     if (pollTimer) clearInterval(pollTimer);
     // Everything received so far is flushed (journaled, with a journal) and acknowledged first;
     // then the closes, paced over DRAIN_SPREAD_MS: a connection that buzzed since is closed after
@@ -265,6 +287,7 @@ export async function startNode(cfg: Config, adminToken: string, log: Logger, b:
   const abort = (): void => {
     draining = true;
     clearInterval(sweepTimer);
+    clearInterval(readerTimer);
     if (pollTimer) clearInterval(pollTimer);
     ticker.stop();
     shows.close();

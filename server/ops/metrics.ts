@@ -148,7 +148,11 @@ export class Metrics {
         "Connections over the backpressure limit at the last sweep (publishes to them are dropped).",
         this.backpressuredConnections,
       ),
-      c("buzzcast_slow_consumers_closed_total", "Connections closed for staying over the backpressure limit.", this.slowConsumersClosed),
+      c(
+        "buzzcast_slow_consumers_closed_total",
+        "Connections closed for staying over the backpressure limit or parked too long (reader flow control).",
+        this.slowConsumersClosed,
+      ),
       c("buzzcast_ticks_total", "Ticks run.", this.ticks),
       c(
         "buzzcast_ticks_from_message_path_total",

@@ -6,6 +6,7 @@ import type { RejectReason } from "../../shared/codes.ts";
 import type { WireProtocol } from "../broadcast/wire-metrics.ts";
 import type { BucketState } from "../counting/rate-limiter.ts";
 import type { ShowCounts } from "../counting/show-counts.ts";
+import { newReaderState, type ReaderState } from "./reader-flow.ts";
 
 export interface Conn {
   readonly id: number;
@@ -36,6 +37,8 @@ export interface Conn {
   undecided: number;
   /** Topics the hub subscribed it to (fanout.ts's member lists); empty before the welcome. */
   topics: readonly string[];
+  /** What it has read of its topic, and whether it is parked (reader-flow.ts). */
+  reader: ReaderState;
 }
 
 let nextId = 1;
@@ -60,5 +63,6 @@ export function newConn(now: number, bucket: BucketState, protocol: WireProtocol
     overLimitSweeps: 0,
     undecided: 0,
     topics: [],
+    reader: newReaderState(),
   };
 }

@@ -10,7 +10,7 @@
  * any other frame gets one JSON.parse and one zod parse. Bad input is counted in metrics and never
  * touches a count. What is settled before any handler runs (negotiation, uWS's own drops): ws-wire.ts.
  * Around it: admission control at the upgrade (upgrade.ts, admission.ts), hello -> welcome
- * (ws-hello.ts), the paced drain (drain-pacer.ts), and frames of a tick fired from the message path
+ * (ws-hello.ts), the paced drain (drain-pacer.ts), readers that stop reading parked (reader-flow.ts), and frames of a tick fired from the message path
  * sent at once (fanout.ts).
  */
 import { performance } from "node:perf_hooks";
@@ -33,6 +33,8 @@ import { DrainPacer } from "./drain-pacer.ts";
 import { fastBuzz } from "./fast-buzz.ts";
 import type { Fanout } from "./fanout.ts";
 import { upgrade } from "./upgrade.ts";
+import { ReaderFlow, type ReaderFlowOptions } from "./reader-flow.ts";
+import type { TopicStreams } from "./topic-streams.ts";
 import { Greeter } from "./ws-hello.ts";
 import { uWS, type TemplatedApp, type WebSocket } from "./uws.ts";
 import { V2Input, type FrameSink } from "./ws-v2.ts";
@@ -48,6 +50,8 @@ export interface WsOptions {
   admission?: AdmissionOptions;
   /** Reconnect rate a paced drain sizes its window for (per second; ws-policy.ts). */
   drainReconnectRatePerSec?: number;
+  /** Reader flow control (reader-flow.ts); absent: only uWS's backpressure and the sweep. */
+  readerFlow?: ReaderFlowOptions;
 }
 
 export interface WsDeps {
@@ -63,6 +67,8 @@ export interface WsDeps {
   tokens?: ViewerTokens | null;
   /** The hub's publisher (fanout.ts): frames of a tick fired from the message path go out at once. */
   fanout?: Fanout;
+  /** The hub's publisher with per-topic byte counts (required by reader flow control). */
+  streams?: TopicStreams;
 }
 
 const decoder = new TextDecoder();
@@ -75,6 +81,7 @@ export class WsEndpoint implements FrameSink {
   private accepting = true;
   private readonly v2: V2Input;
   private readonly greeter: Greeter;
+  private readonly flow: ReaderFlow | null;
   private readonly admission: Admission | null;
   private pacer: DrainPacer<WebSocket<Conn>> | null = null;
   private drained: Promise<void> | null = null;
@@ -89,7 +96,14 @@ export class WsEndpoint implements FrameSink {
     private readonly opts: WsOptions,
   ) {
     this.v2 = new V2Input(this, deps.hub);
-    this.greeter = new Greeter(deps, this);
+    const { streams } = deps;
+    this.flow =
+      streams && opts.readerFlow
+        ? new ReaderFlow(streams, deps.hub, deps.fanout, this, () => deps.metrics.slowConsumersClosed++, opts.readerFlow)
+        : null;
+    const flow = this.flow;
+    if (flow) deps.metrics.addCollector(() => flow.metrics());
+    this.greeter = new Greeter(deps, this, this.flow);
     this.admission = opts.admission ? new Admission(opts.admission) : null;
     const admission = this.admission;
     if (admission) deps.metrics.addCollector(() => admission.metrics());
@@ -168,9 +182,11 @@ export class WsEndpoint implements FrameSink {
         if (counts === null) return this.close(ws, c, "hello_required", "send hello before buzzing");
         this.buzz(ws, c, counts, counts.table.get(msg.act), msg.seq);
       },
+      pong: (ws, message) => this.flow?.pong(ws, ws.getUserData(), message),
       close: (ws, code, message) => {
         const c = ws.getUserData();
         c.open = false;
+        this.flow?.left(ws, c);
         this.sockets.delete(ws);
         this.closeAfterAck.delete(ws);
         this.deps.fanout?.left(ws, c);
@@ -258,6 +274,11 @@ export class WsEndpoint implements FrameSink {
       } else c.overLimitSweeps = 0;
     }
     this.deps.metrics.backpressuredConnections = over;
+  }
+
+  /** One slice of reader flow control's staggered visits (every `readerFlow.sliceMs`). */
+  visitReaders(nowMs: number): void {
+    this.flow?.visit(nowMs);
   }
 
   /**

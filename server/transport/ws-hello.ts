@@ -2,13 +2,14 @@
  * Hello -> welcome, for both protocols: hello once and first, the protocol version, the viewer
  * token (when VIEWER_TOKEN_SECRET is set), the show lookup (a show created on another node a moment
  * ago is looked up on the spot), then the hub's join (subscribe, then the snapshot) and the fan-out's
- * member list. Every refusal is an error frame and a close code through the endpoint's `close`.
+ * member list, then reader flow control (reader-flow.ts). Every refusal is an error frame and a close code through the endpoint's `close`.
  */
 import { PROTOCOL_VERSION, type Hello } from "../../shared/protocol.ts";
 import { viewerIdProblem } from "../../shared/viewer-id.ts";
 import type { TokenCheck, ViewerTokens } from "../auth/viewer-tokens.ts";
 import type { Show } from "../shows/show.ts";
 import type { Conn } from "./connection.ts";
+import type { ReaderFlow } from "./reader-flow.ts";
 import type { WebSocket } from "./uws.ts";
 import type { FrameSink } from "./ws-v2.ts";
 import type { WsDeps } from "./ws-handlers.ts";
@@ -22,6 +23,7 @@ export class Greeter {
   constructor(
     private readonly deps: WsDeps,
     private readonly sink: Pick<FrameSink, "close">,
+    private readonly flow: ReaderFlow | null,
   ) {}
 
   /** Hello of either protocol (v2's is mapped to this shape by ws-v2.ts): one path for both. */
@@ -101,5 +103,6 @@ export class Greeter {
     c.counts = this.deps.counting.of(show);
     this.deps.hub.join(ws, show, c.protocol);
     this.deps.fanout?.joined(ws, c);
+    this.flow?.joined(ws, c, Date.now());
   }
 }
