@@ -18,7 +18,6 @@ import type { Record } from "../record/record.ts";
 import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { LateCache } from "../../test/harness/late-cache.ts";
-import { pollUntil } from "../../test/harness/wait.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { SharedStore } from "./shared-store.ts";
 import type { Claim } from "./store.ts";
