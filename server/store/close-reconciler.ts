@@ -5,9 +5,10 @@
  * raises live totals to the record at `delayMs`, then again every max(250 ms, `delayMs`) for
  * RECONCILE_WINDOW_MS, one pass after the other (two raises never race). Every node keeps trying
  * to take the lock, every pass period, until one attempt is answered: a close whose lock attempts
- * all fail stays unreconciled only if the record is unreachable from every node for the whole window. A batch that reaches the record late (its node
- * was cut from MySQL or memcached for a while) is still raised into live; one that reaches it
- * later than the window waits for the show's next close. `stop` cancels every pass not started.
+ * all fail stays unreconciled only if the record is unreachable from every node for the whole
+ * window. A batch that reaches the record late (its node was cut from MySQL or memcached for a
+ * while) is still raised into live; one that reaches it later than the window waits for the show's
+ * next close. `stop` cancels every pass not started.
  * A failed pass is counted and logged; the next one still runs.
  * A later change of the same act ends them: a later close hands the act over (this node's
  * remaining passes drop it as soon as the close reaches it; every node hears every close), so the
