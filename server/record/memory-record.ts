@@ -4,6 +4,7 @@
  * Guarantees: every method applies atomically (no await inside a mutation). Durability: none,
  * everything is lost when the process exits; it is meant for a single node without MYSQL_URL.
  */
+import { checkCloseLock } from "./close-lock-rules.ts";
 import { checkLease } from "./lease-rules.ts";
 import { checkShowRecord, historyRow, mayReplace, normalizeBatch } from "./normalize.ts";
 import { checkOnAir, checkSecret, compareOnAir } from "./proof-rules.ts";
@@ -74,6 +75,8 @@ export class MemoryRecord implements Record {
   /** JSON [show, epoch, act, node] -> the latest on-air row. */
   private readonly onAir = new Map<string, OnAirTotal>();
   private readonly secrets = new Map<string, Buffer>();
+  /** JSON [show, epoch, version] of a close -> the token holding its reconciliation lock (never removed). */
+  private readonly closeLocks = new Map<string, string>();
   /** node -> its lease; and the node ids whose lease was taken through this object (fenced). */
   private readonly leaseRows = new Map<string, { holder: string; expiresAt: number }>();
   private readonly fenced = new Map<string, string>();
@@ -218,6 +221,15 @@ export class MemoryRecord implements Record {
       const d = m.get(node);
       if (d) d.left = true;
     }
+  }
+
+  async lockClose(show: string, epoch: string, version: number, token: string): Promise<boolean> {
+    this.open();
+    checkCloseLock(show, epoch, version, token);
+    const k = JSON.stringify([show, epoch, version]);
+    const holder = this.closeLocks.get(k);
+    if (holder === undefined) this.closeLocks.set(k, token);
+    return (holder ?? token) === token;
   }
 
   async lastBatchSeq(node: string): Promise<number> {

@@ -24,6 +24,7 @@ import { MysqlRunner, type Param, type Query, type RetryCounters } from "./mysql
 import { parseMysqlUrl, type MysqlTarget } from "./mysql-target.ts";
 import { checkBase, checkShowRecord, historyRow, mayReplace, normalizeBatch, type NormalRow } from "./normalize.ts";
 import { checkClaimEpoch, checkInterval, checkLimit, normalizeAudit } from "./audit-rules.ts";
+import { checkCloseLock } from "./close-lock-rules.ts";
 import { checkLease } from "./lease-rules.ts";
 import * as audit from "./mysql-audit.ts";
 import * as proof from "./mysql-proof.ts";
@@ -208,6 +209,27 @@ export class MysqlRecord implements Record {
     checkLease(node, holder, 1);
     // The fence stays: a batch after the release finds no row naming this holder and is refused.
     await this.runner.run("releaseNodeLease", false, (q) => q("DELETE FROM node_leases WHERE node = ? AND holder = ?", [node, holder]));
+  }
+
+  async lockClose(show: string, epoch: string, version: number, token: string): Promise<boolean> {
+    checkCloseLock(show, epoch, version, token);
+    return this.runner.run("lockClose", true, async (q) => {
+      // INSERT IGNORE on the primary key: the first holder stays. Nothing else can be ignored: the
+      // fields were checked (checkCloseLock) and fit their columns. The locking read sees the latest
+      // committed row, whoever inserted it (an insert of another transaction is waited for).
+      await q("INSERT IGNORE INTO close_locks (show_id, epoch, version, holder, taken_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3))", [
+        show,
+        epoch,
+        version,
+        token,
+      ]);
+      const [r] = await q<RowDataPacket[]>(
+        "SELECT holder FROM close_locks WHERE show_id = ? AND epoch = ? AND version = ? LOCK IN SHARE MODE",
+        [show, epoch, version],
+      );
+      if (r === undefined) throw new RecordError("query", `close lock ${show}/${epoch}/${version} vanished after its insert`);
+      return String(r.holder) === token;
+    });
   }
 
   async lastBatchSeq(node: string): Promise<number> {

@@ -287,6 +287,55 @@ export function recordContract(name: string, make: MakeRecord): void {
       });
     });
 
+    test("lockClose: the first token holds a close's lock for good; each close has its own lock", async () => {
+      await withRecord(async (r) => {
+        assert.equal(await r.lockClose("s1", "e1", 7, "n1.aa"), true);
+        assert.equal(await r.lockClose("s1", "e1", 7, "n2.bb"), false, "another token finds it held");
+        assert.equal(await r.lockClose("s1", "e1", 7, "n1.aa"), true, "the holder's repeated call (its answer was lost) is recognised");
+        assert.equal(await r.lockClose("s1", "e1", 7, "n2.bb"), false);
+        assert.equal(await r.lockClose("s1", "e1", 8, "n2.bb"), true, "another close (version) of the same epoch");
+        assert.equal(await r.lockClose("s1", "e2", 7, "n2.bb"), true, "the same version in another epoch");
+        assert.equal(await r.lockClose("s2", "e1", 7, "n2.bb"), true, "another show");
+        assert.equal(await r.lockClose("s1", "e1", 8, "n1.aa"), false);
+      });
+    });
+
+    test("lockClose: of concurrent callers with different tokens, exactly one holds the lock", async () => {
+      await withRecord(async (r) => {
+        const tokens = ["n1.aa", "n2.bb", "n3.cc", "n4.dd"];
+        const got = await Promise.all(tokens.map((t) => r.lockClose("s1", "e1", 3, t)));
+        assert.equal(got.filter((x) => x).length, 1, JSON.stringify(got));
+        const holder = tokens[got.indexOf(true)] ?? "";
+        assert.deepEqual(await Promise.all(tokens.map((t) => r.lockClose("s1", "e1", 3, t))), got, "and keeps holding it");
+        assert.equal(await r.lockClose("s1", "e1", 3, holder), true);
+      });
+    });
+
+    test("lockClose: bad input is refused with RecordError query and takes nothing", async () => {
+      await withRecord(async (r) => {
+        const bad: Array<[string, string, number, string]> = [
+          ["", "e1", 1, "t"],
+          ["s".repeat(65), "e1", 1, "t"],
+          ["s1", "", 1, "t"],
+          ["s1", "e1", -1, "t"],
+          ["s1", "e1", 1.5, "t"],
+          ["s1", "e1", Number.MAX_SAFE_INTEGER + 1, "t"],
+          ["s1", "e1", 1, ""],
+          ["s1", "e1", 1, "t".repeat(161)],
+        ];
+        for (const [show, epoch, version, token] of bad) {
+          await assert.rejects(
+            r.lockClose(show, epoch, version, token),
+            (e: unknown) => e instanceof RecordError && e.code === "query",
+            JSON.stringify([show.length, epoch, version, token.length]),
+          );
+        }
+        assert.equal(await r.lockClose("s1", "e1", 1, "t".repeat(160)), true, "a token of the longest length is stored whole");
+        assert.equal(await r.lockClose("s1", "e1", 1, "t".repeat(159)), false);
+        assert.equal(await r.lockClose("s1", "e1", 1, "t".repeat(160)), true);
+      });
+    });
+
     test("after close every method rejects with RecordError unreachable", async () => {
       const { record, cleanup } = await make();
       try {

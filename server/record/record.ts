@@ -193,6 +193,15 @@ export interface Record {
    */
   leaveClaimCache(node: string, show: string | null, epoch: string | null): Promise<void>;
   /**
+   * Take the reconciliation lock of a voting close (show, epoch, the show version of the close) for
+   * the process whose unique token is `token`: true when the lock holds `token` after the call
+   * (this call or an earlier one of the same process took it), false when another token holds it.
+   * The first token stored wins and is never replaced or removed, so a call whose answer was lost
+   * (timed out, yet applied, or applied late) is recognised by its token on the next call, and a
+   * call may be repeated after any failure: a close with no lock row is owned by nobody yet.
+   */
+  lockClose(show: string, epoch: string, version: number, token: string): Promise<boolean>;
+  /**
    * Store a show's definition, stage and epoch, atomically. With `base` (a compare-and-swap, what
    * every admin change uses): stored only if the stored version is exactly `base` (null: the show
    * does not exist yet), and `rec.version` must be above `base` (else RecordError "query"). So of

@@ -1,11 +1,14 @@
 /**
  * The schedule of reconciliation after a close (the passes themselves are in reseed.ts).
  *
- * Guarantees: after voting closes, one node (the winner of the close's lock) raises live totals to
- * the record at `delayMs`, then again every max(250 ms, `delayMs`) for RECONCILE_WINDOW_MS, one
- * pass after the other (two raises never race). A batch that reaches the record late (its node
- * was cut from MySQL or memcached for a while) is still raised into live; one that reaches it
- * later than the window waits for the show's next close. `stop` cancels every pass not started.
+ * Guarantees: after voting closes, one node (the holder of the close's lock, a row in the record)
+ * raises live totals to the record at `delayMs`, then again every max(250 ms, `delayMs`) for
+ * RECONCILE_WINDOW_MS, one pass after the other (two raises never race). Every node keeps trying
+ * to take the lock, every pass period, until one attempt is answered: a close whose lock attempts
+ * all fail stays unreconciled only if the record is unreachable from every node for the whole
+ * window. A batch that reaches the record late (its node was cut from MySQL or memcached for a
+ * while) is still raised into live; one that reaches it later than the window waits for the show's
+ * next close. `stop` cancels every pass not started.
  * A failed pass is counted and logged; the next one still runs.
  * A later change of the same act ends them: a later close hands the act over (this node's
  * remaining passes drop it as soon as the close reaches it; every node hears every close), so the
@@ -16,14 +19,14 @@
 import type { Logger } from "../ops/logger.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import type { StoreClock } from "./store-clock.ts";
-import { closeLockKey, lockClose, raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
+import { raiseToRecord, reconcileFromRecord, type ReconcileTarget, type ReseedDeps } from "./reseed.ts";
 
 const RECONCILE_WINDOW_MS = 30_000;
 const MIN_PASS_EVERY_MS = 250;
 
 export interface CloseReconcilerOptions {
   prefix: string;
-  /** The value of this process's lock keys: unique per process (a lost add answer is recognised by it). */
+  /** The token this process's close locks hold in the record: unique per process (a lost answer is recognised by it). */
   lockToken: string;
   /** Every node must have seen the close and persisted by then. */
   delayMs: number;
@@ -53,31 +56,26 @@ export class CloseReconciler {
   closed(t: ReconcileTarget): void {
     this.changed(t);
     this.scheduled.add(t);
-    this.lock(t, this.opts.delayMs, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()), false);
+    this.lock(t, this.opts.delayMs, Math.ceil(RECONCILE_WINDOW_MS / this.passEveryMs()));
   }
 
   /**
-   * Take the close's lock, then run the passes if won. A lock `add` that fails (timed out: it may
-   * have been applied, or land later, and then nobody else can take the lock) is followed, every
-   * pass period within the window, by a read of the lock key until it holds a token: ours means
-   * this node won (its passes run for the rest of the window), another one means it lost. A retry
-   * only reads, never adds again: a key missing then may be another node's that memcached lost,
-   * and a second add could make two owners whose raises race.
+   * Take the close's lock in the record, then run the passes if this process holds it. An attempt
+   * that fails (record unreachable, or timed out: it may have been applied, or land later) is
+   * repeated every pass period for as long as the window lasts: the record never loses a lock row,
+   * so a close without one is owned by nobody and inserting again is safe, and a row our earlier
+   * attempt left is recognised by its token (Record.lockClose). Another token there: another node
+   * owns the close.
    */
-  private lock(t: ReconcileTarget, inMs: number, left: number, retry: boolean): void {
+  private lock(t: ReconcileTarget, inMs: number, left: number): void {
     this.later(inMs, async () => {
       const acts = this.stillOurs(t);
       if (acts.length === 0 || left <= 0) return void this.scheduled.delete(t);
       let won: boolean;
       try {
-        if (retry) {
-          const holder = await this.deps.global.get(closeLockKey(this.opts.prefix, t));
-          // Not there (yet): our timed-out add may still land (it was sent, memcached may apply it late).
-          if (holder === null) return void this.lock(t, this.passEveryMs(), left - 1, true);
-          won = holder === this.opts.lockToken;
-        } else won = await lockClose(this.deps, this.opts.prefix, this.opts.lockToken, t);
+        won = await this.deps.record.lockClose(t.show, t.epoch, t.version, this.opts.lockToken);
       } catch (err) {
-        this.lock(t, this.passEveryMs(), left - 1, true);
+        this.lock(t, this.passEveryMs(), left - 1);
         throw err;
       }
       if (!won) return void this.scheduled.delete(t);

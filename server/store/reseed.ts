@@ -122,9 +122,10 @@ function isTimeout(err: unknown): boolean {
 
 /**
  * Raise live totals to the record where the record has more (buzzes a lost key took with it).
- * One node does it per (show, epoch, version): the one whose `add` of the lock key succeeds; that
- * node alone runs every later pass (raiseToRecord) for the same close, one after the other, so two
- * raises never race each other. Returns how much this first pass added (null: another node won).
+ * One node does it per (show, epoch, version): the one whose token the record's lock of that close
+ * holds (Record.lockClose); that node alone runs every later pass (raiseToRecord) for the same
+ * close, one after the other, so two raises never race each other. Returns how much this first
+ * pass added (null: another node holds the lock).
  */
 export async function reconcileFromRecord(
   s: ReseedDeps,
@@ -133,24 +134,8 @@ export async function reconcileFromRecord(
   log: Logger,
   t: ReconcileTarget,
 ): Promise<number | null> {
-  if (!(await lockClose(s, prefix, token, t))) return null;
+  if (!(await s.record.lockClose(t.show, t.epoch, t.version, token))) return null;
   return raiseToRecord(s, prefix, log, t);
-}
-
-/** The memcached key of a close's reconciliation lock. */
-export function closeLockKey(prefix: string, t: ReconcileTarget): string {
-  return `${prefix}:rl:${t.show}:${t.epoch}:${t.version}`;
-}
-
-/**
- * Take the close's reconciliation lock: true for the one process whose `add` created it. The value
- * is the caller's token (unique per process): an "exists" answer is checked against it, so an
- * earlier add of this process whose answer was lost (timed out, yet applied) still counts as won.
- */
-export async function lockClose(s: ReseedDeps, prefix: string, token: string, t: ReconcileTarget): Promise<boolean> {
-  const key = closeLockKey(prefix, t);
-  if (await s.global.add(key, token, 3600)) return true;
-  return (await s.global.get(key)) === token;
 }
 
 /**

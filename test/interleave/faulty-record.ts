@@ -65,6 +65,9 @@ export class FaultyRecord implements Record {
   leaveClaimCache(node: string, show: string | null, epoch: string | null): Promise<void> {
     return this.link.call(`leaveClaimCache ${String(show)}`, () => this.inner.leaveClaimCache(node, show, epoch));
   }
+  lockClose(show: string, epoch: string, version: number, token: string): Promise<boolean> {
+    return this.link.call(`lockClose ${show} v${version}`, () => this.inner.lockClose(show, epoch, version, token));
+  }
   saveShow(rec: ShowRecord, base?: number | null): Promise<SaveShowResult> {
     return this.link.call(`saveShow ${rec.show.id} v${rec.version} from ${String(base)}`, () =>
       this.inner.saveShow(structuredClone(rec), base),
