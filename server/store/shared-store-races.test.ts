@@ -321,6 +321,32 @@ test("real memcached: flush_all, another node re-seeds from the record first, th
   }
 });
 
+test("real memcached: a counter with a re-add due and nothing new pending is found missing by both its incr and its read in one flush: it is seeded once, the node's buzz counted once", async () => {
+  await mc.flushAll(); // the earlier tests' counter (same key) is gone
+  const url = db.freshUrl();
+  const record = new MysqlRecord(url);
+  await record.migrate();
+  const peerRecord = new MysqlRecord(url);
+  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
+  const [a, b] = [await node(ca, record, "a"), await node(cb, peerRecord, "b")];
+  const wants = [{ show: "s", epoch: "e", acts: ["a"] }];
+  try {
+    assert.equal(await publish(a, 1), 1, "a's buzz is in memcached (a seeded the key), not yet in the record");
+    await mc.flushAll();
+    assert.equal(await publish(b), 0, "b re-seeds the counter from the record (0): a's buzz is not there");
+    await a.readTotals(wants); // b's label: a queues its buzz to be re-added with its next incr
+    await mc.flushAll(); // lost again before that incr
+    await a.readTotals(wants); // found missing: a's next flush reads it again, besides the re-add
+    assert.equal(await publish(a), 1, "a's re-add and its read both find the key missing; one seed holds a's buzz");
+    assert.equal(await live(cb), 1, "seeded once: a's buzz counted once");
+    await exact(cb, record, [a, b], 1);
+    assert.equal(await publish(b), 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test("real memcached + MariaDB: a record-decided claim waits for another node's cache-decided row of the same viewer that has not reached the record yet; the viewer counts once", async () => {
   const url = db.freshUrl();
   const record = new MysqlRecord(url);

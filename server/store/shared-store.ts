@@ -225,7 +225,11 @@ export class SharedStore implements Store {
     const incrs = this.counters.needingCache();
     this.walked = incrs.length + reads.length;
 
-    const missing: CounterState[] = [];
+    // Each missing counter is seeded once per flush: a counter with a re-add due and nothing new
+    // pending is both incremented and read, and both may find it missing. A second seed would find
+    // the key this node's first seed just created, take it for another node's seed (which cannot
+    // hold this node's unpersisted buzzes) and add them again: counted twice.
+    const missing = new Set<CounterState>();
     let failed: unknown = null;
     await Promise.all(
       incrs.map(async (c) => {
@@ -235,7 +239,7 @@ export class SharedStore implements Store {
         const shown = c.lastKnown + amount;
         try {
           const v = await this.cache.incr(c.key, amount + again);
-          if (v === null) missing.push(c);
+          if (v === null) missing.add(c);
           else {
             this.counters.applied(c, amount, v);
             this.counters.readded(c, again);
@@ -266,7 +270,7 @@ export class SharedStore implements Store {
         const got = await this.cache.getMany(reads.map((c) => c.key));
         for (const c of reads) {
           const raw = got.get(c.key);
-          if (raw === undefined) missing.push(c);
+          if (raw === undefined) missing.add(c);
           else this.counters.saw(c, Number(raw));
         }
       } catch (err) {
