@@ -5,16 +5,15 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { DualCache } from "../cache/dual-cache.ts";
 import { HashRing } from "../cache/hash-ring.ts";
 import { MemcachedCache } from "../cache/memcached-cache.ts";
-import { silentLogger } from "../ops/logger.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 import { epochKey } from "../shows/epoch-key.ts";
 import { onceClaimKey } from "./claim-decider.ts";
-import { SharedStore } from "./shared-store.ts";
+import type { SharedStore } from "./shared-store.ts";
+import { sharedStoreNode } from "../../test/harness/shared-store-node.ts";
 import type { Claim } from "./store.ts";
 
 let servers: RunningMemcached[] = [];
@@ -25,18 +24,8 @@ after(async () => {
   await Promise.all(servers.map((s) => s.stop()));
 });
 
-async function node(record: MemoryRecord, nodeId: string): Promise<SharedStore> {
-  const global = new MemcachedCache({ servers: servers.map((s) => s.address) });
-  const s = new SharedStore(
-    new DualCache(global, { l1TtlMs: 0 }),
-    global,
-    record,
-    { nodeId, tickMs: 100, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable: true },
-    silentLogger,
-  );
-  await s.start();
-  return s;
-}
+const node = (record: MemoryRecord, nodeId: string): Promise<SharedStore> =>
+  sharedStoreNode(new MemcachedCache({ servers: servers.map((s) => s.address) }), record, nodeId);
 
 const claims = (n: number, from = 0): Claim[] => Array.from({ length: n }, (_, i) => ({ act: "a", viewer: `v:${from + i}`, atMs: 1 }));
 /** Every decision the stores' flushes returned (tick() notes each). */

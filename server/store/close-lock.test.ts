@@ -7,16 +7,15 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Cache } from "../cache/cache.ts";
-import { DualCache } from "../cache/dual-cache.ts";
 import { MemcachedCache } from "../cache/memcached-cache.ts";
-import { silentLogger } from "../ops/logger.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
 import { RecordError, type Record } from "../record/record.ts";
 import { startMariaDb, type MariaDb } from "../../test/harness/mariadb.ts";
 import { startMemcached, type RunningMemcached } from "../../test/harness/memcached.ts";
 import { pollUntil } from "../../test/harness/wait.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import { SharedStore } from "./shared-store.ts";
+import type { SharedStore } from "./shared-store.ts";
+import { sharedStoreNode } from "../../test/harness/shared-store-node.ts";
 
 const KEY = "bc:c:s:e:a";
 
@@ -48,17 +47,7 @@ function withLockFaults(inner: Record, faults: LockFault[]): { record: Record; c
   return { record, calls: () => calls };
 }
 
-async function node(global: Cache, record: Record, nodeId: string): Promise<SharedStore> {
-  const s = new SharedStore(
-    new DualCache(global, { l1TtlMs: 0 }),
-    global,
-    record,
-    { nodeId, tickMs: 100, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable: true },
-    silentLogger,
-  );
-  await s.start();
-  return s;
-}
+const node = (global: Cache, record: Record, nodeId: string): Promise<SharedStore> => sharedStoreNode(global, record, nodeId);
 
 async function tick(s: SharedStore, delta = 0): Promise<number | undefined> {
   const got = await s.flush([{ show: "s", epoch: "e", deltas: delta ? [{ act: "a", delta }] : [], claims: [], acts: ["a"] }]);

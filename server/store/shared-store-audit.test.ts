@@ -5,26 +5,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DualCache } from "../cache/dual-cache.ts";
 import { MemoryCache } from "../cache/memory-cache.ts";
-import { silentLogger } from "../ops/logger.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import { SharedStore } from "./shared-store.ts";
+import type { SharedStore } from "./shared-store.ts";
+import { sharedStoreNode } from "../../test/harness/shared-store-node.ts";
 import type { Claim } from "./store.ts";
 import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 
-async function auditedNode(global: MemoryCache, record: MemoryRecord, nodeId: string): Promise<SharedStore> {
-  const s = new SharedStore(
-    new DualCache(global, { l1TtlMs: 0 }),
-    global,
-    record,
-    { nodeId, tickMs: 10, persistIntervalMs: 3_600_000, reconcileDelayMs: 0, durable: true },
-    silentLogger,
-  );
-  await s.start();
-  return s;
-}
+const auditedNode = (global: MemoryCache, record: MemoryRecord, nodeId: string): Promise<SharedStore> =>
+  sharedStoreNode(global, record, nodeId, { tickMs: 10 });
 const obj = (m: Map<string, number>) => Object.fromEntries(m);
 
 test("unlimited: one audit row per viewer, act and batch, committed with the counts", async () => {

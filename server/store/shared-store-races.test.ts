@@ -8,9 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Cache } from "../cache/cache.ts";
-import { DualCache } from "../cache/dual-cache.ts";
 import { MemoryCache } from "../cache/memory-cache.ts";
-import { silentLogger } from "../ops/logger.ts";
 import { MemcachedCache } from "../cache/memcached-cache.ts";
 import { MemoryRecord } from "../record/memory-record.ts";
 import { MysqlRecord } from "../record/mysql-record.ts";
@@ -20,7 +18,8 @@ import { startMemcached, type RunningMemcached } from "../../test/harness/memcac
 import { LateCache } from "../../test/harness/late-cache.ts";
 import { ClaimOutcomes } from "../../test/harness/claim-outcomes.ts";
 import { epochKey } from "../shows/epoch-key.ts";
-import { SharedStore } from "./shared-store.ts";
+import type { SharedStore } from "./shared-store.ts";
+import { sharedStoreNode } from "../../test/harness/shared-store-node.ts";
 import type { Claim } from "./store.ts";
 
 const KEY = "bc:c:s:e:a";
@@ -29,24 +28,8 @@ interface Clock {
   now: number;
 }
 
-async function node(global: Cache, record: Record, nodeId: string, clock?: Clock): Promise<SharedStore> {
-  const s = new SharedStore(
-    new DualCache(global, { l1TtlMs: 0 }),
-    global,
-    record,
-    {
-      nodeId,
-      tickMs: 100,
-      persistIntervalMs: 3_600_000,
-      reconcileDelayMs: 0,
-      durable: true,
-      ...(clock ? { now: () => clock.now } : {}),
-    },
-    silentLogger,
-  );
-  await s.start();
-  return s;
-}
+const node = (global: Cache, record: Record, nodeId: string, clock?: Clock): Promise<SharedStore> =>
+  sharedStoreNode(global, record, nodeId, clock ? { now: () => clock.now } : {});
 
 const claim = (viewer: string): Claim => ({ act: "a", viewer, atMs: 1 });
 /** Every decision the stores' flushes returned (tick() notes each). */
