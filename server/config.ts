@@ -35,9 +35,9 @@ const Env = z.object({
    * threads, TICK_MS / 5 over memcached.
    */
   PUBLISH_OFFSET_MS: int(0, 9_999).optional(),
-  /** Share of the period the tick's own work may take before publishing slows down (overload). */
+  /** Share of the thread the tick's own work may always take, however busy the thread (overload, tick-rate.ts). */
   TICK_BUDGET_PCT: int(1, 100).default(50),
-  /** While the thread is busy under this share of the period, the tick's work may take up to it (tick-rate.ts). */
+  /** How busy publishing may keep the thread when nothing else wants it (tick-rate.ts). */
   TICK_IDLE_PCT: int(1, 100).default(90),
   ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").max(256).optional(),
   BUZZ_POLICY: z.enum(["once", "unlimited"]).default("once"),

@@ -1,8 +1,8 @@
 /**
  * Overload on a real server under real load: thousands of subscribers receiving a
  * frame every tick make the tick's work exceed TICK_BUDGET_PCT of its period; the node then
- * publishes on every second (fourth...) aligned tick, announces the period in totals frames
- * (`tickMs`), keeps acknowledging and counting every tick, and returns to full rate once the
+ * publishes only on the aligned ticks its budget pays for, announces the mean period in totals
+ * frames (`tickMs`), keeps acknowledging and counting every tick, and returns to full rate once the
  * subscribers leave. Without the feature every frame says nothing of the period (or the base one),
  * and the tick falls behind instead.
  */
@@ -63,7 +63,7 @@ class Crowd implements LeanEvents {
   }
 }
 
-test("an overloaded node halves its publishing rate, says so in tickMs, keeps counting, then recovers", async (t) => {
+test("an overloaded node publishes on fewer ticks, says so in tickMs, keeps counting, then recovers", async (t) => {
   const srv = await startServer({
     TICK_MS: String(TICK_MS),
     TICK_BUDGET_PCT: String(BUDGET_PCT),
@@ -94,8 +94,9 @@ test("an overloaded node halves its publishing rate, says so in tickMs, keeps co
   };
   await observer.until(() => fullRun() >= 20, "20 frames in a row at the full rate", 15_000);
 
-  // /metrics polled closely from before the crowd arrives: a slowed period lasts at least 1 s (the
-  // hysteresis), so the poll sees it even where the load is light enough to come back up early.
+  // /metrics polled closely from before the crowd arrives: a slowed period is announced until
+  // RECENT publishes in a row were on consecutive ticks, so the poll sees it even where the load is
+  // light enough to come back up early.
   let metricSawSlow = false;
   const polling = waitFor(async () => (metricSawSlow = (await metricValue(srv, "buzzcast_tick_period_seconds")) > TICK_MS / 1000), {
     what: "/metrics showing the longer period",
@@ -131,9 +132,8 @@ test("an overloaded node halves its publishing rate, says so in tickMs, keeps co
   const slow = observer.totalsFrames().filter((f) => (f.tickMs ?? 0) > TICK_MS);
   assert.ok(slow.length > 0);
   for (const f of slow) {
-    const factor = f.tickMs! / TICK_MS;
-    assert.ok(Number.isInteger(factor) && (factor & (factor - 1)) === 0, `a degraded period is a power-of-two multiple: ${f.tickMs}`);
-    assert.equal(f.ts % f.tickMs!, 0, "a degraded frame is on an aligned multiple of its period");
+    assert.ok(Number.isInteger(f.tickMs) && f.tickMs! <= 1000, `a degraded period is whole ms, at most 1 s: ${f.tickMs}`);
+    assert.equal(f.ts % TICK_MS, 0, "a degraded frame is on an aligned tick instant");
   }
   t.diagnostic(`slowed frames seen: ${slow.length}; subscribers received ${crowd.received} messages`);
   observer.close();

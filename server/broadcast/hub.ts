@@ -64,7 +64,7 @@ export interface LiveTotals {
 export interface TickStamp {
   /** The aligned tick instant: a multiple of TICK_MS. */
   readonly ts: number;
-  /** The effective publish period (TICK_MS x the overload factor): frames announce it as `tickMs`. */
+  /** The effective publish period (TICK_MS, or the mean gap between publishes while the overload control skips ticks): frames announce it as `tickMs`. */
   readonly publishPeriodMs: number;
   /** Viewers of the show, fleet-wide. */
   readonly watching: number;

@@ -31,8 +31,8 @@
  *  - `once` decisions are what flushes return (the store never writes into a claim); they are
  *    applied to their buzzers (claims.ts) after a publish, once the totals that include them are
  *    out; the acks they held back go out at the next tick.
- *  - Overload (tick-rate.ts): flushes and acks run every tick; only the publish is spaced out to
- *    every factor-th aligned tick, and frames say so (`tickMs`).
+ *  - Overload (tick-rate.ts): flushes and acks run every tick; only the publish skips the aligned
+ *    ticks the thread's allowance does not pay for, and frames say so (`tickMs`, the mean period).
  */
 import { performance } from "node:perf_hooks";
 import type { Logger } from "../ops/logger.ts";
@@ -52,7 +52,8 @@ export interface PublishedTick {
   /** The aligned tick instant (ms since the Unix epoch, a multiple of TICK_MS). */
   ts: number;
   /**
-   * The effective publish period: TICK_MS x the overload factor (what frames announce as `tickMs`).
+   * The effective publish period: TICK_MS, or the mean gap between recent publishes while the
+   * overload control skips ticks (what frames announce as `tickMs`).
    * TICK_MS itself, the base period every unit flushes at, is `tickMs` in the options.
    */
   publishPeriodMs: number;
@@ -81,9 +82,9 @@ export interface TickLoopOptions {
   publishOffsetMs: number;
   /** Tells when every unit's flush landed (absent: one process, phase 2 at the offset). */
   quorum?: FlushQuorum;
-  /** TICK_BUDGET_PCT: share of the period the tick's work may take before publishing slows. */
+  /** TICK_BUDGET_PCT: share of the thread the tick's work may always take (tick-rate.ts). */
   budgetPct: number;
-  /** TICK_IDLE_PCT: what it may take while the thread idles (tick-rate.ts; default 90). */
+  /** TICK_IDLE_PCT: the most it may take while nothing else wants the thread (tick-rate.ts; default 90). */
   idlePct?: number;
   /** Messages received so far (Ticker.messages): tells fan-out measurements from incoming traffic. */
   messages?: () => number;
@@ -178,7 +179,7 @@ export class TickLoop {
     const w0 = this.work();
     const tick = run.tick;
     this.metrics.phase2Delay.observe((Date.now() - tick * this.opts.tickMs) / 1000);
-    run.publish = this.rate.publishes(tick);
+    run.publish = this.rate.decide(tick, this.threadCpu ? w0 : undefined);
     this.advance(run);
     if (!run.publish) this.rate.worked(this.work() - w0);
   }
@@ -342,12 +343,12 @@ export class TickLoop {
       this.periodFromWall = wall;
     }
     if (change > 0) {
-      this.log.warn("tick over budget: publishing less often", {
+      this.log.warn("tick over its allowance: publishing on the ticks it pays for", {
         publishPeriodMs: this.rate.publishPeriodMs,
         workRatio: round(this.rate.lastRatio),
         allowance: this.rate.lastAllowance,
       });
-    } else if (change < 0) this.log.info("tick load down: publishing more often", { publishPeriodMs: this.rate.publishPeriodMs });
+    } else if (change < 0) this.log.info("tick load down: publishing every tick", { publishPeriodMs: this.rate.publishPeriodMs });
   }
 }
 

@@ -1,6 +1,6 @@
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
-import { Ticker, nextTickAfter } from "./ticker.ts";
+import { FLOOD_MESSAGES, Ticker, nextTickAfter } from "./ticker.ts";
 
 /** A Ticker over a driven clock and mocked timers; records every phase as "f<k>" / "p<k>" with its lag. */
 function setup(startMs: number, tickMs = 100, offsetMs = 20) {
@@ -63,6 +63,7 @@ test("a flooded loop: the message path runs due phases (every 32nd poke reads th
   t.after(() => mock.timers.reset());
   const { ticker, log, jump } = setup(0);
   ticker.start();
+  for (let i = 0; i < FLOOD_MESSAGES; i++) ticker.poke(); // the flood starts: the loop's timers starve
   jump(105);
   for (let i = 0; i < 31; i++) ticker.poke();
   assert.deepEqual(log, [], "31 pokes: no clock read yet");
@@ -71,6 +72,20 @@ test("a flooded loop: the message path runs due phases (every 32nd poke reads th
   jump(20);
   for (let i = 0; i < 32; i++) ticker.poke();
   assert.deepEqual(log, ["f1@5m", "p1@5m"]);
+  ticker.stop();
+});
+
+test("a phase merely late behind a long fan-out is left to the timer: the message path runs phases only in a flood", (t) => {
+  t.after(() => mock.timers.reset());
+  const { ticker, log, advance, jump } = setup(0);
+  ticker.start();
+  advance(120); // the timer ran f1 at 100 and p1 at 120
+  assert.deepEqual(log, ["f1@0", "p1@0"]);
+  jump(130); // uWS's 130 ms fan-out of p1 after the timer's callback: f2 (due at 200) is 50 ms late
+  for (let i = 0; i < 64; i++) ticker.poke(); // the few messages that came meanwhile
+  assert.deepEqual(log, ["f1@0", "p1@0"], "not a flood: the message path leaves f2 to the timer");
+  for (let i = 0; i < FLOOD_MESSAGES; i++) ticker.poke(); // now a flood: the iteration goes on
+  assert.deepEqual(log.slice(2), ["f2@50m", "p2@30m"]);
   ticker.stop();
 });
 

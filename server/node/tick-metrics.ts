@@ -13,21 +13,21 @@ export function tickFamilies(loop: TickLoop): Family[] {
   return [
     {
       name: "buzzcast_tick_period_seconds",
-      help: "Effective publishing period: TICK_MS x the overload factor.",
+      help: "Effective publishing period: TICK_MS, or the mean gap between recent publishes while the overload control skips ticks.",
       kind: "gauge",
       merge: "max",
       samples: [{ value: rate.publishPeriodMs / 1000 }],
     },
     {
       name: "buzzcast_tick_work_ratio",
-      help: "Tick work (acks, flush, publish) over the last period, as a share of it (overload when above TICK_BUDGET_PCT).",
+      help: "Tick work (acks, flush, publish, fan-out) over the last publish-to-publish period, as a share of its wall time.",
       kind: "gauge",
       merge: "max",
       samples: [{ value: rate.lastRatio }],
     },
     {
       name: "buzzcast_tick_work_allowance",
-      help: "Share of the period the tick's work was allowed in the last period: TICK_BUDGET_PCT, or TICK_IDLE_PCT while the thread idled.",
+      help: "Share of the thread the tick's work could take in the last period: what other work left under TICK_IDLE_PCT, at least TICK_BUDGET_PCT.",
       kind: "gauge",
       merge: "max",
       samples: [{ value: rate.lastAllowance }],
@@ -41,7 +41,7 @@ export function tickFamilies(loop: TickLoop): Family[] {
     },
     {
       name: "buzzcast_tick_rate_changes_total",
-      help: "Times the publishing period was doubled (overload) or halved (recovery).",
+      help: "Times publishing went from every tick to paced (overload) or back to every tick (recovery).",
       kind: "counter",
       samples: [{ value: rate.changes }],
     },
