@@ -38,7 +38,7 @@ const Env = z.object({
   /** Share of the thread the tick's own work may always take, however busy the thread (overload, tick-rate.ts). */
   TICK_BUDGET_PCT: int(1, 100).default(50),
   /** How busy publishing may keep the thread when nothing else wants it (tick-rate.ts). */
-  TICK_IDLE_PCT: int(1, 100).default(90),
+  TICK_IDLE_PCT: int(1, 100).default(95),
   ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").max(256).optional(),
   BUZZ_POLICY: z.enum(["once", "unlimited"]).default("once"),
   /** Buzzes per second per connection; 0 turns the limiter off (benchmarks). */

@@ -84,7 +84,7 @@ export interface TickLoopOptions {
   quorum?: FlushQuorum;
   /** TICK_BUDGET_PCT: share of the thread the tick's work may always take (tick-rate.ts). */
   budgetPct: number;
-  /** TICK_IDLE_PCT: the most it may take while nothing else wants the thread (tick-rate.ts; default 90). */
+  /** TICK_IDLE_PCT: the most it may take while nothing else wants the thread (tick-rate.ts; default 95). */
   idlePct?: number;
   /** Messages received so far (Ticker.messages): tells fan-out measurements from incoming traffic. */
   messages?: () => number;

@@ -55,12 +55,12 @@ test("a publish dearer than a tick is paid for by the ticks after it: the rate i
   // in tick work, which with the other work crossed its 90% line and brought back the 50% budget.
   const rate = new TickRate({ tickMs: 100, budgetPct: 50 });
   const ticks = drive(rate, 0, 200, { flushMs: 2, publishMs: 150, otherMs: 5 });
-  // The thread may be kept 90% busy: 90 ms per 100 ms tick, 7 go to the flush and other work: 83 / 151 ms per publish.
-  const expected = (200 * 83) / 151;
+  // The thread may be kept 95% busy: 95 ms per 100 ms tick, 7 go to the flush and other work: 88 / 151 ms per publish.
+  const expected = (200 * 88) / 151;
   assert.ok(Math.abs(ticks.length - expected) <= 3, `${ticks.length} publishes in 200 ticks, expected ~${expected.toFixed(0)}`);
   assert.ok(Math.abs(rate.lastAllowance - (SATURATED - 0.05)) < 0.01, `allowance ${rate.lastAllowance}`);
   const gaps = new Set(ticks.slice(1).map((k, i) => k - ticks[i]!));
-  assert.deepEqual([...gaps].sort(), [1, 2], "publishes on consecutive ticks or one apart: 5.5 per second, not 2.5 or 5");
+  assert.deepEqual([...gaps].sort(), [1, 2], "publishes on consecutive ticks or one apart: 5.8 per second, not 2.5 or 5");
   assert.ok(Math.abs(rate.publishPeriodMs - 100 * (200 / expected)) <= 25, `announced period ${rate.publishPeriodMs} ms`);
 });
 
@@ -75,8 +75,8 @@ test("work that fits the allowance publishes on every tick, and the announced pe
 test("other work keeps its share: the publishes get what it leaves, but never less than the budget", () => {
   const some = new TickRate({ tickMs: 100, budgetPct: 50 });
   const withSome = drive(some, 0, 200, { flushMs: 2, publishMs: 130, otherMs: 30 });
-  assert.ok(Math.abs(some.lastAllowance - (SATURATED - 0.3)) < 0.02, `90% - 30% other: ${some.lastAllowance}`);
-  assert.ok(Math.abs(withSome.length - (200 * 58) / 131) <= 3, `${withSome.length} publishes beside 30% other work`);
+  assert.ok(Math.abs(some.lastAllowance - (SATURATED - 0.3)) < 0.02, `95% - 30% other: ${some.lastAllowance}`);
+  assert.ok(Math.abs(withSome.length - (200 * 63) / 131) <= 3, `${withSome.length} publishes beside 30% other work`);
   const busy = new TickRate({ tickMs: 100, budgetPct: 50 });
   const withLots = drive(busy, 0, 200, { flushMs: 2, publishMs: 130, otherMs: 70 });
   assert.equal(busy.lastAllowance, 0.5, "70% other work: the tick keeps its 50% budget");

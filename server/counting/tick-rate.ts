@@ -51,8 +51,8 @@ export interface TickRateOptions {
   idlePct?: number;
 }
 
-/** Default share of the thread publishing may fill (TICK_IDLE_PCT). */
-export const SATURATED = 0.9;
+/** Default share of the thread publishing may fill (TICK_IDLE_PCT; config.ts has the same default). */
+export const SATURATED = 0.95;
 /** Publishes the announced period is the mean gap of. */
 export const RECENT = 8;
 
