@@ -242,14 +242,23 @@ after(async () => {
   await Promise.all([mc.stop(), db.stop()]);
 });
 
-test("the same on real memcached + MariaDB: flush_all, a node cut from memcached decides 6 new viewers in the record, a close, the link back: live == record", async () => {
+/**
+ * Nodes a and b on the real memcached, each with its own connection to a fresh, migrated MariaDB
+ * database; a's cache is what `wrapA` makes of its client (a LateCache, or the client itself).
+ */
+async function realPair<C extends Cache>(wrapA: (c: MemcachedCache) => C) {
   const url = db.freshUrl();
   const record = new MysqlRecord(url);
   await record.migrate();
   const peerRecord = new MysqlRecord(url);
-  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
-  const cut = new LateCache(ca);
-  const [a, b] = [await node(cut, record, "a"), await node(cb, peerRecord, "b")];
+  const aCache = wrapA(new MemcachedCache({ servers: mc.address }));
+  const cb = new MemcachedCache({ servers: mc.address });
+  const [a, b] = [await node(aCache, record, "a"), await node(cb, peerRecord, "b")];
+  return { record, cb, aCache, a, b };
+}
+
+test("the same on real memcached + MariaDB: flush_all, a node cut from memcached decides 6 new viewers in the record, a close, the link back: live == record", async () => {
+  const { record, cb, a, b, aCache: cut } = await realPair((c) => new LateCache(c));
   try {
     const viewers = Array.from({ length: 11 }, (_, i) => claim(`v:${i}`));
     await tick(b, viewers.slice(0, 3));
@@ -278,13 +287,7 @@ test("the same on real memcached + MariaDB: flush_all, a node cut from memcached
 
 test("real memcached: flush_all, another node re-seeds from the record first, this node's next incr succeeds on the new key: it re-adds its cached, unpersisted buzz; the total never decreases", async () => {
   await mc.flushAll(); // the earlier test's counter (same key) is gone
-  const url = db.freshUrl();
-  const record = new MysqlRecord(url);
-  await record.migrate();
-  const peerRecord = new MysqlRecord(url);
-  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
-  const cut = new LateCache(ca);
-  const [a, b] = [await node(cut, record, "a"), await node(cb, peerRecord, "b")];
+  const { record, cb, a, b, aCache: cut } = await realPair((c) => new LateCache(c));
   try {
     assert.equal(await publish(a, 1), 1, "a's first buzz is in memcached, not yet in the record");
     cut.cut = true; // a loses memcached for a while: its second buzz waits in memory
@@ -306,12 +309,7 @@ test("real memcached: flush_all, another node re-seeds from the record first, th
 
 test("real memcached: a counter with a re-add due and nothing new pending is found missing by both its incr and its read in one flush: it is seeded once, the node's buzz counted once", async () => {
   await mc.flushAll(); // the earlier tests' counter (same key) is gone
-  const url = db.freshUrl();
-  const record = new MysqlRecord(url);
-  await record.migrate();
-  const peerRecord = new MysqlRecord(url);
-  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
-  const [a, b] = [await node(ca, record, "a"), await node(cb, peerRecord, "b")];
+  const { record, cb, a, b } = await realPair((c) => c);
   const wants = [{ show: "s", epoch: "e", acts: ["a"] }];
   try {
     assert.equal(await publish(a, 1), 1, "a's buzz is in memcached (a seeded the key), not yet in the record");
@@ -331,12 +329,7 @@ test("real memcached: a counter with a re-add due and nothing new pending is fou
 });
 
 test("real memcached + MariaDB: a record-decided claim waits for another node's cache-decided row of the same viewer that has not reached the record yet; the viewer counts once", async () => {
-  const url = db.freshUrl();
-  const record = new MysqlRecord(url);
-  await record.migrate();
-  const peerRecord = new MysqlRecord(url);
-  const [ca, cb] = [new MemcachedCache({ servers: mc.address }), new MemcachedCache({ servers: mc.address })];
-  const [a, b] = [await node(ca, record, "a"), await node(cb, peerRecord, "b")];
+  const { record, cb, a, b } = await realPair((c) => c);
   try {
     await mc.flushAll();
     await tick(a, [claim("v:0")]); // a decides in the cache too
